@@ -1,0 +1,5 @@
+import sys
+
+from kitemark.cli import main
+
+sys.exit(main())

@@ -1,0 +1,229 @@
+"""`kitemark`: run the compliance suites (a thin wrapper around pytest) and list the controls.
+
+Exit codes: 0 compliant, 1 a check failed or could not be assessed, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kitemark import __version__, resources
+from kitemark.errors import UsageError
+
+EXIT_COMPLIANT, EXIT_NONCOMPLIANT, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kitemark", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"kitemark {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run the compliance suites (the bundled demo when no target is given)",
+        description="Run the suites of the given targets; with no target, the bundled demo. "
+        "Arguments Kitemark does not know (or after `--`) go to pytest.",
+    )
+    targets = run.add_argument_group("targets (any of these replaces the demo; only their suites run)")
+    targets.add_argument(
+        "--cluster",
+        action="append",
+        default=[],
+        metavar="[NAME=]snapshot:DIR",
+        help="a cluster snapshot: a directory of `kubectl get -o yaml|json` output",
+    )
+    targets.add_argument(
+        "--terraform",
+        action="append",
+        default=[],
+        metavar="[NAME=]DIR",
+        help="a Terraform module or a tree of modules",
+    )
+    targets.add_argument(
+        "--policies",
+        action="append",
+        default=[],
+        metavar="[NAME=]DIR",
+        help="Rego policies with *_test.rego tests and Gatekeeper suite.yaml files",
+    )
+    targets.add_argument(
+        "--aws-endpoint", metavar="URL", help="AWS API endpoint to check (e.g. a moto server)"
+    )
+    targets.add_argument("--aws-profile", metavar="NAME", help="AWS profile whose account to check")
+    targets.add_argument(
+        "--aws-region",
+        action="append",
+        default=[],
+        metavar="REGION",
+        help="AWS region (repeatable; default eu-west-2)",
+    )
+    targets.add_argument(
+        "--aws-seed", metavar="FILE", help="check this seed served by an embedded moto server"
+    )
+    run.add_argument("--waivers", metavar="FILE", help="waivers YAML (the demo uses its own)")
+    run.add_argument(
+        "--out",
+        metavar="DIR",
+        default="kitemark-reports",
+        help="where junit.xml, results.json and compliance.html go (default: %(default)s)",
+    )
+    run.add_argument(
+        "-n",
+        "--workers",
+        default="auto",
+        metavar="N",
+        help="parallel workers: a number, 0 for none, or auto (default: %(default)s)",
+    )
+    select = run.add_argument_group("selection")
+    select.add_argument(
+        "--control",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a check id (K8S-NET-001) or control (service-standard:9); repeatable",
+    )
+    select.add_argument(
+        "--framework",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only checks mapped in this framework (service-standard, ncsc-csp); repeatable",
+    )
+    select.add_argument(
+        "--severity", metavar="LEVEL", help="only checks at or above: critical, high, medium, low, info"
+    )
+    run.add_argument("--today", metavar="YYYY-MM-DD", help="judge waiver expiry as of this date")
+
+    controls = sub.add_parser("controls", help="list the checks and the framework requirements they evidence")
+    controls.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    try:
+        if args.command == "controls":
+            return _controls(args.format)
+        return _run(args, [a for a in extra if a != "--"])
+    except UsageError as exc:
+        print(f"kitemark: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def pytest_args(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
+    suites = resources.suites_dir()
+    argv = [
+        str(suites),
+        f"--rootdir={suites.parent}",
+        "--import-mode=importlib",
+        "-p",
+        "no:cacheprovider",
+        f"--kitemark-out={args.out}",
+    ]
+    if str(args.workers) not in ("0", "none"):
+        argv += ["-n", str(args.workers)]
+    repeated = {
+        "--kitemark-cluster": args.cluster,
+        "--kitemark-terraform": args.terraform,
+        "--kitemark-policies": args.policies,
+        "--kitemark-aws-region": args.aws_region,
+        "--kitemark-control": args.control,
+        "--kitemark-framework": args.framework,
+    }
+    for flag, values in repeated.items():
+        argv += [f"{flag}={value}" for value in values]
+    single = {
+        "--kitemark-aws-endpoint": args.aws_endpoint,
+        "--kitemark-aws-profile": args.aws_profile,
+        "--kitemark-aws-seed": args.aws_seed,
+        "--kitemark-waivers": args.waivers,
+        "--kitemark-severity": args.severity,
+        "--kitemark-today": args.today,
+    }
+    argv += [f"{flag}={value}" for flag, value in single.items() if value]
+    return argv + list(extra)
+
+
+def _run(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    import pytest
+
+    from kitemark.reports.render import RESULTS
+
+    code = pytest.main(pytest_args(args, extra))
+    if code == pytest.ExitCode.USAGE_ERROR:
+        return EXIT_USAGE
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print("kitemark: error: no checks matched the targets and selection", file=sys.stderr)
+        return EXIT_USAGE
+    results = Path(args.out) / RESULTS
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not results.is_file():
+        print(f"kitemark: the run did not complete (pytest exit code {int(code)})", file=sys.stderr)
+        return EXIT_NONCOMPLIANT
+    summary = json.loads(results.read_text())["summary"]
+    return EXIT_COMPLIANT if summary["compliant"] else EXIT_NONCOMPLIANT
+
+
+def _controls(fmt: str) -> int:
+    from kitemark.catalog import load_checks
+    from kitemark.frameworks import controls_by_check, load_frameworks
+
+    checks = load_checks()
+    frameworks = load_frameworks()
+    controls = controls_by_check(frameworks, checks)
+    data: dict[str, Any] = {
+        "checks": [{**checks[cid].to_dict(), "controls": controls[cid]} for cid in sorted(checks)],
+        "frameworks": [fw.to_dict() for fw in frameworks],
+    }
+    if fmt == "json":
+        print(json.dumps(data, indent=2))
+    elif fmt == "markdown":
+        print(_markdown(data))
+    else:
+        _table(data)
+    return EXIT_COMPLIANT
+
+
+def _markdown(data: dict[str, Any]) -> str:
+    lines = ["## Checks", "", "| id | suite | severity | title | controls |", "|---|---|---|---|---|"]
+    for c in data["checks"]:
+        lines.append(
+            f"| {c['id']} | {c['suite']} | {c['severity']} | {c['title']} | {', '.join(c['controls'])} |"
+        )
+    for fw in data["frameworks"]:
+        lines += ["", f"## {fw['name']}", "", "| requirement | title | checks |", "|---|---|---|"]
+        for req in fw["requirements"]:
+            covered = "manual: " + req["manual_evidence"] if req["manual"] else ", ".join(req["checks"])
+            lines.append(f"| {req['control']} | {req['title']} | {covered} |")
+    return "\n".join(lines)
+
+
+def _table(data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    checks = Table(title="Checks", title_justify="left")
+    for column in ("id", "suite", "severity", "title", "controls"):
+        checks.add_column(column)
+    for c in data["checks"]:
+        checks.add_row(c["id"], c["suite"], c["severity"], c["title"], ", ".join(c["controls"]))
+    console.print(checks)
+    for fw in data["frameworks"]:
+        table = Table(title=fw["name"], title_justify="left")
+        for column in ("requirement", "title", "checks"):
+            table.add_column(column)
+        for req in fw["requirements"]:
+            table.add_row(
+                req["control"], req["title"], "manual" if req["manual"] else ", ".join(req["checks"])
+            )
+        console.print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""The pytest plugin: turns `@check` functions in Kitemark suites into one item per check x scope unit,
+collects targets once on the controller, and writes the reports at the end of the session.
+
+It stays inert unless the session collects a Kitemark suites folder (one holding `.kitemark-suites`)
+or a Kitemark target option is given, so it can be installed beside any other test suite."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kitemark import results as results_doc
+from kitemark.checks import registered
+from kitemark.collect import collect_all, git_commit, load_inventories
+from kitemark.errors import UsageError
+from kitemark.frameworks import controls_by_check, load_frameworks, selected_checks
+from kitemark.model import Check, Finding, ItemResult, Status
+from kitemark.options import RunOptions, add_options, run_options
+from kitemark.targets import Unit, scope_units
+from kitemark.waivers import Waiver, apply_waivers, load_waivers
+
+MARKER = ".kitemark-suites"
+_ITEM = "kitemark.item"
+_FINDINGS = "kitemark.findings"
+_STATE = pytest.StashKey["KitemarkState"]()
+
+
+class KitemarkState:
+    """Everything one process of a run knows: options, inventories, waivers, and (controller) results."""
+
+    def __init__(self, options: RunOptions, targets: list[dict[str, Any]], waivers: list[Waiver]) -> None:
+        self.options = options
+        self.targets = targets
+        self.inventories = load_inventories(targets)
+        self.waivers = waivers
+        self.items: dict[str, ItemResult] = {}
+        self.checks: dict[str, dict[str, Any]] = {}
+        self.started = results_doc.now()
+        self.started_clock = time.monotonic()
+        self.run_id = str(uuid.uuid4())
+
+    def units(self, scope: str) -> list[Unit]:
+        units = scope_units(scope, self.inventories)
+        if units:
+            return units
+        # A target with nothing in scope still gets an item, so the report shows it was looked at.
+        kind = scope.partition(".")[0]
+        return [
+            Unit(f"{t['label']}/no-{scope.partition('.')[2]}", t["label"], None)
+            for t in self.targets
+            if t["kind"] == kind
+        ]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _active(config: pytest.Config) -> bool:
+    opt = config.option
+    if any(
+        [
+            opt.kitemark_cluster,
+            opt.kitemark_terraform,
+            opt.kitemark_policies,
+            opt.kitemark_aws_endpoint,
+            opt.kitemark_aws_profile,
+            opt.kitemark_aws_seed,
+        ]
+    ):
+        return True
+    for arg in config.args:
+        path = Path(str(arg).split("::", 1)[0]).resolve()
+        if any((folder / MARKER).is_file() for folder in (path, *path.parents)):
+            return True
+    return False
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if _is_worker(config):
+        shared = json.loads(config.workerinput.get("kitemark", "null") or "null")  # type: ignore[attr-defined]
+        if shared:
+            config.stash[_STATE] = _worker_state(config, shared)
+        return
+    if not _active(config):
+        return
+    try:
+        options = run_options(config)
+        waivers = load_waivers(options.waivers) if options.waivers else []
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        log = reporter.write_line if reporter else print
+        targets = collect_all(list(options.specs), options.out / "inventory", log)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    state = KitemarkState(options, targets, waivers)
+    config.stash[_STATE] = state
+    config.pluginmanager.register(Controller(config, state), "kitemark-controller")
+
+
+def _worker_state(config: pytest.Config, shared: dict[str, Any]) -> KitemarkState:
+    options = run_options(config)
+    waivers = load_waivers(options.waivers) if options.waivers else []
+    return KitemarkState(options, shared["targets"], waivers)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: hand each worker the inventories the controller collected, never the live target."""
+    state = node.config.stash.get(_STATE, None)
+    if state is not None:
+        node.workerinput["kitemark"] = json.dumps({"targets": state.targets})
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Only the suites of the targets given run: `suites/<kind>/` is skipped when no such target."""
+    state = config.stash.get(_STATE, None)
+    if state is None or not (collection_path.parent / MARKER).is_file() or not collection_path.is_dir():
+        return None
+    kinds = {t["kind"] for t in state.targets}
+    return True if collection_path.name not in kinds else None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    check = getattr(metafunc.function, "kitemark_check", None)
+    if check is None:
+        return
+    state = metafunc.config.stash.get(_STATE, None)
+    if state is None:
+        raise pytest.UsageError(
+            f"{check.id}: Kitemark checks need a target: run them with `kitemark run` or from a suites folder"
+        )
+    units = state.units(check.scope)
+    metafunc.parametrize("kitemark_unit", units, ids=[u.id for u in units])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is None:
+        return
+    checks = registered()
+    opts = state.options
+    try:
+        chosen = selected_checks(
+            load_frameworks(),
+            checks,
+            controls=opts.controls,
+            framework_ids=opts.frameworks,
+            min_severity=opts.severity,
+        )
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    keep, drop = [], []
+    for item in items:
+        check = getattr(getattr(item, "function", None), "kitemark_check", None)
+        if check is None:
+            keep.append(item)
+            continue
+        if check.id not in chosen:
+            drop.append(item)
+            continue
+        unit: Unit = item.callspec.params["kitemark_unit"]  # type: ignore[attr-defined]
+        # The check's metadata travels with the item: under xdist the controller never imports the suites.
+        meta = {"check_id": check.id, "target": unit.target, "unit": unit.id, "check": check.to_dict()}
+        item.user_properties.append((_ITEM, json.dumps(meta)))
+        keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture
+def kitemark_record(request: pytest.FixtureRequest) -> Any:
+    """Record a check's findings on the report (after waivers) and give the item its pytest outcome."""
+    state: KitemarkState = request.config.stash[_STATE]
+    check = request.function.kitemark_check
+    unit: Unit = request.getfixturevalue("kitemark_unit")
+
+    def record(findings: list[Finding]) -> None:
+        apply_waivers(findings, check.id, unit.target, state.waivers, state.options.today)
+        request.node.user_properties.append(
+            (_FINDINGS, json.dumps([f.to_dict() for f in findings], default=str))
+        )
+        item = ItemResult(check.id, unit.target, unit.id, findings)
+        _set_outcome(item)
+
+    return record
+
+
+def _set_outcome(item: ItemResult) -> None:
+    status = item.status
+    lines = [
+        f"{f.status.value.upper()} {f.resource}: {f.message}"
+        for f in item.findings
+        if f.status in (Status.FAILED, Status.ERROR, Status.WAIVED)
+    ]
+    if status is Status.FAILED:
+        pytest.fail("\n".join(lines), pytrace=False)
+    if status is Status.ERROR:
+        pytest.fail("could not assess:\n" + "\n".join(lines), pytrace=False)
+    if status is Status.WAIVED:
+        pytest.xfail("\n".join(lines))
+    if status is Status.NOT_APPLICABLE:
+        pytest.skip("; ".join(f.message for f in item.findings))
+
+
+class Controller:
+    """Registered only in the process that writes the reports (the xdist controller, or the single
+    process): gathers every item's findings from the reports and renders the outputs once."""
+
+    def __init__(self, config: pytest.Config, state: KitemarkState) -> None:
+        self.config = config
+        self.state = state
+        self.document: dict[str, Any] | None = None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = dict(report.user_properties)
+        if _ITEM not in props:
+            return
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            meta = json.loads(props[_ITEM])
+            self.state.checks[meta["check_id"]] = meta["check"]
+            self.state.items[report.nodeid] = _item_result(meta, props, report)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.document = build_results(self.config, self.state)
+        write_reports(self.document, self.state.options.out)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.document is not None:
+            from kitemark.summary import print_summary
+
+            print_summary(self.document, terminalreporter._tw, self.state.options.out)
+
+
+def _item_result(meta: dict[str, Any], props: dict[str, Any], report: pytest.TestReport) -> ItemResult:
+    item = ItemResult(meta["check_id"], meta["target"], meta["unit"], duration=report.duration)
+    if _FINDINGS in props:
+        item.findings = [Finding.from_dict(f) for f in json.loads(props[_FINDINGS])]
+    elif report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        item.findings = [Finding(Status.NOT_APPLICABLE, meta["unit"], reason)]
+    else:
+        # The check never ran to completion (fixture error, interrupted): could not assess.
+        text = str(report.longrepr).strip().splitlines()
+        item.findings = [
+            Finding(Status.ERROR, meta["unit"], f"check did not run: {text[-1] if text else '?'}")
+        ]
+    return item
+
+
+def build_results(config: pytest.Config, state: KitemarkState) -> dict[str, Any]:
+    frameworks = load_frameworks()
+    checks = {cid: Check.from_dict(data) for cid, data in state.checks.items()}
+    controls = controls_by_check(frameworks, checks)
+    check_docs = {cid: {**state.checks[cid], "controls": controls[cid]} for cid in sorted(checks)}
+    out = state.options.out.resolve()
+    targets = []
+    for record in state.targets:
+        inventory = Path(record["inventory"]).resolve()
+        rel = os.path.relpath(inventory, out) if inventory.is_relative_to(out) else str(inventory)
+        targets.append({**record, "inventory": rel})
+    commits = []
+    for record in state.targets:
+        if record["kind"] == "policies":
+            found = git_commit(record["location"])
+            if found:
+                commits.append({"target": record["label"], **found})
+    opts = state.options
+    run = {
+        "id": state.run_id,
+        "started": state.started,
+        "finished": results_doc.now(),
+        "duration_seconds": round(time.monotonic() - state.started_clock, 3),
+        "hostname": socket.gethostname(),
+        "python": platform.python_version(),
+        "pytest": pytest.__version__,
+        "workers": int(getattr(config.option, "numprocesses", 0) or 0),
+        "selection": {
+            "controls": list(opts.controls),
+            "frameworks": list(opts.frameworks),
+            "severity": opts.severity,
+        },
+        "policies_commit": commits,
+    }
+    return results_doc.build_document(
+        run=run,
+        targets=targets,
+        checks=check_docs,
+        frameworks=[fw.to_dict() for fw in frameworks],
+        items=state.items.values(),
+        waivers_file=str(opts.waivers) if opts.waivers else None,
+        waivers=[w.to_dict(opts.today) for w in state.waivers],
+    )
+
+
+def write_reports(document: dict[str, Any], out: Path) -> None:
+    from kitemark.reports.render import render_all
+
+    render_all(document, out)

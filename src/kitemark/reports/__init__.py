@@ -1,0 +1,1 @@
+"""Reports rendered from a results document (results.json) alone."""

@@ -1,0 +1,599 @@
+"""The auditor report (compliance.html), rendered from a results document alone.
+
+The page is one self-contained file: inline CSS, no external assets, readable and printable without
+JavaScript. Everything in the results document is shown somewhere: results of checks that no
+framework requirement names, and checks missing from the document's catalogue, go to "Other checks".
+
+Python builds a view of the document (grouping, counts, verdicts, anchors) so the Jinja template only
+lays it out. The output depends on the document alone (no clock, no environment), so re-rendering
+the same results.json gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import textwrap
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# Order for counts and summary tables; worst-first order for sorting results and findings.
+STATUSES = ("passed", "failed", "error", "waived", "not_applicable")
+WORST_FIRST = ("failed", "error", "waived", "passed", "not_applicable")
+STATUS_LABELS = {
+    "passed": "Passed",
+    "failed": "Failed",
+    "error": "Error",
+    "waived": "Waived",
+    "not_applicable": "Not applicable",
+}
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+# Requirement verdicts. Keys double as CSS class suffixes.
+VERDICT_LABELS = {
+    "failed": "Not met",
+    "error": "Could not assess",
+    "waived": "Met with waivers",
+    "passed": "Met",
+    "not_applicable": "Not applicable",
+    "not_run": "No results in this run",
+    "no_checks": "No automated checks",
+    "manual": "Manual",
+}
+_SETTLED = ("passed", "not_applicable")
+# Requirements an auditor must look at start expanded; settled ones (and manual ones, whose text is
+# already in the requirements table) start collapsed.
+_COLLAPSED_VERDICTS = {"passed", "not_applicable", "manual"}
+
+
+@dataclass
+class FindingView:
+    status: str
+    resource: str
+    message: str
+    location: str | None
+    evidence: Markup | None  # pretty-printed, escaped JSON; None when there is none
+    waiver: dict[str, Any] | None
+    waiver_anchor: str | None
+
+
+@dataclass
+class ResultView:
+    id: str
+    check_id: str
+    target: str
+    unit: str
+    status: str
+    duration: float
+    findings: list[FindingView]
+    slug: str
+    home: str = ""  # anchor of the place this result is shown in full
+
+    @property
+    def action_findings(self) -> list[FindingView]:
+        return [f for f in self.findings if f.status in ("failed", "error")]
+
+
+@dataclass
+class CheckView:
+    id: str
+    known: bool  # False: referenced by results or a framework but absent from `checks`
+    title: str
+    severity: str | None
+    suite: str
+    scope: str
+    controls: list[str]
+    rationale: str
+    remediation: str
+    references: list[str]
+    anchor: str
+    results: list[ResultView] = field(default_factory=list)
+    requirements: list[RequirementView] = field(default_factory=list)
+    home: str = ""  # section context where its passed / not applicable results are shown in full
+
+    @property
+    def home_anchor(self) -> str:
+        return f"{self.home}--{self.anchor}"
+
+    @property
+    def attention_results(self) -> list[ResultView]:
+        return [r for r in self.results if r.status not in _SETTLED]
+
+    @property
+    def settled_results(self) -> list[ResultView]:
+        return [r for r in self.results if r.status in _SETTLED]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return count_statuses(self.results)
+
+    @property
+    def status(self) -> str | None:
+        return worst(r.status for r in self.results)
+
+    @property
+    def severity_rank(self) -> int:
+        return SEVERITIES.index(self.severity) if self.severity in SEVERITIES else len(SEVERITIES)
+
+
+@dataclass
+class RequirementView:
+    framework_id: str
+    framework_name: str
+    id: str
+    control: str
+    title: str
+    description: str
+    manual: bool
+    manual_evidence: str
+    anchor: str
+    checks: list[CheckView]
+
+    @property
+    def results(self) -> list[ResultView]:
+        return [r for c in self.checks for r in c.results]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return count_statuses(self.results)
+
+    @property
+    def verdict(self) -> str:
+        if not self.checks:
+            return "manual" if self.manual else "no_checks"
+        return worst(r.status for r in self.results) or "not_run"
+
+    @property
+    def open(self) -> bool:
+        return self.verdict not in _COLLAPSED_VERDICTS
+
+
+@dataclass
+class FrameworkView:
+    id: str
+    name: str
+    url: str
+    anchor: str
+    requirements: list[RequirementView]
+
+    @property
+    def verdict_counts(self) -> dict[str, int]:
+        counts = Counter(r.verdict for r in self.requirements)
+        return {key: counts[key] for key in VERDICT_LABELS if counts[key]}
+
+
+@dataclass
+class WaiverView:
+    id: str
+    check: str
+    target: str | None
+    resource: str
+    justification: str
+    owner: str
+    expires: str
+    expired: bool
+    used: bool
+    in_file: bool  # False: named by a finding but absent from the waivers file
+    anchor: str
+    matched: list[tuple[str, str | None]]  # (result id, anchor of the result or None)
+
+    @property
+    def state(self) -> str:
+        if self.expired:
+            return "expired"
+        return "active" if self.used else "unused"
+
+    @property
+    def state_label(self) -> str:
+        if self.expired:
+            return "Expired" if self.used else "Expired, unused"
+        return "Active" if self.used else "Unused"
+
+
+def count_statuses(results: Iterable[ResultView]) -> dict[str, int]:
+    counts = Counter(r.status for r in results)
+    return {status: counts[status] for status in STATUSES}
+
+
+def worst(statuses: Iterable[str]) -> str | None:
+    seen = set(statuses)
+    return next((s for s in WORST_FIRST if s in seen), None)
+
+
+def _status_rank(status: str) -> int:
+    return WORST_FIRST.index(status) if status in WORST_FIRST else len(WORST_FIRST)
+
+
+class _Anchors:
+    """HTML ids: readable, and unique within the page whatever the input strings are."""
+
+    def __init__(self) -> None:
+        self._used: set[str] = set()
+
+    def make(self, prefix: str, *parts: str) -> str:
+        base = "-".join([prefix, *(_slug(p) for p in parts)])
+        anchor, n = base, 2
+        while anchor in self._used:
+            anchor, n = f"{base}-{n}", n + 1
+        self._used.add(anchor)
+        return anchor
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "x"
+
+
+def occurrence(context: str, result: ResultView) -> str:
+    """Id of one rendering of a result inside a section (a result may appear under many requirements)."""
+    return f"{context}--{result.slug}"
+
+
+def pretty_json(value: Any, indent: int = 0, width: int = 88) -> str:
+    """JSON with nesting on separate lines but short lists/objects kept on one, which reads better
+    than json.dumps(indent=2) and is a third of its size for typical evidence. Parses back unchanged."""
+    flat = json.dumps(value, ensure_ascii=False, default=str)
+    if indent + len(flat) <= width or not isinstance(value, dict | list) or not value:
+        return flat
+    pad = " " * (indent + 2)
+    if isinstance(value, dict):
+        items = [
+            f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {pretty_json(v, indent + 2, width).lstrip()}"
+            for k, v in value.items()
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
+    if not any(isinstance(v, dict | list) for v in value):
+        # A long list of scalars: as many per line as fit.
+        lines, line = [], ""
+        for v in value:
+            item = json.dumps(v, ensure_ascii=False, default=str)
+            if line and len(pad) + len(line) + len(item) + 2 > width:
+                lines.append(line + ",")
+                line = ""
+            line = f"{line}, {item}" if line else item
+        lines.append(line)
+        return "[\n" + "\n".join(pad + ln for ln in lines) + "\n" + " " * indent + "]"
+    items = [pad + pretty_json(v, indent + 2, width).lstrip() for v in value]
+    return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
+
+
+def _evidence(evidence: Any) -> Markup | None:
+    if evidence is None:
+        return None
+    # Escaped for element content only (quotes need no escaping there): JSON stays readable and small.
+    text = pretty_json(evidence).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return Markup(text)
+
+
+def text_blocks(text: str) -> list[tuple[str, str]]:
+    """Split check prose into ("p", text) paragraphs and ("code", text) snippets.
+
+    Snippets are ``` fenced blocks or paragraphs indented as a whole (check authors write YAML/HCL
+    examples in remediation text); both keep their line breaks in a <pre>.
+    """
+    blocks: list[tuple[str, str]] = []
+    fence: list[str] | None = None
+    para: list[str] = []
+
+    def flush() -> None:
+        if not para:
+            return
+        lines = [line for line in para if line.strip()]
+        if all(line.startswith(("  ", "\t")) for line in lines):
+            blocks.append(("code", textwrap.dedent("\n".join(para)).strip("\n")))
+        else:
+            blocks.append(("p", "\n".join(para).strip()))
+        para.clear()
+
+    for line in text.splitlines():
+        if fence is not None:
+            if line.strip().startswith("```"):
+                blocks.append(("code", "\n".join(fence)))
+                fence = None
+            else:
+                fence.append(line)
+        elif line.strip().startswith("```"):
+            flush()
+            fence = []
+        elif line.strip():
+            para.append(line)
+        else:
+            flush()
+    flush()
+    if fence is not None:  # unterminated fence: keep the text rather than lose it
+        blocks.append(("code", "\n".join(fence)))
+    return blocks
+
+
+def code_spans(text: str) -> list[tuple[bool, str]]:
+    """Split a paragraph on `backticks` into (is_code, text) parts; an unpaired backtick stays text."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:
+        parts[-2:] = [parts[-2] + "`" + parts[-1]]
+    return [(i % 2 == 1, part) for i, part in enumerate(parts) if part]
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min {secs} s" if hours else f"{minutes} min {secs} s"
+
+
+def _is_web_url(value: Any) -> bool:
+    # Only http(s) becomes a link: a `javascript:` reference must stay inert text.
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
+
+
+def build_view(results: dict[str, Any]) -> dict[str, Any]:
+    """Everything the template shows, grouped and counted. Tolerates optional keys being absent."""
+    anchors = _Anchors()
+    targets = {t.get("label"): t for t in results.get("targets", [])}
+    catalogue: dict[str, dict[str, Any]] = results.get("checks", {})
+    checks: dict[str, CheckView] = {}
+
+    def check_view(check_id: str, suite_hint: str = "") -> CheckView:
+        if check_id not in checks:
+            meta = catalogue.get(check_id)
+            checks[check_id] = CheckView(
+                id=check_id,
+                known=meta is not None,
+                title=(meta or {}).get("title") or "(no metadata for this check in the results document)",
+                severity=(meta or {}).get("severity"),
+                suite=(meta or {}).get("suite") or suite_hint or "unknown",
+                scope=(meta or {}).get("scope", ""),
+                controls=list((meta or {}).get("controls", [])),
+                rationale=(meta or {}).get("rationale", ""),
+                remediation=(meta or {}).get("remediation", ""),
+                references=list((meta or {}).get("references", [])),
+                anchor=anchors.make("check", check_id),
+            )
+        return checks[check_id]
+
+    for check_id in sorted(catalogue):
+        check_view(check_id)
+
+    slugs = _Anchors()
+    all_results: list[ResultView] = []
+    for raw in results.get("results", []):
+        rid = raw["id"]
+        findings = sorted(
+            (
+                FindingView(
+                    status=f["status"],
+                    resource=f["resource"],
+                    message=f.get("message", ""),
+                    location=f.get("location"),
+                    evidence=_evidence(f.get("evidence")),
+                    waiver=f.get("waiver"),
+                    waiver_anchor=None,
+                )
+                for f in raw.get("findings", [])
+            ),
+            key=lambda f: (_status_rank(f.status), f.resource),
+        )
+        digest = hashlib.sha1(rid.encode(), usedforsecurity=False).hexdigest()[:6]
+        view = ResultView(
+            id=rid,
+            check_id=raw["check_id"],
+            target=raw.get("target", ""),
+            unit=raw.get("unit", ""),
+            status=raw["status"],
+            duration=raw.get("duration", 0.0),
+            findings=findings,
+            slug=slugs.make(f"{_slug(rid)[:80]}-{digest}"),
+        )
+        all_results.append(view)
+        target_kind = targets.get(view.target, {}).get("kind", "")
+        check_view(view.check_id, target_kind).results.append(view)
+    for cv in checks.values():
+        cv.results.sort(key=lambda r: (_status_rank(r.status), r.unit, r.id))
+
+    # A requirement covers the checks its framework names plus any check declaring its control:
+    # either side may be the one that knows the mapping, and nothing should fall through.
+    frameworks: list[FrameworkView] = []
+    for fw in results.get("frameworks", []):
+        fw_id = fw.get("id", "")
+        fw_anchor = anchors.make("framework", fw_id)
+        reqs: list[RequirementView] = []
+        for req in fw.get("requirements", []):
+            control = req.get("control", "")
+            named = list(req.get("checks", []))
+            declared = sorted(cid for cid, c in checks.items() if control and control in c.controls)
+            req_id = str(req.get("id", ""))
+            short_id = req_id.removeprefix(f"{fw_id}:")
+            rv = RequirementView(
+                framework_id=fw_id,
+                framework_name=fw.get("name", fw_id),
+                id=req_id,
+                control=control,
+                title=req.get("title", ""),
+                description=req.get("description", ""),
+                manual=bool(req.get("manual")),
+                manual_evidence=req.get("manual_evidence", ""),
+                anchor=anchors.make("req", fw_id, short_id),
+                checks=[check_view(cid) for cid in dict.fromkeys(named + declared)],
+            )
+            for cv in rv.checks:
+                cv.requirements.append(rv)
+            reqs.append(rv)
+        frameworks.append(
+            FrameworkView(
+                id=fw_id,
+                name=fw.get("name", fw_id),
+                url=fw.get("url", ""),
+                anchor=fw_anchor,
+                requirements=reqs,
+            )
+        )
+
+    other_checks = [cv for cv in checks.values() if not cv.requirements]
+    # Failed, error and waived results are shown in full under every requirement they bear on. Passed
+    # and not-applicable ones (most of a large run) are shown in full once, under the check's first
+    # requirement, and other requirements link there: rendering them everywhere made a 5,000-result
+    # report three times larger and slow to open.
+    for cv in checks.values():
+        cv.home = cv.requirements[0].anchor if cv.requirements else "other"
+        for rv in cv.results:
+            rv.home = occurrence(cv.home, rv)
+
+    by_id = {r.id: r for r in all_results}
+    waivers = _waivers(results.get("waivers", {}), all_results, by_id, anchors)
+    waiver_anchors = {w.id: w.anchor for w in waivers}
+    for rv in all_results:
+        for f in rv.findings:
+            if f.waiver:
+                f.waiver_anchor = waiver_anchors.get(f.waiver.get("id"))
+
+    action = sorted(
+        (r for r in all_results if r.status in ("failed", "error")),
+        key=lambda r: (checks[r.check_id].severity_rank, _status_rank(r.status), r.check_id, r.unit, r.id),
+    )
+
+    summary = results.get("summary", {})
+    computed = count_statuses(all_results)
+    summary_counts = {s: summary.get(s, computed[s]) for s in STATUSES}
+    total = summary.get("total", len(all_results))
+    if total == 0:
+        verdict = "empty"
+    elif (
+        summary_counts["failed"] == 0
+        and summary_counts["error"] == 0
+        and not (computed["failed"] or computed["error"])
+    ):
+        verdict = "compliant"
+    else:
+        verdict = "not_compliant"
+
+    control_links: dict[str, list[RequirementView]] = {}
+    for fwv in frameworks:
+        for rv in fwv.requirements:
+            control_links.setdefault(rv.control, []).append(rv)
+
+    return {
+        "schema_version": results.get("schema_version", ""),
+        "kitemark_version": results.get("kitemark_version", ""),
+        "run": results.get("run", {}),
+        "targets": results.get("targets", []),
+        "waivers_file": results.get("waivers", {}).get("file"),
+        "verdict": verdict,
+        "total": total,
+        "summary_counts": summary_counts,
+        "computed_counts": computed,
+        "counts_mismatch": computed != summary_counts or total != len(all_results),
+        "result_count": len(all_results),
+        "frameworks": frameworks,
+        "checks": sorted(checks.values(), key=lambda c: c.id),
+        "check_index": checks,
+        "other_checks": other_checks,
+        "action": action,
+        "waivers": waivers,
+        "control_links": control_links,
+    }
+
+
+def _waivers(
+    doc: dict[str, Any], results: list[ResultView], by_id: dict[str, ResultView], anchors: _Anchors
+) -> list[WaiverView]:
+    # Which results each waiver touched, as seen in the findings (covers entries without `matched`).
+    seen: dict[str, list[str]] = {}
+    refs: dict[str, tuple[dict[str, Any], ResultView, FindingView]] = {}
+    for rv in results:
+        for f in rv.findings:
+            if f.waiver and f.waiver.get("id"):
+                wid = f.waiver["id"]
+                if rv.id not in seen.setdefault(wid, []):
+                    seen[wid].append(rv.id)
+                refs.setdefault(wid, (f.waiver, rv, f))
+
+    def matched(ids: Iterable[str]) -> list[tuple[str, str | None]]:
+        return [(rid, by_id[rid].home if rid in by_id else None) for rid in dict.fromkeys(ids)]
+
+    views = []
+    for entry in doc.get("entries", []):
+        wid = entry["id"]
+        views.append(
+            WaiverView(
+                id=wid,
+                check=entry.get("check", ""),
+                target=entry.get("target"),
+                resource=entry.get("resource", ""),
+                justification=entry.get("justification", ""),
+                owner=entry.get("owner", ""),
+                expires=entry.get("expires", ""),
+                expired=bool(entry.get("expired")),
+                used=bool(entry.get("used")),
+                in_file=True,
+                anchor=anchors.make("waiver", wid),
+                matched=matched([*entry.get("matched", []), *seen.get(wid, [])]),
+            )
+        )
+    listed = {v.id for v in views}
+    for wid, (ref, rv, finding) in refs.items():
+        if wid in listed:
+            continue
+        views.append(
+            WaiverView(
+                id=wid,
+                check=rv.check_id,
+                target=rv.target,
+                resource=finding.resource,
+                justification=ref.get("justification", ""),
+                owner=ref.get("owner", ""),
+                expires=ref.get("expires", ""),
+                expired=bool(ref.get("expired")),
+                used=True,
+                in_file=False,
+                anchor=anchors.make("waiver", wid),
+                matched=matched(seen[wid]),
+            )
+        )
+    return views
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,  # every value from results.json is untrusted text
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["status_label"] = lambda s: STATUS_LABELS.get(s, str(s))
+    env.filters["verdict_label"] = lambda v: VERDICT_LABELS.get(v, str(v))
+    env.filters["severity_label"] = lambda s: s.capitalize() if s else "Unknown"
+    env.filters["duration"] = _duration
+    env.filters["blocks"] = text_blocks
+    env.filters["code_spans"] = code_spans
+    env.tests["web_url"] = _is_web_url
+    env.globals.update(
+        STATUSES=STATUSES,
+        STATUS_LABELS=STATUS_LABELS,
+        VERDICT_LABELS=VERDICT_LABELS,
+        occurrence=occurrence,
+    )
+    return env
+
+
+def render_html(results: dict[str, Any]) -> str:
+    """The compliance report for one results document, as a complete HTML page."""
+    return _environment().get_template("compliance.html.j2").render(**build_view(results))
+
+
+def write_html(results: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(results), encoding="utf-8")

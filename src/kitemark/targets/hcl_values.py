@@ -1,0 +1,576 @@
+"""A small static evaluator for the Terraform expressions python-hcl2 (7.x) leaves as text.
+
+python-hcl2 returns literals as Python values and everything else as a ``"${...}"`` string holding the
+expression re-serialised (object literals inside an expression come back as ``{"k": v}``, and in a
+conditional even as a Python ``repr``). Checks such as "every resource carries the mandatory tags" need
+to know what a ``tags = merge(local.default_tags, {...}, var.extra)`` amounts to, without running
+Terraform. This module evaluates the subset that tag maps and flags are written in:
+
+- literals, strings with ``${...}`` interpolation, object and tuple literals;
+- ``var.NAME`` (its ``default``) and ``local.NAME`` (recursively), with attribute and index access;
+- ``merge``, ``tomap``, ``lookup``, ``coalesce``, ``concat``, ``join``, ``lower``, ``upper``, ``trimspace``,
+  ``tostring`` and the usual operators and conditionals.
+
+Anything else (resource and module attributes, ``for`` expressions, splats, other functions, a variable
+without a default) evaluates to ``Unknown(reason)`` — never to a guess. ``merge`` of known maps and
+unknown ones gives a ``PartialMap``: the keys we can see plus the reasons the rest is unknown, because a
+later map in ``merge`` can add keys or change values but never remove one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+META_KEYS = frozenset({"__start_line__", "__end_line__"})
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value that cannot be known statically; ``reason`` names the expression responsible."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+@dataclass
+class PartialMap:
+    """A map whose listed keys are certain but which may hold more (``unresolved`` says why)."""
+
+    known: dict[str, Any]
+    unresolved: list[str] = field(default_factory=list)
+
+
+class _Syntax(Exception):
+    """The expression text is outside the subset this parser reads."""
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_NUMBER = re.compile(r"\d+(\.\d+)?([eE][+-]?\d+)?")
+# Python repr spellings seen inside conditionals, and HCL's own keywords.
+_CONSTANTS = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
+
+
+def strip_meta(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A block body without python-hcl2's line-number keys."""
+    return {k: v for k, v in body.items() if k not in META_KEYS}
+
+
+def expression_text(raw: Any) -> str:
+    """How an attribute value reads in source, for messages: ``"${var.x}"`` -> ``var.x``."""
+    if isinstance(raw, str) and raw.startswith("${") and raw.endswith("}") and raw.count("${") == 1:
+        return raw[2:-1]
+    if isinstance(raw, str):
+        return f'"{raw}"'
+    return repr(raw)
+
+
+def is_known(value: Any) -> bool:
+    return not isinstance(value, Unknown | PartialMap)
+
+
+class Evaluator:
+    """Evaluates raw python-hcl2 values of one module against its variable defaults and locals."""
+
+    def __init__(self, variables: Mapping[str, Mapping[str, Any]], locals_: Mapping[str, Any]) -> None:
+        self._variables = variables
+        self._locals = locals_
+        self._local_cache: dict[str, Any] = {}
+        self._resolving: set[str] = set()
+
+    def value(self, raw: Any) -> Any:
+        """The value of an attribute as python-hcl2 returned it."""
+        if isinstance(raw, str):
+            return self.template(raw)
+        if isinstance(raw, Mapping):
+            return _make_map((self._key(k), self.value(v)) for k, v in raw.items() if k not in META_KEYS)
+        if isinstance(raw, list):
+            return [self.value(v) for v in raw]
+        return raw
+
+    def template(self, text: str) -> Any:
+        """A top-level string: a literal, a template, or ``${expr}`` standing for the expression's value."""
+        if "${" not in text and "%{" not in text:
+            return text
+        try:
+            return _Parser(text, self).template(quote=None)
+        except _Syntax as exc:
+            return Unknown(f"`{expression_text(text)}` ({exc})")
+
+    def expression(self, text: str) -> Any:
+        try:
+            parser = _Parser(text, self)
+            result = parser.expression()
+            parser.end()
+            return result
+        except _Syntax as exc:
+            return Unknown(f"`{text}` ({exc})")
+
+    def reference(self, root: str, path: list[str | int], text: str) -> Any:
+        """``var.x``, ``local.y`` and anything else (resources, modules, data sources, ``each``...)."""
+        if root == "var" and path and isinstance(path[0], str):
+            name = path[0]
+            declared = self._variables.get(name)
+            if declared is None:
+                return Unknown(f"`var.{name}` is not declared in this module")
+            if "default" not in declared:
+                return Unknown(f"`var.{name}` has no default (set by the caller)")
+            return _traverse(self.value(declared["default"]), path[1:], text)
+        if root == "local" and path and isinstance(path[0], str):
+            return _traverse(self._local(path[0]), path[1:], text)
+        return Unknown(f"`{text}` is not evaluated statically")
+
+    def _local(self, name: str) -> Any:
+        if name in self._local_cache:
+            return self._local_cache[name]
+        if name not in self._locals:
+            return Unknown(f"`local.{name}` is not defined in this module")
+        if name in self._resolving:
+            return Unknown(f"`local.{name}` refers to itself")
+        self._resolving.add(name)
+        try:
+            result = self.value(self._locals[name])
+        finally:
+            self._resolving.discard(name)
+        self._local_cache[name] = result
+        return result
+
+    def _key(self, key: str) -> Any:
+        # python-hcl2 writes computed keys as "${(var.k)}" or '"${var.k}"'.
+        if "${" in key:
+            return Unknown(f"computed key `{key.strip(chr(34))}`")
+        return key
+
+
+def _make_map(items: Any) -> Any:
+    known: dict[str, Any] = {}
+    unresolved: list[str] = []
+    for key, value in items:
+        if isinstance(key, Unknown):
+            unresolved.append(key.reason)
+        else:
+            known[str(key)] = value
+    return PartialMap(known, unresolved) if unresolved else known
+
+
+def _traverse(value: Any, path: list[str | int], text: str) -> Any:
+    for step in path:
+        if isinstance(value, Unknown):
+            return value
+        if isinstance(value, PartialMap):
+            if isinstance(step, str) and step in value.known:
+                value = value.known[step]
+                continue
+            return Unknown(f"`{text}`: {'; '.join(value.unresolved)}")
+        if isinstance(value, Mapping) and str(step) in value:
+            value = value[str(step)]
+        elif isinstance(value, list) and isinstance(step, int) and -len(value) <= step < len(value):
+            value = value[step]
+        else:
+            return Unknown(f"`{text}`: no element {step!r}")
+    return value
+
+
+def _first_unknown(*values: Any) -> Unknown | None:
+    for v in values:
+        if isinstance(v, Unknown):
+            return v
+        if isinstance(v, PartialMap):
+            return Unknown("; ".join(v.unresolved))
+    return None
+
+
+def _merge(*args: Any) -> Any:
+    known: dict[str, Any] = {}
+    unresolved: list[str] = []
+    for arg in args:
+        if arg is None:
+            continue
+        if isinstance(arg, Unknown):
+            unresolved.append(arg.reason)
+        elif isinstance(arg, PartialMap):
+            known.update(arg.known)
+            unresolved.extend(arg.unresolved)
+        elif isinstance(arg, Mapping):
+            known.update(arg)
+        else:
+            return Unknown(f"merge() of a non-map value {arg!r}")
+    return PartialMap(known, unresolved) if unresolved else known
+
+
+def _lookup(mapping: Any, key: Any, *default: Any) -> Any:
+    if unknown := _first_unknown(key):
+        return unknown
+    if isinstance(mapping, PartialMap):
+        if key in mapping.known:
+            return mapping.known[key]
+        return Unknown("; ".join(mapping.unresolved))
+    if isinstance(mapping, Unknown):
+        return mapping
+    if isinstance(mapping, Mapping) and key in mapping:
+        return mapping[key]
+    return default[0] if default else Unknown(f"lookup(): no key {key!r}")
+
+
+def _coalesce(*args: Any) -> Any:
+    for arg in args:
+        if isinstance(arg, Unknown | PartialMap):
+            return _first_unknown(arg)
+        if arg not in (None, ""):
+            return arg
+    return Unknown("coalesce(): every argument is null or empty")
+
+
+def _strict(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A function whose result is unknown as soon as any argument is."""
+
+    def call(*args: Any) -> Any:
+        if unknown := _first_unknown(*args):
+            return unknown
+        return fn(*args)
+
+    return call
+
+
+def _tostring(v: Any) -> Any:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return v if v is None else str(v)
+
+
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "merge": _merge,
+    "tomap": lambda m: m,
+    "lookup": _lookup,
+    "coalesce": _coalesce,
+    "concat": _strict(lambda *lists: [x for lst in lists for x in lst]),
+    "join": _strict(lambda sep, lst: sep.join(_tostring(x) for x in lst)),
+    "lower": _strict(lambda s: s.lower()),
+    "upper": _strict(lambda s: s.upper()),
+    "trimspace": _strict(lambda s: s.strip()),
+    "tostring": _strict(_tostring),
+}
+
+# Binary operators by precedence, loosest first.
+_BINARY: list[tuple[str, ...]] = [
+    ("||",),
+    ("&&",),
+    ("==", "!="),
+    (">=", "<=", ">", "<"),
+    ("+", "-"),
+    ("*", "/", "%"),
+]
+
+
+def _apply(op: str, a: Any, b: Any) -> Any:
+    if unknown := _first_unknown(a, b):
+        return unknown
+    try:
+        return {
+            "||": lambda: bool(a) or bool(b),
+            "&&": lambda: bool(a) and bool(b),
+            "==": lambda: a == b,
+            "!=": lambda: a != b,
+            ">=": lambda: a >= b,
+            "<=": lambda: a <= b,
+            ">": lambda: a > b,
+            "<": lambda: a < b,
+            "+": lambda: a + b,
+            "-": lambda: a - b,
+            "*": lambda: a * b,
+            "/": lambda: a / b,
+            "%": lambda: a % b,
+        }[op]()
+    except (TypeError, ZeroDivisionError, ValueError):
+        return Unknown(f"operator {op} on {a!r} and {b!r}")
+
+
+class _Parser:
+    """Recursive descent over one expression's text, evaluating as it goes (it has no side effects)."""
+
+    def __init__(self, text: str, ev: Evaluator) -> None:
+        self.s = text
+        self.i = 0
+        self.ev = ev
+
+    # -- lexical helpers
+    def ws(self) -> None:
+        while self.i < len(self.s) and self.s[self.i] in " \t\r\n":
+            self.i += 1
+
+    def peek(self, token: str) -> bool:
+        self.ws()
+        return self.s.startswith(token, self.i)
+
+    def take(self, token: str) -> bool:
+        if self.peek(token):
+            self.i += len(token)
+            return True
+        return False
+
+    def expect(self, token: str) -> None:
+        if not self.take(token):
+            found = self.s[self.i : self.i + 12] or "end of expression"
+            raise _Syntax(f"expected {token!r} at {found!r}")
+
+    def end(self) -> None:
+        self.ws()
+        if self.i != len(self.s):
+            raise _Syntax(f"unexpected {self.s[self.i : self.i + 12]!r}")
+
+    def name(self) -> str | None:
+        self.ws()
+        m = _NAME.match(self.s, self.i)
+        if not m:
+            return None
+        self.i = m.end()
+        return m.group()
+
+    # -- expressions
+    def expression(self) -> Any:
+        cond = self.binary(0)
+        if not self.take("?"):
+            return cond
+        yes = self.expression()
+        self.expect(":")
+        no = self.expression()
+        if isinstance(cond, Unknown | PartialMap):
+            return _first_unknown(cond)
+        return yes if cond else no
+
+    def binary(self, level: int) -> Any:
+        if level == len(_BINARY):
+            return self.unary()
+        left = self.binary(level + 1)
+        while True:
+            # Longer operators come first in each group, so ">=" is never read as ">".
+            op = next((o for o in _BINARY[level] if self.peek(o)), None)
+            if op is None:
+                return left
+            self.i += len(op)
+            left = _apply(op, left, self.binary(level + 1))
+
+    def unary(self) -> Any:
+        if self.take("!"):
+            v = self.unary()
+            return _first_unknown(v) or (not v)
+        if self.take("-"):
+            v = self.unary()
+            return _first_unknown(v) or _apply("-", 0, v)
+        return self.postfix()
+
+    def postfix(self) -> Any:
+        start = self.i
+        value, ref = self.primary()
+        path: list[str | int] = []
+        unknown_index: Any = None
+        while True:
+            if self.peek(".*") or self.peek("[*]"):
+                raise _Syntax("splat expressions are not evaluated")
+            if self.peek("...") or not (self.peek(".") or self.peek("[")):
+                break
+            if self.take("."):
+                step: str | int | None = self.name()
+                if step is None:
+                    m = re.compile(r"\d+").match(self.s, self.i)
+                    if not m:
+                        raise _Syntax("expected an attribute name after '.'")
+                    self.i = m.end()
+                    step = int(m.group())
+            else:
+                self.expect("[")
+                index = self.expression()
+                self.expect("]")
+                if isinstance(index, Unknown | PartialMap):
+                    unknown_index = unknown_index or _first_unknown(index)
+                    continue
+                step = index if isinstance(index, int) else str(index)
+            path.append(step)
+        if unknown_index is not None:
+            return unknown_index
+        if ref is not None:
+            text = self.s[start : self.i].strip()
+            return self.ev.reference(ref, path, text)
+        return _traverse(value, path, self.s[start : self.i].strip())
+
+    def primary(self) -> tuple[Any, str | None]:
+        """The value of a primary term, or (None, root) for a reference to be resolved with its path."""
+        self.ws()
+        if self.i >= len(self.s):
+            raise _Syntax("unexpected end of expression")
+        ch = self.s[self.i]
+        if ch in "\"'":
+            self.i += 1
+            return self.template(quote=ch), None
+        if ch == "(":
+            self.i += 1
+            value = self.expression()
+            self.expect(")")
+            return value, None
+        if ch == "{":
+            return self.object(), None
+        if ch == "[":
+            return self.tuple(), None
+        m = _NUMBER.match(self.s, self.i)
+        if m:
+            self.i = m.end()
+            text = m.group()
+            return (float(text) if any(c in text for c in ".eE") else int(text)), None
+        name = self.name()
+        if name is None:
+            raise _Syntax(f"unexpected {self.s[self.i : self.i + 12]!r}")
+        if self.peek("::"):
+            raise _Syntax("provider-defined functions are not evaluated")
+        if self.take("("):
+            return self.call(name), None
+        if name in _CONSTANTS:
+            return _CONSTANTS[name], None
+        return None, name
+
+    def call(self, name: str) -> Any:
+        args: list[Any] = []
+        while not self.take(")"):
+            args.append(self.expression())
+            if self.take("..."):
+                raise _Syntax("argument expansion (...) is not evaluated")
+            if not self.take(","):
+                self.expect(")")
+                break
+        fn = _FUNCTIONS.get(name)
+        if fn is None:
+            return Unknown(f"function `{name}()` is not evaluated statically")
+        try:
+            return fn(*args)
+        except (TypeError, AttributeError, ValueError) as exc:
+            return Unknown(f"`{name}()`: {exc}")
+
+    def object(self) -> Any:
+        self.expect("{")
+        if self._for_ahead():
+            return self._skip_for("{", "}")
+        items: list[tuple[Any, Any]] = []
+        while not self.take("}"):
+            bare = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_-]*)\s*(=(?![=>])|:)").match(self.s, self.i)
+            if bare:  # an identifier key is the literal string, not a reference
+                self.i = bare.start(2)
+                key: Any = bare.group(1)
+            else:
+                key = self.expression()
+            if not (self.take("=") or self.take(":")):
+                raise _Syntax("expected '=' or ':' in an object")
+            value = self.expression()
+            if isinstance(key, Unknown | PartialMap):
+                key = Unknown(f"computed key: {_first_unknown(key)}")
+            elif not isinstance(key, str | int | float | bool):
+                raise _Syntax("object key is not a string")
+            items.append((key if isinstance(key, Unknown) else _tostring(key), value))
+            self.take(",")
+        return _make_map(items)
+
+    def tuple(self) -> Any:
+        self.expect("[")
+        if self._for_ahead():
+            return self._skip_for("[", "]")
+        items: list[Any] = []
+        while not self.take("]"):
+            items.append(self._tuple_item())
+            if not self.take(","):
+                self.expect("]")
+                break
+        return items
+
+    def _tuple_item(self) -> Any:
+        """One element of a tuple. Inside function calls python-hcl2 writes tuples Python-style with
+        strings unquoted and references as ``${...}`` (``concat([a, ${var.b}])``), so an element that does
+        not start like an expression is read as an unquoted template up to the next top-level , or ]."""
+        self.ws()
+        constant = re.compile(r"(true|false|null|None|True|False|-?\d[\d.eE+-]*)\s*(?=[,\]])")
+        if self.i < len(self.s) and (self.s[self.i] in "\"'{[(" or constant.match(self.s, self.i)):
+            return self.expression()
+        start, depth = self.i, 0
+        while self.i < len(self.s):
+            ch = self.s[self.i]
+            if depth == 0 and ch in ",]":
+                break
+            if self.s.startswith("${", self.i):
+                depth += 1
+                self.i += 1
+            elif ch == "}" and depth:
+                depth -= 1
+            self.i += 1
+        return _Parser(self.s[start : self.i].strip(), self.ev).template(quote=None)
+
+    def _for_ahead(self) -> bool:
+        self.ws()
+        return re.compile(r"for\s").match(self.s, self.i) is not None
+
+    def _skip_for(self, open_: str, close: str) -> Unknown:
+        """Step over a ``for`` expression (balanced brackets, strings skipped whole) and give up on it."""
+        depth = 1
+        while self.i < len(self.s) and depth:
+            ch = self.s[self.i]
+            if ch in "\"'":
+                self.i += 1
+                self.template(quote=ch)
+                continue
+            if ch in "{[(":
+                depth += 1
+            elif ch in "}])":
+                depth -= 1
+            self.i += 1
+        if depth:
+            raise _Syntax(f"unbalanced {open_}{close} in a for expression")
+        return Unknown("a `for` expression is not evaluated statically")
+
+    # -- templates
+    def template(self, quote: str | None) -> Any:
+        """A quoted string (after its opening quote) or, with ``quote=None``, a whole top-level string."""
+        parts: list[Any] = []
+        literal: list[str] = []
+        while True:
+            if self.i >= len(self.s):
+                if quote is not None:
+                    raise _Syntax("unterminated string")
+                break
+            ch = self.s[self.i]
+            if quote is not None and ch == quote:
+                self.i += 1
+                break
+            if quote is not None and ch == "\\" and self.i + 1 < len(self.s):
+                nxt = self.s[self.i + 1]
+                literal.append(_ESCAPES.get(nxt, "\\" + nxt))
+                self.i += 2
+            elif self.s.startswith(("$${", "%%{"), self.i):
+                literal.append(self.s[self.i + 1 : self.i + 3])
+                self.i += 3
+            elif self.s.startswith("${", self.i):
+                self.i += 2
+                if literal:
+                    parts.append("".join(literal))
+                    literal = []
+                parts.append(self.expression())
+                self.expect("}")
+            elif self.s.startswith("%{", self.i):
+                raise _Syntax("template directives (%{...}) are not evaluated")
+            else:
+                literal.append(ch)
+                self.i += 1
+        if literal:
+            parts.append("".join(literal))
+        if len(parts) == 1 and not isinstance(parts[0], str):
+            return parts[0]  # "${x}" is x itself, not its string form
+        if unknown := _first_unknown(*parts):
+            return unknown
+        return "".join(p if isinstance(p, str) else _render(p) for p in parts)
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, Mapping | list):
+        raise _Syntax("a map or list interpolated into a string")
+    rendered = _tostring(value)
+    return "" if rendered is None else rendered

@@ -1,0 +1,90 @@
+"""Ownership and classification metadata on team namespaces."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kitemark.checks import check, error, failed, passed
+from kitemark.model import Finding
+from kitemark.targets.cluster_views import MetadataRule, NamespaceView
+
+
+def _problems(kind: str, rules: list[MetadataRule], values: dict[str, str]) -> tuple[list[str], list[dict]]:
+    missing: list[str] = []
+    invalid: list[dict] = []
+    for rule in rules:
+        if rule.key not in values:
+            missing.append(f"{kind} {rule.key}")
+            continue
+        problem = rule.problem(values[rule.key])
+        if problem:
+            invalid.append(
+                {
+                    "key": f"{kind} {rule.key}",
+                    "value": values[rule.key],
+                    "expected": rule.expected(),
+                    "problem": problem,
+                }
+            )
+    return missing, invalid
+
+
+@check(
+    "K8S-NS-001",
+    scope="cluster.namespace",
+    title="Team namespaces carry the required ownership and security labels and annotations",
+    severity="medium",
+    controls=["service-standard:12", "service-standard:14", "ncsc-csp:4"],
+    rationale="""
+        Namespace labels and annotations are how the platform knows who owns a service, whether it
+        is production, where its source code is published and which Pod Security Standard is enforced.
+        Without them incidents cannot be routed to a team, costs and risks cannot be attributed to a
+        business unit (NCSC principle 4, governance), the code cannot be found in the open (Service
+        Standard 12), and production alerting and support rules (Service Standard 14) cannot be
+        applied. The `pod-security.kubernetes.io/enforce: restricted` label is what makes the API
+        server reject root and privileged pods in the namespace.
+    """,
+    remediation="""
+        Set every required key in the namespace's 00-namespace.yaml, using an allowed business unit
+        and a GitHub URL for the source code:
+
+            metadata:
+              labels:
+                cloud-platform.justice.gov.uk/is-production: "true"
+                cloud-platform.justice.gov.uk/environment-name: "production"
+                pod-security.kubernetes.io/enforce: restricted
+              annotations:
+                cloud-platform.justice.gov.uk/business-unit: "LAA"
+                cloud-platform.justice.gov.uk/slack-channel: "my-team-alerts"
+                cloud-platform.justice.gov.uk/application: "My service"
+                cloud-platform.justice.gov.uk/owner: "My team: my-team@digital.justice.gov.uk"
+                cloud-platform.justice.gov.uk/source-code: "https://github.com/ministryofjustice/my-service"
+                cloud-platform.justice.gov.uk/team-name: "my-team"
+    """,
+    references=[
+        "https://github.com/ministryofjustice/cloud-platform-environments",
+        "https://kubernetes.io/docs/concepts/security/pod-security-admission/",
+    ],
+)
+def test_namespace_metadata(ns: NamespaceView) -> Iterator[Finding]:
+    if ns.namespace is None:
+        yield error(ns.ref, "the snapshot holds objects in this namespace but not its Namespace object")
+        return
+    platform = ns.platform
+    missing, invalid = _problems("label", platform.namespace_labels, ns.namespace.labels)
+    missing_a, invalid_a = _problems("annotation", platform.namespace_annotations, ns.namespace.annotations)
+    missing += missing_a
+    invalid += invalid_a
+    checked = [r.key for r in [*platform.namespace_labels, *platform.namespace_annotations]]
+    evidence = {"checked": checked, "missing": missing, "invalid": invalid}
+    if missing or invalid:
+        parts = [f"missing {', '.join(missing)}"] if missing else []
+        parts += [f"{i['key']}={i['value']!r} is {i['problem']}" for i in invalid]
+        yield failed(ns.ref, "; ".join(parts), evidence=evidence, location=ns.location)
+    else:
+        yield passed(
+            ns.ref,
+            f"all {len(checked)} required labels and annotations are present and valid",
+            evidence=evidence,
+            location=ns.location,
+        )

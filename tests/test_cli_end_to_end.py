@@ -1,0 +1,201 @@
+"""`kitemark run` end to end, as a user runs it (a subprocess), on the demo and on bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kitemark import resources
+from kitemark.results import validate
+
+DEMO = resources.demo_dir()
+
+
+def kitemark(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kitemark", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+def results(out: Path) -> dict[str, Any]:
+    document = json.loads((out / "results.json").read_text())
+    validate(document)
+    return document
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    out = tmp_path_factory.mktemp("demo") / "reports"
+    return kitemark("run", "--out", str(out), "-n", "2"), out
+
+
+def test_demo_exits_1_and_prints_the_summary(demo_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    proc, out = demo_run
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Service Standard" in proc.stdout
+    assert "NOT COMPLIANT" in proc.stdout
+    assert str(out / "compliance.html") in proc.stdout.replace("\n", "")
+
+
+def test_demo_covers_every_suite_and_the_waiver_states(demo_run: tuple[Any, Path]) -> None:
+    _, out = demo_run
+    document = results(out)
+    suites = {document["checks"][r["check_id"]]["suite"] for r in document["results"]}
+    assert suites == {"cluster", "terraform", "policies", "aws"}
+    statuses = {r["status"] for r in document["results"]}
+    assert {"passed", "failed", "waived"} <= statuses
+    waivers = [f["waiver"] for r in document["results"] for f in r["findings"] if f.get("waiver")]
+    assert any(w["expired"] for w in waivers) and any(not w["expired"] for w in waivers)
+    assert {t["kind"] for t in document["targets"]} == {"cluster", "terraform", "policies", "aws"}
+    for target in document["targets"]:
+        assert (out / target["inventory"]).is_file(), "the inventory is kept as evidence"
+
+
+def test_demo_junit_is_one_file_with_a_case_per_result(demo_run: tuple[Any, Path]) -> None:
+    _, out = demo_run
+    document = results(out)
+    root = ET.parse(out / "junit.xml").getroot()
+    names = [case.get("name") for case in root.iter("testcase")]
+    assert sorted(names) == sorted(r["id"] for r in document["results"])
+    assert len(names) == len(set(names))
+    assert int(root.get("failures")) == document["summary"]["failed"]
+    assert list(out.glob("*.xml")) == [out / "junit.xml"]
+
+
+def test_demo_html_is_written(demo_run: tuple[Any, Path]) -> None:
+    _, out = demo_run
+    html = (out / "compliance.html").read_text()
+    assert "<html" in html and "K8S-NET-001" in html
+
+
+def test_parallel_and_serial_runs_agree(demo_run: tuple[Any, Path], tmp_path: Path) -> None:
+    _, parallel_out = demo_run
+    proc = kitemark("run", "--out", str(tmp_path), "-n", "0")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+
+    def outcome(doc: dict[str, Any]) -> dict[str, str]:
+        return {r["id"]: r["status"] for r in doc["results"]}
+
+    assert outcome(results(tmp_path)) == outcome(results(parallel_out))
+
+
+def _bad_inputs(tmp_path: Path) -> dict[str, Path]:
+    cluster = tmp_path / "cluster"
+    shutil.copytree(DEMO / "cluster", cluster)
+    (cluster / "zz-broken.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n")
+    terraform = tmp_path / "terraform"
+    shutil.copytree(DEMO / "terraform", terraform)
+    broken_module = next(p.parent for p in sorted(terraform.rglob("*.tf")))
+    (broken_module / "zz-broken.tf").write_text('resource "aws_s3_bucket" "x" {\n  bucket = "a"\n')
+    policies = tmp_path / "policies"
+    shutil.copytree(resources.policies_dir(), policies)
+    (policies / "zz_broken_test.rego").write_text("package broken\n\ntest_x if {\n  input.a ==\n}\n")
+    return {"cluster": cluster, "terraform": terraform, "policies": policies}
+
+
+def test_bad_input_is_an_error_naming_file_and_line_and_the_run_completes(tmp_path: Path) -> None:
+    inputs = _bad_inputs(tmp_path)
+    out = tmp_path / "out"
+    proc = kitemark(
+        "run",
+        "--out",
+        str(out),
+        "-n",
+        "0",
+        "--cluster",
+        f"snapshot:{inputs['cluster']}",
+        "--terraform",
+        str(inputs["terraform"]),
+        "--policies",
+        str(inputs["policies"]),
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    document = results(out)
+    errors = [f for r in document["results"] for f in r["findings"] if f["status"] == "error"]
+    messages = "\n".join(f"{f.get('location')} {f['message']}" for f in errors)
+    assert "zz-broken.yaml:" in messages
+    assert "zz-broken.tf:" in messages
+    assert "zz_broken_test.rego:" in messages
+    # The rest of the run still completed: plenty of ordinary results beside the errors.
+    assert sum(r["status"] in ("passed", "failed") for r in document["results"]) > 10
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--terraform", "/no/such/dir"], "directory not found"),
+        (["--cluster", "live:prod"], "not supported yet"),
+        (["--cluster", "/tmp"], "snapshot:"),
+        (["--terraform", str(DEMO / "terraform"), "--control", "NOPE-999"], "NOPE-999"),
+        (["--terraform", str(DEMO / "terraform"), "--severity", "urgent"], "--severity urgent"),
+        (
+            ["--terraform", str(DEMO / "terraform"), "--waivers", "/no/such/waivers.yaml"],
+            "waivers file not found",
+        ),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(args: list[str], message: str, tmp_path: Path) -> None:
+    proc = kitemark("run", "--out", str(tmp_path), "-n", "0", *args)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert message in proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_only_the_given_targets_suites_run_and_selection_applies(tmp_path: Path) -> None:
+    proc = kitemark(
+        "run", "--out", str(tmp_path), "-n", "0", "--terraform", str(DEMO / "terraform"), "--severity", "high"
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    document = results(tmp_path)
+    assert {r["check_id"] for r in document["results"]} == {"TF-S3-001"}
+    assert document["run"]["selection"]["severity"] == "high"
+
+
+def test_compliant_target_exits_0(tmp_path: Path) -> None:
+    compliant = next(p for p in (DEMO / "terraform").iterdir() if p.is_dir() and "noncompliant" not in p.name)
+    proc = kitemark("run", "--out", str(tmp_path), "-n", "0", "--terraform", str(compliant))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert results(tmp_path)["summary"]["compliant"] is True
+
+
+def test_plain_pytest_runs_the_suites(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(resources.suites_dir()),
+            "-p",
+            "no:cacheprovider",
+            f"--kitemark-terraform={DEMO / 'terraform'}",
+            f"--kitemark-out={tmp_path}",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert {r["check_id"][:3] for r in results(tmp_path)["results"]} == {"TF-"}
+
+
+def test_controls_json_lists_every_check_with_its_metadata() -> None:
+    proc = kitemark("controls", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    ids = {c["id"] for c in data["checks"]}
+    assert {"K8S-NET-001", "TF-S3-001", "REGO-TEST-001", "AWS-EKS-001"} <= ids
+    for check in data["checks"]:
+        assert check["suite"] in {"cluster", "terraform", "policies", "aws", "monitoring"}
+        assert check["title"] and check["severity"] and check["controls"]
+    assert {fw["id"] for fw in data["frameworks"]} == {"service-standard", "ncsc-csp"}
+    markdown = kitemark("controls", "--format", "markdown").stdout
+    assert "| K8S-NET-001 |" in markdown

@@ -1,0 +1,512 @@
+"""The cluster checks, each through the real collector and scopes, on small snapshot directories."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kitemark import resources
+from kitemark.checks import check_function, evaluate, registered
+from kitemark.model import Finding, Status
+from kitemark.targets import TargetSpec, cluster, scope_units
+
+CHECK_IDS = ("K8S-NET-001", "K8S-NS-001", "K8S-POD-001", "K8S-INPUT-001")
+
+
+def _load_cluster_suite() -> None:
+    # Same module names as kitemark.catalog, so a later full catalogue load does not import them twice.
+    root = resources.suites_dir()
+    for path in sorted((root / "cluster").glob("test_*.py")):
+        name = "kitemark_suites." + ".".join(path.relative_to(root).with_suffix("").parts)
+        if name not in sys.modules:
+            spec = importlib.util.spec_from_file_location(name, path)
+            assert spec and spec.loader
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+
+
+_load_cluster_suite()
+
+
+def run(check_id: str, root: Path, **options: Any) -> dict[str, list[Finding]]:
+    """Findings of a check per unit id (minus the `cluster:t/` prefix), via the JSON inventory."""
+    inventory = cluster.collect(TargetSpec("cluster", "t", str(root), dict(options)))
+    inventory = json.loads(json.dumps(inventory))
+    fn = check_function(check_id)
+    units = scope_units(registered()[check_id].scope, [inventory])
+    return {u.id.removeprefix("cluster:t/"): evaluate(fn, u) for u in units}
+
+
+def only(findings: dict[str, list[Finding]], unit: str) -> Finding:
+    (finding,) = findings[unit]
+    return finding
+
+
+def snapshot(tmp_path: Path, text: str, name: str = "snap.yaml") -> Path:
+    (tmp_path / name).write_text(textwrap.dedent(text).lstrip("\n"))
+    return tmp_path
+
+
+CP = "cloud-platform.justice.gov.uk/"
+
+
+def namespace(name: str = "team-a", **changes: str | None) -> dict:
+    """A fully compliant Namespace; ``changes`` maps a full label/annotation key (``_`` for ``/``
+    and ``-`` is awkward, so pass them via ``**{...}``) to a new value, or ``None`` to remove it."""
+    labels = {
+        f"{CP}is-production": "false",
+        f"{CP}environment-name": "development",
+        "pod-security.kubernetes.io/enforce": "restricted",
+    }
+    annotations = {
+        f"{CP}business-unit": "HMPPS",
+        f"{CP}slack-channel": "team-a",
+        f"{CP}application": "Team A",
+        f"{CP}owner": "Team A: team-a@digital.justice.gov.uk",
+        f"{CP}source-code": "https://github.com/ministryofjustice/team-a",
+        f"{CP}team-name": "team-a",
+    }
+    for key, value in changes.items():
+        target = labels if key in labels else annotations
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = value
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": labels, "annotations": annotations},
+    }
+
+
+def dump(tmp_path: Path, *objects: dict, name: str = "objects.json") -> Path:
+    (tmp_path / name).write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)}))
+    return tmp_path
+
+
+# --- K8S-NET-001 -----------------------------------------------------------------------------------
+
+
+def policy(name: str, spec: dict, ns: str = "team-a") -> dict:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": spec,
+    }
+
+
+DEFAULT = {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {}}]}]}
+INGRESS_CONTROLLERS = {
+    "podSelector": {},
+    "policyTypes": ["Ingress"],
+    "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"component": "ingress-controllers"}}}]}],
+}
+
+
+@pytest.mark.parametrize(
+    ("spec", "qualifies"),
+    [
+        (DEFAULT, True),
+        ({"podSelector": {}, "policyTypes": ["Ingress"]}, True),  # deny all ingress
+        ({"podSelector": {}}, True),  # no policyTypes: Kubernetes applies it to Ingress
+        (
+            {"podSelector": {}, "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}]}]},
+            True,
+        ),
+        (
+            {
+                "podSelector": {},
+                "ingress": [
+                    {
+                        "from": [
+                            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "team-a"}}}
+                        ]
+                    }
+                ],
+            },
+            True,
+        ),
+        (
+            {
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"namespaceSelector": {}}]}],
+            },
+            False,
+        ),
+        (INGRESS_CONTROLLERS, False),
+        ({"podSelector": {}, "policyTypes": ["Egress"]}, False),
+        ({"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress"]}, False),
+        ({"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]}, False),
+        (
+            {
+                "podSelector": {},
+                "ingress": [
+                    {
+                        "from": [
+                            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "team-b"}}}
+                        ]
+                    }
+                ],
+            },
+            False,
+        ),
+    ],
+    ids=[
+        "default",
+        "deny-all",
+        "no-policy-types",
+        "same-ns-pods",
+        "own-name-selector",
+        "all-namespaces",
+        "ingress-controllers-only",
+        "egress-only",
+        "some-pods",
+        "ip-block",
+        "other-namespace",
+    ],
+)
+def test_net_default_deny_qualification(tmp_path: Path, spec: dict, qualifies: bool) -> None:
+    finding = only(run("K8S-NET-001", dump(tmp_path, namespace(), policy("p", spec))), "namespace:team-a")
+    assert finding.status is (Status.PASSED if qualifies else Status.FAILED)
+    assert finding.resource == "Namespace/team-a"
+    (seen,) = finding.evidence["policies"]
+    assert seen["name"] == "p" and seen["default_deny"] is qualifies and seen["reason"]
+
+
+def test_net_no_policy_fails(tmp_path: Path) -> None:
+    finding = only(run("K8S-NET-001", dump(tmp_path, namespace())), "namespace:team-a")
+    assert finding.status is Status.FAILED
+    assert "has no NetworkPolicy" in finding.message and finding.evidence == {"policies": []}
+
+
+def test_net_platform_pair_passes_and_evidence_explains_each_policy(tmp_path: Path) -> None:
+    root = dump(
+        tmp_path,
+        namespace(),
+        policy("default", DEFAULT),
+        policy("allow-ingress-controllers", INGRESS_CONTROLLERS),
+    )
+    finding = only(run("K8S-NET-001", root), "namespace:team-a")
+    assert finding.status is Status.PASSED
+    by_name = {p["name"]: p for p in finding.evidence["policies"]}
+    assert by_name["default"]["default_deny"] is True
+    assert by_name["allow-ingress-controllers"]["default_deny"] is False
+    assert "component" in by_name["allow-ingress-controllers"]["reason"]
+
+
+@pytest.mark.parametrize(
+    "opener",
+    [
+        {"podSelector": {}, "ingress": [{}]},
+        {"podSelector": {}, "ingress": [{"from": []}]},
+        {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]},
+    ],
+    ids=["rule-without-from", "empty-from", "any-ip"],
+)
+def test_net_policy_opening_every_pod_cancels_the_default_deny(tmp_path: Path, opener: dict) -> None:
+    root = dump(tmp_path, namespace(), policy("default", DEFAULT), policy("allow-all", opener))
+    finding = only(run("K8S-NET-001", root), "namespace:team-a")
+    assert finding.status is Status.FAILED
+    assert "'allow-all'" in finding.message and "cancels" in finding.message
+
+
+def test_net_other_namespaces_policies_do_not_count(tmp_path: Path) -> None:
+    root = dump(tmp_path, namespace("team-a"), namespace("team-b"), policy("default", DEFAULT, ns="team-b"))
+    findings = run("K8S-NET-001", root)
+    assert only(findings, "namespace:team-a").status is Status.FAILED
+    assert only(findings, "namespace:team-b").status is Status.PASSED
+
+
+# --- K8S-NS-001 ------------------------------------------------------------------------------------
+
+
+def test_ns_compliant_namespace_passes(tmp_path: Path) -> None:
+    finding = only(run("K8S-NS-001", dump(tmp_path, namespace())), "namespace:team-a")
+    assert finding.status is Status.PASSED, finding.message
+    assert finding.evidence["missing"] == [] and finding.evidence["invalid"] == []
+    assert len(finding.evidence["checked"]) == 9
+
+
+def test_ns_one_finding_lists_every_missing_and_invalid_key(tmp_path: Path) -> None:
+    bad = namespace(
+        **{
+            f"{CP}business-unit": "Legal Aid Agency",
+            f"{CP}team-name": None,
+            f"{CP}source-code": "http://github.com/ministryofjustice/team-a",
+            f"{CP}slack-channel": "  ",
+            f"{CP}is-production": "yes",
+            "pod-security.kubernetes.io/enforce": None,
+        }
+    )
+    finding = only(run("K8S-NS-001", dump(tmp_path, bad)), "namespace:team-a")
+    assert finding.status is Status.FAILED
+    assert finding.resource == "Namespace/team-a"
+    assert finding.evidence["missing"] == [
+        "label pod-security.kubernetes.io/enforce",
+        "annotation cloud-platform.justice.gov.uk/team-name",
+    ]
+    invalid = {i["key"]: i for i in finding.evidence["invalid"]}
+    assert set(invalid) == {
+        "label cloud-platform.justice.gov.uk/is-production",
+        "annotation cloud-platform.justice.gov.uk/business-unit",
+        "annotation cloud-platform.justice.gov.uk/source-code",
+        "annotation cloud-platform.justice.gov.uk/slack-channel",
+    }
+    assert invalid["annotation cloud-platform.justice.gov.uk/business-unit"]["value"] == "Legal Aid Agency"
+    assert invalid["annotation cloud-platform.justice.gov.uk/slack-channel"]["problem"] == "empty"
+    assert "team-name" in finding.message and "Legal Aid Agency" in finding.message
+
+
+def test_ns_every_allowed_business_unit_passes(tmp_path: Path) -> None:
+    units = [
+        "HQ",
+        "HMPPS",
+        "OPG",
+        "LAA",
+        "Central Digital",
+        "Technology Services",
+        "HMCTS",
+        "CICA",
+        "Platforms",
+    ]
+    objects = [namespace(f"ns-{i}", **{f"{CP}business-unit": bu}) for i, bu in enumerate(units)]
+    findings = run("K8S-NS-001", dump(tmp_path, *objects))
+    assert [f.status for fs in findings.values() for f in fs] == [Status.PASSED] * len(units)
+
+
+def test_ns_system_namespaces_are_not_checked(tmp_path: Path) -> None:
+    bare = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
+        for n in ("kube-system", "monitoring")
+    ]
+    assert run("K8S-NS-001", dump(tmp_path, *bare)) == {}
+
+
+def test_ns_missing_namespace_object_is_an_error_not_a_pass(tmp_path: Path) -> None:
+    orphan = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "team-z"}}
+    finding = only(run("K8S-NS-001", dump(tmp_path, orphan)), "namespace:team-z")
+    assert finding.status is Status.ERROR and "Namespace object" in finding.message
+
+
+def test_ns_rules_come_from_the_platform_file(tmp_path: Path) -> None:
+    platform = tmp_path / "platform.yaml"
+    platform.write_text(
+        "business_units: &bu [Ops]\nnamespace_metadata:\n  annotations:\n    owner: {allowed: *bu}\n"
+    )
+    (tmp_path / "snap").mkdir()
+    snap = dump(tmp_path / "snap", namespace())  # carries none of the custom platform's keys
+    finding = only(run("K8S-NS-001", snap, platform=str(platform)), "namespace:team-a")
+    assert finding.status is Status.FAILED
+    assert finding.evidence["checked"] == ["owner"] and finding.evidence["missing"] == ["annotation owner"]
+
+
+# --- K8S-POD-001 -----------------------------------------------------------------------------------
+
+
+def workload(kind: str, name: str, pod_spec: dict, ns: str = "team-a", **metadata: Any) -> dict:
+    template = {"metadata": {"labels": {"app": name}}, "spec": pod_spec}
+    spec: dict[str, Any]
+    if kind == "Pod":
+        spec = pod_spec
+    elif kind == "CronJob":
+        spec = {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": template}}}
+    else:
+        spec = {"template": template}
+    api = {"Pod": "v1", "Job": "batch/v1", "CronJob": "batch/v1"}.get(kind, "apps/v1")
+    return {
+        "apiVersion": api,
+        "kind": kind,
+        "metadata": {"name": name, "namespace": ns, **metadata},
+        "spec": spec,
+    }
+
+
+def c(name: str = "app", **security: Any) -> dict:
+    return {
+        "name": name,
+        "image": "ghcr.io/ministryofjustice/app:1.0",
+        **({"securityContext": security} if security else {}),
+    }
+
+
+NON_ROOT = {"runAsNonRoot": True, "runAsUser": 1000}
+
+
+def pod_findings(tmp_path: Path, *objects: dict) -> dict[str, Finding]:
+    findings = run("K8S-POD-001", dump(tmp_path, namespace(), *objects))["namespace:team-a"]
+    return {f.resource: f for f in findings}
+
+
+@pytest.mark.parametrize(
+    ("pod_sc", "container_sc", "ok"),
+    [
+        (NON_ROOT, {}, True),  # inherited from the pod
+        ({}, {"runAsNonRoot": True}, True),
+        ({"runAsNonRoot": False}, {"runAsNonRoot": True}, True),  # the container overrides the pod
+        (NON_ROOT, {"runAsNonRoot": False}, False),
+        ({}, {}, False),
+        ({"runAsUser": 1000}, {}, False),  # a uid alone is not runAsNonRoot: true
+        ({"runAsNonRoot": True, "runAsUser": 0}, {}, False),  # uid 0 is root whatever runAsNonRoot says
+        (NON_ROOT, {"runAsUser": 0}, False),
+        (NON_ROOT, {"privileged": True}, False),
+        (NON_ROOT, {"privileged": False}, True),
+    ],
+)
+def test_pod_effective_security_context(tmp_path: Path, pod_sc: dict, container_sc: dict, ok: bool) -> None:
+    deploy = workload("Deployment", "web", {"securityContext": pod_sc, "containers": [c(**container_sc)]})
+    finding = pod_findings(tmp_path, deploy)["Deployment/team-a/web"]
+    assert finding.status is (Status.PASSED if ok else Status.FAILED), finding.message
+    (seen,) = finding.evidence["containers"]
+    assert seen["name"] == "app" and seen["type"] == "container"
+
+
+def test_pod_init_and_ephemeral_containers_are_checked(tmp_path: Path) -> None:
+    init = workload(
+        "StatefulSet",
+        "db",
+        {"securityContext": NON_ROOT, "initContainers": [c("chown", privileged=True)], "containers": [c()]},
+    )
+    debug = workload(
+        "Pod",
+        "debug-me",
+        {
+            "securityContext": NON_ROOT,
+            "containers": [c()],
+            "ephemeralContainers": [c("debugger", runAsUser=0)],
+        },
+    )
+    findings = pod_findings(tmp_path, init, debug)
+    assert findings["StatefulSet/team-a/db"].status is Status.FAILED
+    assert "initContainer 'chown' is privileged" in findings["StatefulSet/team-a/db"].message
+    assert findings["Pod/team-a/debug-me"].status is Status.FAILED
+    assert "ephemeralContainer 'debugger' runs as root" in findings["Pod/team-a/debug-me"].message
+    types = [c["type"] for c in findings["Pod/team-a/debug-me"].evidence["containers"]]
+    assert types == ["container", "ephemeralContainer"]
+
+
+def test_pod_one_finding_per_workload_and_owned_objects_are_skipped(tmp_path: Path) -> None:
+    good = {"securityContext": NON_ROOT, "containers": [c()]}
+    bad = {"containers": [c(privileged=True)]}
+    owner = [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "controller": True, "uid": "1"}]
+    objects = [
+        workload("Deployment", "web", good),
+        # Owned copies would fail, under generated names: they must not appear at all.
+        workload("ReplicaSet", "web-5d8f7c9b6", bad, ownerReferences=owner),
+        workload("Pod", "web-5d8f7c9b6-x2kqp", bad, ownerReferences=owner),
+        workload("Job", "report-28461234", bad, ownerReferences=[{"kind": "CronJob", "name": "report"}]),
+        workload("CronJob", "report", good),
+        workload("ReplicaSet", "legacy", good),  # no owner: it is the workload
+        workload("Job", "one-off", good),
+        workload("DaemonSet", "agent", bad),
+        workload("Pod", "bare", good),
+    ]
+    findings = pod_findings(tmp_path, *objects)
+    assert sorted(findings) == [
+        "CronJob/team-a/report",
+        "DaemonSet/team-a/agent",
+        "Deployment/team-a/web",
+        "Job/team-a/one-off",
+        "Pod/team-a/bare",
+        "ReplicaSet/team-a/legacy",
+    ]
+    assert [r for r, f in findings.items() if f.status is Status.FAILED] == ["DaemonSet/team-a/agent"]
+    assert findings["Deployment/team-a/web"].location == "objects.json"
+
+
+def test_pod_namespace_without_workloads_is_not_applicable(tmp_path: Path) -> None:
+    (finding,) = pod_findings(tmp_path, policy("default", DEFAULT)).values()
+    assert finding.status is Status.NOT_APPLICABLE and finding.resource == "Namespace/team-a"
+
+
+def test_pod_template_without_containers_is_an_error(tmp_path: Path) -> None:
+    finding = pod_findings(tmp_path, workload("Deployment", "empty", {}))["Deployment/team-a/empty"]
+    assert finding.status is Status.ERROR
+
+
+def test_pod_system_namespace_workloads_are_out_of_scope(tmp_path: Path) -> None:
+    kube = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}
+    aws_node = workload("DaemonSet", "aws-node", {"containers": [c(privileged=True)]}, ns="kube-system")
+    assert run("K8S-POD-001", dump(tmp_path, kube, aws_node)) == {}
+
+
+# --- K8S-INPUT-001 ---------------------------------------------------------------------------------
+
+
+def test_input_one_error_per_unreadable_file(tmp_path: Path) -> None:
+    dump(tmp_path, namespace())
+    (tmp_path / "team-b").mkdir()
+    (tmp_path / "team-b" / "bad.yaml").write_text("kind: Namespace\nmetadata:\n  name: [team-b\n")
+    (tmp_path / "team-b" / "bad.json").write_text('{"kind": "Namespace",\n "metadata": }\n')
+    findings = run("K8S-INPUT-001", tmp_path)["cluster"]
+    assert [f.status for f in findings] == [Status.ERROR, Status.ERROR]
+    by_resource = {f.resource: f for f in findings}
+    assert set(by_resource) == {"file:team-b/bad.json", "file:team-b/bad.yaml"}
+    bad_json = by_resource["file:team-b/bad.json"]
+    assert bad_json.location == "team-b/bad.json:2"
+    assert bad_json.message.startswith("team-b/bad.json:2: invalid JSON")
+    assert bad_json.evidence["line"] == 2
+    assert by_resource["file:team-b/bad.yaml"].location == "team-b/bad.yaml:4"
+
+
+def test_input_invalid_object_is_reported_with_its_document(tmp_path: Path) -> None:
+    snapshot(
+        tmp_path, "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\nkind: Namespace\nmetadata: {}\n"
+    )
+    (finding,) = run("K8S-INPUT-001", tmp_path)["cluster"]
+    assert finding.status is Status.ERROR
+    assert finding.message == "snap.yaml:5: document 2: Namespace has no metadata.name"
+
+
+def test_input_passes_with_counts(tmp_path: Path) -> None:
+    dump(tmp_path, namespace(), namespace("kube-system"), policy("default", DEFAULT))
+    (finding,) = run("K8S-INPUT-001", tmp_path)["cluster"]
+    assert finding.status is Status.PASSED
+    assert finding.evidence == {
+        "files": 1,
+        "objects": 3,
+        "namespaces": 2,
+        "team_namespaces": 1,
+        "duplicates_ignored": 0,
+    }
+
+
+def test_input_empty_snapshot_cannot_be_assessed(tmp_path: Path) -> None:
+    (finding,) = run("K8S-INPUT-001", tmp_path)["cluster"]
+    assert finding.status is Status.ERROR and "no Kubernetes objects" in finding.message
+
+
+# --- metadata and self-test fixtures ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("check_id", CHECK_IDS)
+def test_metadata(check_id: str) -> None:
+    meta = registered()[check_id]
+    assert meta.suite == "cluster"
+    assert any(c.startswith("service-standard:") for c in meta.controls)
+    assert any(c.startswith("ncsc-csp:") for c in meta.controls)
+    assert len(meta.rationale) > 200 and len(meta.remediation) > 100
+
+
+@pytest.mark.parametrize("check_id", CHECK_IDS)
+def test_self_test_fixtures(check_id: str) -> None:
+    fn = check_function(check_id)
+    scope = registered()[check_id].scope
+    fixtures = resources.check_fixtures_dir() / check_id
+
+    def statuses(variant: str) -> list[Status]:
+        inventory = cluster.collect_fixture(fixtures / variant)
+        return [f.status for u in scope_units(scope, [inventory]) for f in evaluate(fn, u)]
+
+    good = statuses("compliant")
+    assert Status.PASSED in good and Status.FAILED not in good and Status.ERROR not in good
+    bad = statuses("noncompliant")
+    assert (Status.ERROR if check_id.startswith("K8S-INPUT-") else Status.FAILED) in bad

@@ -1,0 +1,100 @@
+"""The bundled demo snapshot (fixtures/demo/cluster) gives the statuses its README promises."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kitemark import resources
+from kitemark.checks import check_function, evaluate, registered
+from kitemark.model import Status
+from kitemark.targets import TargetSpec, cluster, scope_units
+
+DEMO = resources.demo_dir() / "cluster"
+P, F = Status.PASSED, Status.FAILED
+
+# namespace → (K8S-NET-001, K8S-NS-001, K8S-POD-001)
+EXPECTED = {
+    "central-digital-blog": (P, P, F),  # wordpress does not set runAsNonRoot
+    "cica-claims-prod": (P, P, F),  # privileged clamav sidecar
+    "hmcts-jury-summons-dev": (P, F, P),  # business unit not allowed, team-name missing
+    "hmpps-book-visit-dev": (P, P, P),
+    "laa-apply-production": (P, P, P),
+    "opg-lpa-staging": (F, P, P),  # no default-deny NetworkPolicy
+}
+
+
+def _load_cluster_suite() -> None:
+    root = resources.suites_dir()
+    for path in sorted((root / "cluster").glob("test_*.py")):
+        name = "kitemark_suites." + ".".join(path.relative_to(root).with_suffix("").parts)
+        if name not in sys.modules:
+            spec = importlib.util.spec_from_file_location(name, path)
+            assert spec and spec.loader
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+
+
+_load_cluster_suite()
+
+
+@pytest.fixture(scope="module")
+def inventory() -> dict:
+    return json.loads(json.dumps(cluster.collect(TargetSpec("cluster", "demo", str(DEMO)))))
+
+
+def statuses(inventory: dict, check_id: str) -> dict[str, list[tuple[Status, str]]]:
+    fn = check_function(check_id)
+    units = scope_units(registered()[check_id].scope, [inventory])
+    return {u.id: [(f.status, f.resource) for f in evaluate(fn, u)] for u in units}
+
+
+def test_demo_reads_cleanly_and_stays_small(inventory: dict) -> None:
+    assert inventory["errors"] == [] and inventory["duplicates"] == []
+    assert len(inventory["objects"]) <= 75
+    suffixes = {Path(f).suffix for f in inventory["files"]}
+    assert suffixes == {".yaml", ".json"}
+    assert statuses(inventory, "K8S-INPUT-001") == {"cluster:demo/cluster": [(Status.PASSED, "snapshot")]}
+
+
+@pytest.mark.parametrize(("check_id", "column"), [("K8S-NET-001", 0), ("K8S-NS-001", 1), ("K8S-POD-001", 2)])
+def test_demo_statuses_per_namespace(inventory: dict, check_id: str, column: int) -> None:
+    got = statuses(inventory, check_id)
+    assert sorted(got) == [f"cluster:demo/namespace:{ns}" for ns in sorted(EXPECTED)]
+    for ns, expected in EXPECTED.items():
+        findings = got[f"cluster:demo/namespace:{ns}"]
+        assert [s for s, _ in findings] == [expected[column]], (check_id, ns, findings)
+
+
+def test_demo_pod_findings_name_deployments_not_pods(inventory: dict) -> None:
+    got = statuses(inventory, "K8S-POD-001")
+    resources_seen = [r for findings in got.values() for _, r in findings]
+    # hmpps-book-visit-dev holds its ReplicaSet and Pod too; only the Deployment is reported.
+    assert "Deployment/hmpps-book-visit-dev/book-a-prison-visit" in resources_seen
+    assert all(r.startswith("Deployment/") for r in resources_seen)
+    # kube-system's privileged DaemonSets are platform components, not team workloads.
+    assert not any("kube-system" in r for r in resources_seen)
+
+
+def test_demo_secret_values_are_redacted(inventory: dict) -> None:
+    secret_values: list[str] = []
+    for path in DEMO.rglob("*"):
+        if path.suffix not in {".yaml", ".json"}:
+            continue
+        for doc in yaml.safe_load_all(path.read_text()):
+            items = doc.get("items", [doc]) if isinstance(doc, dict) else []
+            for item in items:
+                if item.get("kind", doc.get("kind")) in ("Secret", "SecretList"):
+                    for encoded in (item.get("data") or {}).values():
+                        secret_values += [encoded, base64.b64decode(encoded).decode()]
+    assert len(secret_values) >= 12  # every team namespace holds a Secret with data
+    text = json.dumps(inventory)
+    for value in secret_values:
+        assert value not in text

@@ -1,0 +1,313 @@
+"""Policies target: discovery, Rego unit tests as units, input errors, inventory round-trip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kitemark.catalog import load_checks
+from kitemark.checks import check_function, evaluate
+from kitemark.errors import UsageError
+from kitemark.model import Finding, Status, aggregate_status
+from kitemark.targets import TargetSpec, Unit, scope_units
+from kitemark.targets import policies as P
+
+load_checks()
+
+POLICY_V1 = """package kitemark.svc
+
+import rego.v1
+
+deny contains msg if {
+    input.spec.type == "LoadBalancer"
+    msg := sprintf("Service %v: LoadBalancer not allowed", [input.metadata.name])
+}
+"""
+
+TEST_V1 = """package kitemark.svc
+
+import rego.v1
+
+svc(t) := {"metadata": {"name": "web"}, "spec": {"type": t}}
+
+test_cluster_ip_allowed if {
+    count(deny) == 0 with input as svc("ClusterIP")
+}
+
+test_load_balancer_denied if {
+    deny == {"Service web: LoadBalancer not allowed"} with input as svc("LoadBalancer")
+}
+
+# A wrong expectation: fails.
+test_wrong_expectation if {
+    count(deny) == 0 with input as svc("LoadBalancer")
+}
+
+# Two values for one complete rule: an evaluation error.
+test_conflict := x if {
+    x := [true, false][_]
+}
+
+test_helper(x) := x
+"""
+
+POLICY_V0 = """package kitemark.legacy
+
+violation[{"msg": msg}] {
+    not input.metadata.labels.team
+    msg := "team label required"
+}
+"""
+
+TEST_V0 = """package kitemark.legacy
+
+test_missing_team_denied {
+    count(violation) == 1 with input as {"metadata": {"labels": {}}}
+}
+
+test_team_allowed {
+    count(violation) == 0 with input as {"metadata": {"labels": {"team": "a"}}}
+}
+"""
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def collect(root: Path, name: str = "t") -> dict:
+    return P.collect(TargetSpec("policies", name, str(root)))
+
+
+def run(check_id: str, unit: Unit) -> list[Finding]:
+    return evaluate(check_function(check_id), unit)
+
+
+def statuses(inventory: dict) -> dict[str, Status]:
+    out = {}
+    for unit in scope_units("policies.rego-test", [inventory]):
+        findings = run("REGO-TEST-001", unit)
+        assert len(findings) == max(1, len(unit.errors))
+        out[unit.id] = aggregate_status(f.status for f in findings)
+    return out
+
+
+def test_missing_directory_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="does not exist"):
+        collect(tmp_path / "nope")
+    (tmp_path / "file.rego").write_text("package p\n")
+    with pytest.raises(UsageError, match="not a directory"):
+        collect(tmp_path / "file.rego")
+
+
+def test_discovers_test_rules_of_test_files_only(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "svc/svc.rego": POLICY_V1,
+            "svc/svc_test.rego": TEST_V1,
+            "svc/extra.rego": "package x\ntest_x := true\n",
+        },
+    )
+    inv = collect(tmp_path)
+    files = {f["path"]: f for f in inv["rego_files"]}
+    assert set(files) == {"svc/extra.rego", "svc/svc.rego", "svc/svc_test.rego"}
+    test_file = files["svc/svc_test.rego"]
+    assert test_file["test_file"] and test_file["package"] == "kitemark.svc" and test_file["version"] == "v1"
+    assert [t["name"] for t in test_file["tests"]] == [
+        "test_cluster_ip_allowed",
+        "test_load_balancer_denied",
+        "test_wrong_expectation",
+        "test_conflict",
+    ]
+    assert test_file["tests"][0]["line"] == 7
+    units = scope_units("policies.rego-test", [inv])
+    # test_x in extra.rego is listed but, not being in a *_test.rego file, not run.
+    assert [u.id for u in units] == [
+        "policies:t/svc/svc_test.rego#test_cluster_ip_allowed",
+        "policies:t/svc/svc_test.rego#test_load_balancer_denied",
+        "policies:t/svc/svc_test.rego#test_wrong_expectation",
+        "policies:t/svc/svc_test.rego#test_conflict",
+    ]
+    assert files["svc/extra.rego"]["tests"] == [{"name": "test_x", "line": 2}]
+
+
+def test_passing_failing_and_erroring_tests(tmp_path: Path) -> None:
+    write(tmp_path, {"svc/svc.rego": POLICY_V1, "svc/svc_test.rego": TEST_V1})
+    result = statuses(collect(tmp_path))
+    assert result == {
+        "policies:t/svc/svc_test.rego#test_cluster_ip_allowed": Status.PASSED,
+        "policies:t/svc/svc_test.rego#test_load_balancer_denied": Status.PASSED,
+        "policies:t/svc/svc_test.rego#test_wrong_expectation": Status.FAILED,
+        "policies:t/svc/svc_test.rego#test_conflict": Status.ERROR,
+    }
+
+
+def test_findings_carry_identity_location_and_evidence(tmp_path: Path) -> None:
+    write(tmp_path, {"svc/svc.rego": POLICY_V1, "svc/svc_test.rego": TEST_V1})
+    units = {u.id.rsplit("#", 1)[1]: u for u in scope_units("policies.rego-test", [collect(tmp_path)])}
+    [ok] = run("REGO-TEST-001", units["test_cluster_ip_allowed"])
+    assert ok.resource == "svc/svc_test.rego#test_cluster_ip_allowed"
+    assert ok.location == "svc/svc_test.rego:7"
+    assert ok.evidence["result"] == "true" and ok.evidence["package"] == "kitemark.svc"
+    [bad] = run("REGO-TEST-001", units["test_wrong_expectation"])
+    assert bad.evidence["result"] == "undefined"
+    [err] = run("REGO-TEST-001", units["test_conflict"])
+    assert "multiple outputs" in err.message and err.location == "svc/svc_test.rego:21"
+
+
+def test_v0_and_v1_policies_side_by_side(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "svc/svc.rego": POLICY_V1,
+            "legacy/legacy.rego": POLICY_V0,
+            "legacy/legacy_test.rego": TEST_V0,
+        },
+    )
+    inv = collect(tmp_path)
+    versions = {f["path"]: f["version"] for f in inv["rego_files"]}
+    assert versions == {"legacy/legacy.rego": "v0", "legacy/legacy_test.rego": "v0", "svc/svc.rego": "v1"}
+    assert set(statuses(inv).values()) == {Status.PASSED}
+
+
+def test_tests_see_every_module_of_the_target_like_opa_test(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "lib/strings.rego": 'package lib.strings\nimport rego.v1\nprefixed(s) if startswith(s, "t-")\n',
+            "ns/ns.rego": "package ns\nimport rego.v1\nimport data.lib.strings\n"
+            "ok if strings.prefixed(input.n)\n",
+            "ns/ns_test.rego": 'package ns\nimport rego.v1\ntest_ok if ok with input as {"n": "t-a"}\n',
+        },
+    )
+    assert set(statuses(collect(tmp_path)).values()) == {Status.PASSED}
+
+
+def test_syntax_error_in_a_test_file_is_one_error_unit_and_the_rest_runs(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "svc/svc.rego": POLICY_V1,
+            "svc/svc_test.rego": "package kitemark.svc\nimport rego.v1\n\ntest_x if {\n  x := \n}\n",
+            "legacy/legacy.rego": POLICY_V0,
+            "legacy/legacy_test.rego": TEST_V0,
+        },
+    )
+    inv = collect(tmp_path)
+    assert inv["errors"] == [
+        {"path": "svc/svc_test.rego", "line": 5, "message": inv["errors"][0]["message"]},
+    ]
+    assert inv["errors"][0]["message"].startswith("Rego syntax error at column 5:")
+    assert "backtrace" not in inv["errors"][0]["message"].lower()
+    result = statuses(inv)
+    assert result == {
+        "policies:t/legacy/legacy_test.rego#test_missing_team_denied": Status.PASSED,
+        "policies:t/legacy/legacy_test.rego#test_team_allowed": Status.PASSED,
+        "policies:t/svc/svc_test.rego": Status.ERROR,
+    }
+    unit = next(u for u in scope_units("policies.rego-test", [inv]) if u.id == "policies:t/svc/svc_test.rego")
+    [finding] = run("REGO-TEST-001", unit)
+    assert finding.location == "svc/svc_test.rego:5"
+    assert "Rego syntax error" in finding.message
+
+
+def test_broken_policy_makes_its_own_tests_error_but_not_others(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "svc/svc.rego": "package kitemark.svc\nimport rego.v1\ndeny contains msg if {\n",
+            "svc/svc_test.rego": TEST_V1,
+            "legacy/legacy.rego": POLICY_V0,
+            "legacy/legacy_test.rego": TEST_V0,
+        },
+    )
+    inv = collect(tmp_path)
+    # svc.rego does not parse; without it svc_test.rego does not compile (`deny` is undefined).
+    assert [e["path"] for e in inv["errors"]] == ["svc/svc.rego", "svc/svc_test.rego"]
+    assert "Rego compile error" in inv["errors"][1]["message"] and "deny" in inv["errors"][1]["message"]
+    unit = next(u for u in scope_units("policies.rego-test", [inv]) if "/svc/" in u.id)
+    assert [e.path for e in unit.errors] == ["svc/svc.rego", "svc/svc_test.rego"], "the cause comes first"
+    result = statuses(inv)
+    assert {s for uid, s in result.items() if "/svc/" in uid} == {Status.ERROR}
+    assert {s for uid, s in result.items() if "/legacy/" in uid} == {Status.PASSED}
+
+
+def test_compile_error_in_one_file_does_not_poison_the_others(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "a/a_test.rego": "package a\nimport rego.v1\n\ntest_uses_nothing if count(nothing) == 0\n",
+            "legacy/legacy.rego": POLICY_V0,
+            "legacy/legacy_test.rego": TEST_V0,
+        },
+    )
+    inv = collect(tmp_path)
+    [err] = inv["errors"]
+    assert (err["path"], err["line"]) == ("a/a_test.rego", 4) and "nothing" in err["message"]
+    # The test file parsed, so its tests keep their own ids and report the error.
+    assert statuses(inv) == {
+        "policies:t/a/a_test.rego#test_uses_nothing": Status.ERROR,
+        "policies:t/legacy/legacy_test.rego#test_missing_team_denied": Status.PASSED,
+        "policies:t/legacy/legacy_test.rego#test_team_allowed": Status.PASSED,
+    }
+
+
+def test_inventory_round_trips_through_json(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {"svc/svc.rego": POLICY_V1, "svc/svc_test.rego": TEST_V1, "bad_test.rego": "package x\ny := \n"},
+    )
+    shutil_copy_suite(tmp_path)
+    inv = collect(tmp_path)
+    loaded = json.loads(json.dumps(inv))
+    assert loaded == inv
+    for scope, check_id in (
+        ("policies.rego-test", "REGO-TEST-001"),
+        ("policies.gatekeeper-case", "GK-SUITE-001"),
+    ):
+        before = [(u.id, [f.to_dict() for f in run(check_id, u)]) for u in scope_units(scope, [inv])]
+        after = [(u.id, [f.to_dict() for f in run(check_id, u)]) for u in scope_units(scope, [loaded])]
+        assert before == after and before
+
+
+def shutil_copy_suite(root: Path) -> None:
+    """A minimal gatekeeper suite next to the Rego (shared by round-trip tests)."""
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "checks" / "GK-SUITE-001" / "compliant"
+    for src in fixture.rglob("*.yaml"):
+        dest = root / "gk" / src.relative_to(fixture)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(src.read_text())
+
+
+def test_unit_ids_are_stable_across_collections(tmp_path: Path) -> None:
+    write(tmp_path, {"svc/svc.rego": POLICY_V1, "svc/svc_test.rego": TEST_V1})
+    shutil_copy_suite(tmp_path)
+    ids = [
+        [u.id for u in scope_units(s, [collect(tmp_path)])]
+        for s in ("policies.rego-test", "policies.gatekeeper-case")
+    ]
+    again = [
+        [u.id for u in scope_units(s, [collect(tmp_path)])]
+        for s in ("policies.rego-test", "policies.gatekeeper-case")
+    ]
+    assert ids == again
+    assert all("::" not in uid for group in ids for uid in group)
+    assert ids[1] == [
+        "policies:t/gk/suite.yaml#no-load-balancer/cluster-ip-allowed",
+        "policies:t/gk/suite.yaml#no-load-balancer/load-balancer-disallowed",
+    ]
+
+
+def test_hidden_directories_are_skipped(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {".git/x_test.rego": "package x\ntest_a := true\n", "a_test.rego": "package a\ntest_a := true\n"},
+    )
+    assert [f["path"] for f in collect(tmp_path)["rego_files"]] == ["a_test.rego"]

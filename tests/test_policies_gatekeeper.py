@@ -1,0 +1,514 @@
+"""Gatekeeper ``gator verify`` suites: discovery, review input, match, assertions, inventory, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kitemark.catalog import load_checks
+from kitemark.checks import check_function, evaluate
+from kitemark.model import Finding, Status
+from kitemark.resources import demo_dir
+from kitemark.targets import TargetSpec, Unit, scope_units
+from kitemark.targets import policies as P
+
+load_checks()
+
+# Reports what it was given, so tests can see the input Kitemark builds.
+PROBE_TEMPLATE = """apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8sprobe
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sProbe
+      validation:
+        openAPIV3Schema:
+          type: object
+          properties:
+            tag:
+              type: string
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sprobe
+
+        violation[{"msg": msg}] {
+          r := input.review
+          msg := sprintf("op=%v user=%v ns=%v gvk=%v/%v/%v name=%v object=%v tag=%v", [
+            r.operation, object.get(r.userInfo, "username", "-"), object.get(r, "namespace", "-"),
+            r.kind.group, r.kind.version, r.kind.kind, r.name, r.object.metadata.name,
+            object.get(input.parameters, "tag", "-"),
+          ])
+        }
+"""
+
+REQUIRED_LABEL_TEMPLATE = """apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8srequiredteam
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sRequiredTeam
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8srequiredteam
+
+        violation[{"msg": msg}] {
+          not input.review.object.metadata.labels.team
+          r := input.review
+          msg := sprintf("%v %v has no team label", [r.kind.kind, r.object.metadata.name])
+        }
+
+        violation[{"msg": msg}] {
+          input.review.object.metadata.labels.team == ""
+          msg := "team label is empty"
+        }
+
+        violation[{"msg": msg}] {
+          not input.review.object.metadata.labels.owner
+          msg := "owner label missing"
+        }
+"""
+
+
+def pod(name: str, ns: str = "team-a", labels: str = "") -> str:
+    return (
+        f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels: {{{labels}}}\n"
+    )
+
+
+def constraint(kind: str, match: str = "", parameters: str = "") -> str:
+    text = f"apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: {kind}\nmetadata:\n  name: c\nspec:\n"
+    text += f"  match:\n{match}" if match else "  match: {}\n"
+    return text + (f"  parameters:\n{parameters}" if parameters else "")
+
+
+def suite(tests: str) -> str:
+    return f"kind: Suite\napiVersion: test.gatekeeper.sh/v1alpha1\nmetadata:\n  name: s\ntests:\n{tests}"
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def units(root: Path) -> list[Unit]:
+    return scope_units("policies.gatekeeper-case", [P.collect(TargetSpec("policies", "t", str(root)))])
+
+
+def run(unit: Unit) -> list[Finding]:
+    return evaluate(check_function("GK-SUITE-001"), unit)
+
+
+def results(root: Path) -> dict[str, Finding]:
+    out = {}
+    for unit in units(root):
+        [finding] = run(unit)
+        out[unit.id.split("#", 1)[1]] = finding
+    return out
+
+
+# ------------------------------------------------------------------------------------------- discovery
+
+
+def test_discovers_suites_with_paths_relative_to_the_suite_file(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "shared/template.yaml": REQUIRED_LABEL_TEMPLATE,
+            "team/suite.yaml": suite(
+                "  - name: labels\n"
+                "    template: ../shared/template.yaml\n"
+                "    constraint: samples/constraint.yaml\n"
+                "    cases:\n"
+                "      - name: ok\n"
+                "        object: samples/ok.yaml\n"
+                "        inventory: [samples/inv.yaml]\n"
+                "        assertions: [{violations: no}]\n"
+            ),
+            "team/samples/constraint.yaml": constraint("K8sRequiredTeam"),
+            "team/samples/ok.yaml": pod("a", labels="team: a, owner: b"),
+            "team/samples/inv.yaml": pod("b") + "---\n" + pod("c"),
+            "team/not-a-suite.yaml": "kind: Suite\napiVersion: other/v1\n",
+        },
+    )
+    inv = P.collect(TargetSpec("policies", "t", str(tmp_path)))
+    [found] = inv["suites"]
+    assert found["path"] == "team/suite.yaml" and found["name"] == "s"
+    [test] = found["tests"]
+    assert (test["template"], test["template_path"]) == ("../shared/template.yaml", "shared/template.yaml")
+    assert test["constraint_path"] == "team/samples/constraint.yaml"
+    [case] = test["cases"]
+    assert case["object_path"] == "team/samples/ok.yaml" and case["inventory_paths"] == [
+        "team/samples/inv.yaml"
+    ]
+    assert case["assertions"] == [{"violations": False}]  # YAML 1.1 `no`, read back as "no"
+    assert case["line"] == 10
+    assert inv["templates"]["shared/template.yaml"]["kind"] == "K8sRequiredTeam"
+    assert inv["templates"]["shared/template.yaml"]["package"] == ["k8srequiredteam"]
+    assert len(inv["objects"]["team/samples/inv.yaml"]["documents"]) == 2
+    assert [u.id for u in scope_units("policies.gatekeeper-case", [inv])] == [
+        "policies:t/team/suite.yaml#labels/ok"
+    ]
+
+
+# ------------------------------------------------------------------------------------------ assertions
+
+
+@pytest.mark.parametrize(
+    ("raw", "messages", "ok"),
+    [
+        ({"violations": "yes"}, ["a"], True),
+        ({"violations": True}, [], False),  # unquoted `yes`
+        ({}, ["a"], True),  # violations defaults to yes
+        ({"violations": "no"}, [], True),
+        ({"violations": False}, ["a"], False),
+        ({"violations": 2}, ["a", "b"], True),
+        ({"violations": 2}, ["a"], False),
+        ({"violations": 0}, [], True),
+        ({"violations": 1, "message": "team"}, ["no team label", "owner missing"], True),
+        ({"violations": "yes", "message": "^owner"}, ["no team label", "owner missing"], True),
+        ({"violations": "yes", "message": "quota"}, ["no team label"], False),
+        ({"violations": "no", "message": "team"}, ["owner missing"], True),
+        ({"violations": "yes", "message": "a[b"}, ["xa[by"], True),  # not a regex: a substring
+    ],
+)
+def test_assertions(raw: dict[str, Any], messages: list[str], ok: bool) -> None:
+    assertion = P.parse_assertion(raw)
+    assert (assertion.check([{"msg": m} for m in messages]) is None) is ok
+
+
+@pytest.mark.parametrize("raw", [{"violations": -1}, {"violations": "maybe"}, {"violations": "2"}, "yes"])
+def test_invalid_assertions_are_refused(raw: Any) -> None:
+    with pytest.raises(P.CaseError):
+        P.parse_assertion(raw)
+
+
+def test_suite_cases_pass_and_fail_on_their_assertions(tmp_path: Path) -> None:
+    cases = {
+        "both-labels": ("team: a, owner: b", "[{violations: no}]"),
+        "no-labels": ("", "[{violations: 2}, {violations: 1, message: 'Pod bad has no team'}]"),
+        "empty-team": ('team: "", owner: b', "[{violations: yes, message: empty}]"),
+        "wrong-count": ("", "[{violations: 1}]"),
+        "wrong-message": ("owner: b", "[{violations: yes, message: quota}]"),
+    }
+    files = {"template.yaml": REQUIRED_LABEL_TEMPLATE, "constraint.yaml": constraint("K8sRequiredTeam")}
+    text = "  - name: labels\n    template: template.yaml\n    constraint: constraint.yaml\n    cases:\n"
+    for name, (labels, assertions) in cases.items():
+        files[f"{name}.yaml"] = pod("bad", labels=labels)
+        text += f"      - name: {name}\n        object: {name}.yaml\n        assertions: {assertions}\n"
+    files["suite.yaml"] = suite(text)
+    found = results(write(tmp_path, files))
+    assert {k: f.status for k, f in found.items()} == {
+        "labels/both-labels": Status.PASSED,
+        "labels/no-labels": Status.PASSED,
+        "labels/empty-team": Status.PASSED,
+        "labels/wrong-count": Status.FAILED,
+        "labels/wrong-message": Status.FAILED,
+    }
+    wrong = found["labels/wrong-count"]
+    assert wrong.message == "expected exactly 1 violation(s), got 2"
+    assert wrong.resource == "suite.yaml#labels/wrong-count"
+    assert wrong.location == "suite.yaml:19"
+    assert wrong.evidence["expected"] == ["violations: 1"]
+    assert wrong.evidence["actual"]["violations"] == 2
+    assert sorted(wrong.evidence["actual"]["messages"]) == [
+        "Pod bad has no team label",
+        "owner label missing",
+    ]
+    assert found["labels/wrong-message"].message == "expected at least 1 violation matching 'quota', got 0"
+
+
+# ------------------------------------------------------------------------------------------ the review
+
+
+def probe(tmp_path: Path, obj: str, match: str = "", parameters: str = "", inventory: str = "") -> Finding:
+    files = {
+        "template.yaml": PROBE_TEMPLATE,
+        "constraint.yaml": constraint("K8sProbe", match, parameters),
+        "object.yaml": obj,
+    }
+    inv_line = ""
+    if inventory:
+        files["inventory.yaml"] = inventory
+        inv_line = "        inventory: [inventory.yaml]\n"
+    files["suite.yaml"] = suite(
+        "  - name: probe\n    template: template.yaml\n    constraint: constraint.yaml\n    cases:\n"
+        f"      - name: c\n        object: object.yaml\n{inv_line}        assertions: [{{violations: yes}}]\n"
+    )
+    [finding] = results(write(tmp_path, files)).values()
+    return finding
+
+
+def test_plain_object_review_is_built_like_gatekeeper(tmp_path: Path) -> None:
+    obj = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: team-a\n"
+    finding = probe(tmp_path, obj, parameters="    tag: t1\n")
+    assert finding.status == Status.PASSED
+    assert finding.evidence["actual"]["messages"] == [
+        "op=CREATE user=- ns=team-a gvk=apps/v1/Deployment name=web object=web tag=t1"
+    ]
+
+
+def test_admission_review_object_uses_its_request(tmp_path: Path) -> None:
+    review = """apiVersion: admission.k8s.io/v1
+kind: AdmissionReview
+request:
+  uid: abc
+  kind: {group: "", version: v1, kind: Namespace}
+  name: team-a
+  operation: UPDATE
+  userInfo: {username: alice@example.gov.uk, groups: ["github:team-a"]}
+  object: {apiVersion: v1, kind: Namespace, metadata: {name: team-a}}
+  oldObject: {apiVersion: v1, kind: Namespace, metadata: {name: team-a, labels: {x: y}}}
+"""
+    finding = probe(tmp_path, review)
+    assert finding.evidence["actual"]["messages"] == [
+        "op=UPDATE user=alice@example.gov.uk ns=- gvk=/v1/Namespace name=team-a object=team-a tag=-"
+    ]
+
+
+def test_admission_review_delete_reviews_the_old_object(tmp_path: Path) -> None:
+    review = """apiVersion: admission.k8s.io/v1
+kind: AdmissionReview
+request:
+  kind: {group: "", version: v1, kind: ServiceAccount}
+  name: deployer
+  namespace: team-a
+  operation: DELETE
+  userInfo: {username: bob}
+  oldObject: {apiVersion: v1, kind: ServiceAccount, metadata: {name: deployer, namespace: team-a}}
+"""
+    finding = probe(tmp_path, review)
+    assert finding.status == Status.PASSED
+    assert finding.evidence["actual"]["messages"][0].startswith("op=DELETE user=bob ns=team-a")
+
+
+def test_admission_review_without_request_is_an_error(tmp_path: Path) -> None:
+    finding = probe(tmp_path, "apiVersion: admission.k8s.io/v1\nkind: AdmissionReview\n")
+    assert finding.status == Status.ERROR and "no request" in finding.message
+
+
+def test_unmatched_object_has_no_violations(tmp_path: Path) -> None:
+    obj = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: team-a\n"
+    match = '    kinds:\n      - apiGroups: [""]\n        kinds: [Pod]\n'
+    finding = probe(tmp_path, obj, match=match)
+    assert finding.status == Status.FAILED  # the probe always violates, but the constraint does not apply
+    assert finding.evidence["actual"] == {"matched": False, "violations": 0, "messages": []}
+
+
+def test_inventory_is_synced_like_gatekeeper() -> None:
+    docs = [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {"name": "web", "namespace": "a"},
+        },
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}},
+        {
+            "kind": "List",
+            "items": [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "a"}}],
+        },
+    ]
+    tree = P.inventory_tree(docs)
+    assert tree["namespace"]["a"]["networking.k8s.io/v1"]["Ingress"]["web"] is docs[0]
+    assert tree["namespace"]["a"]["v1"]["Pod"]["p"]["kind"] == "Pod"
+    assert tree["cluster"]["v1"]["Namespace"]["a"] is docs[1]
+
+
+def test_inventory_based_template_in_the_demo_catches_and_misses_as_designed() -> None:
+    found = results(demo_dir() / "policies")
+    assert {k: f.status for k, f in found.items()} == {
+        "unique-host/unique-host-allowed": Status.PASSED,
+        "unique-host/host-used-in-other-namespace": Status.PASSED,
+        "unique-host/same-name-in-other-namespace": Status.FAILED,
+    }
+    assert found["unique-host/host-used-in-other-namespace"].evidence["actual"]["messages"] == [
+        "ingress host team-a.apps.example.gov.uk is already used by ingress team-a/web"
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- match
+
+NS_OBJ = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "labels": {"a": "1"}}}
+POD = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "web-1", "namespace": "team-a", "labels": {"app": "web"}},
+}
+CLUSTER_ROLE = {
+    "apiVersion": "rbac.authorization.k8s.io/v1",
+    "kind": "ClusterRole",
+    "metadata": {"name": "x"},
+}
+DEPLOY = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "team-a"}}
+
+
+@pytest.mark.parametrize(
+    ("match", "obj", "expected"),
+    [
+        ({}, POD, True),
+        ({"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}]}, POD, True),
+        ({"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}]}, DEPLOY, False),
+        ({"kinds": [{"apiGroups": ["apps"], "kinds": ["Pod", "Deployment"]}]}, DEPLOY, True),
+        ({"kinds": [{"apiGroups": ["*"], "kinds": ["Deployment"]}]}, DEPLOY, True),
+        ({"kinds": [{"apiGroups": ["apps"], "kinds": ["*"]}]}, POD, False),
+        ({"namespaces": ["team-a"]}, POD, True),
+        ({"namespaces": ["team-*"]}, POD, True),
+        ({"namespaces": ["*-a"]}, POD, True),
+        ({"namespaces": ["team-b"]}, POD, False),
+        ({"namespaces": ["team-b"]}, CLUSTER_ROLE, True),  # cluster-scoped: namespaces do not apply
+        ({"excludedNamespaces": ["team-*"]}, POD, False),
+        ({"excludedNamespaces": ["kube-*"]}, NS_OBJ, False),  # a Namespace is in itself
+        ({"excludedNamespaces": ["kube-*"]}, POD, True),
+        ({"labelSelector": {"matchLabels": {"app": "web"}}}, POD, True),
+        ({"labelSelector": {"matchLabels": {"app": "api"}}}, POD, False),
+        (
+            {"labelSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]}},
+            POD,
+            True,
+        ),
+        (
+            {"labelSelector": {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["web"]}]}},
+            POD,
+            False,
+        ),
+        ({"labelSelector": {"matchExpressions": [{"key": "tier", "operator": "Exists"}]}}, POD, False),
+        ({"labelSelector": {"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}}, POD, True),
+        ({"scope": "Namespaced"}, POD, True),
+        ({"scope": "Namespaced"}, CLUSTER_ROLE, False),
+        ({"scope": "Cluster"}, NS_OBJ, True),
+        ({"name": "web-*"}, POD, True),
+        ({"name": "api"}, POD, False),
+        ({"namespaceSelector": {"matchLabels": {"a": "1"}}}, NS_OBJ, True),
+        ({"namespaceSelector": {"matchLabels": {"a": "1"}}}, CLUSTER_ROLE, True),
+    ],
+)
+def test_match(match: dict[str, Any], obj: dict[str, Any], expected: bool) -> None:
+    assert P.matches(match, obj) is expected
+
+
+def test_namespace_selector_needs_the_namespace_of_a_namespaced_object() -> None:
+    selector = {"namespaceSelector": {"matchLabels": {"env": "prod"}}}
+    prod = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "team-a", "labels": {"env": "prod"}},
+    }
+    assert P.matches(selector, POD, prod) is True
+    assert P.matches(selector, POD, {"metadata": {"name": "team-a", "labels": {}}}) is False
+    with pytest.raises(P.CaseError, match="add it to the case's inventory"):
+        P.matches(selector, POD)
+
+
+def test_namespace_selector_reads_the_namespace_from_the_case_inventory(tmp_path: Path) -> None:
+    obj = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: team-a\n"
+    match = "    namespaceSelector:\n      matchLabels: {env: prod}\n"
+    inventory = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n  labels: {env: prod}\n"
+    assert probe(tmp_path / "a", obj, match=match, inventory=inventory).status == Status.PASSED
+    assert probe(tmp_path / "b", obj, match=match).status == Status.ERROR
+
+
+# --------------------------------------------------------------------------------------------- errors
+
+
+def base_files(**overrides: str) -> dict[str, str]:
+    files = {
+        "template.yaml": REQUIRED_LABEL_TEMPLATE,
+        "constraint.yaml": constraint("K8sRequiredTeam"),
+        "object.yaml": pod("a"),
+        "suite.yaml": suite(
+            "  - name: t\n    template: template.yaml\n    constraint: constraint.yaml\n    cases:\n"
+            "      - name: c\n        object: object.yaml\n        assertions: [{violations: yes}]\n"
+        ),
+    }
+    files.update(overrides)
+    return files
+
+
+def test_missing_template_is_an_input_error_on_the_case(tmp_path: Path) -> None:
+    files = base_files()
+    del files["template.yaml"]
+    [finding] = results(write(tmp_path, files)).values()
+    assert finding.status == Status.ERROR
+    assert finding.message.startswith("template.yaml: cannot read template")
+
+
+def test_template_rego_syntax_error_is_reported_at_its_line_in_the_template(tmp_path: Path) -> None:
+    broken = REQUIRED_LABEL_TEMPLATE.replace('msg := "owner label missing"', "msg := ")
+    inv = P.collect(
+        TargetSpec("policies", "t", str(write(tmp_path, base_files(**{"template.yaml": broken}))))
+    )
+    [err] = inv["errors"]
+    line = broken.splitlines().index("        }", broken.splitlines().index("          msg := ")) + 1
+    # The parser stops at the closing brace: line and column are those of the template file.
+    assert (err["path"], err["line"]) == ("template.yaml", line)
+    assert err["message"] == "Rego syntax error in rego at column 9: expecting expression"
+    [unit] = scope_units("policies.gatekeeper-case", [inv])
+    assert run(unit)[0].status == Status.ERROR
+
+
+def test_template_compile_error_is_an_input_error(tmp_path: Path) -> None:
+    broken = REQUIRED_LABEL_TEMPLATE.replace('"team label is empty"', "concat(undefined_thing)")
+    inv = P.collect(
+        TargetSpec("policies", "t", str(write(tmp_path, base_files(**{"template.yaml": broken}))))
+    )
+    [err] = inv["errors"]
+    text = broken.splitlines()
+    assert err["line"] == next(n for n, ln in enumerate(text, 1) if "undefined_thing" in ln)
+    assert err["message"].startswith("Rego compile error in rego at column 25: use of undefined variable")
+
+
+def test_invalid_suite_yaml_is_one_error_unit(tmp_path: Path) -> None:
+    files = base_files(**{"suite.yaml": suite("  - name: t\n    cases: [\n")})
+    [unit] = units(write(tmp_path, files))
+    assert unit.id == "policies:t/suite.yaml"
+    [finding] = run(unit)
+    assert finding.status == Status.ERROR and finding.location and finding.location.startswith("suite.yaml:")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"object.yaml": pod("a") + "---\n" + pod("b")}, "must hold exactly one object, found 2"),
+        ({"constraint.yaml": constraint("K8sOther")}, "is not the template's kind 'K8sRequiredTeam'"),
+        ({"object.yaml": "a: [\n"}, "object.yaml:2: invalid YAML"),
+    ],
+)
+def test_case_errors(tmp_path: Path, overrides: dict[str, str], expected: str) -> None:
+    [finding] = results(write(tmp_path, base_files(**overrides))).values()
+    assert finding.status == Status.ERROR
+    assert expected in finding.message
+
+
+def test_constraint_parameters_must_fit_the_template_schema(tmp_path: Path) -> None:
+    obj = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: team-a\n"
+    finding = probe(tmp_path, obj, parameters="    tag: 3\n")
+    assert finding.status == Status.ERROR
+    assert "do not fit the template schema at tag" in finding.message
+
+
+def test_skipped_case_is_not_applicable_and_duplicate_names_stay_unique(tmp_path: Path) -> None:
+    files = base_files(
+        **{
+            "suite.yaml": suite(
+                "  - name: t\n    template: template.yaml\n    constraint: constraint.yaml\n    cases:\n"
+                "      - name: c\n        object: object.yaml\n        skip: true\n"
+                "        assertions: [{violations: no}]\n"
+                "      - name: c\n        object: object.yaml\n        assertions: [{violations: yes}]\n"
+            )
+        }
+    )
+    found = units(write(tmp_path, files))
+    assert [u.id for u in found] == ["policies:t/suite.yaml#t/c", "policies:t/suite.yaml#t/c~2"]
+    assert [run(u)[0].status for u in found] == [Status.NOT_APPLICABLE, Status.PASSED]

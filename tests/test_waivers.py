@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from kitemark.errors import UsageError
+from kitemark.model import Finding, Status
+from kitemark.waivers import apply_waivers, load_waivers
+
+TODAY = dt.date(2026, 11, 26)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "waivers.yaml"
+    path.write_text(text)
+    return path
+
+
+VALID = """
+waivers:
+  - id: W-1
+    check: K8S-NET-001
+    target: "cluster:*"
+    resource: Namespace/legacy-*
+    justification: Decommissioning in Q1; internal traffic only.
+    owner: team@example.gov.uk
+    expires: 2027-01-31
+  - id: W-2
+    check: K8S-NET-001
+    resource: Namespace/old
+    justification: Expired acceptance.
+    owner: team@example.gov.uk
+    expires: 2026-11-25
+"""
+
+
+def test_valid_waiver_waives_and_expired_waiver_fails(tmp_path: Path) -> None:
+    waivers = load_waivers(_write(tmp_path, VALID))
+    findings = [
+        Finding(Status.FAILED, "Namespace/legacy-app", "no default deny"),
+        Finding(Status.FAILED, "Namespace/old", "no default deny"),
+        Finding(Status.FAILED, "Namespace/other", "no default deny"),
+        Finding(Status.ERROR, "Namespace/legacy-broken", "could not read"),
+        Finding(Status.PASSED, "Namespace/legacy-ok", "fine"),
+    ]
+    apply_waivers(findings, "K8S-NET-001", "cluster:demo", waivers, TODAY)
+    assert [f.status for f in findings] == [
+        Status.WAIVED,
+        Status.FAILED,
+        Status.FAILED,
+        Status.ERROR,
+        Status.PASSED,
+    ]
+    assert findings[0].waiver == {
+        "id": "W-1",
+        "justification": "Decommissioning in Q1; internal traffic only.",
+        "owner": "team@example.gov.uk",
+        "expires": "2027-01-31",
+        "expired": False,
+    }
+    assert findings[1].waiver and findings[1].waiver["expired"] is True
+    assert "expired on 2026-11-25" in findings[1].message
+    assert findings[2].waiver is None and findings[3].waiver is None
+
+
+def test_waiver_is_scoped_by_check_and_target(tmp_path: Path) -> None:
+    waivers = load_waivers(_write(tmp_path, VALID))
+    other_check = [Finding(Status.FAILED, "Namespace/legacy-app", "x")]
+    apply_waivers(other_check, "K8S-POD-001", "cluster:demo", waivers, TODAY)
+    other_target = [Finding(Status.FAILED, "Namespace/legacy-app", "x")]
+    apply_waivers(other_target, "K8S-NET-001", "terraform:demo", waivers, TODAY)
+    assert other_check[0].status is Status.FAILED and other_target[0].status is Status.FAILED
+
+
+def test_last_day_is_still_valid(tmp_path: Path) -> None:
+    [waiver, _] = load_waivers(_write(tmp_path, VALID))
+    assert not waiver.expired(dt.date(2027, 1, 31)) and waiver.expired(dt.date(2027, 2, 1))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "waivers:\n  - check: X\n    resource: r\n    owner: o\n    expires: 2027-01-01\n",
+            "waiver #1: missing justification",
+        ),
+        (
+            "waivers:\n  - check: X\n    resource: r\n    owner: o\n"
+            "    justification: j\n    expires: soon\n",
+            "expires must be a date",
+        ),
+        ("waivers: [\n", "waivers.yaml:2"),
+        ("something: else\n", "top-level `waivers:` list"),
+    ],
+)
+def test_bad_waivers_file_is_a_one_line_usage_error(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message) as info:
+        load_waivers(_write(tmp_path, text))
+    assert "\n" not in str(info.value)
+
+
+def test_missing_waivers_file(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="not found"):
+        load_waivers(tmp_path / "nope.yaml")
