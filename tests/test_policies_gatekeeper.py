@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from kitemark import gatekeeper as G
 from kitemark.catalog import load_checks
 from kitemark.checks import check_function, evaluate
 from kitemark.model import Finding, Status
@@ -185,14 +186,14 @@ def test_discovers_suites_with_paths_relative_to_the_suite_file(tmp_path: Path) 
     ],
 )
 def test_assertions(raw: dict[str, Any], messages: list[str], ok: bool) -> None:
-    assertion = P.parse_assertion(raw)
+    assertion = G.parse_assertion(raw)
     assert (assertion.check([{"msg": m} for m in messages]) is None) is ok
 
 
 @pytest.mark.parametrize("raw", [{"violations": -1}, {"violations": "maybe"}, {"violations": "2"}, "yes"])
 def test_invalid_assertions_are_refused(raw: Any) -> None:
-    with pytest.raises(P.CaseError):
-        P.parse_assertion(raw)
+    with pytest.raises(G.CaseError):
+        G.parse_assertion(raw)
 
 
 def test_suite_cases_pass_and_fail_on_their_assertions(tmp_path: Path) -> None:
@@ -320,7 +321,7 @@ def test_inventory_is_synced_like_gatekeeper() -> None:
             "items": [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "a"}}],
         },
     ]
-    tree = P.inventory_tree(docs)
+    tree = G.inventory_tree(docs)
     assert tree["namespace"]["a"]["networking.k8s.io/v1"]["Ingress"]["web"] is docs[0]
     assert tree["namespace"]["a"]["v1"]["Pod"]["p"]["kind"] == "Pod"
     assert tree["cluster"]["v1"]["Namespace"]["a"] is docs[1]
@@ -395,7 +396,7 @@ DEPLOY = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w
     ],
 )
 def test_match(match: dict[str, Any], obj: dict[str, Any], expected: bool) -> None:
-    assert P.matches(match, obj) is expected
+    assert G.matches(match, obj) is expected
 
 
 def test_namespace_selector_needs_the_namespace_of_a_namespaced_object() -> None:
@@ -405,10 +406,10 @@ def test_namespace_selector_needs_the_namespace_of_a_namespaced_object() -> None
         "kind": "Namespace",
         "metadata": {"name": "team-a", "labels": {"env": "prod"}},
     }
-    assert P.matches(selector, POD, prod) is True
-    assert P.matches(selector, POD, {"metadata": {"name": "team-a", "labels": {}}}) is False
-    with pytest.raises(P.CaseError, match="add it to the case's inventory"):
-        P.matches(selector, POD)
+    assert G.matches(selector, POD, prod) is True
+    assert G.matches(selector, POD, {"metadata": {"name": "team-a", "labels": {}}}) is False
+    with pytest.raises(G.CaseError, match="add it to the case's inventory"):
+        G.matches(selector, POD)
 
 
 def test_namespace_selector_reads_the_namespace_from_the_case_inventory(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Gatekeeper ``gator verify`` suites: every case's violations match its assertions.
 
-Unit data: ``kitemark.targets.policies.GatekeeperCase`` (the suite case with its template, constraint,
+Unit data: ``kitemark.gatekeeper.GatekeeperCase`` (the suite case with its template, constraint,
 object and inventory already loaded). Unreadable suites, templates or objects arrive as input
 errors and report *error* before this function runs.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kitemark.checks import check, error, failed, not_applicable, passed
+from kitemark.gatekeeper import GatekeeperCase, parse_assertion
 from kitemark.model import Finding
-from kitemark.targets.policies import GatekeeperCase, parse_assertion
 
 MAX_MESSAGES = 20
 
