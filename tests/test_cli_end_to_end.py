@@ -75,6 +75,43 @@ def test_demo_html_is_written(demo_run: tuple[Any, Path]) -> None:
     assert "<html" in html and "K8S-NET-001" in html
 
 
+def _demo_secret_values() -> set[str]:
+    """Every Secret data value in the demo snapshot, as written (base64) and decoded. Items of a
+    `SecretList` may carry no `kind` of their own, so the list's kind counts too."""
+    import base64
+
+    import yaml
+
+    values: set[str] = set()
+    stack: list[tuple[Any, bool]] = []
+    for path in (DEMO / "cluster").rglob("*"):
+        if path.suffix == ".json":
+            stack.append((json.loads(path.read_text()), False))
+        elif path.suffix in (".yaml", ".yml"):
+            stack.extend((doc, False) for doc in yaml.safe_load_all(path.read_text()))
+    while stack:
+        node, in_secret_list = stack.pop()
+        if isinstance(node, dict):
+            is_secret = node.get("kind") == "Secret" or (in_secret_list and "kind" not in node)
+            if is_secret:
+                for value in (node.get("data") or {}).values():
+                    values |= {value, base64.b64decode(value).decode()}
+            secret_list = node.get("kind") == "SecretList"
+            stack.extend((item, secret_list) for item in node.get("items") or [])
+    return values
+
+
+def test_no_secret_value_reaches_any_output(demo_run: tuple[Any, Path]) -> None:
+    _, out = demo_run
+    secrets = _demo_secret_values()
+    assert len(secrets) >= 10, "the demo holds Secrets to prove redaction"
+    for path in out.rglob("*"):
+        if path.is_file():
+            text = path.read_text()
+            leaked = [s for s in secrets if s in text]
+            assert not leaked, f"{path.name} contains secret values"
+
+
 def test_parallel_and_serial_runs_agree(demo_run: tuple[Any, Path], tmp_path: Path) -> None:
     _, parallel_out = demo_run
     proc = kitemark("run", "--out", str(tmp_path), "-n", "0")

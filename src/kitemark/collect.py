@@ -19,6 +19,8 @@ def collect_all(
 ) -> list[dict[str, Any]]:
     """Collect each target, write `<inventory_dir>/<kind>-<name>.json`, return the target records."""
     inventory_dir.mkdir(parents=True, exist_ok=True)
+    for stale in inventory_dir.glob("*.json"):  # an earlier run's evidence must not pass for this run's
+        stale.unlink()
     records = []
     for spec in specs:
         log(f"kitemark: collecting {spec.label} from {spec.location or spec.options.get('seed') or 'AWS'} …")

@@ -12,6 +12,7 @@ import platform
 import socket
 import time
 import uuid
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from kitemark.errors import UsageError
 from kitemark.frameworks import controls_by_check, load_frameworks, selected_checks
 from kitemark.model import Check, Finding, ItemResult, Status
 from kitemark.options import RunOptions, add_options, run_options
-from kitemark.targets import Unit, scope_units
+from kitemark.targets import Inventory, Unit, scope_units
 from kitemark.waivers import Waiver, apply_waivers, load_waivers
 
 MARKER = ".kitemark-suites"
@@ -39,13 +40,17 @@ class KitemarkState:
     def __init__(self, options: RunOptions, targets: list[dict[str, Any]], waivers: list[Waiver]) -> None:
         self.options = options
         self.targets = targets
-        self.inventories = load_inventories(targets)
         self.waivers = waivers
         self.items: dict[str, ItemResult] = {}
         self.checks: dict[str, dict[str, Any]] = {}
         self.started = results_doc.now()
         self.started_clock = time.monotonic()
         self.run_id = str(uuid.uuid4())
+
+    @cached_property
+    def inventories(self) -> list[Inventory]:
+        # Loaded only where items are collected (a worker, or the single process), not on the controller.
+        return load_inventories(self.targets)
 
     def units(self, scope: str) -> list[Unit]:
         units = scope_units(scope, self.inventories)
