@@ -55,8 +55,13 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "{name}" {{
 
 
 def pab(name: str, ref: str, **settings: str) -> str:
-    values = {"block_public_acls": "true", "block_public_policy": "true", "ignore_public_acls": "true",
-              "restrict_public_buckets": "true", **settings}
+    values = {
+        "block_public_acls": "true",
+        "block_public_policy": "true",
+        "ignore_public_acls": "true",
+        "restrict_public_buckets": "true",
+        **settings,
+    }
     body = "".join(f"  {k} = {v}\n" for k, v in values.items() if v != "omit")
     return f'resource "aws_s3_bucket_public_access_block" "{name}" {{\n  bucket = {ref}\n{body}}}\n'
 
@@ -100,17 +105,19 @@ def test_s3_one_of_four_public_access_settings_false_fails(tmp_path: Path) -> No
     [finding] = run("TF-S3-001", tmp_path, {"main.tf": tf})
     assert finding.status is Status.FAILED
     settings = finding.evidence["public_access_block"]["settings"]
-    assert settings == {"block_public_acls": True, "block_public_policy": True,
-                        "ignore_public_acls": False, "restrict_public_buckets": False}
+    assert settings == {
+        "block_public_acls": True,
+        "block_public_policy": True,
+        "ignore_public_acls": False,
+        "restrict_public_buckets": False,
+    }
     assert "ignore_public_acls" in finding.message and "restrict_public_buckets" in finding.message
     assert "block_public_acls is" not in finding.message
 
 
 def test_s3_missing_companions_fail_and_data_source_refs_do_not_count(tmp_path: Path) -> None:
-    tf = (
-        'resource "aws_s3_bucket" "b" {\n}\n'
-        'data "aws_s3_bucket" "b" {\n  bucket = "b"\n}\n'
-        + pab("other", "data.aws_s3_bucket.b.id")
+    tf = 'resource "aws_s3_bucket" "b" {\n}\ndata "aws_s3_bucket" "b" {\n  bucket = "b"\n}\n' + pab(
+        "other", "data.aws_s3_bucket.b.id"
     )
     [finding] = run("TF-S3-001", tmp_path, {"main.tf": tf})
     assert finding.status is Status.FAILED
