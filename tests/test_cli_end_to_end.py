@@ -236,3 +236,29 @@ def test_controls_json_lists_every_check_with_its_metadata() -> None:
     assert {fw["id"] for fw in data["frameworks"]} == {"service-standard", "ncsc-csp"}
     markdown = kitemark("controls", "--format", "markdown").stdout
     assert "| K8S-NET-001 |" in markdown
+
+
+def test_report_rerenders_every_output_from_results_json(demo_run: tuple[Any, Path], tmp_path: Path) -> None:
+    _, out = demo_run
+    proc = kitemark("report", str(out / "results.json"), "--out", str(tmp_path))
+    assert proc.returncode == 1, proc.stderr
+    assert "NOT COMPLIANT" in proc.stdout
+    assert (tmp_path / "junit.xml").read_bytes() == (out / "junit.xml").read_bytes()
+    assert (tmp_path / "compliance.html").read_text() == (out / "compliance.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [("{not json", "not JSON"), ('{"summary": {}}', "not a Kitemark")]
+)
+def test_report_refuses_what_is_not_a_results_document(tmp_path: Path, content: str, message: str) -> None:
+    bad = tmp_path / "results.json"
+    bad.write_text(content)
+    proc = kitemark("report", str(bad))
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_manual_requirement_is_named_as_such() -> None:
+    proc = kitemark(
+        "run", "--terraform", str(DEMO / "terraform"), "--control", "service-standard:1", "-n", "0"
+    )
+    assert proc.returncode == 2 and "manual requirement" in proc.stdout + proc.stderr

@@ -99,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--today", metavar="YYYY-MM-DD", help="judge waiver expiry as of this date")
 
+    report = sub.add_parser(
+        "report",
+        help="re-render junit.xml, compliance.html and the summary from a results.json",
+        description="Re-render every report from a results.json (an archived nightly run, a run "
+        "from another machine) without re-running any check. Exits 0 if it was compliant, else 1.",
+    )
+    report.add_argument("results", metavar="RESULTS_JSON", help="a results.json written by `kitemark run`")
+    report.add_argument("--out", metavar="DIR", help="where to write the reports (default: beside the file)")
+
     controls = sub.add_parser("controls", help="list the checks and the framework requirements they evidence")
     controls.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     return parser
@@ -110,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "controls":
             return _controls(args.format)
+        if args.command == "report":
+            return _report(Path(args.results), Path(args.out) if args.out else None)
         return _run(args, [a for a in extra if a != "--"])
     except UsageError as exc:
         print(f"kitemark: error: {exc}", file=sys.stderr)
@@ -167,6 +178,29 @@ def _run(args: argparse.Namespace, extra: Sequence[str]) -> int:
         return EXIT_NONCOMPLIANT
     summary = json.loads(results.read_text())["summary"]
     return EXIT_COMPLIANT if summary["compliant"] else EXIT_NONCOMPLIANT
+
+
+def _report(path: Path, out: Path | None) -> int:
+    import jsonschema
+
+    from kitemark import results
+    from kitemark.reports.render import render_all
+    from kitemark.summary import render_summary
+
+    try:
+        document = results.read(path)
+        results.validate(document)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except ValueError as exc:
+        raise UsageError(f"{path}: not JSON ({exc})") from None
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "top level"
+        raise UsageError(f"{path}: not a Kitemark results document (at {where}: {exc.message})") from None
+    target = out or path.parent
+    render_all(document, target)
+    print(render_summary(document, target, color=sys.stdout.isatty()), end="")
+    return EXIT_COMPLIANT if document["summary"]["compliant"] else EXIT_NONCOMPLIANT
 
 
 def _controls(fmt: str) -> int:

@@ -149,9 +149,15 @@ def selected_checks(
     chosen = set(checks)
     wanted_controls = list(controls)
     if wanted_controls:
-        unknown = [c for c in wanted_controls if c not in checks and not any(c in v for v in mapped.values())]
-        if unknown:
-            raise UsageError(f"--control {unknown[0]}: not a check id nor a control of any check")
+        manual = {req.control for fw in frameworks for req in fw.requirements if req.manual}
+        for control in wanted_controls:
+            if control in checks or any(control in v for v in mapped.values()):
+                continue
+            if control in manual:
+                raise UsageError(
+                    f"--control {control}: a manual requirement; no automated check evidences it"
+                )
+            raise UsageError(f"--control {control}: not a check id nor a control of any check")
         chosen = {cid for cid in chosen if cid in wanted_controls or set(mapped[cid]) & set(wanted_controls)}
     wanted_frameworks = list(framework_ids)
     if wanted_frameworks:

@@ -105,6 +105,7 @@ def run_options(config: pytest.Config) -> RunOptions:
     if demo:
         specs = demo_specs()
         waivers = waivers or resources.demo_dir() / "waivers.yaml"
+    _validate_selection(opt.kitemark_severity, opt.kitemark_framework)
     return RunOptions(
         specs=tuple(specs),
         demo=demo,
@@ -115,6 +116,19 @@ def run_options(config: pytest.Config) -> RunOptions:
         frameworks=tuple(opt.kitemark_framework),
         severity=opt.kitemark_severity,
     )
+
+
+def _validate_selection(severity: str | None, frameworks: Iterable[str]) -> None:
+    """Fail before any target is collected; check ids and controls are checked at collection."""
+    from kitemark.frameworks import load_frameworks
+    from kitemark.model import Severity
+
+    if severity and severity not in {s.value for s in Severity}:
+        raise UsageError(f"--severity {severity}: expected one of {', '.join(s.value for s in Severity)}")
+    known = {fw.id for fw in load_frameworks()}
+    for fid in frameworks:
+        if fid not in known:
+            raise UsageError(f"--framework {fid}: unknown framework (known: {', '.join(sorted(known))})")
 
 
 def demo_specs() -> list[TargetSpec]:

@@ -144,7 +144,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     state = metafunc.config.stash.get(_STATE, None)
     if state is None:
-        raise pytest.UsageError(
+        # A collection error shown as its message alone (no traceback).
+        raise pytest.Collector.CollectError(
             f"{check.id}: Kitemark checks need a target: run them with `kitemark run` or from a suites folder"
         )
     units = state.units(check.scope)
@@ -259,11 +260,17 @@ def _item_result(meta: dict[str, Any], props: dict[str, Any], report: pytest.Tes
         item.findings = [Finding(Status.NOT_APPLICABLE, meta["unit"], reason)]
     else:
         # The check never ran to completion (fixture error, interrupted): could not assess.
-        text = str(report.longrepr).strip().splitlines()
-        item.findings = [
-            Finding(Status.ERROR, meta["unit"], f"check did not run: {text[-1] if text else '?'}")
-        ]
+        reason = _crash_reason(report)
+        item.findings = [Finding(Status.ERROR, meta["unit"], f"check did not run: {reason}")]
     return item
+
+
+def _crash_reason(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None and crash.message:
+        return f"{crash.message.splitlines()[0]} ({Path(crash.path).name}:{crash.lineno})"
+    lines = str(report.longrepr).strip().splitlines()
+    return lines[-1] if lines else "unknown reason"
 
 
 def build_results(config: pytest.Config, state: KitemarkState) -> dict[str, Any]:
