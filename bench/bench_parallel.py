@@ -26,8 +26,12 @@ DEMO_NAMESPACES = resources.demo_dir() / "cluster" / "namespaces" / "laa-apply-p
 
 def build_snapshot(root: Path, count: int) -> int:
     """Write `count` copies of one demo team namespace, renamed; return the number of objects."""
-    template = [doc for path in sorted(DEMO_NAMESPACES.glob("*.yaml"))
-                for doc in yaml.safe_load_all(path.read_text()) if doc]
+    template = [
+        doc
+        for path in sorted(DEMO_NAMESPACES.glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    ]
     objects = 0
     for n in range(count):
         name = f"bench-team-{n:04d}"
@@ -42,9 +46,24 @@ def time_run(snapshot: Path, workers: str, repeat: int) -> tuple[float, int]:
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as out:
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "kitemark", "run", "--cluster", f"snapshot:{snapshot}",
-                            "--out", out, "-n", workers, "-q"],
-                           capture_output=True, text=True, check=False)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "kitemark",
+                    "run",
+                    "--cluster",
+                    f"snapshot:{snapshot}",
+                    "--out",
+                    out,
+                    "-n",
+                    workers,
+                    "-q",
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             best = min(best, time.perf_counter() - started)
             results = len(json.loads((Path(out) / "results.json").read_text())["results"])
     return best, results
