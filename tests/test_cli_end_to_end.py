@@ -165,25 +165,34 @@ def test_bad_input_is_an_error_naming_file_and_line_and_the_run_completes(tmp_pa
     assert sum(r["status"] in ("passed", "failed") for r in document["results"]) > 10
 
 
+TF = str(DEMO / "terraform")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--terraform", "/no/such/dir"], "directory not found"),
         (["--cluster", "live:prod"], "not supported yet"),
         (["--cluster", "/tmp"], "snapshot:"),
-        (["--terraform", str(DEMO / "terraform"), "--control", "NOPE-999"], "NOPE-999"),
-        (["--terraform", str(DEMO / "terraform"), "--severity", "urgent"], "--severity urgent"),
-        (
-            ["--terraform", str(DEMO / "terraform"), "--waivers", "/no/such/waivers.yaml"],
-            "waivers file not found",
-        ),
+        (["--terraform", TF, "--control", "NOPE-999"], "NOPE-999"),
+        (["--terraform", TF, "--control", "K8S-NET-001"], "matches no check of the given"),
+        (["--terraform", TF, "--severity", "urgent"], "--severity urgent"),
+        (["--terraform", TF, "--framework", "cis"], "unknown framework"),
+        (["--terraform", TF, "--today", "tomorrow"], "--today tomorrow"),
+        (["--terraform", TF, "--waivers", "/no/such/waivers.yaml"], "waivers file not found"),
+        (["--terraform", TF, "--waivers", str(DEMO / "cluster" / "README.md")], "waivers"),
+        (["-n", "lots"], "expected a number of workers"),
     ],
 )
-def test_usage_errors_exit_2_with_one_line(args: list[str], message: str, tmp_path: Path) -> None:
-    proc = kitemark("run", "--out", str(tmp_path), "-n", "0", *args)
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_usage_errors_exit_2_with_one_line(
+    args: list[str], message: str, workers: str, tmp_path: Path
+) -> None:
+    proc = kitemark("run", "--out", str(tmp_path), "-n", workers, *args)
     assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert message in proc.stderr + proc.stdout
-    assert "Traceback" not in proc.stderr + proc.stdout
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout and "INTERNALERROR" not in proc.stdout
+    assert len([line for line in proc.stderr.splitlines() if line.strip()]) == 1, proc.stderr
 
 
 def test_only_the_given_targets_suites_run_and_selection_applies(tmp_path: Path) -> None:
@@ -262,3 +271,59 @@ def test_manual_requirement_is_named_as_such() -> None:
         "run", "--terraform", str(DEMO / "terraform"), "--control", "service-standard:1", "-n", "0"
     )
     assert proc.returncode == 2 and "manual requirement" in proc.stdout + proc.stderr
+
+
+def test_an_input_error_is_never_hidden_by_the_selection(tmp_path: Path) -> None:
+    inputs = _bad_inputs(tmp_path)
+    out = tmp_path / "out"
+    proc = kitemark(
+        "run",
+        "--out",
+        str(out),
+        "-n",
+        "2",
+        "--cluster",
+        f"snapshot:{inputs['cluster']}",
+        "--control",
+        "K8S-POD-001",
+    )
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    document = results(out)
+    assert {r["check_id"] for r in document["results"]} == {"K8S-POD-001", "K8S-INPUT-001"}
+    assert document["summary"]["input_errors"] == 1 and document["summary"]["compliant"] is False
+
+
+def test_two_clusters_are_reported_apart_and_an_empty_one_is_not_applicable(tmp_path: Path) -> None:
+    system_only = tmp_path / "system-only"
+    shutil.copytree(DEMO / "cluster" / "kube-system", system_only / "kube-system")
+    out = tmp_path / "out"
+    proc = kitemark(
+        "run", "--out", str(out), "-n", "0",
+        "--cluster", f"prod=snapshot:{DEMO / 'cluster'}", "--cluster", f"dev=snapshot:{system_only}",
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    by_target: dict[str, dict[str, set[str]]] = {}
+    for r in results(out)["results"]:
+        by_target.setdefault(r["target"], {}).setdefault(r["check_id"], set()).add(r["status"])
+    assert by_target["cluster:dev"]["K8S-NET-001"] == {"not_applicable"}
+    assert by_target["cluster:dev"]["K8S-POD-001"] == {"not_applicable"}
+    assert "failed" in by_target["cluster:prod"]["K8S-NET-001"]
+
+
+def test_plain_pytest_on_a_suite_without_its_target_collects_nothing(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", str(resources.suites_dir() / "cluster"), "-p", "no:cacheprovider",
+         f"--kitemark-terraform={TF}", f"--kitemark-out={tmp_path}", "-q"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 5, proc.stdout[-3000:]
+    assert "INTERNALERROR" not in proc.stdout
+
+
+def test_reports_of_an_earlier_run_are_removed_first(tmp_path: Path) -> None:
+    (tmp_path / "junit.xml").write_text("<stale/>")
+    proc = kitemark(
+        "run", "--out", str(tmp_path), "-n", "0", "--terraform", TF, "--control", "service-standard:1"
+    )
+    assert proc.returncode == 2
+    assert not (tmp_path / "junit.xml").exists()

@@ -393,3 +393,15 @@ def test_scopes_unit_ids_and_views(tmp_path: Path) -> None:
     assert str(view.errors[0]).startswith("broken.yaml:2: invalid YAML: ")
     assert view.team_namespaces == ["team-a", "team-b"]
     assert "::" not in unit.id and all("::" not in u.id for u in units)
+
+
+def test_an_impossible_date_does_not_crash_and_times_stay_strings(tmp_path: Path) -> None:
+    (tmp_path / "ns.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n  creationTimestamp: 2020-13-45\n"
+        "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: y\n"
+        "  creationTimestamp: 2024-01-02T03:04:05Z\n"
+    )
+    inventory = cluster.collect(TargetSpec("cluster", "t", str(tmp_path)))
+    assert inventory["errors"] == []
+    stamps = sorted(o["metadata"]["creationTimestamp"] for o in inventory["objects"])
+    assert stamps == ["2020-13-45", "2024-01-02T03:04:05Z"]

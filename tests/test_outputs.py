@@ -105,6 +105,7 @@ def test_document_validates_and_counts_every_state() -> None:
         "not_applicable": 1,
         "error": 1,
         "total": 5,
+        "input_errors": 0,
         "compliant": False,
     }
     used = {w["id"]: w["used"] for w in doc["waivers"]["entries"]}

@@ -311,3 +311,69 @@ def test_hidden_directories_are_skipped(tmp_path: Path) -> None:
         {".git/x_test.rego": "package x\ntest_a := true\n", "a_test.rego": "package a\ntest_a := true\n"},
     )
     assert [f["path"] for f in collect(tmp_path)["rego_files"]] == ["a_test.rego"]
+
+
+BROKEN_SYNTAX = "package c\nimport rego.v1\n\nallow if {\n"  # unterminated: the error is at the end, line 5
+BROKEN_COMPILE = "package d\nimport rego.v1\n\nallow if input.x == undefined_thing\n"
+
+
+def test_broken_policy_without_tests_of_its_own_is_an_error_unit(tmp_path: Path) -> None:
+    write(tmp_path / "only", {"src.rego": BROKEN_SYNTAX})
+    inv = collect(tmp_path / "only")
+    [unit] = scope_units("policies.rego-test", [inv])
+    assert unit.id == "policies:t/src.rego"
+    [finding] = run("REGO-TEST-001", unit)
+    assert finding.status == Status.ERROR
+    assert finding.location == "src.rego:5"
+    assert finding.message.startswith("src.rego:") and "Rego syntax error" in finding.message
+
+
+def test_broken_policies_beside_passing_tests_are_reported(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "b/b.rego": "package b\nimport rego.v1\nallow := true\n",
+            "b/b_test.rego": "package b\nimport rego.v1\ntest_allow if allow\n",
+            "c/src.rego": BROKEN_SYNTAX,
+            "d/src.rego": BROKEN_COMPILE,
+        },
+    )
+    inv = collect(tmp_path)
+    assert [(e["path"], e["message"].split(" error")[0]) for e in inv["errors"]] == [
+        ("c/src.rego", "Rego syntax"),
+        ("d/src.rego", "Rego compile"),
+    ]
+    assert statuses(inv) == {
+        "policies:t/b/b_test.rego#test_allow": Status.PASSED,
+        "policies:t/c/src.rego": Status.ERROR,
+        "policies:t/d/src.rego": Status.ERROR,
+    }
+    units = {u.id: u for u in scope_units("policies.rego-test", [inv])}
+    [compile_error] = run("REGO-TEST-001", units["policies:t/d/src.rego"])
+    assert compile_error.location == "d/src.rego:4" and "undefined_thing" in compile_error.message
+
+
+def test_broken_policy_carried_by_its_tests_gets_no_unit_of_its_own(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "svc/svc.rego": "package kitemark.svc\nimport rego.v1\ndeny contains msg if {\n",
+            "svc/svc_test.rego": TEST_V1,
+        },
+    )
+    ids = [u.id for u in scope_units("policies.rego-test", [collect(tmp_path)])]
+    assert "policies:t/svc/svc.rego" not in ids
+    assert len(ids) == 4 and all(uid.startswith("policies:t/svc/svc_test.rego#") for uid in ids)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [{}, {"README.md": "x", "k8s/deploy.yaml": "kind: Deployment\n", ".hidden/a_test.rego": "package a\n"}],
+)
+def test_directory_without_rego_or_suites_is_a_usage_error(tmp_path: Path, files: dict[str, str]) -> None:
+    root = tmp_path / "policies"
+    root.mkdir()
+    write(root, files)
+    with pytest.raises(UsageError, match=r"no \.rego files or Gatekeeper suites") as raised:
+        collect(root)
+    assert "\n" not in str(raised.value) and str(root) in str(raised.value)

@@ -513,3 +513,71 @@ def test_skipped_case_is_not_applicable_and_duplicate_names_stay_unique(tmp_path
     found = units(write(tmp_path, files))
     assert [u.id for u in found] == ["policies:t/suite.yaml#t/c", "policies:t/suite.yaml#t/c~2"]
     assert [run(u)[0].status for u in found] == [Status.NOT_APPLICABLE, Status.PASSED]
+
+
+BROKEN_TEMPLATE = REQUIRED_LABEL_TEMPLATE.replace('msg := "owner label missing"', "msg := ")
+
+
+def test_broken_template_named_only_by_an_invalid_test_is_an_error_unit(tmp_path: Path) -> None:
+    files = base_files(
+        **{
+            "template.yaml": BROKEN_TEMPLATE,
+            "suite.yaml": suite(
+                "  - name: t\n    template: template.yaml\n    constraint: constraint.yaml\n"
+                "    invalid: true\n"
+            ),
+        }
+    )
+    [unit] = units(write(tmp_path, files))
+    assert unit.id == "policies:t/template.yaml"
+    [finding] = run(unit)
+    assert finding.status == Status.ERROR and finding.location.startswith("template.yaml:")
+    assert "Rego syntax error in rego" in finding.message
+
+
+def test_broken_template_of_a_test_whose_cases_are_all_skipped_is_still_reported(tmp_path: Path) -> None:
+    # gator reads a test's template before it looks at the cases, so the test is an error there too.
+    files = base_files(
+        **{
+            "template.yaml": BROKEN_TEMPLATE,
+            "suite.yaml": suite(
+                "  - name: t\n    template: template.yaml\n    constraint: constraint.yaml\n    cases:\n"
+                "      - name: c\n        object: object.yaml\n        skip: true\n"
+            ),
+        }
+    )
+    found = units(write(tmp_path, files))
+    assert [u.id for u in found] == ["policies:t/suite.yaml#t/c", "policies:t/template.yaml"]
+    assert [run(u)[0].status for u in found] == [Status.NOT_APPLICABLE, Status.ERROR]
+
+
+def test_what_skipped_suites_tests_and_cases_name_is_not_read(tmp_path: Path) -> None:
+    files = base_files(
+        **{
+            "suite.yaml": suite(
+                "  - name: t\n    template: template.yaml\n    constraint: constraint.yaml\n    cases:\n"
+                "      - name: skipped\n        object: broken.yaml\n        skip: true\n"
+                "      - name: runs\n        object: object.yaml\n        assertions: [{violations: yes}]\n"
+                "  - name: skipped-test\n    skip: true\n    template: broken-template.yaml\n"
+                "    constraint: broken.yaml\n    cases:\n      - name: c\n        object: object.yaml\n"
+            ),
+            "skipped/suite.yaml": suite(
+                "  - name: t\n    template: ../broken-template.yaml\n    constraint: ../constraint.yaml\n"
+                "    cases:\n      - name: c\n        object: ../broken.yaml\n"
+            ).replace("tests:\n", "skip: true\ntests:\n"),
+            "broken.yaml": "a: [\n",
+            "broken-template.yaml": BROKEN_TEMPLATE,
+        }
+    )
+    inv = P.collect(TargetSpec("policies", "t", str(write(tmp_path, files))))
+    assert inv["errors"] == []
+    assert set(inv["templates"]) == {"template.yaml"} and "broken.yaml" not in inv["objects"]
+    statuses = {
+        u.id.split("#", 1)[1]: run(u)[0].status for u in scope_units("policies.gatekeeper-case", [inv])
+    }
+    assert statuses == {
+        "t/skipped": Status.NOT_APPLICABLE,
+        "t/runs": Status.PASSED,
+        "skipped-test/c": Status.NOT_APPLICABLE,
+        "t/c": Status.NOT_APPLICABLE,
+    }

@@ -460,3 +460,21 @@ def test_prefixed_requirement_ids_and_waivers_known_only_from_findings(sample: d
     assert "Create a secure service" in doc.by_id("req-service-standard-9").text()
     row = doc.by_id("waiver-W-001")
     assert "not in the waivers file" in row.text() and "Namespace/legacy-app" in row.text()
+
+
+def test_input_errors_alone_make_the_verdict_not_compliant() -> None:
+    results = load_sample()
+    for result in results["results"]:
+        result["status"] = "passed"
+        for finding in result["findings"]:
+            finding["status"] = "passed"
+            finding["waiver"] = None
+    results["summary"] = {
+        "total": len(results["results"]),
+        **{s: 0 for s in STATUSES},
+        "passed": len(results["results"]),
+        "input_errors": 1,
+        "compliant": False,
+    }
+    verdict = parse(render_html(results)).by_id("verdict")
+    assert "Not compliant" in verdict.text() and "1 input error" in verdict.text()

@@ -7,7 +7,7 @@ import pytest
 
 from kitemark.errors import UsageError
 from kitemark.model import Finding, Status
-from kitemark.waivers import apply_waivers, load_waivers
+from kitemark.waivers import apply_waivers, check_known, load_waivers
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -79,6 +79,13 @@ def test_last_day_is_still_valid(tmp_path: Path) -> None:
     assert not waiver.expired(dt.date(2027, 1, 31)) and waiver.expired(dt.date(2027, 2, 1))
 
 
+def _entry(extra: str, resource: str = "Namespace/a") -> str:
+    return (
+        f"waivers:\n  - check: K8S-NET-001\n    resource: {resource}\n    owner: o\n"
+        f"    justification: j\n    {extra}\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -92,6 +99,10 @@ def test_last_day_is_still_valid(tmp_path: Path) -> None:
             "expires must be a date",
         ),
         ("waivers: [\n", "waivers.yaml:2"),
+        (_entry("expires: 2030-02-30"), "expires must be a date"),
+        (_entry("expires: 2030-02-01T10:00:00"), "expires must be a date"),
+        (_entry("expires: 2030-02-01\n    exipres: 2030-02-01"), "unknown key 'exipres'"),
+        (_entry("expires: 2030-02-01", resource="[a, b]"), "resource must be a single string"),
         ("something: else\n", "top-level `waivers:` list"),
     ],
 )
@@ -104,3 +115,20 @@ def test_bad_waivers_file_is_a_one_line_usage_error(tmp_path: Path, text: str, m
 def test_missing_waivers_file(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not found"):
         load_waivers(tmp_path / "nope.yaml")
+
+
+def test_a_valid_waiver_wins_over_an_expired_one(tmp_path: Path) -> None:
+    # W-2 (expired) is listed first in this file and matches too.
+    text = VALID.replace("resource: Namespace/old", "resource: Namespace/legacy-app")
+    waivers = list(reversed(load_waivers(_write(tmp_path, text))))
+    [finding] = apply_waivers(
+        [Finding(Status.FAILED, "Namespace/legacy-app", "x")], "K8S-NET-001", "cluster:demo", waivers, TODAY
+    )
+    assert finding.status is Status.WAIVED and finding.waiver and finding.waiver["id"] == "W-1"
+
+
+def test_a_waiver_for_an_unknown_check_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, VALID)
+    with pytest.raises(UsageError, match="W-1 names unknown check K8S-NET-001"):
+        check_known(load_waivers(path), {"K8S-POD-001"}, path)
+    check_known(load_waivers(path), {"K8S-NET-001"}, path)

@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from kitemark import __version__, resources
 from kitemark.errors import UsageError
@@ -18,8 +18,15 @@ from kitemark.errors import UsageError
 EXIT_COMPLIANT, EXIT_NONCOMPLIANT, EXIT_USAGE = 0, 1, 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (the contract for exit code 2), pointing at --help for the rest."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kitemark", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="kitemark", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"kitemark {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -76,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-n",
         "--workers",
         default="auto",
+        type=_workers,
         metavar="N",
         help="parallel workers: a number, 0 for none, or auto (default: %(default)s)",
     )
@@ -113,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _workers(value: str) -> str:
+    if value == "auto" or (value.isdigit() and int(value) >= 0):
+        return value
+    raise argparse.ArgumentTypeError(f"expected a number of workers or 'auto', got {value!r}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -137,7 +151,7 @@ def pytest_args(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
         "no:cacheprovider",
         f"--kitemark-out={args.out}",
     ]
-    if str(args.workers) not in ("0", "none"):
+    if str(args.workers) != "0":
         argv += ["-n", str(args.workers)]
     repeated = {
         "--kitemark-cluster": args.cluster,

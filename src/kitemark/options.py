@@ -151,7 +151,8 @@ def _dir_specs(kind: str, values: Iterable[str], prefix: str = "") -> list[Targe
     specs: list[TargetSpec] = []
     for value in values:
         name, sep, rest = value.partition("=")
-        if not sep or "/" in name or ":" in name:
+        # `NAME=DIR`, unless the whole value is itself an existing directory (`a=b/` on disk).
+        if not sep or "/" in name or ":" in name or Path(value).expanduser().is_dir():
             name, rest = "", value
         if prefix:
             if rest.startswith("live:"):
@@ -197,4 +198,4 @@ def _today(value: str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"--kitemark-today {value}: expected YYYY-MM-DD") from None
+        raise UsageError(f"--today {value}: expected YYYY-MM-DD") from None

@@ -6,27 +6,30 @@ or a Kitemark target option is given, so it can be installed beside any other te
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import platform
 import socket
 import time
 import uuid
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kitemark import resources
 from kitemark import results as results_doc
-from kitemark.checks import registered
+from kitemark.catalog import load_checks
 from kitemark.collect import collect_all, git_commit, load_inventories
 from kitemark.errors import UsageError
 from kitemark.frameworks import controls_by_check, load_frameworks, selected_checks
-from kitemark.model import Check, Finding, ItemResult, Status
+from kitemark.model import SUITES, Check, Finding, ItemResult, Status
 from kitemark.options import RunOptions, add_options, run_options
 from kitemark.targets import Inventory, Unit, scope_units
-from kitemark.waivers import Waiver, apply_waivers, load_waivers
+from kitemark.waivers import Waiver, apply_waivers, check_known, load_waivers
 
 MARKER = ".kitemark-suites"
 _ITEM = "kitemark.item"
@@ -37,10 +40,13 @@ _STATE = pytest.StashKey["KitemarkState"]()
 class KitemarkState:
     """Everything one process of a run knows: options, inventories, waivers, and (controller) results."""
 
-    def __init__(self, options: RunOptions, targets: list[dict[str, Any]], waivers: list[Waiver]) -> None:
+    def __init__(
+        self, options: RunOptions, targets: list[dict[str, Any]], waivers: list[Waiver], chosen: set[str]
+    ) -> None:
         self.options = options
         self.targets = targets
         self.waivers = waivers
+        self.chosen = chosen  # check ids the selection keeps, decided once on the controller
         self.items: dict[str, ItemResult] = {}
         self.checks: dict[str, dict[str, Any]] = {}
         self.started = results_doc.now()
@@ -54,15 +60,15 @@ class KitemarkState:
 
     def units(self, scope: str) -> list[Unit]:
         units = scope_units(scope, self.inventories)
-        if units:
-            return units
+        kind, _, name = scope.partition(".")
         # A target with nothing in scope still gets an item, so the report shows it was looked at.
-        kind = scope.partition(".")[0]
-        return [
-            Unit(f"{t['label']}/no-{scope.partition('.')[2]}", t["label"], None)
+        covered = {u.target for u in units}
+        empty = [
+            Unit(f"{t['label']}/no-{name}", t["label"], None)
             for t in self.targets
-            if t["kind"] == kind
+            if t["kind"] == kind and t["label"] not in covered
         ]
+        return units + empty
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -104,21 +110,66 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     try:
         options = run_options(config)
+        _clear_reports(options.out)
+        catalogue = _catalogue(config)
+        chosen = _chosen_checks(options, catalogue)
         waivers = load_waivers(options.waivers) if options.waivers else []
+        if options.waivers:
+            check_known(waivers, set(catalogue), options.waivers)
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         log = reporter.write_line if reporter else print
         targets = collect_all(list(options.specs), options.out / "inventory", log)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
-    state = KitemarkState(options, targets, waivers)
+    state = KitemarkState(options, targets, waivers, chosen)
     config.stash[_STATE] = state
     config.pluginmanager.register(Controller(config, state), "kitemark-controller")
 
 
+def _suites_roots(config: pytest.Config) -> list[Path]:
+    roots: set[Path] = set()
+    for arg in config.args:
+        path = Path(str(arg).split("::", 1)[0]).resolve()
+        roots.update(folder for folder in (path, *path.parents) if (folder / MARKER).is_file())
+    return sorted(roots) or [resources.suites_dir()]
+
+
+def _catalogue(config: pytest.Config) -> dict[str, Check]:
+    """Every check of the suites in this session (the controller imports them only for metadata)."""
+    catalogue: dict[str, Check] = {}
+    for root in _suites_roots(config):
+        catalogue.update(load_checks(root))
+    return catalogue
+
+
+def _chosen_checks(options: RunOptions, catalogue: dict[str, Check]) -> set[str]:
+    chosen = selected_checks(
+        load_frameworks(),
+        catalogue,
+        controls=options.controls,
+        framework_ids=options.frameworks,
+        min_severity=options.severity,
+    )
+    # Input checks always run: a selection must never hide that the evidence was incomplete.
+    chosen |= {cid for cid in catalogue if "-INPUT-" in cid}
+    kinds = {spec.kind for spec in options.specs}
+    if not {cid for cid in chosen if catalogue[cid].suite in kinds and "-INPUT-" not in cid}:
+        raise UsageError(f"the selection matches no check of the given targets ({', '.join(sorted(kinds))})")
+    return chosen
+
+
+def _clear_reports(out: Path) -> None:
+    """An earlier run's reports must never be mistaken for this run's if this one stops early."""
+    from kitemark.reports.render import HTML, JUNIT, RESULTS
+
+    for name in (RESULTS, JUNIT, HTML):
+        (out / name).unlink(missing_ok=True)
+
+
 def _worker_state(config: pytest.Config, shared: dict[str, Any]) -> KitemarkState:
-    options = run_options(config)
+    options = replace(run_options(config), today=dt.date.fromisoformat(shared["today"]))
     waivers = load_waivers(options.waivers) if options.waivers else []
-    return KitemarkState(options, shared["targets"], waivers)
+    return KitemarkState(options, shared["targets"], waivers, set(shared["chosen"]))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -126,16 +177,28 @@ def pytest_configure_node(node: Any) -> None:
     """xdist: hand each worker the inventories the controller collected, never the live target."""
     state = node.config.stash.get(_STATE, None)
     if state is not None:
-        node.workerinput["kitemark"] = json.dumps({"targets": state.targets})
+        shared = {
+            "targets": state.targets,
+            "chosen": sorted(state.chosen),
+            "today": state.options.today.isoformat(),
+        }
+        node.workerinput["kitemark"] = json.dumps(shared)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """Only the suites of the targets given run: `suites/<kind>/` is skipped when no such target."""
+    """Only the suites of the targets given run: anything under `suites/<kind>/` is skipped when the
+    run has no target of that kind."""
     state = config.stash.get(_STATE, None)
-    if state is None or not (collection_path.parent / MARKER).is_file() or not collection_path.is_dir():
+    if state is None:
         return None
-    kinds = {t["kind"] for t in state.targets}
-    return True if collection_path.name not in kinds else None
+    path = collection_path.resolve()
+    for folder in path.parents:
+        if (folder / MARKER).is_file():
+            kind = path.relative_to(folder).parts[0]
+            if kind in SUITES and kind not in {t["kind"] for t in state.targets}:
+                return True
+            return None
+    return None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -156,25 +219,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     state = config.stash.get(_STATE, None)
     if state is None:
         return
-    checks = registered()
-    opts = state.options
-    try:
-        chosen = selected_checks(
-            load_frameworks(),
-            checks,
-            controls=opts.controls,
-            framework_ids=opts.frameworks,
-            min_severity=opts.severity,
-        )
-    except UsageError as exc:
-        raise pytest.UsageError(str(exc)) from None
     keep, drop = [], []
     for item in items:
         check = getattr(getattr(item, "function", None), "kitemark_check", None)
         if check is None:
             keep.append(item)
             continue
-        if check.id not in chosen:
+        if check.id not in state.chosen:
             drop.append(item)
             continue
         unit: Unit = item.callspec.params["kitemark_unit"]  # type: ignore[attr-defined]

@@ -23,11 +23,13 @@ def schema() -> dict[str, Any]:
     return json.loads((resources.data_dir() / "results.schema.json").read_text())
 
 
-def summarise(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def summarise(results: Iterable[dict[str, Any]], targets: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
     counts = Counter(r["status"] for r in results)
     summary: dict[str, Any] = {status.value: counts.get(status.value, 0) for status in Status}
     summary["total"] = sum(counts.values())
-    summary["compliant"] = summary["failed"] == 0 and summary["error"] == 0
+    # An input error is incomplete evidence even when the selection ran no check that reports it.
+    summary["input_errors"] = sum(len(t.get("errors", [])) for t in targets)
+    summary["compliant"] = summary["failed"] == 0 and summary["error"] == 0 and summary["input_errors"] == 0
     return summary
 
 
@@ -59,7 +61,7 @@ def build_document(
         "frameworks": frameworks,
         "results": results,
         "waivers": {"file": waivers_file, "entries": entries},
-        "summary": summarise(results),
+        "summary": summarise(results, targets),
     }
 
 

@@ -27,6 +27,17 @@ from kitemark.errors import UsageError
 from kitemark.model import Finding, Status
 
 _REQUIRED = ("check", "resource", "justification", "owner", "expires")
+_ALLOWED = {*_REQUIRED, "id", "target"}
+
+
+class _Loader(yaml.SafeLoader):
+    """Dates stay strings, so a bad one (`2030-02-30`) is reported against its waiver."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 @dataclass(frozen=True)
@@ -76,7 +87,7 @@ def load_waivers(path: Path) -> list[Waiver]:
     if not path.is_file():
         raise UsageError(f"waivers file not found: {path}")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.load(path.read_text(), Loader=_Loader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -92,17 +103,20 @@ def load_waivers(path: Path) -> list[Waiver]:
         name = f"{path}: waiver #{index}" + (f" ({label})" if label else "")
         if not isinstance(entry, dict):
             raise UsageError(f"{name}: expected a mapping")
+        unknown = sorted(set(entry) - _ALLOWED)
+        if unknown:
+            raise UsageError(f"{name}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(_ALLOWED))})")
         missing = [key for key in _REQUIRED if not str(entry.get(key) or "").strip()]
         if missing:
             raise UsageError(f"{name}: missing {', '.join(missing)}")
-        expires = entry["expires"]
-        if isinstance(expires, str):
-            try:
-                expires = dt.date.fromisoformat(expires)
-            except ValueError:
-                raise UsageError(f"{name}: expires must be a date (YYYY-MM-DD), got {expires!r}") from None
-        if not isinstance(expires, dt.date):
-            raise UsageError(f"{name}: expires must be a date (YYYY-MM-DD)")
+        for key in ("check", "resource", "target", "id"):
+            if entry.get(key) is not None and not isinstance(entry[key], str | int):
+                raise UsageError(f"{name}: {key} must be a single string (one waiver per selector)")
+        try:
+            expires = dt.date.fromisoformat(str(entry["expires"]))
+        except ValueError:
+            got = entry["expires"]
+            raise UsageError(f"{name}: expires must be a date (YYYY-MM-DD), got {got!r}") from None
         waivers.append(
             Waiver(
                 id=str(entry.get("id") or f"W-{index}"),
@@ -120,15 +134,24 @@ def load_waivers(path: Path) -> list[Waiver]:
     return waivers
 
 
+def check_known(waivers: list[Waiver], known: set[str], path: Path) -> None:
+    """A waiver for a check that does not exist is a typo that would silently waive nothing."""
+    for waiver in waivers:
+        if waiver.check not in known:
+            raise UsageError(f"{path}: waiver {waiver.id} names unknown check {waiver.check}")
+
+
 def apply_waivers(
     findings: list[Finding], check_id: str, target: str, waivers: list[Waiver], today: dt.date
 ) -> list[Finding]:
     for finding in findings:
         if finding.status is not Status.FAILED:
             continue
-        waiver = next((w for w in waivers if w.matches(check_id, target, finding.resource)), None)
-        if waiver is None:
+        matching = [w for w in waivers if w.matches(check_id, target, finding.resource)]
+        if not matching:
             continue
+        # A valid waiver wins over an expired one for the same finding.
+        waiver = next((w for w in matching if not w.expired(today)), matching[0])
         finding.waiver = waiver.ref(today)
         if waiver.expired(today):
             finding.message += f" [waiver {waiver.id} expired on {waiver.expires.isoformat()}]"

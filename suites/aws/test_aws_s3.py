@@ -28,7 +28,7 @@ def _why(err: dict[str, Any]) -> str:
 @check(
     "AWS-S3-001",
     scope="aws.s3",
-    title="S3 public access is blocked at account level or on every bucket",
+    title="S3 Block Public Access is on for the account, and in effect on every bucket",
     severity="high",
     controls=["service-standard:9", "ncsc-csp:2", "ncsc-csp:11"],
     rationale="""

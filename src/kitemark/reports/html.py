@@ -472,6 +472,8 @@ def build_view(results: dict[str, Any]) -> dict[str, Any]:
         summary_counts["failed"] == 0
         and summary_counts["error"] == 0
         and not (computed["failed"] or computed["error"])
+        and not summary.get("input_errors")
+        and summary.get("compliant", True)
     ):
         verdict = "compliant"
     else:
@@ -491,6 +493,7 @@ def build_view(results: dict[str, Any]) -> dict[str, Any]:
         "verdict": verdict,
         "total": total,
         "summary_counts": summary_counts,
+        "input_errors": summary.get("input_errors", 0),
         "computed_counts": computed,
         "counts_mismatch": computed != summary_counts or total != len(all_results),
         "result_count": len(all_results),

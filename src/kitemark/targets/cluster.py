@@ -29,7 +29,17 @@ from kitemark.targets.cluster_views import ClusterView, KObject, NamespaceView, 
 SUFFIXES = (".yaml", ".yml", ".json")
 REDACTED = "<redacted>"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe loader without the timestamp resolver: Kubernetes times are strings (as in JSON), and an
+    impossible date (`2020-13-45`) must not crash the parser."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 @dataclass
@@ -113,6 +123,9 @@ def _parse_yaml(rel: str, text: str) -> Iterator[Document]:
             yield Document(rel, index, node.start_mark.line + 1, data, item_lines=_item_lines(node))
     except yaml.YAMLError as exc:
         raise _Unreadable(_yaml_error(rel, exc)) from None
+    except (ValueError, TypeError) as exc:
+        # A scalar PyYAML cannot construct (`creationTimestamp: 2020-13-45`) raises a plain ValueError.
+        raise _Unreadable(InputError(rel, f"invalid YAML value: {_one_line(str(exc))}")) from None
     finally:
         loader.dispose()
 

@@ -18,7 +18,8 @@ Two scopes:
   unsafe variable), which is then left out so it cannot fail every other test. A test file that does
   not parse becomes one unit ``<label>/<relpath>`` carrying its error; one that does not compile
   keeps a unit per test, each carrying it; and a broken policy file is carried by the tests of its
-  own directory or package, since they cannot be assessed without it.
+  own directory or package, since they cannot be assessed without it, or, when it has none, is a
+  unit ``<label>/<relpath>`` of its own (so no input error goes unreported).
 - ``gatekeeper-case``: one unit per case of every ``kind: Suite`` (``test.gatekeeper.sh/v1alpha1``)
   YAML file. The case's object is reviewed the way Gatekeeper's ``gator verify`` does: ``input.review``
   is built from the object (``kind`` {group, version, kind}, ``name``, ``namespace``, ``operation:
@@ -29,6 +30,12 @@ Two scopes:
   labelSelector, namespaceSelector, name) decides whether the template runs at all. The template's
   ``violation`` results are compared with the case's assertions (``violations: yes|no|N``, default
   ``yes``; ``message`` a regular expression searched in each violation's ``msg``, as gator does).
+  Input errors: a suite that does not parse is one unit ``<label>/<relpath>``; a broken template,
+  constraint, object or inventory file is carried by every case that needs it, or, when no case
+  does (an ``invalid`` test, or all its cases skipped), is a unit ``<label>/<relpath>`` of its own.
+  As with gator, what a skipped suite, test or case names is not read.
+
+A directory with no ``.rego`` file and no suite is a usage error, not an empty (compliant) target.
 
 Inventory payload::
 
@@ -51,6 +58,7 @@ import os
 import posixpath
 import re
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +140,12 @@ def collect(spec: TargetSpec) -> Inventory:
     rego_files = [_collect_rego(engine, root, path, errors) for path in _files(root, (".rego",))]
     _set_aside_compile_errors(engine_cfg, rego_files, errors)
     suites, templates, objects = _collect_suites(engine, engine_cfg, root, errors)
+    if not rego_files and not suites:
+        # Nothing to assess would otherwise read as "not applicable" and a compliant run.
+        raise UsageError(
+            f"policies target '{spec.name}': no .rego files or Gatekeeper suites (kind: Suite) "
+            f"found under {spec.location}"
+        )
     return {
         "kind": KIND,
         "target": spec.label,
@@ -263,13 +277,22 @@ def _collect_suites(
         if suite is None:
             continue
         suites.append(suite)
-        for test in suite["tests"]:
+        # Like gator, read only what a case that runs needs: a skipped suite, test or case names files
+        # that nothing reviews, so they cannot make the run an error.
+        for test in [] if suite["skip"] else suite["tests"]:
+            if test["skip"]:
+                continue
             if test["template_path"] and test["template_path"] not in templates:
                 templates[test["template_path"]] = _collect_template(
                     engine, engine_cfg, root, test["template_path"], errors
                 )
             refs = [test["constraint_path"]]
-            refs += [p for case in test["cases"] for p in [case["object_path"], *case["inventory_paths"]]]
+            refs += [
+                p
+                for case in test["cases"]
+                if not case["skip"]
+                for p in [case["object_path"], *case["inventory_paths"]]
+            ]
             for ref in refs:
                 if ref and ref not in objects:
                     objects[ref] = _collect_objects(root, ref, errors)
@@ -483,20 +506,13 @@ def rego_test_units(inventory: Inventory) -> list[Unit]:
     modules = [(f["path"], f["source"], f["version"]) for f in files if not f["error"]]
     key = bundle_key(inventory.get("engine") or {}, modules)
     broken = [f for f in files if f["error"]]
-    units: list[Unit] = []
+    per_file: dict[str, list[Unit]] = {}
     for f in files:
         if not f["test_file"]:
             continue
         if f["error"] and not f["tests"]:
             # Unparseable: its tests are unknown, so the file itself is the unit.
-            units.append(
-                Unit(
-                    _unit_id(inventory, f["path"]),
-                    inventory["target"],
-                    None,
-                    [InputError.from_dict(f["error"])],
-                )
-            )
+            per_file[f["path"]] = [_error_unit(inventory, f["path"], f["error"])]
             continue
         # A test cannot be assessed without a broken policy file of its own directory or package;
         # that error comes first (it is the cause), then the file's own compile error.
@@ -508,6 +524,7 @@ def rego_test_units(inventory: Inventory) -> list[Unit]:
         ]
         if f["error"]:
             depends.append(InputError.from_dict(f["error"]))
+        units = per_file.setdefault(f["path"], [])
         for test in f["tests"]:
             case = RegoTestCase(
                 target=inventory["target"],
@@ -523,7 +540,27 @@ def rego_test_units(inventory: Inventory) -> list[Unit]:
             units.append(
                 Unit(_unit_id(inventory, f["path"], test["name"]), inventory["target"], case, depends)
             )
-    return units
+    # A broken file that no test depends on (a policy without tests of its own) is a unit of its own:
+    # otherwise its error would reach no result and the run would read as compliant.
+    carried = _carried(u for group in per_file.values() for u in group)
+    for f in broken:
+        if f["path"] not in per_file and _error_key(f["error"]) not in carried:
+            per_file[f["path"]] = [_error_unit(inventory, f["path"], f["error"])]
+    return [u for f in files for u in per_file.get(f["path"], [])]
+
+
+def _error_key(error: dict[str, Any]) -> tuple[str, int | None, str]:
+    return error["path"], error.get("line"), error["message"]
+
+
+def _carried(units: Iterable[Unit]) -> set[tuple[str, int | None, str]]:
+    """The input errors some unit already reports."""
+    return {_error_key(e.to_dict()) for u in units for e in u.errors}
+
+
+def _error_unit(inventory: Inventory, rel: str, error: dict[str, Any]) -> Unit:
+    """A file that could not be used, as a unit of its own: every check on it reports the error."""
+    return Unit(_unit_id(inventory, rel), inventory["target"], None, [InputError.from_dict(error)])
 
 
 def gatekeeper_case_units(inventory: Inventory) -> list[Unit]:
@@ -534,14 +571,8 @@ def gatekeeper_case_units(inventory: Inventory) -> list[Unit]:
     seen: set[str] = set()
     for suite in inventory.get("suites", []):
         if suite["error"]:
-            units.append(
-                Unit(
-                    _unit_id(inventory, suite["path"]),
-                    inventory["target"],
-                    None,
-                    [InputError.from_dict(suite["error"])],
-                )
-            )
+            units.append(_error_unit(inventory, suite["path"], suite["error"]))
+            seen.add(units[-1].id)
             continue
         for test in suite["tests"]:
             if test["invalid"]:
@@ -551,11 +582,7 @@ def gatekeeper_case_units(inventory: Inventory) -> list[Unit]:
                 skip = suite["skip"] or test["skip"] or case["skip"]
                 # gator does not read what a skipped case names, so its inputs cannot make it an error.
                 errors = [] if skip else _case_input_errors(suite, test, case, template, objects)
-                uid = _unit_id(inventory, suite["path"], f"{test['name']}/{case['name']}")
-                n, base = 2, uid
-                while uid in seen:  # duplicate names in a suite must still give unique, stable ids
-                    uid, n = f"{base}~{n}", n + 1
-                seen.add(uid)
+                uid = _unique(_unit_id(inventory, suite["path"], f"{test['name']}/{case['name']}"), seen)
                 data = GatekeeperCase(
                     target=inventory["target"],
                     suite=suite["path"],
@@ -573,7 +600,26 @@ def gatekeeper_case_units(inventory: Inventory) -> list[Unit]:
                     engine_cfg=engine_cfg,
                 )
                 units.append(Unit(uid, inventory["target"], data, errors))
+    # A broken template or object that no case reports (named only by an `invalid` test, or by a test
+    # whose cases are all skipped) is a unit of its own, so that its error still reaches a result.
+    carried = _carried(units)
+    files = sorted([*templates.values(), *objects.values()], key=lambda entry: entry["path"])
+    for entry in files:
+        if entry["error"] and _error_key(entry["error"]) not in carried:
+            carried.add(_error_key(entry["error"]))
+            unit = _error_unit(inventory, entry["path"], entry["error"])
+            unit.id = _unique(unit.id, seen)  # one file read both as a template and as objects
+            units.append(unit)
     return units
+
+
+def _unique(uid: str, seen: set[str]) -> str:
+    """``uid``, or ``uid~2``, ``uid~3``... if taken: duplicate names must still give unique, stable ids."""
+    n, base = 2, uid
+    while uid in seen:
+        uid, n = f"{base}~{n}", n + 1
+    seen.add(uid)
+    return uid
 
 
 def _docs(objects: dict[str, Any], path: str | None) -> list[Any]:
