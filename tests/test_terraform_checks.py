@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from kitemark import resources
 from kitemark.catalog import load_checks
@@ -258,6 +262,93 @@ def test_no_taggable_resources_is_not_applicable(tmp_path: Path) -> None:
     tf = 'resource "aws_s3_bucket_versioning" "v" {\n  bucket = "b"\n}\n'
     [finding] = run("TF-TAG-001", tmp_path, {"main.tf": tf})
     assert finding.status is Status.NOT_APPLICABLE
+
+
+# Types the AWS provider gives no `tags` argument (so TF-TAG-001 must not fail them), and taggable types
+# whose names look like glue (so it must not skip them): both checked against the provider's schemas.
+UNTAGGABLE = (
+    "aws_opensearch_domain_policy",
+    "aws_elasticsearch_domain_policy",
+    "aws_api_gateway_method",
+    "aws_api_gateway_integration",
+    "aws_api_gateway_resource",
+    "aws_api_gateway_method_response",
+    "aws_api_gateway_integration_response",
+    "aws_api_gateway_deployment",
+    "aws_lambda_alias",
+    "aws_lambda_permission",
+    "aws_kms_key_policy",
+    "aws_kms_alias",
+    "aws_cloudwatch_log_stream",
+    "aws_cloudwatch_log_subscription_filter",
+    "aws_iam_user_policy_attachment",
+    "aws_iam_group_policy_attachment",
+    "aws_iam_role_policy",
+    "aws_iam_user_policy",
+    "aws_route",
+    "aws_route_table_association",
+    "aws_security_group_rule",
+    "aws_s3_bucket_policy",
+    "aws_s3_bucket_notification",
+    "aws_s3_bucket_lifecycle_configuration",
+    "aws_s3_bucket_ownership_controls",
+    "aws_sns_topic_subscription",
+    "aws_sns_topic_policy",
+    "aws_sqs_queue_policy",
+    "aws_ecr_lifecycle_policy",
+    "aws_ecr_repository_policy",
+    "aws_route53_record",
+)
+TAGGABLE = (
+    "aws_vpc_security_group_ingress_rule",
+    "aws_vpc_security_group_egress_rule",
+    "aws_eks_addon",
+    "aws_elasticache_parameter_group",
+    "aws_cloudwatch_event_rule",
+    "aws_config_config_rule",
+    "aws_wafv2_rule_group",
+    "aws_lb_listener_rule",
+    "aws_iam_policy",
+    "aws_ec2_transit_gateway_vpc_attachment",
+    "aws_eks_pod_identity_association",
+    "aws_sqs_queue",
+)
+
+
+def _tagging_suite() -> Any:
+    return sys.modules[check_function("TF-TAG-001").__module__]
+
+
+def test_untaggable_types_are_skipped_and_taggable_ones_checked(tmp_path: Path) -> None:
+    tf = "".join(f'resource "{t}" "x" {{\n  name = "x"\n}}\n' for t in UNTAGGABLE + TAGGABLE)
+    findings = by_resource(run("TF-TAG-001", tmp_path, {"main.tf": tf}))
+    assert set(findings) == {f"{t}.x" for t in TAGGABLE}
+    assert {f.status for f in findings.values()} == {Status.FAILED}
+
+
+@pytest.mark.parametrize("resource_type", UNTAGGABLE)
+def test_untaggable_type(resource_type: str) -> None:
+    assert not _tagging_suite().taggable_type(resource_type)
+
+
+@pytest.mark.parametrize("resource_type", TAGGABLE)
+def test_taggable_type(resource_type: str) -> None:
+    assert _tagging_suite().taggable_type(resource_type)
+
+
+def test_a_resource_written_with_tags_is_checked_whatever_its_type(tmp_path: Path) -> None:
+    tf = 'resource "aws_example_widget_policy" "w" {\n  tags = { owner = "team" }\n}\n'
+    [finding] = run("TF-TAG-001", tmp_path, {"main.tf": tf})
+    assert finding.status is Status.FAILED and finding.resource == "aws_example_widget_policy.w"
+
+
+def test_taggability_lists_are_consistent() -> None:
+    suite = _tagging_suite()
+    assert not suite.NON_TAGGABLE & suite.TAGGABLE_DESPITE_SUFFIX
+    # An exception to the suffix rule that the rule would not catch anyway is a typo.
+    assert all(t.endswith(suite.UNTAGGABLE_SUFFIXES) for t in suite.TAGGABLE_DESPITE_SUFFIX)
+    # An explicit entry the suffix rule already covers only hides which rule applies.
+    assert not [t for t in suite.NON_TAGGABLE if t.endswith(suite.UNTAGGABLE_SUFFIXES)]
 
 
 # ------------------------------------------------------------------------------------------ TF-VER-001
