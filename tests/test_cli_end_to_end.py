@@ -24,6 +24,11 @@ def kitemark(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
     )
 
 
+def plain_pytest(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
 def results(out: Path) -> dict[str, Any]:
     document = json.loads((out / "results.json").read_text())
     validate(document)
@@ -213,22 +218,7 @@ def test_compliant_target_exits_0(tmp_path: Path) -> None:
 
 
 def test_plain_pytest_runs_the_suites(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(resources.suites_dir()),
-            "-p",
-            "no:cacheprovider",
-            f"--kitemark-terraform={DEMO / 'terraform'}",
-            f"--kitemark-out={tmp_path}",
-            "-q",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = plain_pytest(resources.suites_dir(), f"--kitemark-terraform={TF}", f"--kitemark-out={tmp_path}")
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert {r["check_id"][:3] for r in results(tmp_path)["results"]} == {"TF-"}
 
@@ -311,11 +301,9 @@ def test_two_clusters_are_reported_apart_and_an_empty_one_is_not_applicable(tmp_
 
 
 def test_plain_pytest_on_a_suite_without_its_target_collects_nothing(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", str(resources.suites_dir() / "cluster"), "-p", "no:cacheprovider",
-         f"--kitemark-terraform={TF}", f"--kitemark-out={tmp_path}", "-q"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    proc = plain_pytest(
+        resources.suites_dir() / "cluster", f"--kitemark-terraform={TF}", f"--kitemark-out={tmp_path}"
+    )
     assert proc.returncode == 5, proc.stdout[-3000:]
     assert "INTERNALERROR" not in proc.stdout
 

@@ -114,7 +114,7 @@ def test_every_path_becomes_a_result_with_the_right_state(probe_suites: dict[str
     waived = results["PROBE-WAIVE-001"]
     assert waived["status"] == "waived" and waived["findings"][0]["waiver"]["owner"] == "tests@example.gov.uk"
     assert results["PROBE-EMPTY-001"]["status"] == "not_applicable"
-    # Check metadata reaches the results even though the controller never imported the suite.
+    # Under xdist the controller gives the results the metadata of the checks the workers ran.
     document = probe_run(probe_suites, probe_suites["root"] / "out-n2", "-n", "2")
     assert document["checks"]["PROBE-CRASH-001"]["title"] == "A check that raises"
     assert {k: v["status"] for k, v in by_check(document).items()} == {

@@ -55,20 +55,6 @@ class Check:
         data["references"] = list(self.references)
         return data
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Check:
-        return cls(
-            id=data["id"],
-            suite=data["suite"],
-            scope=data["scope"],
-            title=data["title"],
-            severity=Severity(data["severity"]),
-            controls=tuple(data["controls"]),
-            rationale=data["rationale"],
-            remediation=data["remediation"],
-            references=tuple(data.get("references", ())),
-        )
-
 
 @dataclass
 class Finding:

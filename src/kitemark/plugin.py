@@ -48,7 +48,7 @@ class KitemarkState:
         self.waivers = waivers
         self.chosen = chosen  # check ids the selection keeps, decided once on the controller
         self.items: dict[str, ItemResult] = {}
-        self.checks: dict[str, dict[str, Any]] = {}
+        self.catalogue: dict[str, Check] = {}  # controller only: every check's metadata
         self.started = results_doc.now()
         self.started_clock = time.monotonic()
         self.run_id = str(uuid.uuid4())
@@ -122,6 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     state = KitemarkState(options, targets, waivers, chosen)
+    state.catalogue = catalogue
     config.stash[_STATE] = state
     config.pluginmanager.register(Controller(config, state), "kitemark-controller")
 
@@ -229,8 +230,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             drop.append(item)
             continue
         unit: Unit = item.callspec.params["kitemark_unit"]  # type: ignore[attr-defined]
-        # The check's metadata travels with the item: under xdist the controller never imports the suites.
-        meta = {"check_id": check.id, "target": unit.target, "unit": unit.id, "check": check.to_dict()}
+        meta = {"check_id": check.id, "target": unit.target, "unit": unit.id}
         item.user_properties.append((_ITEM, json.dumps(meta)))
         keep.append(item)
     if drop:
@@ -288,7 +288,6 @@ class Controller:
             return
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             meta = json.loads(props[_ITEM])
-            self.state.checks[meta["check_id"]] = meta["check"]
             self.state.items[report.nodeid] = _item_result(meta, props, report)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -326,9 +325,10 @@ def _crash_reason(report: pytest.TestReport) -> str:
 
 def build_results(config: pytest.Config, state: KitemarkState) -> dict[str, Any]:
     frameworks = load_frameworks()
-    checks = {cid: Check.from_dict(data) for cid, data in state.checks.items()}
+    ran = {item.check_id for item in state.items.values()}
+    checks = {cid: check for cid, check in state.catalogue.items() if cid in ran}
     controls = controls_by_check(frameworks, checks)
-    check_docs = {cid: {**state.checks[cid], "controls": controls[cid]} for cid in sorted(checks)}
+    check_docs = {cid: {**checks[cid].to_dict(), "controls": controls[cid]} for cid in sorted(checks)}
     out = state.options.out.resolve()
     targets = []
     for record in state.targets:
