@@ -297,6 +297,10 @@ def test_two_clusters_are_reported_apart_and_an_empty_one_is_not_applicable(tmp_
         by_target.setdefault(r["target"], {}).setdefault(r["check_id"], set()).add(r["status"])
     assert by_target["cluster:dev"]["K8S-NET-001"] == {"not_applicable"}
     assert by_target["cluster:dev"]["K8S-POD-001"] == {"not_applicable"}
+    [empty] = [r for r in results(out)["results"] if r["id"] == "K8S-NET-001[cluster:dev/no-namespace]"]
+    searched = empty["findings"][0]["evidence"]["searched"]
+    assert searched["target"] == "cluster:dev" and searched["location"] == str(system_only)
+    assert "no namespace" in empty["findings"][0]["message"]
     assert "failed" in by_target["cluster:prod"]["K8S-NET-001"]
 
 
@@ -315,3 +319,12 @@ def test_reports_of_an_earlier_run_are_removed_first(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert not (tmp_path / "junit.xml").exists()
+
+
+def test_a_seed_is_searched_in_its_own_regions(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("eks_clusters:\n  - name: ire\n    region: eu-west-1\n")
+    proc = kitemark("run", "--aws-seed", str(seed), "--out", str(tmp_path / "out"), "-n", "0")
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    ids = {r["id"] for r in results(tmp_path / "out")["results"]}
+    assert "AWS-EKS-001[aws:seed/eu-west-1/eks:ire]" in ids

@@ -4,7 +4,7 @@ import pytest
 
 from kitemark.checks import check, evaluate, failed, passed
 from kitemark.model import Finding, ItemResult, Status, aggregate_status
-from kitemark.targets import InputError, Unit
+from kitemark.targets import InputError, NothingInScope, Unit
 
 
 @pytest.mark.parametrize(
@@ -53,6 +53,11 @@ def test_evaluate_turns_input_errors_and_exceptions_into_errors() -> None:
     assert [f.status for f in evaluate(_probe, Unit("t/u", "t", "mixed"))] == [Status.FAILED, Status.PASSED]
     [empty] = evaluate(_probe, Unit("t/u", "t", "nothing"))
     assert empty.status is Status.NOT_APPLICABLE
+
+    nothing = NothingInScope("cluster.namespace", {"location": "/snap", "objects": 0})
+    [none] = evaluate(_probe, Unit("t/no-namespace", "t", nothing))
+    assert none.status is Status.NOT_APPLICABLE and none.message == "the target has no namespace to check"
+    assert none.evidence == {"searched": {"location": "/snap", "objects": 0}}
 
 
 def test_check_rejects_an_unknown_suite() -> None:

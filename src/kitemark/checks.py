@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from kitemark.model import SUITES, Check, Finding, Severity, Status
-from kitemark.targets import Unit
+from kitemark.targets import NothingInScope, Unit
 
 CheckFn = Callable[[Any], Iterable[Finding] | None]
 
@@ -106,8 +106,16 @@ def evaluate(fn: CheckFn, unit: Unit) -> list[Finding]:
     """Run a check on a unit. Input errors and exceptions become *error* findings, never a pass."""
     if unit.errors:
         return [error(unit.id, str(e), location=_location(e.path, e.line)) for e in unit.errors]
-    if unit.data is None:
-        return [not_applicable(unit.id, "the target has nothing in this check's scope")]
+    if isinstance(unit.data, NothingInScope):
+        scope = unit.data.scope.partition(".")[2]
+        return [
+            Finding(
+                Status.NOT_APPLICABLE,
+                unit.id,
+                f"the target has no {scope} to check",
+                evidence={"searched": unit.data.searched},
+            )
+        ]
     try:
         findings = list(fn(unit.data) or [])
     except Exception as exc:

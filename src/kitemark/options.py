@@ -168,13 +168,16 @@ def _dir_specs(kind: str, values: Iterable[str], prefix: str = "") -> list[Targe
 
 
 def _aws_specs(opt: Any) -> list[TargetSpec]:
-    regions = list(opt.kitemark_aws_region) or [DEFAULT_REGION]
-    options = {"profile": opt.kitemark_aws_profile, "regions": regions}
+    regions = list(opt.kitemark_aws_region)
+    options = {"profile": opt.kitemark_aws_profile, "regions": regions or [DEFAULT_REGION]}
     if opt.kitemark_aws_seed:
         seed = Path(opt.kitemark_aws_seed)
         if not seed.is_file():
             raise UsageError(f"--aws-seed {seed}: file not found")
-        return [TargetSpec("aws", seed.stem, "", {**options, "seed": str(seed.resolve())})]
+        # Without --aws-region, the regions the seed itself names.
+        return [
+            TargetSpec("aws", seed.stem, "", {**options, "regions": regions, "seed": str(seed.resolve())})
+        ]
     if opt.kitemark_aws_endpoint or opt.kitemark_aws_profile:
         endpoint = opt.kitemark_aws_endpoint or ""
         if endpoint and not endpoint.startswith(("http://", "https://")):

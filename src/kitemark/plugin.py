@@ -28,7 +28,7 @@ from kitemark.errors import UsageError
 from kitemark.frameworks import controls_by_check, load_frameworks, selected_checks
 from kitemark.model import SUITES, Check, Finding, ItemResult, Status
 from kitemark.options import RunOptions, add_options, run_options
-from kitemark.targets import Inventory, Unit, scope_units
+from kitemark.targets import Inventory, NothingInScope, Unit, scope_units, searched
 from kitemark.waivers import Waiver, apply_waivers, check_known, load_waivers
 
 MARKER = ".kitemark-suites"
@@ -64,9 +64,9 @@ class KitemarkState:
         # A target with nothing in scope still gets an item, so the report shows it was looked at.
         covered = {u.target for u in units}
         empty = [
-            Unit(f"{t['label']}/no-{name}", t["label"], None)
-            for t in self.targets
-            if t["kind"] == kind and t["label"] not in covered
+            Unit(f"{inv['target']}/no-{name}", inv["target"], NothingInScope(scope, searched(inv)))
+            for inv in self.inventories
+            if inv["kind"] == kind and inv["target"] not in covered
         ]
         return units + empty
 

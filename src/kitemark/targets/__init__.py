@@ -87,6 +87,32 @@ class Unit:
     errors: list[InputError] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class NothingInScope:
+    """The data of a unit standing for a target with nothing in a check's scope, with what was searched,
+    so a *not applicable* result says where Kitemark looked."""
+
+    scope: str
+    searched: dict[str, Any]
+
+
+def searched(inventory: Inventory) -> dict[str, Any]:
+    """What a target's collector looked at: its location, and how many of each thing it found."""
+    summary: dict[str, Any] = {"target": inventory.get("target"), "location": inventory.get("location")}
+    describe = getattr(kind_module(str(inventory.get("kind"))), "describe", None)
+    if describe is not None:
+        summary.update(describe(inventory))
+    else:
+        summary.update(
+            {
+                key: len(value)
+                for key, value in sorted(inventory.items())
+                if isinstance(value, list | dict) and key not in ("errors", "platform")
+            }
+        )
+    return summary
+
+
 ScopeFn = Callable[[Inventory], list[Unit]]
 
 

@@ -356,3 +356,14 @@ def s3_units(inventory: Inventory) -> list[Unit]:
 
 
 SCOPES: dict[str, Callable[[Inventory], list[Unit]]] = {"eks-cluster": eks_cluster_units, "s3": s3_units}
+
+
+def describe(inventory: Inventory) -> dict[str, Any]:
+    """Where the collector looked, for a *not applicable* result: the account and each region searched."""
+    regions = inventory.get("regions", {})
+    return {
+        "account_id": inventory.get("account_id"),
+        "regions_searched": sorted(regions),
+        "eks_clusters_found": sum(len(r.get("eks_clusters", [])) for r in regions.values()),
+        "s3_buckets_found": len((inventory.get("s3") or {}).get("buckets", [])),
+    }
