@@ -15,8 +15,9 @@ from kitemark import resources
 from kitemark.checks import check_function, evaluate, registered
 from kitemark.model import Finding, Status
 from kitemark.targets import TargetSpec, cluster, scope_units
+from kitemark.targets.cluster_views import KObject, MetadataRule
 
-CHECK_IDS = ("K8S-NET-001", "K8S-NS-001", "K8S-POD-001", "K8S-INPUT-001")
+CHECK_IDS = ("K8S-NET-001", "K8S-NS-001", "K8S-POD-001", "K8S-POD-002", "K8S-INPUT-001")
 
 
 def _load_cluster_suite() -> None:
@@ -33,6 +34,11 @@ def _load_cluster_suite() -> None:
 
 
 _load_cluster_suite()
+
+
+def network_suite() -> Any:
+    """The loaded suites/cluster/test_network.py module, for its pure classification helpers."""
+    return sys.modules["kitemark_suites.cluster.test_network"]
 
 
 def run(check_id: str, root: Path, **options: Any) -> dict[str, list[Finding]]:
@@ -482,6 +488,323 @@ def test_input_passes_with_counts(tmp_path: Path) -> None:
 def test_input_empty_snapshot_cannot_be_assessed(tmp_path: Path) -> None:
     (finding,) = run("K8S-INPUT-001", tmp_path)["cluster"]
     assert finding.status is Status.ERROR and "no Kubernetes objects" in finding.message
+
+
+# --- review defects: owners absent from the snapshot (K8S-POD-001) --------------------------------
+
+
+def owned_by(kind: str, name: str) -> list[dict]:
+    api = "batch/v1" if kind in ("Job", "CronJob") else "apps/v1"
+    return [{"apiVersion": api, "kind": kind, "name": name, "controller": True, "uid": "u-" + name}]
+
+
+ROOT_PRIVILEGED = {"containers": [c(privileged=True, runAsUser=0)]}
+
+
+def test_pod_owned_by_absent_replicaset_is_assessed_under_its_owner(tmp_path: Path) -> None:
+    # `kubectl get pods -A -o yaml` only: every Pod is owned by a ReplicaSet that is not in the snapshot.
+    pods = [
+        workload(
+            "Pod", f"web-7d9f8-{suffix}", ROOT_PRIVILEGED, ownerReferences=owned_by("ReplicaSet", "web-7d9f8")
+        )
+        for suffix in ("x2kqp", "b7mzt")
+    ]
+    findings = pod_findings(tmp_path, *pods)
+    assert list(findings) == ["ReplicaSet/team-a/web-7d9f8"]  # one finding, no pod suffix
+    finding = findings["ReplicaSet/team-a/web-7d9f8"]
+    assert finding.status is Status.FAILED
+    assert "not in the snapshot" in finding.message
+    assert finding.evidence["owner"] == {"kind": "ReplicaSet", "name": "web-7d9f8", "in_snapshot": False}
+    # both pods are identical, so their evidence collapses to one entry naming both
+    (group,) = finding.evidence["assessed"]
+    assert group["objects"] == ["Pod/team-a/web-7d9f8-b7mzt", "Pod/team-a/web-7d9f8-x2kqp"]
+    assert group["containers"][0]["privileged"] is True
+
+
+def test_pod_owned_by_crd_controller_is_assessed(tmp_path: Path) -> None:
+    rollout = [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "api", "controller": True}]
+    pod = workload("Pod", "api-6c4d5-abcde", ROOT_PRIVILEGED, ownerReferences=rollout)
+    (finding,) = pod_findings(tmp_path, pod).values()
+    assert finding.resource == "Rollout/team-a/api" and finding.status is Status.FAILED
+
+
+def test_pod_owned_by_present_non_workload_kind_is_assessed(tmp_path: Path) -> None:
+    # The owner is in the snapshot but carries no pod template Kitemark reads: the pods are the evidence.
+    owner = {
+        "apiVersion": "example.com/v1",
+        "kind": "Runner",
+        "metadata": {"name": "r", "namespace": "team-a"},
+    }
+    pod = workload("Pod", "r-1", ROOT_PRIVILEGED, ownerReferences=[{"kind": "Runner", "name": "r"}])
+    (finding,) = pod_findings(tmp_path, owner, pod).values()
+    assert finding.resource == "Runner/team-a/r" and finding.status is Status.FAILED
+    assert finding.evidence["owner"]["in_snapshot"] is True
+
+
+def test_pod_replicaset_of_absent_deployment_is_reported_as_the_deployment(tmp_path: Path) -> None:
+    good = {"securityContext": NON_ROOT, "containers": [c()]}
+    rs = workload("ReplicaSet", "web-7d9f8", good, ownerReferences=owned_by("Deployment", "web"))
+    pod = workload("Pod", "web-7d9f8-x2kqp", good, ownerReferences=owned_by("ReplicaSet", "web-7d9f8"))
+    job = workload("Job", "report-28461234", good, ownerReferences=owned_by("CronJob", "report"))
+    findings = pod_findings(tmp_path, rs, pod, job)
+    # the Pod's ReplicaSet is present (and assessed), so the Pod is not assessed a second time
+    assert sorted(findings) == ["CronJob/team-a/report", "Deployment/team-a/web"]
+    assert all(f.status is Status.PASSED for f in findings.values())
+    assert "Deployment 'web' is not in the snapshot" in findings["Deployment/team-a/web"].message
+
+
+def test_pod_only_snapshot_is_not_not_applicable(tmp_path: Path) -> None:
+    pod = workload(
+        "Pod", "web-7d9f8-x2kqp", ROOT_PRIVILEGED, ownerReferences=owned_by("ReplicaSet", "web-7d9f8")
+    )
+    findings = run("K8S-POD-001", dump(tmp_path, namespace(), pod))["namespace:team-a"]
+    assert [f.status for f in findings] == [Status.FAILED]
+
+
+# --- K8S-POD-002 -----------------------------------------------------------------------------------
+
+RESTRICTED = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
+def pod2_findings(tmp_path: Path, *objects: dict) -> dict[str, Finding]:
+    findings = run("K8S-POD-002", dump(tmp_path, namespace(), *objects))["namespace:team-a"]
+    return {f.resource: f for f in findings}
+
+
+@pytest.mark.parametrize(
+    ("pod_fields", "container_sc", "problem"),
+    [
+        ({}, RESTRICTED, None),
+        ({"hostPID": False, "hostIPC": False, "hostNetwork": False}, RESTRICTED, None),
+        ({}, {**RESTRICTED, "capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]}}, None),
+        ({"hostPID": True}, RESTRICTED, "hostPID: true"),
+        ({"hostIPC": True}, RESTRICTED, "hostIPC: true"),
+        ({"hostNetwork": True}, RESTRICTED, "hostNetwork: true"),
+        ({}, {**RESTRICTED, "capabilities": {"add": ["SYS_ADMIN"]}}, "adds capabilities SYS_ADMIN"),
+        (
+            {},
+            {**RESTRICTED, "capabilities": {"add": ["NET_BIND_SERVICE", "NET_RAW"]}},
+            "adds capabilities NET_RAW",
+        ),
+        ({}, {"allowPrivilegeEscalation": True}, "allowPrivilegeEscalation: true"),
+        ({}, {}, "does not set allowPrivilegeEscalation: false (not set)"),
+    ],
+    ids=[
+        "restricted",
+        "host-fields-false",
+        "net-bind-service-only",
+        "host-pid",
+        "host-ipc",
+        "host-network",
+        "sys-admin",
+        "net-raw-beside-allowed",
+        "escalation-true",
+        "escalation-unset",
+    ],
+)
+def test_pod2_host_namespaces_capabilities_and_escalation(
+    tmp_path: Path, pod_fields: dict, container_sc: dict, problem: str | None
+) -> None:
+    deploy = workload("Deployment", "web", {**pod_fields, "containers": [c(**container_sc)]})
+    finding = pod2_findings(tmp_path, deploy)["Deployment/team-a/web"]
+    if problem is None:
+        assert finding.status is Status.PASSED, finding.message
+    else:
+        assert finding.status is Status.FAILED and problem in finding.message, finding.message
+    (seen,) = finding.evidence["containers"]
+    assert seen["name"] == "app" and "allowPrivilegeEscalation" in seen and "capabilities_add" in seen
+    assert set(finding.evidence["host_namespaces"]) == {"hostPID", "hostIPC", "hostNetwork"}
+
+
+def test_pod2_every_container_type_needs_escalation_off(tmp_path: Path) -> None:
+    spec = {
+        "initContainers": [c("init", **RESTRICTED)],
+        "containers": [c(**RESTRICTED)],
+        "ephemeralContainers": [c("debugger")],
+    }
+    finding = pod2_findings(tmp_path, workload("Pod", "bare", spec))["Pod/team-a/bare"]
+    assert finding.status is Status.FAILED
+    assert "ephemeralContainer 'debugger'" in finding.message and "'init'" not in finding.message
+    assert [x["type"] for x in finding.evidence["containers"]] == [
+        "container",
+        "initContainer",
+        "ephemeralContainer",
+    ]
+
+
+def test_pod2_shares_workload_identities_with_pod1(tmp_path: Path) -> None:
+    owner = owned_by("Deployment", "web")
+    objects = [
+        workload("Deployment", "web", {"containers": [c(**RESTRICTED)]}),
+        workload(
+            "ReplicaSet", "web-5d8f7c9b6", {"hostPID": True, "containers": [c()]}, ownerReferences=owner
+        ),
+        workload(
+            "Pod",
+            "api-1",
+            {"hostNetwork": True, "containers": [c()]},
+            ownerReferences=owned_by("ReplicaSet", "api-9"),
+        ),
+    ]
+    (tmp_path / "1").mkdir()
+    (tmp_path / "2").mkdir()
+    one, two = pod_findings(tmp_path / "1", *objects), pod2_findings(tmp_path / "2", *objects)
+    assert sorted(two) == sorted(one) == ["Deployment/team-a/web", "ReplicaSet/team-a/api-9"]
+    assert two["Deployment/team-a/web"].status is Status.PASSED
+    assert two["ReplicaSet/team-a/api-9"].status is Status.FAILED
+    assert "not in the snapshot" in two["ReplicaSet/team-a/api-9"].message
+
+
+def test_pod2_namespace_without_workloads_is_not_applicable(tmp_path: Path) -> None:
+    (finding,) = pod2_findings(tmp_path, policy("default", DEFAULT)).values()
+    assert finding.status is Status.NOT_APPLICABLE
+
+
+# --- review defects: K8S-NET-001 selectors and ipBlocks ------------------------------------------
+
+
+def from_peers(*peers: dict, pod_selector: dict | None = None) -> dict:
+    return {"podSelector": pod_selector or {}, "policyTypes": ["Ingress"], "ingress": [{"from": list(peers)}]}
+
+
+def ns_expr(operator: str, *values: str, key: str = "kubernetes.io/metadata.name") -> dict:
+    expr: dict[str, Any] = {"key": key, "operator": operator}
+    if values:
+        expr["values"] = list(values)
+    return {"namespaceSelector": {"matchExpressions": [expr]}}
+
+
+@pytest.mark.parametrize(
+    ("peer", "verdict"),
+    [
+        (ns_expr("Exists"), "opens-all"),  # every namespace carries its name label
+        (ns_expr("NotIn", "kube-system"), "opens-all"),  # every namespace but one
+        (ns_expr("NotIn", "team-a"), "opens-all"),
+        (ns_expr("DoesNotExist"), "default-deny"),  # no namespace lacks its name label: admits nothing
+        (ns_expr("In", "team-a"), "default-deny"),  # exactly this namespace
+        (ns_expr("In", "team-a", "team-b"), "other"),
+        (ns_expr("In", "team-b"), "other"),
+        (ns_expr("Exists", key="team"), "other"),  # only namespaces that carry a label
+        (ns_expr("DoesNotExist", key="restricted"), "opens-all"),  # every namespace not labelled
+        (ns_expr("NotIn", "x", key="team"), "opens-all"),  # every namespace without team=x
+        (
+            {
+                "namespaceSelector": {
+                    "matchLabels": {"component": "ingress-controllers"},
+                    "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "Exists"}],
+                }
+            },
+            "other",
+        ),
+        ({"ipBlock": {"cidr": "0.0.0.0/1"}}, "other"),
+        ({"ipBlock": {"cidr": "::/0"}}, "opens-all"),
+        ({"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}, "opens-all"),
+        ({"ipBlock": {"cidr": "not-a-cidr"}}, "other"),
+        # a peer with a podSelector of matchExpressions only selects some pods in every namespace
+        (
+            {
+                "namespaceSelector": {},
+                "podSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["x"]}]},
+            },
+            "other",
+        ),
+    ],
+    ids=[
+        "name-exists",
+        "name-not-in-other",
+        "name-not-in-self",
+        "name-does-not-exist",
+        "name-in-self-expression",
+        "name-in-self-and-other",
+        "name-in-other",
+        "other-label-exists",
+        "other-label-does-not-exist",
+        "other-label-not-in",
+        "positive-label-and-exists",
+        "half-ipv4",
+        "all-ipv6",
+        "all-ipv4-except-metadata",
+        "invalid-cidr",
+        "pod-selector-expressions-only",
+    ],
+)
+def test_net_namespace_selector_expressions_and_ip_blocks(tmp_path: Path, peer: dict, verdict: str) -> None:
+    kind, why = network_suite().classify(KObject(policy("p", from_peers(peer))), "team-a")[:2]
+    assert kind == verdict, why
+    finding = only(
+        run("K8S-NET-001", dump(tmp_path, namespace(), policy("p", from_peers(peer)))), "namespace:team-a"
+    )
+    assert finding.status is (Status.PASSED if verdict == "default-deny" else Status.FAILED)
+
+
+def test_net_ip_blocks_that_together_cover_ipv4_open_every_pod(tmp_path: Path) -> None:
+    halves = {
+        "podSelector": {},
+        "ingress": [
+            {"from": [{"ipBlock": {"cidr": "0.0.0.0/1"}}]},
+            {"from": [{"ipBlock": {"cidr": "128.0.0.0/1"}}]},
+        ],
+    }
+    root = dump(tmp_path, namespace(), policy("default", DEFAULT), policy("halves", halves))
+    finding = only(run("K8S-NET-001", root), "namespace:team-a")
+    assert finding.status is Status.FAILED and "'halves'" in finding.message
+    assert "every IPv4 address" in finding.message
+
+
+def test_net_selects_all_only_for_empty_selectors() -> None:
+    _selects_all = network_suite()._selects_all
+    assert _selects_all(None) and _selects_all({}) and _selects_all({"matchLabels": {}})
+    assert not _selects_all({"matchExpressions": [{"key": "app", "operator": "Exists"}]})
+    assert not _selects_all({"matchLabels": {"app": "web"}})
+
+
+def test_net_policy_for_some_pods_records_that_it_opens_them(tmp_path: Path) -> None:
+    opener = {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{}]}
+    root = dump(tmp_path, namespace(), policy("default", DEFAULT), policy("open-web", opener))
+    finding = only(run("K8S-NET-001", root), "namespace:team-a")
+    assert finding.status is Status.PASSED  # the default deny still stands for the other pods
+    by_name = {p["name"]: p for p in finding.evidence["policies"]}
+    assert by_name["open-web"]["admits_every_source"] is True
+    assert by_name["open-web"]["opens_all"] is False
+    assert "admits every source" in by_name["open-web"]["reason"]
+    assert by_name["default"]["admits_every_source"] is False
+
+
+def test_net_pod_selector_with_only_expressions_is_not_every_pod(tmp_path: Path) -> None:
+    deny_some = {"podSelector": {"matchExpressions": [{"key": "app", "operator": "Exists"}]}}
+    finding = only(
+        run("K8S-NET-001", dump(tmp_path, namespace(), policy("p", deny_some))), "namespace:team-a"
+    )
+    assert finding.status is Status.FAILED
+    assert "selects only some pods" in finding.evidence["policies"][0]["reason"]
+
+
+# --- review defects: K8S-NS-001 evidence and MetadataRule -----------------------------------------
+
+
+def test_ns_passing_evidence_records_the_values_seen(tmp_path: Path) -> None:
+    finding = only(run("K8S-NS-001", dump(tmp_path, namespace())), "namespace:team-a")
+    assert finding.status is Status.PASSED
+    assert finding.evidence["values"]["labels"][f"{CP}is-production"] == "false"
+    assert finding.evidence["values"]["labels"][f"{CP}environment-name"] == "development"
+    annotations = finding.evidence["values"]["annotations"]
+    assert annotations[f"{CP}business-unit"] == "HMPPS"
+    assert annotations[f"{CP}source-code"] == "https://github.com/ministryofjustice/team-a"
+    assert annotations[f"{CP}team-name"] == "team-a"
+
+
+def test_ns_evidence_values_hold_only_checked_keys(tmp_path: Path) -> None:
+    ns = namespace()
+    ns["metadata"]["annotations"]["unrelated/note"] = "not ours to report"
+    finding = only(run("K8S-NS-001", dump(tmp_path, ns)), "namespace:team-a")
+    assert "unrelated/note" not in finding.evidence["values"]["annotations"]
+
+
+def test_metadata_rule_pattern_must_match_the_whole_value() -> None:
+    rule = MetadataRule("source-code", pattern=r"https://github\.com/[\w.-]+/\S*")
+    assert rule.problem("https://github.com/ministryofjustice/x") is None
+    assert rule.problem("https://github.com/ministryofjustice/x trailing") is not None
+    assert rule.problem("see https://github.com/ministryofjustice/x") is not None
 
 
 # --- metadata and self-test fixtures ---------------------------------------------------------------

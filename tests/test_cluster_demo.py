@@ -19,14 +19,14 @@ from kitemark.targets import TargetSpec, cluster, scope_units
 DEMO = resources.demo_dir() / "cluster"
 P, F = Status.PASSED, Status.FAILED
 
-# namespace → (K8S-NET-001, K8S-NS-001, K8S-POD-001)
+# namespace → (K8S-NET-001, K8S-NS-001, K8S-POD-001, K8S-POD-002)
 EXPECTED = {
-    "central-digital-blog": (P, P, F),  # wordpress does not set runAsNonRoot
-    "cica-claims-prod": (P, P, F),  # privileged clamav sidecar
-    "hmcts-jury-summons-dev": (P, F, P),  # business unit not allowed, team-name missing
-    "hmpps-book-visit-dev": (P, P, P),
-    "laa-apply-production": (P, P, P),
-    "opg-lpa-staging": (F, P, P),  # no default-deny NetworkPolicy
+    "central-digital-blog": (P, P, F, P),  # wordpress does not set runAsNonRoot
+    "cica-claims-prod": (P, P, F, F),  # privileged clamav sidecar, which may also escalate privileges
+    "hmcts-jury-summons-dev": (P, F, P, P),  # business unit not allowed, team-name missing
+    "hmpps-book-visit-dev": (P, P, P, P),
+    "laa-apply-production": (P, P, P, P),
+    "opg-lpa-staging": (F, P, P, F),  # no default-deny NetworkPolicy; front adds NET_RAW
 }
 
 
@@ -64,7 +64,10 @@ def test_demo_reads_cleanly_and_stays_small(inventory: dict) -> None:
     assert statuses(inventory, "K8S-INPUT-001") == {"cluster:demo/cluster": [(Status.PASSED, "snapshot")]}
 
 
-@pytest.mark.parametrize(("check_id", "column"), [("K8S-NET-001", 0), ("K8S-NS-001", 1), ("K8S-POD-001", 2)])
+@pytest.mark.parametrize(
+    ("check_id", "column"),
+    [("K8S-NET-001", 0), ("K8S-NS-001", 1), ("K8S-POD-001", 2), ("K8S-POD-002", 3)],
+)
 def test_demo_statuses_per_namespace(inventory: dict, check_id: str, column: int) -> None:
     got = statuses(inventory, check_id)
     assert sorted(got) == [f"cluster:demo/namespace:{ns}" for ns in sorted(EXPECTED)]
@@ -73,8 +76,9 @@ def test_demo_statuses_per_namespace(inventory: dict, check_id: str, column: int
         assert [s for s, _ in findings] == [expected[column]], (check_id, ns, findings)
 
 
-def test_demo_pod_findings_name_deployments_not_pods(inventory: dict) -> None:
-    got = statuses(inventory, "K8S-POD-001")
+@pytest.mark.parametrize("check_id", ["K8S-POD-001", "K8S-POD-002"])
+def test_demo_pod_findings_name_deployments_not_pods(inventory: dict, check_id: str) -> None:
+    got = statuses(inventory, check_id)
     resources_seen = [r for findings in got.values() for _, r in findings]
     # hmpps-book-visit-dev holds its ReplicaSet and Pod too; only the Deployment is reported.
     assert "Deployment/hmpps-book-visit-dev/book-a-prison-visit" in resources_seen

@@ -135,7 +135,7 @@ def test_discovers_test_rules_of_test_files_only(tmp_path: Path) -> None:
         "policies:t/svc/svc_test.rego#test_wrong_expectation",
         "policies:t/svc/svc_test.rego#test_conflict",
     ]
-    assert files["svc/extra.rego"]["tests"] == [{"name": "test_x", "line": 2}]
+    assert [(t["name"], t["line"]) for t in files["svc/extra.rego"]["tests"]] == [("test_x", 2)]
 
 
 def test_passing_failing_and_erroring_tests(tmp_path: Path) -> None:

@@ -77,10 +77,26 @@ test_two if true
 test_helper(x) := x
 todo := 1
 not_a_test if true
+test_parts contains 1
+default test_three := true
+test_four if {
+  true
+}
 """
     module = create_engine().parse("t_test.rego", source)
     assert module.package == ("a", "b-c")
-    assert [(r.name, r.line) for r in module.test_rules] == [("test_one", 4), ("test_two", 6)]
+    # Each body of a name is a test of its own; a default goes with the bodies of its name (a test only
+    # when there are none); functions and incremental `contains` rules are not tests.
+    assert [(r.name, r.line, r.end_line) for r in module.test_rules] == [
+        ("test_one", 4, 4),
+        ("test_one", 5, 5),
+        ("test_two", 7, 7),
+        ("test_three", 12, 12),
+        ("test_four", 13, 15),
+    ]
+    first = module.test_rules[0]
+    assert source.encode()[slice(*first.name_span)] == b"test_one"
+    assert source.encode()[slice(*first.span)] == b"test_one if true"
     assert module.package_ref == 'data.a["b-c"]'
 
 

@@ -49,8 +49,8 @@ def failed(resource: str, message: str, *, evidence: Any = None, location: str |
     return Finding(Status.FAILED, resource, message, evidence, location)
 
 
-def not_applicable(resource: str, reason: str) -> Finding:
-    return Finding(Status.NOT_APPLICABLE, resource, reason)
+def not_applicable(resource: str, reason: str, *, evidence: Any = None) -> Finding:
+    return Finding(Status.NOT_APPLICABLE, resource, reason, evidence)
 
 
 def error(resource: str, message: str, *, evidence: Any = None, location: str | None = None) -> Finding:

@@ -86,9 +86,14 @@ class RegoEvalError(RegoError):
 
 @dataclass(frozen=True)
 class RegoRule:
+    """One rule definition (one head and its body; ``else`` branches belong to it)."""
+
     name: str
     kind: str  # "complete" | "set" | "function" | "default"
     line: int
+    end_line: int = 0
+    span: tuple[int, int] = (0, 0)  # UTF-8 byte offsets of the whole definition in the source
+    name_span: tuple[int, int] = (0, 0)  # byte offsets of the rule name in its head (to rename it)
 
 
 @dataclass(frozen=True)
@@ -110,12 +115,18 @@ class RegoModule:
 
     @property
     def test_rules(self) -> list[RegoRule]:
-        """``test_*`` rules as ``opa test`` runs them: not functions, each name once, in file order."""
-        seen: dict[str, RegoRule] = {}
-        for rule in self.rules:
-            if rule.name.startswith("test_") and rule.kind != "function" and rule.name not in seen:
-                seen[rule.name] = rule
-        return list(seen.values())
+        """Every ``test_*`` definition ``opa test`` runs, in file order: ``test_x if {...}`` (v1),
+        ``test_x {...}`` (v0) and ``test_x := value``, each body separately, since bodies that share a name
+        are separate tests (``opa test`` renames them ``test_x#01``...). Not tests: functions and
+        incremental ``test_x contains ...`` sets. A ``default test_x`` goes with every body of its name
+        (it is what the body falls back to) and is a test only when the name has no other body."""
+        bodies = {r.name for r in self.rules if r.kind == "complete"}
+        return [
+            rule
+            for rule in self.rules
+            if rule.name.startswith("test_")
+            and (rule.kind == "complete" or (rule.kind == "default" and rule.name not in bodies))
+        ]
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -215,19 +226,31 @@ def _ref_parts(node: dict[str, Any]) -> list[str] | None:
     return None
 
 
-def _rules_from_ast(ast: dict[str, Any]) -> tuple[RegoRule, ...]:
+def _rules_from_ast(ast: dict[str, Any], source: str) -> tuple[RegoRule, ...]:
+    # regorus spans: 1-based line, and `start`/`end` as UTF-8 byte offsets into the source.
+    data = source.encode()
     rules: list[RegoRule] = []
     for rule in ast.get("rules", []):
         kind, body = next(iter(rule.items()))
         if kind == "Default":
-            ref, rkind, line = body["refr"], "default", body["span"]["line"]
+            ref, rkind = body["refr"], "default"
         else:
             head_kind, head = next(iter(body["head"].items()))
-            ref, line = head["refr"], body["span"]["line"]
+            ref = head["refr"]
             rkind = {"Func": "function", "Set": "set"}.get(head_kind, "complete")
         # Only plain names (`test_x`), not ref heads (`test_x.y`), are rules `opa test` would name.
         if "Var" in ref:
-            rules.append(RegoRule(ref["Var"]["value"], rkind, line))
+            span, name_span = body["span"], ref["Var"]["span"]
+            rules.append(
+                RegoRule(
+                    ref["Var"]["value"],
+                    rkind,
+                    span["line"],
+                    end_line=data.count(b"\n", 0, max(span["end"] - 1, span["start"])) + 1,
+                    span=(span["start"], span["end"]),
+                    name_span=(name_span["start"], name_span["end"]),
+                )
+            )
     return tuple(rules)
 
 
@@ -276,7 +299,9 @@ class RegorusEngine(RegoEngine):
         package = _ref_parts(ast["package"]["refr"])
         if package is None:  # a dynamic-looking package ref: fall back to regorus's own rendering
             package = engine.get_packages()[0].removeprefix("data.").split(".")
-        return RegoModule(path=path, package=tuple(package), version=version, rules=_rules_from_ast(ast))
+        return RegoModule(
+            path=path, package=tuple(package), version=version, rules=_rules_from_ast(ast, source)
+        )
 
     def add_policy(self, path: str, source: str, version: str) -> None:
         self._load(self._engine, path, source, version)

@@ -29,6 +29,10 @@ def _problems(kind: str, rules: list[MetadataRule], values: dict[str, str]) -> t
     return missing, invalid
 
 
+def _seen(rules: list[MetadataRule], values: dict[str, str]) -> dict[str, str]:
+    return {rule.key: values[rule.key] for rule in rules if rule.key in values}
+
+
 @check(
     "K8S-NS-001",
     scope="cluster.namespace",
@@ -76,7 +80,12 @@ def test_namespace_metadata(ns: NamespaceView) -> Iterator[Finding]:
     missing += missing_a
     invalid += invalid_a
     checked = [r.key for r in [*platform.namespace_labels, *platform.namespace_annotations]]
-    evidence = {"checked": checked, "missing": missing, "invalid": invalid}
+    # The values seen, so an auditor can verify a pass; these are ownership labels, not secrets.
+    values = {
+        "labels": _seen(platform.namespace_labels, ns.namespace.labels),
+        "annotations": _seen(platform.namespace_annotations, ns.namespace.annotations),
+    }
+    evidence = {"checked": checked, "values": values, "missing": missing, "invalid": invalid}
     if missing or invalid:
         parts = [f"missing {', '.join(missing)}"] if missing else []
         parts += [f"{i['key']}={i['value']!r} is {i['problem']}" for i in invalid]

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kitemark.checks import check, failed, passed
 from kitemark.model import Finding
-from kitemark.targets.cluster_views import KObject, NamespaceView
+from kitemark.targets.cluster_views import KObject, NamespaceView, label_value
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every Namespace
-OPEN_CIDRS = {"0.0.0.0/0", "::/0"}
+WHOLE_SPACES = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 
 
 def _selects_all(selector: Any) -> bool:
-    """An absent or empty label selector selects everything."""
+    """An absent or empty label selector selects everything (any requirement makes it narrower)."""
     if not selector:
         return True
     return (
@@ -24,69 +27,149 @@ def _selects_all(selector: Any) -> bool:
     )
 
 
-def _only_namespace(selector: Any, namespace: str) -> bool:
-    """A namespaceSelector that can match no namespace but `namespace` itself."""
+def _requirements(selector: Mapping[str, Any]) -> list[tuple[str, str, set[str]]]:
+    """A label selector as (key, operator, values) requirements; matchLabels entries are `In`."""
+    found = [(str(k), "In", {label_value(v)}) for k, v in (selector.get("matchLabels") or {}).items()]
+    for expr in selector.get("matchExpressions") or []:
+        if isinstance(expr, Mapping):
+            values = {label_value(v) for v in expr.get("values") or []}
+            found.append((str(expr.get("key", "")), str(expr.get("operator", "")), values))
+    return found
+
+
+def _namespace_reach(selector: Any, namespace: str) -> tuple[str, str]:
+    """What a peer's namespaceSelector can match: ('all' | 'same' | 'none' | 'some', description).
+
+    Every namespace carries its name label, so `Exists` on it matches all of them and `DoesNotExist`
+    none. `NotIn` and `DoesNotExist` on any other label match every namespace that has not been
+    labelled to opt out, so a new tenant's namespace is admitted by default: that counts as 'all'.
+    Only a requirement a namespace must positively carry (`In`, `Exists`, matchLabels) narrows it."""
+    if _selects_all(selector):
+        return "all", "every namespace"
     if not isinstance(selector, Mapping):
-        return False
-    labels = selector.get("matchLabels") or {}
-    if labels.get(NAME_LABEL) == namespace:
-        return True
-    return any(
-        isinstance(e, Mapping)
-        and e.get("key") == NAME_LABEL
-        and e.get("operator") == "In"
-        and e.get("values") == [namespace]
-        for e in selector.get("matchExpressions") or []
-    )
+        return "some", f"namespaces matching {selector!r}"
+    names: set[str] | None = None  # None: any name
+    excluded: set[str] = set()
+    positive = False
+    for key, operator, values in _requirements(selector):
+        if key == NAME_LABEL:
+            if operator == "In":
+                names = values if names is None else names & values
+            elif operator == "NotIn":
+                excluded |= values
+            elif operator == "DoesNotExist":
+                return "none", f"no namespace (every namespace carries {NAME_LABEL})"
+            elif operator != "Exists":
+                positive = True
+        elif operator not in ("NotIn", "DoesNotExist"):
+            positive = True
+    if names is not None:
+        names -= excluded
+        if not names:
+            return "none", "no namespace (the name requirements exclude each other)"
+        if names == {namespace}:
+            return "same", "pods in this namespace"
+        return "some", "namespaces " + ", ".join(sorted(names))
+    if positive:
+        return "some", f"namespaces matching {dict(selector)}"
+    except_ = f" except {', '.join(sorted(excluded))}" if excluded else ""
+    return "all", f"every namespace{except_} (namespaceSelector {dict(selector)})"
+
+
+def _network(peer: Mapping[str, Any]) -> tuple[IPNetwork | None, str]:
+    block = peer.get("ipBlock") or {}
+    cidr = str(block.get("cidr", "")) if isinstance(block, Mapping) else ""
+    excepts = block.get("except") if isinstance(block, Mapping) else None
+    what = f"ipBlock {cidr}" + (f" except {', '.join(map(str, excepts))}" if excepts else "")
+    try:
+        return ipaddress.ip_network(cidr, strict=False), what
+    except ValueError:
+        return None, f"{what} (not a valid CIDR)"
 
 
 def _peer(peer: Any, namespace: str) -> tuple[str, str]:
-    """Classify one `from` peer: ('same' | 'narrow' | 'open', description)."""
+    """Classify one `from` peer: ('same' | 'none' | 'narrow' | 'open', description)."""
     if not isinstance(peer, Mapping) or not peer:
         return "open", "an empty peer"
     if "ipBlock" in peer:
-        cidr = str((peer.get("ipBlock") or {}).get("cidr", ""))
-        return ("open" if cidr in OPEN_CIDRS else "narrow"), f"ipBlock {cidr}"
+        network, what = _network(peer)
+        # `except` entries are ignored on purpose: 0.0.0.0/0 minus the metadata address is still open.
+        return ("open" if network in WHOLE_SPACES else "narrow"), what
     if "namespaceSelector" not in peer:
         return "same", "pods in this namespace"
-    ns_sel, pod_sel = peer.get("namespaceSelector"), peer.get("podSelector")
-    if _only_namespace(ns_sel, namespace):
-        return "same", "pods in this namespace"
-    if _selects_all(ns_sel):
-        return ("open" if _selects_all(pod_sel) else "narrow"), "every namespace"
-    return "narrow", f"namespaces matching {dict(ns_sel)}"
+    reach, what = _namespace_reach(peer.get("namespaceSelector"), namespace)
+    if reach == "all" and not _selects_all(peer.get("podSelector")):
+        return "narrow", f"pods matching {peer.get('podSelector')} in {what}"
+    return {"all": "open", "same": "same", "none": "none"}.get(reach, "narrow"), what
 
 
-def classify(policy: KObject, namespace: str) -> tuple[str, str]:
-    """('default-deny' | 'opens-all' | 'other', why) for one NetworkPolicy.
+def _covered_space(rules: list[Any]) -> str | None:
+    """'IPv4'/'IPv6' when the ipBlocks of all rules together cover that whole address space."""
+    networks: list[IPNetwork] = []
+    for rule in rules:
+        for peer in (rule.get("from") or []) if isinstance(rule, Mapping) else []:
+            if isinstance(peer, Mapping) and "ipBlock" in peer:
+                network = _network(peer)[0]
+                if network is not None:
+                    networks.append(network)
+    for whole in WHOLE_SPACES:
+        same_family = [n for n in networks if n.version == whole.version]
+        if same_family and list(ipaddress.collapse_addresses(same_family)) == [whole]:  # type: ignore[arg-type]
+            return f"IPv{whole.version}"
+    return None
+
+
+def _ingress(spec: Mapping[str, Any], namespace: str) -> tuple[str, str]:
+    """What a policy's ingress rules admit: ('none' | 'same' | 'open' | 'narrow', why)."""
+    rules = spec.get("ingress") or []
+    if not isinstance(rules, list) or not rules:
+        return "none", "admits no ingress"
+    seen: list[str] = []
+    for number, rule in enumerate(rules, start=1):
+        peers = rule.get("from") if isinstance(rule, Mapping) else None
+        if not peers:
+            return "open", f"ingress rule {number} has no `from`, so it admits every source"
+        for verdict, what in (_peer(p, namespace) for p in peers):
+            if verdict == "open":
+                return "open", f"ingress rule {number} admits {what}"
+            if verdict == "narrow":
+                seen.append(what)
+    space = _covered_space(rules)
+    if space:
+        blocks = ", ".join(sorted({w for w in seen if w.startswith("ipBlock ")}))
+        return "open", f"its ipBlocks {blocks} together cover every {space} address"
+    if seen:
+        return "narrow", "admits ingress from outside the namespace: " + "; ".join(sorted(set(seen)))
+    return "same", "admits ingress only from pods in this namespace"
+
+
+def classify(policy: KObject, namespace: str) -> tuple[str, str, bool]:
+    """('default-deny' | 'opens-all' | 'other', why, admits every source) for one NetworkPolicy.
 
     'default-deny': selects every pod, governs ingress, admits nothing or only same-namespace pods.
     'opens-all': selects every pod and admits ingress from any source; policies are additive, so
-    such a policy cancels any default deny beside it.
+    such a policy cancels any default deny beside it. A policy that opens only some pods is 'other'
+    (it is no default deny either way) but still reports that it admits every source.
     """
     spec = policy.get("spec") or {}
-    if not _selects_all(spec.get("podSelector")):
-        return "other", "selects only some pods (podSelector is not {})"
+    if not isinstance(spec, Mapping):
+        spec = {}
     types = spec.get("policyTypes")
     # Kubernetes: without policyTypes a policy always governs Ingress.
     if isinstance(types, list) and "Ingress" not in types:
-        return "other", f"policyTypes {types} does not include Ingress"
-    rules = spec.get("ingress") or []
-    if not rules:
-        return "default-deny", "selects every pod and admits no ingress"
-    seen: list[str] = []
-    for number, rule in enumerate(rules, start=1):
-        peers = (rule or {}).get("from") if isinstance(rule, Mapping) else None
-        if not peers:
-            return "opens-all", f"ingress rule {number} has no `from`, so it admits every source"
-        for verdict, what in (_peer(p, namespace) for p in peers):
-            if verdict == "open":
-                return "opens-all", f"ingress rule {number} admits {what} to every pod"
-            if verdict == "narrow":
-                seen.append(what)
-    if seen:
-        return "other", "admits ingress from outside the namespace: " + "; ".join(sorted(set(seen)))
-    return "default-deny", "selects every pod and admits ingress only from pods in this namespace"
+        return "other", f"policyTypes {types} does not include Ingress", False
+    verdict, why = _ingress(spec, namespace)
+    pods = spec.get("podSelector")
+    if not _selects_all(pods):
+        some = f"selects only some pods (podSelector {pods})"
+        if verdict == "open":
+            return "other", f"{some}, and admits every source to them: {why}", True
+        return "other", some, False
+    if verdict == "open":
+        return "opens-all", f"{why} to every pod", True
+    if verdict == "narrow":
+        return "other", why, False
+    return "default-deny", f"selects every pod and {why}", False
 
 
 @check(
@@ -136,13 +219,14 @@ def test_default_deny_ingress(ns: NamespaceView) -> Iterator[Finding]:
                 "name": p.name,
                 "default_deny": v == "default-deny",
                 "opens_all": v == "opens-all",
+                "admits_every_source": every,
                 "reason": why,
             }
-            for p, v, why in verdicts
+            for p, v, why, every in verdicts
         ]
     }
-    deny = [p for p, v, _ in verdicts if v == "default-deny"]
-    opens = [(p, why) for p, v, why in verdicts if v == "opens-all"]
+    deny = [p for p, v, _, _ in verdicts if v == "default-deny"]
+    opens = [(p, why) for p, v, why, _ in verdicts if v == "opens-all"]
     if opens:
         policy, why = opens[0]
         yield failed(

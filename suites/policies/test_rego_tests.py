@@ -49,9 +49,12 @@ def test_rego_unit_test_passes(case: RegoTestCase) -> Iterator[Finding]:
     evidence = {
         "file": case.path,
         "package": ".".join(case.package),
-        "rule": case.rule,
+        "rule": case.name,
         "rego_version": case.version,
         "result": outcome.result,
+        # What was tested, so an auditor need not open the repository (bounded: see rule_source).
+        "lines": [case.line, case.end_line],
+        "source": case.source,
     }
     if outcome.prints:
         evidence["prints"] = outcome.prints[:20]

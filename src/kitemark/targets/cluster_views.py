@@ -27,8 +27,9 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
     "Pod": ("spec",),
 }
-# These are usually created by a controller above them (Deployment, CronJob, any of the above);
-# when owned, the owner is the workload, so they are not evaluated twice under a random name.
+# These are usually created by a controller above them (Deployment, CronJob, any of the above).
+# When that owner is in the snapshot with a pod template, the owner is the workload and these are not
+# evaluated twice under a generated name; when it is not, they are evaluated in the owner's name.
 SKIP_WHEN_OWNED = frozenset({"ReplicaSet", "Job", "Pod"})
 CONTAINER_FIELDS = (
     ("containers", "container"),
@@ -128,15 +129,11 @@ class Container:
 
 
 @dataclass(frozen=True)
-class Workload:
-    """A top-level object that owns a pod template (``Deployment/<ns>/<name>``, a bare Pod …)."""
+class PodTemplate:
+    """One object's pod spec (a Deployment's template, a Pod's own spec …)."""
 
     obj: KObject
     pod_spec: Mapping[str, Any]
-
-    @property
-    def ref(self) -> str:
-        return self.obj.ref
 
     def containers(self) -> list[Container]:
         found: list[Container] = []
@@ -151,17 +148,77 @@ class Workload:
         return found
 
 
+@dataclass(frozen=True)
+class Owner:
+    """The controller a workload is reported as, when Kitemark assesses the objects it owns instead of
+    the controller itself (absent from the snapshot, or a kind without a pod template Kitemark reads)."""
+
+    kind: str
+    name: str
+    in_snapshot: bool
+
+    def describe(self) -> str:
+        why = "has no pod template Kitemark reads" if self.in_snapshot else "is not in the snapshot"
+        return f"owner {self.kind} '{self.name}' {why}"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a pod-security finding is about: a top-level object that owns a pod template
+    (``Deployment/<ns>/<name>``, a bare Pod …), or the objects one controller owns, grouped under that
+    controller's identity (``ReplicaSet/<ns>/<name>`` for its Pods) so a pod suffix is never an identity."""
+
+    ref: str
+    templates: tuple[PodTemplate, ...]
+    owner: Owner | None = None
+
+    @property
+    def obj(self) -> KObject:
+        return self.templates[0].obj
+
+    @property
+    def pod_spec(self) -> Mapping[str, Any]:
+        return self.templates[0].pod_spec
+
+    @property
+    def source(self) -> str | None:
+        return self.obj.source
+
+    def containers(self) -> list[Container]:
+        return [c for t in self.templates for c in t.containers()]
+
+
+def controller_of(obj: KObject) -> Mapping[str, Any] | None:
+    """The owner reference marked ``controller: true``, else the first one."""
+    refs = [r for r in obj.owner_references if r.get("kind") and r.get("name")]
+    return next((r for r in refs if r.get("controller") is True), refs[0] if refs else None)
+
+
 def workloads_of(objects: list[KObject]) -> list[Workload]:
-    """The pod-template owners among ``objects``; controller-owned ReplicaSets, Jobs and Pods are
-    evaluated through their owner, so a finding never carries a generated pod or hash name."""
-    found: list[Workload] = []
+    """The pod-template owners among ``objects``. A controller-owned ReplicaSet, Job or Pod is skipped
+    when its owner is in the snapshot with a pod template (the owner is assessed, or is itself covered
+    the same way); otherwise it is assessed, grouped with its siblings under the owner's identity, so
+    a snapshot of Pods alone, or Pods of a CRD controller, is still assessed under stable names."""
+    present = {(o.kind, o.namespace, o.name) for o in objects}
+    grouped: dict[str, tuple[list[PodTemplate], Owner | None]] = {}
     for obj in objects:
         path = POD_SPEC_PATHS.get(obj.kind)
-        if path is None or (obj.kind in SKIP_WHEN_OWNED and obj.owner_references):
+        if path is None:
             continue
         spec = obj.get(*path)
-        found.append(Workload(obj, spec if isinstance(spec, Mapping) else {}))
-    return found
+        template = PodTemplate(obj, spec if isinstance(spec, Mapping) else {})
+        owner_ref = controller_of(obj) if obj.kind in SKIP_WHEN_OWNED else None
+        owner: Owner | None = None
+        ref = obj.ref
+        if owner_ref is not None:
+            kind, name = str(owner_ref["kind"]), str(owner_ref["name"])
+            in_snapshot = (kind, obj.namespace, name) in present
+            if in_snapshot and kind in POD_SPEC_PATHS:
+                continue
+            owner = Owner(kind, name, in_snapshot)
+            ref = KObject({"kind": kind, "metadata": {"name": name, "namespace": obj.namespace}}).ref
+        grouped.setdefault(ref, ([], owner))[0].append(template)
+    return [Workload(ref, tuple(templates), owner) for ref, (templates, owner) in grouped.items()]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ Terraform. This module evaluates the subset that tag maps and flags are written 
 - literals, strings with ``${...}`` interpolation, object and tuple literals;
 - ``var.NAME`` (its ``default``) and ``local.NAME`` (recursively), with attribute and index access;
 - ``merge``, ``tomap``, ``lookup``, ``coalesce``, ``concat``, ``join``, ``lower``, ``upper``, ``trimspace``,
-  ``tostring`` and the usual operators and conditionals.
+  ``tostring``, ``toset``, ``tolist``, ``keys``, ``values``, ``length`` and the usual operators and
+  conditionals;
+- names bound with ``Evaluator.bind`` (a ``dynamic`` block's iterator).
 
 Anything else (resource and module attributes, ``for`` expressions, splats, other functions, a variable
 without a default) evaluates to ``Unknown(reason)`` — never to a guess. ``merge`` of known maps and
@@ -77,11 +79,25 @@ def is_known(value: Any) -> bool:
 class Evaluator:
     """Evaluates raw python-hcl2 values of one module against its variable defaults and locals."""
 
-    def __init__(self, variables: Mapping[str, Mapping[str, Any]], locals_: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        variables: Mapping[str, Mapping[str, Any]],
+        locals_: Mapping[str, Any],
+        bindings: Mapping[str, Any] | None = None,
+    ) -> None:
         self._variables = variables
         self._locals = locals_
+        self._bindings: Mapping[str, Any] = bindings or {}
         self._local_cache: dict[str, Any] = {}
         self._resolving: set[str] = set()
+
+    def bind(self, names: Mapping[str, Any]) -> Evaluator:
+        """An evaluator that also knows ``names`` (a ``dynamic`` block's iterator: ``tag.key``,
+        ``tag.value``). Locals never see the bindings (as in Terraform), so the cache is shared."""
+        child = Evaluator(self._variables, self._locals, {**self._bindings, **names})
+        child._local_cache = self._local_cache
+        child._resolving = self._resolving
+        return child
 
     def value(self, raw: Any) -> Any:
         """The value of an attribute as python-hcl2 returned it."""
@@ -123,6 +139,8 @@ class Evaluator:
             return _traverse(self.value(declared["default"]), path[1:], text)
         if root == "local" and path and isinstance(path[0], str):
             return _traverse(self._local(path[0]), path[1:], text)
+        if root in self._bindings:
+            return _traverse(self._bindings[root], path, text)
         return Unknown(f"`{text}` is not evaluated statically")
 
     def _local(self, name: str) -> Any:
@@ -237,6 +255,29 @@ def _strict(fn: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+def _toset(values: Any) -> Any:
+    # A set is kept as a list in first-seen order; its elements are what for_each iterates over.
+    if not isinstance(values, list):
+        raise TypeError(f"toset() of a non-list value {values!r}")
+    out: list[Any] = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def _keys(mapping: Any) -> Any:
+    if not isinstance(mapping, Mapping):
+        raise TypeError(f"keys() of a non-map value {mapping!r}")
+    return sorted(mapping)
+
+
+def _values(mapping: Any) -> Any:
+    if not isinstance(mapping, Mapping):
+        raise TypeError(f"values() of a non-map value {mapping!r}")
+    return [mapping[k] for k in sorted(mapping)]
+
+
 def _tostring(v: Any) -> Any:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -254,6 +295,11 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "upper": _strict(lambda s: s.upper()),
     "trimspace": _strict(lambda s: s.strip()),
     "tostring": _strict(_tostring),
+    "toset": _strict(_toset),
+    "tolist": _strict(lambda v: list(v) if isinstance(v, list) else _toset(v)),
+    "keys": _strict(_keys),
+    "values": _strict(_values),
+    "length": _strict(lambda v: len(v) if isinstance(v, list | str | Mapping) else _toset(v)),
 }
 
 # Binary operators by precedence, loosest first.

@@ -6,13 +6,15 @@ This module collects the inventory and splits it into units; what a unit runs li
 
 Two scopes:
 
-- ``rego-test``: one unit per ``test_*`` rule of every ``*_test.rego`` file (``test_*`` rules of other
-  files are listed in the inventory but not run). A test is evaluated as ``opa test <location>``
-  would: every ``.rego`` file under the location is loaded into one engine (tests and policies
-  alike); the rule passes when it is defined and ``true``, fails when it is ``false``, undefined or
-  any other value, and is an *error* when evaluation fails. Test rules are discovered from the
-  engine's parse tree (regorus's AST), not with a regex. Rego versions: ``import rego.v1`` means v1;
-  otherwise v1 is tried first and v0 is the fallback (see ``kitemark.rego``).
+- ``rego-test``: one unit per ``test_*`` rule body of every ``*_test.rego`` file (``test_*`` rules of
+  other files are listed in the inventory but not run). Bodies sharing a name are separate units
+  (``#test_x``, ``#test_x#01``...), each evaluated on its own (see ``kitemark.targets.rego_tests``).
+  A test is evaluated as ``opa test <location>`` would: every ``.rego`` file under the location is
+  loaded into one engine (tests and policies alike); the rule passes when it is defined and
+  ``true``, fails when it is ``false``, undefined or any other value, and is an *error* when
+  evaluation fails. Test rules are discovered from the engine's parse tree (regorus's AST), not with
+  a regex. Rego versions: ``import rego.v1`` means v1; otherwise v1 is tried first and v0 is the
+  fallback (see ``kitemark.rego``).
   Input errors: a file that does not parse is an ``InputError`` (``file:line``, column in the
   message), and so is a file that parses but does not compile with the others (an undefined or
   unsafe variable), which is then left out so it cannot fail every other test. A test file that does
@@ -41,7 +43,8 @@ Inventory payload::
 
     "engine": {"name": "regorus"},
     "rego_files": [{"path", "source", "package", "package_path", "version": "v0"|"v1", "test_file": bool,
-                    "tests": [{"name", "line"}], "error": InputError | None}],
+                    "tests": [{"name", "line", "end_line", "span", "name_span"}],  # spans: byte offsets
+                    "error": InputError | None}],
     "suites": [{"path", "name", "skip", "error",
                 "tests": [{"name", "template", "constraint", "skip", "invalid", "line",
                            "template_path", "constraint_path",        # normalised, relative to location
@@ -69,7 +72,7 @@ from kitemark.gatekeeper import GatekeeperCase
 from kitemark.rego import V0, V1, RegoEngine, RegoError, RegoModule, create_engine
 from kitemark.rego_cache import bundle_key
 from kitemark.targets import InputError, Inventory, TargetSpec, Unit
-from kitemark.targets.rego_tests import RegoTestCase
+from kitemark.targets.rego_tests import RegoTestCase, isolate, rule_source
 
 KIND = "policies"
 SUITE_API_VERSION = "test.gatekeeper.sh/v1alpha1"
@@ -227,7 +230,16 @@ def _collect_rego(engine: RegoEngine, root: Path, path: Path, errors: list[Input
     entry["package"] = module.package_name
     entry["package_path"] = list(module.package)
     entry["version"] = module.version
-    entry["tests"] = [{"name": r.name, "line": r.line} for r in module.test_rules]
+    entry["tests"] = [
+        {
+            "name": r.name,
+            "line": r.line,
+            "end_line": r.end_line,
+            "span": list(r.span),
+            "name_span": list(r.name_span),
+        }
+        for r in module.test_rules
+    ]
     return entry
 
 
@@ -505,7 +517,14 @@ def rego_test_units(inventory: Inventory) -> list[Unit]:
     files = inventory.get("rego_files", [])
     modules = [(f["path"], f["source"], f["version"]) for f in files if not f["error"]]
     key = bundle_key(inventory.get("engine") or {}, modules)
+    engine_cfg = inventory.get("engine") or {"name": DEFAULT_ENGINE}
     broken = [f for f in files if f["error"]]
+    # Every loaded definition of each test name in each package (they would be OR-ed together).
+    namesakes: dict[tuple[tuple[str, ...], str], list[tuple[str, dict[str, Any]]]] = {}
+    for f in files:
+        if not f["error"]:
+            for test in f["tests"]:
+                namesakes.setdefault((_package(f), test["name"]), []).append((f["path"], test))
     per_file: dict[str, list[Unit]] = {}
     for f in files:
         if not f["test_file"]:
@@ -525,21 +544,27 @@ def rego_test_units(inventory: Inventory) -> list[Unit]:
         if f["error"]:
             depends.append(InputError.from_dict(f["error"]))
         units = per_file.setdefault(f["path"], [])
+        numbered: dict[str, int] = {}
         for test in f["tests"]:
+            # Bodies sharing a name are separate tests: `test_x`, then `test_x#01`, `#02`... in file order.
+            k = numbered[test["name"]] = numbered.get(test["name"], -1) + 1
+            name = test["name"] if k == 0 else f"{test['name']}#{k:02d}"
             case = RegoTestCase(
                 target=inventory["target"],
                 path=f["path"],
-                package=tuple(f.get("package_path") or f["package"].split(".")),
+                package=_package(f),
                 rule=test["name"],
                 line=test["line"],
                 version=f["version"],
                 modules=modules,
-                engine_cfg=inventory.get("engine") or {"name": DEFAULT_ENGINE},
+                engine_cfg=engine_cfg,
                 bundle_key=key,
+                name=name,
+                end_line=test.get("end_line") or test["line"],
+                source=rule_source(f["source"], test["line"], test.get("end_line") or test["line"]),
             )
-            units.append(
-                Unit(_unit_id(inventory, f["path"], test["name"]), inventory["target"], case, depends)
-            )
+            _isolate(case, f, test, namesakes)
+            units.append(Unit(_unit_id(inventory, f["path"], name), inventory["target"], case, depends))
     # A broken file that no test depends on (a policy without tests of its own) is a unit of its own:
     # otherwise its error would reach no result and the run would read as compliant.
     carried = _carried(u for group in per_file.values() for u in group)
@@ -547,6 +572,32 @@ def rego_test_units(inventory: Inventory) -> list[Unit]:
         if f["path"] not in per_file and _error_key(f["error"]) not in carried:
             per_file[f["path"]] = [_error_unit(inventory, f["path"], f["error"])]
     return [u for f in files for u in per_file.get(f["path"], [])]
+
+
+def _package(f: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(f.get("package_path") or (f["package"] or "").split("."))
+
+
+def _isolate(
+    case: RegoTestCase,
+    f: dict[str, Any],
+    test: dict[str, Any],
+    namesakes: dict[tuple[tuple[str, ...], str], list[tuple[str, dict[str, Any]]]],
+) -> None:
+    """Give ``case`` modules in which the other definitions of its name are renamed away, so that it
+    is evaluated on its own body (see ``kitemark.targets.rego_tests``)."""
+    others: dict[str, list[tuple[int, int]]] = {}
+    for path, other in namesakes.get((case.package, test["name"]), []):
+        if other is not test:
+            others.setdefault(path, []).append(tuple(other["name_span"]))
+    if not others:
+        return
+    try:
+        case.modules = isolate(case.modules, others, test["name"])
+    except ValueError as exc:
+        case.isolation_error = str(exc)
+        return
+    case.bundle_key = bundle_key(case.engine_cfg, case.modules)
 
 
 def _error_key(error: dict[str, Any]) -> tuple[str, int | None, str]:
