@@ -6,13 +6,16 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 
+from kitemark import resources
 from kitemark.catalog import load_checks
 from kitemark.frameworks import load_frameworks, problems
 from kitemark.model import SUITES, Status
 from kitemark.selftest import fixture_path, run_on_fixture
 
 CHECKS = load_checks()
+ROOT = resources.check_fixtures_dir().parent.parent
 ID_PATTERN = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)*-\d{3}$")
 
 
@@ -64,8 +67,18 @@ def test_compliant_fixture_passes(check_id: str) -> None:
 
 
 @pytest.mark.parametrize("check_id", sorted(CHECKS))
-def test_noncompliant_fixture_fails(check_id: str) -> None:
+def test_noncompliant_fixture_fails_for_the_stated_reasons(check_id: str) -> None:
+    """Exactly the resources `fixtures/checks/<ID>/expected.yaml` names fail, each for its stated reason;
+    an input check reports *error* instead of *failed*."""
     assert fixture_path(check_id, "noncompliant").exists(), f"add fixtures/checks/{check_id}/noncompliant/"
+    expected_file = fixture_path(check_id, "expected.yaml")
+    assert expected_file.is_file(), f"add {expected_file.relative_to(ROOT)} naming what must fail and why"
+    expected = yaml.safe_load(expected_file.read_text())["noncompliant"]
+    outcome = Status.ERROR if "-INPUT-" in check_id else Status.FAILED
     findings = run_on_fixture(check_id, "noncompliant")
-    expected = Status.ERROR if "-INPUT-" in check_id else Status.FAILED
-    assert expected in {f.status for f in findings}, findings
+    bad = {f.resource: f for f in findings if f.status in (Status.FAILED, Status.ERROR)}
+    assert set(bad) == {e["resource"] for e in expected}, findings
+    for entry in expected:
+        finding = bad[entry["resource"]]
+        assert finding.status is outcome, finding
+        assert entry["message"] in finding.message, finding
