@@ -187,6 +187,11 @@ TF = str(DEMO / "terraform")
         (["--terraform", TF, "--waivers", "/no/such/waivers.yaml"], "waivers file not found"),
         (["--terraform", TF, "--waivers", str(DEMO / "cluster" / "README.md")], "waivers"),
         (["-n", "lots"], "expected a number of workers"),
+        (
+            ["--aws-seed", str(DEMO / "aws" / "seed.yaml"), "--aws-endpoint", "http://127.0.0.1:9"],
+            "cannot be combined",
+        ),
+        (["--aws-region", "eu-west-1"], "--aws-region needs"),
     ],
 )
 @pytest.mark.parametrize("workers", ["0", "2"])
@@ -328,3 +333,10 @@ def test_a_seed_is_searched_in_its_own_regions(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stdout[-2000:]
     ids = {r["id"] for r in results(tmp_path / "out")["results"]}
     assert "AWS-EKS-001[aws:seed/eu-west-1/eks:ire]" in ids
+    proc = kitemark(
+        "run", "--aws-seed", str(seed), "--aws-region", "eu-west-2", "--out", str(tmp_path / "o2"), "-n", "0"
+    )
+    [empty] = [
+        r for r in results(tmp_path / "o2")["results"] if r["id"] == "AWS-EKS-001[aws:seed/no-eks-cluster]"
+    ]
+    assert "searched regions eu-west-2 only" in empty["findings"][0]["message"]

@@ -478,3 +478,10 @@ def test_input_errors_alone_make_the_verdict_not_compliant() -> None:
     }
     verdict = parse(render_html(results)).by_id("verdict")
     assert "Not compliant" in verdict.text() and "1 input error" in verdict.text()
+
+
+def test_an_error_needing_action_says_to_fix_the_input_before_the_control(sample: dict[str, Any]) -> None:
+    doc = parse(render_html(sample))
+    action = doc.by_id("action").text()
+    assert "To assess" in action and "fix the input or access problem" in action
+    assert "If, once assessed, it fails" in action

@@ -108,14 +108,9 @@ def evaluate(fn: CheckFn, unit: Unit) -> list[Finding]:
         return [error(unit.id, str(e), location=_location(e.path, e.line)) for e in unit.errors]
     if isinstance(unit.data, NothingInScope):
         scope = unit.data.scope.partition(".")[2]
-        return [
-            Finding(
-                Status.NOT_APPLICABLE,
-                unit.id,
-                f"the target has no {scope} to check",
-                evidence={"searched": unit.data.searched},
-            )
-        ]
+        note = unit.data.searched.get("note")
+        message = f"the target has no {scope} to check" + (f" ({note})" if note else "")
+        return [not_applicable(unit.id, message, evidence={"searched": unit.data.searched})]
     try:
         findings = list(fn(unit.data) or [])
     except Exception as exc:

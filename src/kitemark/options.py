@@ -170,6 +170,11 @@ def _dir_specs(kind: str, values: Iterable[str], prefix: str = "") -> list[Targe
 def _aws_specs(opt: Any) -> list[TargetSpec]:
     regions = list(opt.kitemark_aws_region)
     options = {"profile": opt.kitemark_aws_profile, "regions": regions or [DEFAULT_REGION]}
+    if opt.kitemark_aws_seed and (opt.kitemark_aws_endpoint or opt.kitemark_aws_profile):
+        # A profile's real credentials must never be sent to the embedded server, nor an endpoint ignored.
+        raise UsageError("--aws-seed cannot be combined with --aws-endpoint or --aws-profile")
+    if regions and not (opt.kitemark_aws_seed or opt.kitemark_aws_endpoint or opt.kitemark_aws_profile):
+        raise UsageError("--aws-region needs --aws-endpoint, --aws-profile or --aws-seed")
     if opt.kitemark_aws_seed:
         seed = Path(opt.kitemark_aws_seed)
         if not seed.is_file():

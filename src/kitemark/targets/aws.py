@@ -362,6 +362,7 @@ def describe(inventory: Inventory) -> dict[str, Any]:
     """Where the collector looked, for a *not applicable* result: the account and each region searched."""
     regions = inventory.get("regions", {})
     return {
+        "note": f"searched regions {', '.join(sorted(regions))} only",
         "account_id": inventory.get("account_id"),
         "regions_searched": sorted(regions),
         "eks_clusters_found": sum(len(r.get("eks_clusters", [])) for r in regions.values()),
