@@ -127,10 +127,10 @@ def problems(frameworks: Iterable[Framework], checks: Mapping[str, Check]) -> li
         found += [f"{req.control} names unknown check {cid}" for cid in req.checks if cid not in checks]
     for check in checks.values():
         for control in check.controls:
-            req = requirements.get(control)
-            if req is None:
+            declared = requirements.get(control)
+            if declared is None:
                 found.append(f"{check.id} declares unknown control {control}")
-            elif check.id not in req.checks:
+            elif check.id not in declared.checks:
                 found.append(f"{check.id} declares {control} but that requirement does not list it")
     return found
 

@@ -287,7 +287,7 @@ class Controller:
         if _ITEM not in props:
             return
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-            meta = json.loads(props[_ITEM])
+            meta = json.loads(str(props[_ITEM]))
             self.state.items[report.nodeid] = _item_result(meta, props, report)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

@@ -446,16 +446,16 @@ def build_view(results: dict[str, Any]) -> dict[str, Any]:
     # report three times larger and slow to open.
     for cv in checks.values():
         cv.home = cv.requirements[0].anchor if cv.requirements else "other"
-        for rv in cv.results:
-            rv.home = occurrence(cv.home, rv)
+        for result in cv.results:
+            result.home = occurrence(cv.home, result)
 
     by_id = {r.id: r for r in all_results}
     waivers = _waivers(results.get("waivers", {}), all_results, by_id, anchors)
     waiver_anchors = {w.id: w.anchor for w in waivers}
-    for rv in all_results:
-        for f in rv.findings:
+    for result in all_results:
+        for f in result.findings:
             if f.waiver:
-                f.waiver_anchor = waiver_anchors.get(f.waiver.get("id"))
+                f.waiver_anchor = waiver_anchors.get(str(f.waiver.get("id")))
 
     action = sorted(
         (r for r in all_results if r.status in ("failed", "error")),

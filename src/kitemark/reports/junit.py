@@ -26,7 +26,7 @@ def render_junit(document: dict[str, Any]) -> bytes:
         props = ET.SubElement(element, "properties")
         _prop(props, "kitemark_version", document["kitemark_version"])
         _prop(props, "run_id", document["run"]["id"])
-        counts = defaultdict(int)
+        counts: defaultdict[str, int] = defaultdict(int)
         for result in results:
             counts[_TAG.get(result["status"], "passed")] += 1
             _testcase(element, result, checks.get(result["check_id"], {}))

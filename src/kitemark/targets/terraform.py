@@ -169,8 +169,8 @@ def unclosed_brace_line(text: str) -> int | None:
             line += text.count("\n", i, end)
             i = end
         elif heredoc := _HEREDOC.match(text, i):
-            end = re.compile(rf"^\s*{re.escape(heredoc.group(1))}\s*$", re.M).search(text, heredoc.end())
-            stop = end.end() if end else n
+            closing = re.compile(rf"^\s*{re.escape(heredoc.group(1))}\s*$", re.M).search(text, heredoc.end())
+            stop = closing.end() if closing else n
             line += text.count("\n", i, stop)
             i = stop - 1
         elif ch == "{":
@@ -416,7 +416,7 @@ def mask_template(text: str) -> str:
         elif text.startswith("${", i):
             end = _expression_end(text, i + 2)
             inner = None if end is None else _mask_expression(text[i + 2 : end])
-            if inner is None:
+            if end is None or inner is None:
                 return REDACTED
             flush()
             out.append("${" + inner + "}")
