@@ -182,7 +182,7 @@ def test_discovers_suites_with_paths_relative_to_the_suite_file(tmp_path: Path) 
         ({"violations": "yes", "message": "^owner"}, ["no team label", "owner missing"], True),
         ({"violations": "yes", "message": "quota"}, ["no team label"], False),
         ({"violations": "no", "message": "team"}, ["owner missing"], True),
-        ({"violations": "yes", "message": "a[b"}, ["xa[by"], True),  # not a regex: a substring
+        ({"violations": "no", "message": "a[b"}, [], True),  # no violation: the regex is never compiled
     ],
 )
 def test_assertions(raw: dict[str, Any], messages: list[str], ok: bool) -> None:
@@ -256,8 +256,9 @@ def test_plain_object_review_is_built_like_gatekeeper(tmp_path: Path) -> None:
     obj = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: team-a\n"
     finding = probe(tmp_path, obj, parameters="    tag: t1\n")
     assert finding.status == Status.PASSED
+    # gator sets no operation or user for a plain object (Go zero values: "" and {}).
     assert finding.evidence["actual"]["messages"] == [
-        "op=CREATE user=- ns=team-a gvk=apps/v1/Deployment name=web object=web tag=t1"
+        "op= user=- ns=team-a gvk=apps/v1/Deployment name=web object=web tag=t1"
     ]
 
 
@@ -518,7 +519,7 @@ def test_skipped_case_is_not_applicable_and_duplicate_names_stay_unique(tmp_path
 BROKEN_TEMPLATE = REQUIRED_LABEL_TEMPLATE.replace('msg := "owner label missing"', "msg := ")
 
 
-def test_broken_template_named_only_by_an_invalid_test_is_an_error_unit(tmp_path: Path) -> None:
+def test_broken_template_named_by_an_invalid_test_is_an_error_of_that_test(tmp_path: Path) -> None:
     files = base_files(
         **{
             "template.yaml": BROKEN_TEMPLATE,
@@ -528,8 +529,9 @@ def test_broken_template_named_only_by_an_invalid_test_is_an_error_unit(tmp_path
             ),
         }
     )
+    # The invalid test is a unit of its own (`<suite>#<test>`), and it carries its template's error.
     [unit] = units(write(tmp_path, files))
-    assert unit.id == "policies:t/template.yaml"
+    assert unit.id == "policies:t/suite.yaml#t"
     [finding] = run(unit)
     assert finding.status == Status.ERROR and finding.location.startswith("template.yaml:")
     assert "Rego syntax error in rego" in finding.message

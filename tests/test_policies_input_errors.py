@@ -50,7 +50,8 @@ FILES: dict[str, str | bytes] = {
     + "  - name: t1\n    template: good.yaml\n    constraint: bad-constraint.yaml\n    cases:\n"
     + "      - name: c\n        object: not-objects.yaml\n        inventory: [missing.yaml]\n"
     + "        assertions: [{violations: yes}]\n"
-    # Broken templates named only by an `invalid` test, and by a test whose cases are all skipped.
+    # A broken template named by an `invalid` test (its unit, `#t2`, reports it), and one named only
+    # by a test whose cases are all skipped (a unit of its own).
     + "  - name: t2\n    template: yaml-error-template.yaml\n    constraint: good-constraint.yaml\n"
     + "    invalid: true\n"
     + "  - name: t3\n    template: compile-error-template.yaml\n    constraint: good-constraint.yaml\n"
@@ -123,7 +124,8 @@ def test_every_input_error_of_the_inventory_is_reported_by_some_unit(tmp_path: P
         "policies:t/rego/orphan/src.rego",
         "policies:t/rego/orphan2/src.rego",
         "policies:t/rego/unreadable.rego",
-        "policies:t/gk/main/yaml-error-template.yaml",
+        "policies:t/gk/main/suite.yaml#t2",  # the invalid test carries its broken template
         "policies:t/gk/main/compile-error-template.yaml",
     } <= ids
+    assert "policies:t/gk/main/yaml-error-template.yaml" not in ids
     assert "policies:t/rego/carried/p.rego" not in ids

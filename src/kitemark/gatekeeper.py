@@ -26,6 +26,7 @@ class CaseOutcome:
     violations: list[dict[str, Any]]
     failures: list[str]
     error: str | None = None
+    rejection: str | None = None  # ``invalid: true`` tests: why the constraint was rejected, if it was
 
 
 @dataclass
@@ -46,10 +47,12 @@ class GatekeeperCase:
     inventory_docs: list[Any]
     assertions: list[Any]
     engine_cfg: dict[str, Any]
+    # An ``invalid: true`` test: no cases; it holds when the constraint fails schema validation.
+    invalid: bool = False
 
     @property
     def resource(self) -> str:
-        return f"{self.suite}#{self.test}/{self.case}"
+        return f"{self.suite}#{self.test}" if self.invalid else f"{self.suite}#{self.test}/{self.case}"
 
     @property
     def location(self) -> str:
@@ -72,6 +75,9 @@ class GatekeeperCase:
         return cached_engine(key, build)
 
     def run(self) -> CaseOutcome:
+        if self.invalid:
+            return self._run_invalid()
+        matched, violations = False, []
         try:
             assertions = [parse_assertion(a) for a in self.assertions]
             if not assertions:
@@ -80,17 +86,49 @@ class GatekeeperCase:
             obj, review, namespace = self._review()
             matched = matches(constraint.get("spec", {}).get("match") or {}, obj, namespace)
             violations = self._violations(constraint, review) if matched else []
+            # Inside the try: an invalid message regex is an error of the case, as in gator.
+            failures = [f for a in assertions if (f := a.check(violations))]
         except (CaseError, RegoError) as exc:
-            return CaseOutcome(False, False, [], [], error=str(exc))
-        failures = [f for a in assertions if (f := a.check(violations))]
+            return CaseOutcome(False, matched, violations, [], error=str(exc))
         return CaseOutcome(not failures, matched, violations, failures)
+
+    def _run_invalid(self) -> CaseOutcome:
+        """gator's ``invalid: true``: the test holds only when adding the constraint fails *schema
+        validation* (``constraints.ErrSchema``); any other outcome, including a constraint rejected for
+        another reason (a kind the template does not define), fails the test."""
+        try:
+            self._constraint()
+        except ConstraintRejected as exc:
+            if exc.schema:
+                return CaseOutcome(True, False, [], [], rejection=str(exc))
+            return CaseOutcome(
+                False,
+                False,
+                [],
+                [
+                    f"the constraint was rejected, but not by schema validation ({exc}); gator expects "
+                    "an invalid: true constraint to fail schema validation"
+                ],
+                rejection=str(exc),
+            )
+        except CaseError as exc:
+            return CaseOutcome(False, False, [], [], error=str(exc))
+        return CaseOutcome(
+            False,
+            False,
+            [],
+            [
+                "the constraint was accepted (its kind is the template's and its parameters fit the "
+                "template's openAPIV3Schema), but the test expects it to be rejected (invalid: true)"
+            ],
+        )
 
     def _constraint(self) -> dict[str, Any]:
         if len(self.constraint_docs) != 1:
             raise CaseError(f"{self.constraint_path} must hold exactly one constraint")
         constraint = self.constraint_docs[0]
         if self.template.get("kind") and constraint.get("kind") != self.template["kind"]:
-            raise CaseError(
+            raise ConstraintRejected(
                 f"constraint kind {constraint.get('kind')!r} is not the template's "
                 f"kind {self.template['kind']!r}"
             )
@@ -102,8 +140,9 @@ class GatekeeperCase:
                 jsonschema.Draft4Validator(_openapi_to_jsonschema(schema)).validate(parameters)
             except jsonschema.ValidationError as exc:
                 path = ".".join(str(p) for p in exc.absolute_path) or "parameters"
-                raise CaseError(
-                    f"constraint parameters do not fit the template schema at {path}: {exc.message}"
+                raise ConstraintRejected(
+                    f"constraint parameters do not fit the template schema at {path}: {exc.message}",
+                    schema=True,
                 ) from None
             except jsonschema.SchemaError:
                 pass  # a schema jsonschema cannot read is Gatekeeper's business, not the case's
@@ -128,6 +167,10 @@ class GatekeeperCase:
             obj = doc
             meta = obj.get("metadata") or {}
             api_version = str(obj.get("apiVersion", ""))
+            # gator sets only kind, object, name and namespace of the AdmissionRequest; the rest keep
+            # their Go zero values, which is what Rego sees once the request is encoded as JSON (uid,
+            # operation and userInfo have no omitempty; name, namespace and dryRun do). So a plain
+            # object has no operation to test: `input.review.operation == "CREATE"` does not hold.
             review = {
                 "uid": "",
                 "kind": {
@@ -135,13 +178,15 @@ class GatekeeperCase:
                     "version": api_version.rpartition("/")[2],
                     "kind": obj.get("kind", ""),
                 },
-                "name": meta.get("name", ""),
-                "operation": "CREATE",
+                "resource": {"group": "", "version": "", "resource": ""},
+                "operation": "",
                 "userInfo": {},
                 "object": obj,
                 "oldObject": None,
-                "dryRun": False,
+                "options": None,
             }
+            if meta.get("name"):
+                review["name"] = meta["name"]
             if meta.get("namespace"):
                 review["namespace"] = meta["namespace"]
             namespace_name = meta.get("namespace")
@@ -173,6 +218,15 @@ class GatekeeperCase:
 
 class CaseError(Exception):
     """The case cannot be evaluated as written (gator would report it as an error)."""
+
+
+class ConstraintRejected(CaseError):
+    """Gatekeeper refuses the constraint: ``schema`` when it fails the template's schema validation
+    (what an ``invalid: true`` test expects), otherwise for another reason (e.g. the wrong kind)."""
+
+    def __init__(self, message: str, schema: bool = False) -> None:
+        super().__init__(message)
+        self.schema = schema
 
 
 def _group(api_version: str) -> str:
@@ -223,10 +277,11 @@ class Assertion:
     def matching(self, violations: list[dict[str, Any]]) -> int:
         if self.message is None:
             return len(violations)
-        try:
-            pattern = re.compile(self.message)
-        except re.error:  # not a regex Python reads: fall back to a plain substring
-            return sum(self.message in str(v.get("msg", "")) for v in violations)
+        if not violations:
+            # gator compiles the message regex only when it has a violation to match it against, so an
+            # invalid regex with no violations is not an error there either.
+            return 0
+        pattern = compile_message_regex(self.message)
         return sum(bool(pattern.search(str(v.get("msg", "")))) for v in violations)
 
     def check(self, violations: list[dict[str, Any]]) -> str | None:
@@ -256,11 +311,95 @@ def parse_assertion(raw: Any) -> Assertion:
     return Assertion(value, None if message is None else str(message))
 
 
+_REPEAT = re.compile(r"\{(\d+)(,(\d*))?\}")
+_RE2_FLAGS = set("imsU-")
+
+
+def re2_syntax_error(pattern: str) -> str | None:
+    """Why Go's RE2 (``regexp.Compile``, what gator uses) would refuse ``pattern``, for the Perl/Python
+    constructs RE2 lacks; None if none is found. Python's ``re`` is then the judge of the rest."""
+    i, n, after_repeat = 0, len(pattern), False
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            esc = pattern[i + 1 : i + 2]
+            if esc and esc in "123456789":
+                return f"backreference \\{esc} is not supported"
+            if esc and esc in "ZuUNg":
+                return f"escape \\{esc} is not RE2 syntax"
+            i, after_repeat = i + 2, False
+            continue
+        if c == "[":  # a character class: groups and quantifiers mean nothing inside it
+            j = i + 1
+            j += pattern[j : j + 1] == "^"
+            j += pattern[j : j + 1] == "]"
+            while j < n and pattern[j] != "]":
+                if pattern[j] == "\\":
+                    esc = pattern[j + 1 : j + 2]
+                    if esc and esc in "123456789ZuUNg":
+                        return f"escape \\{esc} is not RE2 syntax"
+                    j += 2
+                elif pattern.startswith("[:", j) and (end := pattern.find(":]", j + 2)) != -1:
+                    j = end + 2
+                else:
+                    j += 1
+            i, after_repeat = j + 1, False
+            continue
+        if c == "(" and pattern.startswith("(?", i):
+            rest = pattern[i + 2 :]
+            for prefix, what in (
+                ("=", "lookahead (?="),
+                ("!", "negative lookahead (?!"),
+                ("<=", "lookbehind (?<="),
+                ("<!", "negative lookbehind (?<!"),
+                (">", "atomic group (?>"),
+                ("#", "comment group (?#"),
+                ("(", "conditional group (?("),
+                ("P=", "named backreference (?P="),
+            ):
+                if rest.startswith(prefix):
+                    return f"{what} is not supported"
+            if not rest.startswith(("P<", "<")):
+                flags = re.match(r"[A-Za-z-]*", rest)[0]
+                if bad := sorted(set(flags) - _RE2_FLAGS):
+                    return f"flag {''.join(bad)!r} is not supported (RE2 flags: i, m, s, U)"
+        if c in "*+?" or (c == "{" and _REPEAT.match(pattern, i)):
+            if after_repeat and c == "+":
+                return "possessive quantifier (a repetition followed by +) is not supported"
+            if c == "{" and (m := _REPEAT.match(pattern, i)):
+                if any(int(x) > 1000 for x in (m[1], m[3]) if x):
+                    return f"repeat count in {m[0]} exceeds RE2's limit of 1000"
+                i, after_repeat = m.end(), True
+                continue
+            # `*?` is a lazy quantifier, not a new repetition
+            after_repeat = not (after_repeat and c == "?")
+            i += 1
+            continue
+        i, after_repeat = i + 1, False
+    return None
+
+
+def compile_message_regex(message: str) -> re.Pattern[str]:
+    """An assertion's ``message`` as gator reads it: a Go RE2 regular expression, searched for in each
+    violation's ``msg``. A pattern RE2 would refuse, or that Python cannot read, is a ``CaseError``;
+    never a substring match."""
+    reason = re2_syntax_error(message)
+    if reason is None:
+        try:
+            return re.compile(message)
+        except re.error as exc:
+            reason = str(exc)
+    raise CaseError(f"invalid message regex {message!r}: {reason} (gator uses Go RE2 syntax)")
+
+
 # ---- spec.match
 
 
 def _wildcard(pattern: str, value: str) -> bool:
-    """Gatekeeper's name globs: ``kube-*`` (prefix), ``*-system`` (suffix), else exact."""
+    """Gatekeeper's ``wildcard.Matches``: ``*sys*`` (contains), ``kube-*`` (prefix), ``*-system``
+    (suffix), else exact. ``*`` alone matches everything."""
+    if pattern.startswith("*") and pattern.endswith("*"):
+        return pattern[1:-1] in value  # one star trimmed from each end, as Go's TrimPrefix/TrimSuffix
     if pattern.startswith("*"):
         return value.endswith(pattern[1:])
     if pattern.endswith("*"):

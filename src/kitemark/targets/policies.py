@@ -23,19 +23,26 @@ Two scopes:
   own directory or package, since they cannot be assessed without it, or, when it has none, is a
   unit ``<label>/<relpath>`` of its own (so no input error goes unreported).
 - ``gatekeeper-case``: one unit per case of every ``kind: Suite`` (``test.gatekeeper.sh/v1alpha1``)
-  YAML file. The case's object is reviewed the way Gatekeeper's ``gator verify`` does: ``input.review``
-  is built from the object (``kind`` {group, version, kind}, ``name``, ``namespace``, ``operation:
-  CREATE``, ``userInfo: {}``, ``object``) or taken from an AdmissionReview's ``request`` (a DELETE
-  reviews its ``oldObject``); ``input.parameters`` is the constraint's ``spec.parameters`` (``{}``
-  when absent) and must fit the template's schema; ``data.inventory`` holds the case's inventory
-  objects; and the constraint's ``spec.match`` (kinds, scope, namespaces, excludedNamespaces,
-  labelSelector, namespaceSelector, name) decides whether the template runs at all. The template's
-  ``violation`` results are compared with the case's assertions (``violations: yes|no|N``, default
-  ``yes``; ``message`` a regular expression searched in each violation's ``msg``, as gator does).
-  Input errors: a suite that does not parse is one unit ``<label>/<relpath>``; a broken template,
-  constraint, object or inventory file is carried by every case that needs it, or, when no case
-  does (an ``invalid`` test, or all its cases skipped), is a unit ``<label>/<relpath>`` of its own.
-  As with gator, what a skipped suite, test or case names is not read.
+  YAML file (``<label>/<suite>#<test>/<case>``), and one per ``invalid: true`` test
+  (``<label>/<suite>#<test>``), which passes only when the constraint fails schema validation against
+  the template's ``openAPIV3Schema`` (gator's ``constraints.ErrSchema``; a constraint of another kind is
+  rejected too, but not by the schema, so the test fails as in gator). The case's object is reviewed
+  the way Gatekeeper's ``gator verify`` does: ``input.review`` is built from the object (``kind``
+  {group, version, kind}, ``name``, ``namespace`` and ``object`` set; ``operation``, ``uid`` and
+  ``userInfo`` left at Go's zero values ``""``/``{}``, no ``dryRun``) or taken from an AdmissionReview's
+  ``request`` (a DELETE reviews its ``oldObject``); ``input.parameters`` is the constraint's
+  ``spec.parameters`` (``{}`` when absent) and must fit the template's schema; ``data.inventory`` holds
+  the case's inventory objects; and the constraint's ``spec.match`` (kinds, scope, namespaces,
+  excludedNamespaces, labelSelector, namespaceSelector, name; globs ``abc*``, ``*abc``, ``*abc*``)
+  decides whether the template runs at all. The template's ``violation`` results are compared with
+  the case's assertions (``violations: yes|no|N``, default ``yes``; ``message`` a Go RE2 regular
+  expression searched in each violation's ``msg``; one RE2 refuses, such as a lookaround or a
+  backreference, is an error of the case when there is a violation to match, as in gator).
+  Input errors: a suite that does not parse is one unit ``<label>/<relpath>``; a template without a
+  ``violation`` rule ("missing required rule: violation", as Gatekeeper refuses it) or otherwise
+  broken, or a broken constraint, object or inventory file, is carried by every case or invalid test
+  that needs it, or, when none does (all its cases skipped), is a unit ``<label>/<relpath>`` of its
+  own. As with gator, what a skipped suite, test or case names is not read.
 
 A directory with no ``.rego`` file and no suite is a usage error, not an empty (compliant) target.
 
@@ -496,6 +503,16 @@ def _collect_template(
             return rego_error("syntax", exc)
         if part == "rego":
             entry["package"] = list(module.package)
+            if not any(rule.name == "violation" for rule in module.rules):
+                # Gatekeeper's constraint framework refuses such a template; without this, a typo
+                # (`violations[...]`) would make every `violations: no` case pass.
+                return fail(
+                    InputError(
+                        rel,
+                        "missing required rule: violation (a ConstraintTemplate's rego must define it)",
+                        entry["rego_line"],
+                    )
+                )
     try:
         compiled = create_engine(**engine_cfg)
         for part, source, _ in parts:
@@ -626,9 +643,31 @@ def gatekeeper_case_units(inventory: Inventory) -> list[Unit]:
             seen.add(units[-1].id)
             continue
         for test in suite["tests"]:
-            if test["invalid"]:
-                continue  # a constraint expected to be rejected: there are no cases to review
             template = templates.get(test["template_path"] or "", None)
+            if test["invalid"]:
+                # A constraint expected to be rejected: one unit for the test, `<suite>#<test name>`.
+                skip = suite["skip"] or test["skip"]
+                errors = [] if skip else _test_input_errors(suite, test, template, objects)
+                uid = _unique(_unit_id(inventory, suite["path"], test["name"]), seen)
+                data = GatekeeperCase(
+                    target=inventory["target"],
+                    suite=suite["path"],
+                    test=test["name"],
+                    case="",
+                    line=test["line"],
+                    skip=skip,
+                    template=template or {},
+                    constraint_path=test["constraint_path"] or "",
+                    constraint_docs=_docs(objects, test["constraint_path"]),
+                    object_path="",
+                    object_docs=[],
+                    inventory_docs=[],
+                    assertions=[],
+                    engine_cfg=engine_cfg,
+                    invalid=True,
+                )
+                units.append(Unit(uid, inventory["target"], data, errors))
+                continue
             for case in test["cases"]:
                 skip = suite["skip"] or test["skip"] or case["skip"]
                 # gator does not read what a skipped case names, so its inputs cannot make it an error.
@@ -651,7 +690,7 @@ def gatekeeper_case_units(inventory: Inventory) -> list[Unit]:
                     engine_cfg=engine_cfg,
                 )
                 units.append(Unit(uid, inventory["target"], data, errors))
-    # A broken template or object that no case reports (named only by an `invalid` test, or by a test
+    # A broken template or object that no unit reports (named only by skipped cases, or by a test
     # whose cases are all skipped) is a unit of its own, so that its error still reaches a result.
     carried = _carried(units)
     files = sorted([*templates.values(), *objects.values()], key=lambda entry: entry["path"])
@@ -684,6 +723,20 @@ def _case_input_errors(
     template: dict[str, Any] | None,
     objects: dict[str, Any],
 ) -> list[InputError]:
+    errors = _test_input_errors(suite, test, template, objects)
+    if not case["object_path"]:
+        errors.append(InputError(suite["path"], f"case '{case['name']}' names no object", case["line"]))
+    for path in [case["object_path"], *case["inventory_paths"]]:
+        entry = objects.get(path or "")
+        if entry and entry["error"]:
+            errors.append(InputError.from_dict(entry["error"]))
+    return errors
+
+
+def _test_input_errors(
+    suite: dict[str, Any], test: dict[str, Any], template: dict[str, Any] | None, objects: dict[str, Any]
+) -> list[InputError]:
+    """What stops a test's template or constraint from being loaded (every case of the test needs them)."""
     errors: list[InputError] = []
     if not test["template_path"]:
         errors.append(InputError(suite["path"], f"test '{test['name']}' names no template", test["line"]))
@@ -691,12 +744,9 @@ def _case_input_errors(
         errors.append(InputError.from_dict(template["error"]))
     if not test["constraint_path"]:
         errors.append(InputError(suite["path"], f"test '{test['name']}' names no constraint", test["line"]))
-    if not case["object_path"]:
-        errors.append(InputError(suite["path"], f"case '{case['name']}' names no object", case["line"]))
-    for path in [test["constraint_path"], case["object_path"], *case["inventory_paths"]]:
-        entry = objects.get(path or "")
-        if entry and entry["error"]:
-            errors.append(InputError.from_dict(entry["error"]))
+    entry = objects.get(test["constraint_path"] or "")
+    if entry and entry["error"]:
+        errors.append(InputError.from_dict(entry["error"]))
     return errors
 
 
