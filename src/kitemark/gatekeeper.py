@@ -360,7 +360,8 @@ def re2_syntax_error(pattern: str) -> str | None:
                 if rest.startswith(prefix):
                     return f"{what} is not supported"
             if not rest.startswith(("P<", "<")):
-                flags = re.match(r"[A-Za-z-]*", rest)[0]
+                leading = re.match(r"[A-Za-z-]*", rest)
+                flags = leading.group(0) if leading else ""
                 if bad := sorted(set(flags) - _RE2_FLAGS):
                     return f"flag {''.join(bad)!r} is not supported (RE2 flags: i, m, s, U)"
         if c in "*+?" or (c == "{" and _REPEAT.match(pattern, i)):
@@ -463,7 +464,7 @@ def matches(match: dict[str, Any], obj: dict[str, Any], namespace: dict[str, Any
             return False
 
     if match.get("labelSelector") is not None and not _selector_matches(
-        match["labelSelector"], meta.get("labels")
+        match["labelSelector"], meta.get("labels") or {}
     ):
         return False
 

@@ -427,11 +427,12 @@ def _embedded_at(tree: yaml.Node | None, lines: list[str], *keys: str | int) -> 
     node = _node_line(tree, *keys)
     if node is None:
         return None
-    if node.style in ("|", ">"):  # a block scalar starts on the line after its indicator
+    style = getattr(node, "style", None)  # only scalar nodes have one
+    if style in ("|", ">"):  # a block scalar starts on the line after its indicator
         first = node.start_mark.line + 1
         text = lines[first] if first < len(lines) else ""
         return first + 1, len(text) - len(text.lstrip(" "))
-    return node.start_mark.line + 1, node.start_mark.column + (1 if node.style in ("'", '"') else 0)
+    return node.start_mark.line + 1, node.start_mark.column + (1 if style in ("'", '"') else 0)
 
 
 def _collect_template(
