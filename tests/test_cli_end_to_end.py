@@ -340,3 +340,10 @@ def test_a_seed_is_searched_in_its_own_regions(tmp_path: Path) -> None:
         r for r in results(tmp_path / "o2")["results"] if r["id"] == "AWS-EKS-001[aws:seed/no-eks-cluster]"
     ]
     assert "searched regions eu-west-2 only" in empty["findings"][0]["message"]
+
+
+def test_controls_piped_into_a_reader_that_stops_early_is_quiet() -> None:
+    proc = subprocess.run(f"{sys.executable} -m kitemark controls --format markdown | head -1", shell=True,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.stdout.strip() == "## Checks"
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
