@@ -13,7 +13,8 @@ from kitemark.catalog import load_checks
 from kitemark.checks import check_function, evaluate
 from kitemark.model import Status
 from kitemark.targets import TargetSpec
-from kitemark.targets.terraform import REDACTED, collect, is_credential_name, mask_template, module_units
+from kitemark.targets.hcl_redaction import REDACTED, is_credential_name, mask_template
+from kitemark.targets.terraform import collect, module_units
 
 load_checks()
 

@@ -8,7 +8,7 @@ from typing import Any
 from kitemark.checks import check, failed, passed
 from kitemark.model import Finding
 from kitemark.targets.hcl_values import strip_meta
-from kitemark.targets.terraform import BUILTIN_PROVIDERS, Block, ModuleView
+from kitemark.targets.terraform_view import BUILTIN_PROVIDERS, Block, ModuleView
 
 CONVENTIONAL_FILE = "versions.tf"
 
