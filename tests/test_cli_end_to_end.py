@@ -248,7 +248,12 @@ def test_report_rerenders_every_output_from_results_json(demo_run: tuple[Any, Pa
     assert proc.returncode == 1, proc.stderr
     assert "NOT COMPLIANT" in proc.stdout
     assert (tmp_path / "junit.xml").read_bytes() == (out / "junit.xml").read_bytes()
-    assert (tmp_path / "compliance.html").read_text() == (out / "compliance.html").read_text()
+    rerendered = results(tmp_path)
+    assert rerendered["results"] == results(out)["results"]
+    for target in rerendered["targets"]:
+        # The saved evidence stays where the run wrote it; the new report points there.
+        assert (tmp_path / target["inventory"]).resolve().is_file(), target["inventory"]
+        assert target["inventory"] in (tmp_path / "compliance.html").read_text()
 
 
 @pytest.mark.parametrize(
@@ -347,3 +352,30 @@ def test_controls_piped_into_a_reader_that_stops_early_is_quiet() -> None:
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert proc.stdout.strip() == "## Checks"
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_paths_names_the_folders_kitemark_runs_from() -> None:
+    proc = kitemark("paths")
+    paths = dict(line.split(None, 1) for line in proc.stdout.splitlines())
+    assert (
+        Path(paths["suites"]) == resources.suites_dir()
+        and Path(paths["policies"]) == resources.policies_dir()
+    )
+    assert (Path(paths["demo"]) / "waivers.yaml").is_file()
+
+
+def test_a_failure_in_the_terminal_names_the_check_the_location_and_the_fix(tmp_path: Path) -> None:
+    proc = kitemark("run", "--terraform", TF, "--control", "TF-VER-001", "--out", str(tmp_path), "-n", "0")
+    assert proc.returncode == 1
+    assert "TF-VER-001 Modules pin the Terraform version" in proc.stdout
+    assert "versions.tf:" in proc.stdout and "fix: Add a `versions.tf`" in proc.stdout
+    assert "compliance.html#check-TF-VER-001" in proc.stdout
+
+
+def test_a_partial_selection_marks_the_points_it_only_partly_assessed(tmp_path: Path) -> None:
+    compliant = str(DEMO / "terraform" / "s3-bucket-compliant")
+    proc = kitemark("run", "--terraform", compliant, "--out", str(tmp_path), "-n", "0")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "   14* │" in proc.stdout and "11 │" in proc.stdout and "11* │" not in proc.stdout
+    assert "partly assessed" in proc.stdout
+    assert "Partly assessed" in (tmp_path / "compliance.html").read_text()

@@ -150,3 +150,13 @@ def test_junit_has_one_case_per_result_with_properties_and_outcomes() -> None:
         waived is not None and waived.get("type") == "waived" and "until 2027-01-01" in waived.get("message")
     )
     assert cases["K8S-NET-001[cluster:demo/namespace:a]"].find("*[@message]") is None
+
+
+def test_a_run_that_assessed_nothing_is_never_compliant() -> None:
+    from kitemark.results import summarise
+
+    assert summarise([])["compliant"] is False
+    assert summarise([{"status": "passed"}])["compliant"] is True
+    assert (
+        summarise([{"status": "passed"}], [{"errors": [{"path": "a", "message": "m"}]}])["compliant"] is False
+    )

@@ -79,8 +79,8 @@ def check(
         title=title,
         severity=Severity(severity),
         controls=tuple(controls),
-        rationale=inspect.cleandoc(rationale),
-        remediation=inspect.cleandoc(remediation),
+        rationale=_text(rationale),
+        remediation=_text(remediation),
         references=tuple(references),
     )
 
@@ -100,6 +100,11 @@ def check(
         return test
 
     return decorate
+
+
+def _text(value: str) -> str:
+    """Auditor-facing text: dedented, with reStructuredText ``code`` written as plain `code`."""
+    return inspect.cleandoc(value).replace("``", "`")
 
 
 def evaluate(fn: CheckFn, unit: Unit) -> list[Finding]:

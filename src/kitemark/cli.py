@@ -117,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("results", metavar="RESULTS_JSON", help="a results.json written by `kitemark run`")
     report.add_argument("--out", metavar="DIR", help="where to write the reports (default: beside the file)")
 
+    sub.add_parser(
+        "paths",
+        help="print where the installed suites, bundled policies and demo are",
+        description="Print the folders Kitemark runs from, e.g. for `--policies $(kitemark paths | "
+        "awk '/^policies/ {print $2}')` or plain `pytest <suites> --kitemark-...`.",
+    )
+
     controls = sub.add_parser("controls", help="list the checks and the framework requirements they evidence")
     controls.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     return parser
@@ -134,6 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "controls":
             return _controls(args.format)
+        if args.command == "paths":
+            for name, path in (
+                ("suites", resources.suites_dir()),
+                ("policies", resources.policies_dir()),
+                ("demo", resources.demo_dir()),
+            ):
+                print(f"{name:<9}{path}")
+            return EXIT_COMPLIANT
         if args.command == "report":
             return _report(Path(args.results), Path(args.out) if args.out else None)
         return _run(args, [a for a in extra if a != "--"])
@@ -217,9 +232,18 @@ def _report(path: Path, out: Path | None) -> int:
         where = "/".join(str(p) for p in exc.absolute_path) or "top level"
         raise UsageError(f"{path}: not a Kitemark results document (at {where}: {exc.message})") from None
     target = out or path.parent
+    _rebase_inventories(document, path.parent, target)
     render_all(document, target)
     print(render_summary(document, target, color=sys.stdout.isatty()), end="")
     return EXIT_COMPLIANT if document["summary"]["compliant"] else EXIT_NONCOMPLIANT
+
+
+def _rebase_inventories(document: dict[str, Any], source: Path, target: Path) -> None:
+    """Saved inventories stay where the run wrote them: point the re-rendered report at them."""
+    for record in document["targets"]:
+        saved = record.get("inventory")
+        if saved and not Path(saved).is_absolute():
+            record["inventory"] = os.path.relpath((source / saved).resolve(), target.resolve())
 
 
 def _controls(fmt: str) -> int:

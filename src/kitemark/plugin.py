@@ -251,22 +251,34 @@ def kitemark_record(request: pytest.FixtureRequest) -> Any:
             (_FINDINGS, json.dumps([f.to_dict() for f in findings], default=str))
         )
         item = ItemResult(check.id, unit.target, unit.id, findings)
-        _set_outcome(item)
+        _set_outcome(item, check)
 
     return record
 
 
-def _set_outcome(item: ItemResult) -> None:
+def _first_sentence(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    sentence = flat.split(". ", 1)[0].rstrip(".:") + "."
+    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
+
+
+def _set_outcome(item: ItemResult, check: Check) -> None:
+    """The pytest outcome, with what a reviewer reading the terminal needs: the check, each finding with
+    its location, and how to fix it (the full remediation is in compliance.html)."""
     status = item.status
     lines = [
-        f"{f.status.value.upper()} {f.resource}: {f.message}"
+        f"{f.status.value.upper()} {f.resource}"
+        + (f" ({f.location})" if f.location else "")
+        + f": {f.message}"
         for f in item.findings
         if f.status in (Status.FAILED, Status.ERROR, Status.WAIVED)
     ]
+    header = f"{check.id} {check.title} [{check.severity.value}; {', '.join(check.controls)}]"
+    footer = f"fix: {_first_sentence(check.remediation)} (more: compliance.html#check-{check.id})"
     if status is Status.FAILED:
-        pytest.fail("\n".join(lines), pytrace=False)
+        pytest.fail("\n".join([header, *lines, footer]), pytrace=False)
     if status is Status.ERROR:
-        pytest.fail("could not assess:\n" + "\n".join(lines), pytrace=False)
+        pytest.fail("\n".join([header, "could not assess:", *lines]), pytrace=False)
     if status is Status.WAIVED:
         pytest.xfail("\n".join(lines))
     if status is Status.NOT_APPLICABLE:
@@ -325,8 +337,8 @@ def _crash_reason(report: pytest.TestReport) -> str:
 
 def build_results(config: pytest.Config, state: KitemarkState) -> dict[str, Any]:
     frameworks = load_frameworks()
-    ran = {item.check_id for item in state.items.values()}
-    checks = {cid: check for cid, check in state.catalogue.items() if cid in ran}
+    # Every check of the suites, run or not: the report shows what a requirement lacked in this run.
+    checks = state.catalogue
     controls = controls_by_check(frameworks, checks)
     check_docs = {cid: {**checks[cid].to_dict(), "controls": controls[cid]} for cid in sorted(checks)}
     out = state.options.out.resolve()

@@ -29,7 +29,13 @@ def summarise(results: Iterable[dict[str, Any]], targets: Iterable[dict[str, Any
     summary["total"] = sum(counts.values())
     # An input error is incomplete evidence even when the selection ran no check that reports it.
     summary["input_errors"] = sum(len(t.get("errors", [])) for t in targets)
-    summary["compliant"] = summary["failed"] == 0 and summary["error"] == 0 and summary["input_errors"] == 0
+    # A run that assessed nothing is evidence of nothing, never compliance.
+    summary["compliant"] = (
+        summary["total"] > 0
+        and summary["failed"] == 0
+        and summary["error"] == 0
+        and summary["input_errors"] == 0
+    )
     return summary
 
 

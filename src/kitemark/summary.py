@@ -37,14 +37,22 @@ def summary_table(document: dict[str, Any], width: int = 110) -> Table:
         header = "n/a" if name == "not_applicable" else name
         table.add_column(header, justify="right", style=style, no_wrap=True, min_width=len(header))
     manual = []
+    ran = {r["check_id"] for r in document["results"]}
+    partial = False
     for req in framework["requirements"] if framework else []:
         if req["manual"]:
             manual.append(req["id"])
             continue
         counts = requirement_counts(document, req)
-        table.add_row(req["id"], req["title"], *(str(counts.get(name, 0)) for name, _ in COLUMNS))
+        point = req["id"]
+        if not set(req["checks"]) <= ran:
+            point, partial = f"{point}*", True
+        table.add_row(point, req["title"], *(str(counts.get(name, 0)) for name, _ in COLUMNS))
     if manual:
         table.add_row(_span(manual), "manual — not assessed automatically", *("-" for _ in COLUMNS))
+    if partial:
+        table.caption = "* partly assessed: some of its checks did not run here"
+        table.caption_justify = "left"
     summary = document["summary"]
     table.add_section()
     table.add_row(
@@ -64,7 +72,10 @@ def render_summary(document: dict[str, Any], out: Path, *, color: bool = False, 
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width)
     console.print(summary_table(document, width))
-    verdict = "COMPLIANT" if document["summary"]["compliant"] else "NOT COMPLIANT"
+    if document["summary"]["total"] == 0:
+        verdict = "NOTHING ASSESSED (no results)"
+    else:
+        verdict = "COMPLIANT" if document["summary"]["compliant"] else "NOT COMPLIANT"
     console.print(f"Verdict: [bold]{verdict}[/bold]")
     for name in (HTML, JUNIT, RESULTS):
         console.print(f"  {name:<16} {out / name}")

@@ -44,6 +44,7 @@ VERDICT_LABELS = {
     "failed": "Not met",
     "error": "Could not assess",
     "waived": "Met with waivers",
+    "partial": "Partly assessed",
     "passed": "Met",
     "not_applicable": "Not applicable",
     "not_run": "No results in this run",
@@ -151,7 +152,14 @@ class RequirementView:
     def verdict(self) -> str:
         if not self.checks:
             return "manual" if self.manual else "no_checks"
-        return worst(r.status for r in self.results) or "not_run"
+        found = worst(r.status for r in self.results)
+        if found is None:
+            return "not_run"
+        # "Met" is a statement about the service: never make it while some of the requirement's checks
+        # did not run (their suite had no target, or the selection left them out).
+        if found in ("passed", "waived", "not_applicable") and any(not c.results for c in self.checks):
+            return "partial"
+        return found
 
     @property
     def open(self) -> bool:
