@@ -34,9 +34,12 @@ def hcl_map(tags: dict[str, str], indent: str = "    ") -> str:
 
 
 def run(check_id: str, tmp_path: Path, files: dict[str, str]) -> list[Finding]:
+    """``check_id`` on one module, the directory ``m``: its resources are ``m/<address>``."""
+    module = tmp_path / "m"
+    module.mkdir(exist_ok=True)
     for name, text in files.items():
-        (tmp_path / name).write_text(text)
-    [unit] = module_units(collect(TargetSpec("terraform", "t", str(tmp_path))))
+        (module / name).write_text(text)
+    [unit] = module_units(collect(TargetSpec("terraform", "t", str(module))))
     return evaluate(check_function(check_id), unit)
 
 
@@ -78,7 +81,7 @@ def test_s3_standalone_sse_with_count_index_and_bucket_attribute_passes(tmp_path
     )
     [finding] = run("TF-S3-001", tmp_path, {"main.tf": tf})
     assert finding.status is Status.PASSED, finding
-    assert finding.resource == "aws_s3_bucket.b" and finding.location == "main.tf:1"
+    assert finding.resource == "m/aws_s3_bucket.b" and finding.location == "m/main.tf:1"
     assert finding.evidence["encryption"]["sse_algorithm"] == "aws:kms"
 
 
@@ -176,10 +179,10 @@ resource "random_id" "skip" {{
 }}
 """
     findings = by_resource(run("TF-TAG-001", tmp_path, {"main.tf": tf}))
-    assert set(findings) == {"aws_sqs_queue.default", "aws_sqs_queue.aliased"}
-    assert findings["aws_sqs_queue.default"].status is Status.PASSED
-    assert "default_tags" in findings["aws_sqs_queue.default"].message
-    aliased = findings["aws_sqs_queue.aliased"]
+    assert set(findings) == {"m/aws_sqs_queue.default", "m/aws_sqs_queue.aliased"}
+    assert findings["m/aws_sqs_queue.default"].status is Status.PASSED
+    assert "default_tags" in findings["m/aws_sqs_queue.default"].message
+    aliased = findings["m/aws_sqs_queue.aliased"]
     assert aliased.status is Status.FAILED
     assert aliased.evidence["present"] == ["business-unit"]
 
@@ -218,11 +221,11 @@ resource "aws_sns_topic" "t" {
 }
 """
     findings = by_resource(run("TF-TAG-001", tmp_path, {"main.tf": tf}))
-    queue, topic = findings["aws_sqs_queue.q"], findings["aws_sns_topic.t"]
+    queue, topic = findings["m/aws_sqs_queue.q"], findings["m/aws_sns_topic.t"]
     assert queue.status is Status.ERROR and topic.status is Status.ERROR
     assert "merge(var.tags" in queue.message and "var.tags" in queue.message and "no default" in queue.message
     assert "module.labels.tags" in topic.message
-    assert queue.location == "main.tf:5"
+    assert queue.location == "m/main.tf:5"
 
 
 def test_unresolved_part_does_not_matter_when_every_tag_is_visible(tmp_path: Path) -> None:
@@ -253,8 +256,8 @@ resource "aws_sqs_queue" "q" {{
 }}
 """
     findings = by_resource(run("TF-TAG-001", tmp_path, {"main.tf": tf}))
-    assert findings["aws_autoscaling_group.asg"].status is Status.PASSED
-    queue = findings["aws_sqs_queue.q"]
+    assert findings["m/aws_autoscaling_group.asg"].status is Status.PASSED
+    queue = findings["m/aws_sqs_queue.q"]
     assert queue.status is Status.FAILED and queue.evidence["empty"] == ["owner"]
 
 
@@ -322,7 +325,7 @@ def _tagging_suite() -> Any:
 def test_untaggable_types_are_skipped_and_taggable_ones_checked(tmp_path: Path) -> None:
     tf = "".join(f'resource "{t}" "x" {{\n  name = "x"\n}}\n' for t in UNTAGGABLE + TAGGABLE)
     findings = by_resource(run("TF-TAG-001", tmp_path, {"main.tf": tf}))
-    assert set(findings) == {f"{t}.x" for t in TAGGABLE}
+    assert set(findings) == {f"m/{t}.x" for t in TAGGABLE}
     assert {f.status for f in findings.values()} == {Status.FAILED}
 
 
@@ -339,7 +342,7 @@ def test_taggable_type(resource_type: str) -> None:
 def test_a_resource_written_with_tags_is_checked_whatever_its_type(tmp_path: Path) -> None:
     tf = 'resource "aws_example_widget_policy" "w" {\n  tags = { owner = "team" }\n}\n'
     [finding] = run("TF-TAG-001", tmp_path, {"main.tf": tf})
-    assert finding.status is Status.FAILED and finding.resource == "aws_example_widget_policy.w"
+    assert finding.status is Status.FAILED and finding.resource == "m/aws_example_widget_policy.w"
 
 
 def test_taggability_lists_are_consistent() -> None:
@@ -370,14 +373,14 @@ def test_versions_pass_and_builtin_provider_needs_no_entry(tmp_path: Path) -> No
     main = 'resource "aws_sqs_queue" "q" {\n}\nresource "terraform_data" "x" {\n}\n'
     [finding] = run("TF-VER-001", tmp_path, {"versions.tf": VERSIONS % "", "main.tf": main})
     assert finding.status is Status.PASSED, finding
-    assert finding.location == "versions.tf:1"
+    assert finding.location == "m/versions.tf:1"
     assert finding.evidence["required_providers"]["aws"]["version"] == ">= 4.0"
 
 
 def test_versions_found_outside_versions_tf_are_accepted_and_named(tmp_path: Path) -> None:
     [finding] = run("TF-VER-001", tmp_path, {"main.tf": VERSIONS % 'random = "~> 3.0"'})
     assert finding.status is Status.PASSED
-    assert "main.tf" in finding.message and finding.evidence["required_version_in"] == "main.tf:1"
+    assert "m/main.tf" in finding.message and finding.evidence["required_version_in"] == "m/main.tf:1"
     assert finding.evidence["required_providers"]["random"]["version"] == "~> 3.0"
 
 
@@ -385,7 +388,7 @@ def test_provider_used_but_not_required_fails(tmp_path: Path) -> None:
     main = 'data "http" "x" {\n  url = "https://example.org"\n}\nresource "aws_sqs_queue" "q" {\n}\n'
     [finding] = run("TF-VER-001", tmp_path, {"versions.tf": VERSIONS % "", "main.tf": main})
     assert finding.status is Status.FAILED
-    assert "provider http is used by data.http.x (main.tf:1)" in finding.message
+    assert "provider http is used by data.http.x (m/main.tf:1)" in finding.message
     assert finding.evidence["providers_used"] == ["aws", "http"]
 
 

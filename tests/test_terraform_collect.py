@@ -43,15 +43,19 @@ def spec(root: Path, name: str = "t") -> TargetSpec:
 
 
 def test_parses_blocks_with_their_lines(tmp_path: Path) -> None:
-    write(tmp_path, {"main.tf": '# a comment\n\nresource "aws_sqs_queue" "jobs" {\n  name = "jobs"\n}\n'})
-    inventory = collect(spec(tmp_path))
+    root = write(
+        tmp_path / "queues",
+        {"main.tf": '# a comment\n\nresource "aws_sqs_queue" "jobs" {\n  name = "jobs"\n}\n'},
+    )
+    inventory = collect(spec(root))
     [module] = inventory["modules"]
     body = module["files"]["main.tf"]["resource"][0]["aws_sqs_queue"]["jobs"]
     assert (body["__start_line__"], body["__end_line__"], body["name"]) == (3, 5, "jobs")
     [unit] = module_units(inventory)
+    assert unit.id == "terraform:t/queues"  # the root module is named after the location directory
     [queue] = unit.data.resources
-    assert (queue.address, queue.identity) == ("aws_sqs_queue.jobs", "aws_sqs_queue.jobs")
-    assert queue.location == "main.tf:3"
+    assert (queue.address, queue.identity) == ("aws_sqs_queue.jobs", "queues/aws_sqs_queue.jobs")
+    assert queue.location == "queues/main.tf:3"
     assert {k: inventory[k] for k in ("kind", "target", "name", "errors")} == {
         "kind": "terraform",
         "target": "terraform:t",
@@ -61,8 +65,8 @@ def test_parses_blocks_with_their_lines(tmp_path: Path) -> None:
 
 
 def test_discovers_nested_modules_and_skips_hidden_dirs(tmp_path: Path) -> None:
-    write(
-        tmp_path,
+    root = write(
+        tmp_path / "infra",
         {
             "main.tf": 'module "s3" {\n  source = "./modules/s3"\n}\n',
             "modules/s3/main.tf": 'resource "aws_s3_bucket" "b" {\n}\n',
@@ -74,12 +78,12 @@ def test_discovers_nested_modules_and_skips_hidden_dirs(tmp_path: Path) -> None:
             "modules/s3/main.tf~": "backup { not valid",
         },
     )
-    inventory = collect(spec(tmp_path, "tree"))
-    assert [m["path"] for m in inventory["modules"]] == [".", "modules/s3", "modules/s3/nested/deep"]
+    inventory = collect(spec(root, "tree"))
+    assert [m["path"] for m in inventory["modules"]] == ["infra", "modules/s3", "modules/s3/nested/deep"]
     assert list(inventory["modules"][1]["files"]) == ["main.tf"]
     units = module_units(inventory)
     assert [u.id for u in units] == [
-        "terraform:tree/.",
+        "terraform:tree/infra",
         "terraform:tree/modules/s3",
         "terraform:tree/modules/s3/nested/deep",
     ]
@@ -124,9 +128,8 @@ def test_malformed_file_errors_its_module_and_the_rest_is_checked(tmp_path: Path
     ],
 )
 def test_syntax_errors_name_a_line(tmp_path: Path, text: str, line: int | None, words: str) -> None:
-    write(tmp_path, {"main.tf": text})
-    [problem] = collect(spec(tmp_path))["errors"]
-    assert problem["path"] == "main.tf"
+    [problem] = collect(spec(write(tmp_path / "m", {"main.tf": text})))["errors"]
+    assert problem["path"] == "m/main.tf"
     assert words in problem["message"]
     if line is not None:
         assert problem["line"] == line
@@ -135,9 +138,10 @@ def test_syntax_errors_name_a_line(tmp_path: Path, text: str, line: int | None, 
 
 
 def test_undecodable_file_is_an_input_error(tmp_path: Path) -> None:
-    (tmp_path / "main.tf").write_bytes(b'locals {\n  a = "\xff"\n}\n')
-    [problem] = collect(spec(tmp_path))["errors"]
-    assert problem["path"] == "main.tf" and "UTF-8" in problem["message"]
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "main.tf").write_bytes(b'locals {\n  a = "\xff"\n}\n')
+    [problem] = collect(spec(tmp_path / "m"))["errors"]
+    assert problem["path"] == "m/main.tf" and "UTF-8" in problem["message"]
 
 
 def test_missing_or_empty_location_is_a_usage_error(tmp_path: Path) -> None:
@@ -170,3 +174,79 @@ def test_unclosed_brace_ignores_strings_comments_and_heredocs() -> None:
     assert unclosed_brace_line(text) == 1
     assert unclosed_brace_line("a {\n}\nb {\n  c {\n  }\n") == 3
     assert unclosed_brace_line('a {\n  x = "${var.y}"\n}\n') is None
+
+
+QUEUE = 'resource "aws_sqs_queue" "q" {\n}\n'
+PAY_FINES = {
+    "versions.tf": VERSIONS,
+    "main.tf": 'resource "aws_s3_bucket" "uploads" {\n  bucket = "uploads"\n}\n'
+    'resource "random_password" "token" {\n  length = 16\n}\n',
+}
+
+
+def unit_view(location: Path, unit_id: str) -> tuple[list[tuple[str, str]], list[tuple[str, ...]]]:
+    """One unit of a run on ``location`` (target name ``modules``): its resources' identities and
+    locations, and every TF check's findings on it."""
+    units = {u.id: u for u in module_units(collect(spec(location, "modules")))}
+    unit = units[unit_id]
+    blocks = [(b.identity, b.location) for b in unit.data.resources]
+    findings = sorted(
+        (check_id, f.resource, f.location or "", f.status.value)
+        for check_id in TF_CHECKS
+        for f in evaluate(check_function(check_id), unit)
+    )
+    return blocks, findings
+
+
+def test_a_module_is_named_the_same_alone_and_in_a_tree(tmp_path: Path) -> None:
+    """Nightly runs a tree, pre-merge one module: same unit id, identities and locations either way, so
+    waivers (globs on identities) and run-to-run comparisons agree."""
+    tree = write(
+        tmp_path / "tf",
+        {
+            **{f"pay-fines/{name}": text for name, text in PAY_FINES.items()},
+            "other/main.tf": QUEUE,
+            "broken/main.tf": "locals {\n",
+        },
+    )
+    unit_id = "terraform:modules/pay-fines"
+    in_tree, alone = unit_view(tree, unit_id), unit_view(tree / "pay-fines", unit_id)
+    assert in_tree == alone
+    blocks, findings = alone
+    assert blocks == [
+        ("pay-fines/aws_s3_bucket.uploads", "pay-fines/main.tf:1"),
+        ("pay-fines/random_password.token", "pay-fines/main.tf:4"),
+    ]
+    assert ("TF-S3-001", "pay-fines/aws_s3_bucket.uploads", "pay-fines/main.tf:1", "failed") in findings
+    assert [f[1] for f in findings if f[0] == "TF-VER-001"] == ["pay-fines"]  # module-level: the module
+    # Input errors name the same file either way too.
+    for location in (tree, tree / "broken"):
+        assert [e["path"] for e in collect(spec(location))["errors"]] == ["broken/main.tf"]
+
+
+def test_a_tree_with_a_root_module_names_it_after_the_location(tmp_path: Path) -> None:
+    root = write(tmp_path / "platform", {"main.tf": QUEUE, "modules/s3/main.tf": QUEUE})
+    inventory = collect(spec(root))
+    assert [m["path"] for m in inventory["modules"]] == ["platform", "modules/s3"]
+    assert [u.id for u in module_units(inventory)] == ["terraform:t/platform", "terraform:t/modules/s3"]
+
+
+def test_root_module_is_dot_when_a_sub_module_path_could_collide_with_its_name(tmp_path: Path) -> None:
+    # `tf/` holds main.tf and a sub-module `tf/tf`: naming the root `tf` would merge the two.
+    same = write(tmp_path / "tf", {"main.tf": QUEUE, "tf/main.tf": QUEUE, "other/main.tf": QUEUE})
+    units = module_units(collect(spec(same)))
+    assert [u.id for u in units] == ["terraform:t/.", "terraform:t/other", "terraform:t/tf"]
+    identities = [q.identity for u in units for q in u.data.resources]
+    assert identities == ["aws_sqs_queue.q", "other/aws_sqs_queue.q", "tf/aws_sqs_queue.q"]
+    # A sub-module under a directory of the root's name would share its prefix (a waiver on `net/*`).
+    under = write(tmp_path / "net", {"main.tf": QUEUE, "net/vpc/main.tf": QUEUE})
+    assert [m["path"] for m in collect(spec(under))["modules"]] == [".", "net/vpc"]
+
+
+def test_root_module_named_after_a_relative_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    module = write(tmp_path / "pay-fines", {"main.tf": QUEUE})
+    monkeypatch.chdir(module)
+    [unit] = module_units(collect(spec(Path("."))))
+    assert unit.id == "terraform:t/pay-fines"
+    [queue] = unit.data.resources
+    assert (queue.identity, queue.location) == ("pay-fines/aws_sqs_queue.q", "pay-fines/main.tf:1")

@@ -207,11 +207,11 @@ def test_no_literal_secret_reaches_the_inventory(module_dir: Path) -> None:
 def test_checks_still_work_on_a_redacted_module(module_dir: Path) -> None:
     [unit] = module_units(json.loads(json.dumps(collect(TargetSpec("terraform", "t", str(module_dir))))))
     findings = {f.resource: f for f in evaluate(check_function("TF-TAG-001"), unit)}
-    assert findings["aws_db_instance.x"].status is Status.PASSED
-    assert findings["aws_rds_cluster.c"].status is Status.PASSED
-    assert findings["aws_elastic_beanstalk_environment.e"].status is Status.PASSED
-    assert findings["aws_sqs_queue.untagged"].status is Status.FAILED
-    assert "aws_secretsmanager_secret_version.v" not in findings  # takes no tags
+    assert findings["tf/aws_db_instance.x"].status is Status.PASSED
+    assert findings["tf/aws_rds_cluster.c"].status is Status.PASSED
+    assert findings["tf/aws_elastic_beanstalk_environment.e"].status is Status.PASSED
+    assert findings["tf/aws_sqs_queue.untagged"].status is Status.FAILED
+    assert "tf/aws_secretsmanager_secret_version.v" not in findings  # takes no tags
     evidence = json.dumps([f.to_dict() for f in findings.values()])
     assert not [s for s in SECRETS if s in evidence]
     # The evaluator still reads variables: a sensitive default resolves to the placeholder, not the secret.

@@ -8,11 +8,20 @@ modules are checked as usual.
 
 Inventory payload::
 
-    "modules": [                                # sorted by path
-        {"path": "s3-bucket" | ".",             # relative to the target location
+    "modules": [                                # the root module first, then by relative path
+        {"path": "pay-fines" | "s3-bucket",     # the module path (below)
          "files": {"main.tf": {<python-hcl2 output with __start_line__/__end_line__>}, ...},
          "errors": [InputError.to_dict(), ...]},
     ]
+
+Module paths name units (``terraform:<name>/<path>``), prefix resource identities (``<path>/<address>``)
+and file locations (``<path>/main.tf:12``). A sub-module's path is its directory relative to the target
+location (``modules/s3``). The *root* module — the target location itself, when it holds ``.tf`` files —
+is named after the location directory (``pay-fines`` for ``/x/tf/pay-fines``), so a module gets the same
+unit id and identities whether its own directory or a tree above it is the target. One exception keeps
+that unambiguous: if a sub-module's path is the root's name or lies under it (``/x/tf`` holding both
+``main.tf`` and ``tf/main.tf``), the root module is ``.`` instead, a path no sub-module can have (hidden
+directories are skipped). A location with no directory name (``/``) also gives ``.``.
 
 The inventory is kept as audit evidence, so secret values are redacted as each file is parsed (see
 ``kitemark.targets.hcl_redaction``): literal values of credential-like attributes become ``"<redacted>"``
@@ -35,7 +44,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from kitemark.errors import UsageError
 from kitemark.targets import InputError, Inventory, TargetSpec, Unit
 from kitemark.targets.hcl_redaction import redact_secrets
-from kitemark.targets.terraform_view import ModuleView
+from kitemark.targets.terraform_view import ModuleView, join
 
 KIND = "terraform"
 
@@ -52,7 +61,8 @@ def collect(spec: TargetSpec) -> Inventory:
     module_dirs = discover_modules(root)
     if not module_dirs:
         raise UsageError(f"terraform target '{spec.name}': no .tf files found under {spec.location}")
-    modules = [_collect_module(root, d) for d in module_dirs]
+    root_path = root_module_path(root, module_dirs)
+    modules = [_collect_module(root, d, root_path) for d in module_dirs]
     return {
         "kind": KIND,
         "target": spec.label,
@@ -78,6 +88,16 @@ def discover_modules(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: _relpath(root, p))
 
 
+def root_module_path(root: Path, module_dirs: list[Path]) -> str:
+    """The root module's path: the location directory's own name, or ``.`` when that is empty or a
+    sub-module's path equals it or lies under it (see the module docstring)."""
+    name = Path(os.path.abspath(root)).name
+    subs = [p for p in (_relpath(root, d) for d in module_dirs) if p != "."]
+    if not name or any(p == name or p.startswith(f"{name}/") for p in subs):
+        return "."
+    return name
+
+
 def _is_tf_file(path: Path) -> bool:
     # Terraform itself ignores hidden files and editor backups (`.#x.tf`, `x.tf~`).
     return path.name.endswith(".tf") and not path.name.startswith((".", "#")) and path.is_file()
@@ -87,17 +107,18 @@ def _relpath(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix() or "."
 
 
-def _collect_module(root: Path, module_dir: Path) -> dict[str, Any]:
+def _collect_module(root: Path, module_dir: Path, root_path: str) -> dict[str, Any]:
+    module_path = _relpath(root, module_dir)
+    module_path = root_path if module_path == "." else module_path
     files: dict[str, Any] = {}
     errors: list[dict[str, Any]] = []
     for path in sorted(p for p in module_dir.iterdir() if _is_tf_file(p)):
-        rel = path.relative_to(root).as_posix()
-        parsed, problem = parse_file(path, rel)
+        parsed, problem = parse_file(path, join(module_path, path.name))
         if problem is not None:
             errors.append(problem.to_dict())
         else:
             files[path.name] = parsed
-    return {"path": _relpath(root, module_dir), "files": files, "errors": errors}
+    return {"path": module_path, "files": files, "errors": errors}
 
 
 def parse_file(path: Path, rel: str) -> tuple[dict[str, Any] | None, InputError | None]:

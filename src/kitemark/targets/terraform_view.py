@@ -65,7 +65,8 @@ class Block:
 
 
 def join(module_path: str, item: str) -> str:
-    """``modules/s3`` + ``main.tf`` -> ``modules/s3/main.tf``; the root module adds no prefix."""
+    """``modules/s3`` + ``main.tf`` -> ``modules/s3/main.tf``; ``.`` (a root module that could not be
+    named after its directory, see ``kitemark.targets.terraform``) adds no prefix."""
     return item if module_path in ("", ".") else f"{module_path}/{item}"
 
 
