@@ -379,3 +379,13 @@ def test_a_partial_selection_marks_the_points_it_only_partly_assessed(tmp_path: 
     assert "   14* │" in proc.stdout and "11 │" in proc.stdout and "11* │" not in proc.stdout
     assert "partly assessed" in proc.stdout
     assert "Partly assessed" in (tmp_path / "compliance.html").read_text()
+
+
+def test_a_run_stopped_early_says_its_results_are_partial(tmp_path: Path) -> None:
+    proc = kitemark("run", "--terraform", TF, "--out", str(tmp_path), "-n", "0", "--", "-x")
+    assert proc.returncode == 1
+    document = results(tmp_path)
+    assert document["run"]["complete"] is False and "stopping after 1 failures" in document["run"]["stopped"]
+    assert document["summary"]["compliant"] is False
+    assert "INCOMPLETE RUN" in proc.stdout
+    assert 'id="incomplete"' in (tmp_path / "compliance.html").read_text()

@@ -485,3 +485,10 @@ def test_an_error_needing_action_says_to_fix_the_input_before_the_control(sample
     action = doc.by_id("action").text()
     assert "To assess" in action and "fix the input or access problem" in action
     assert "If, once assessed, it fails" in action
+
+
+def test_a_partial_run_is_flagged(sample: dict[str, Any]) -> None:
+    results = copy.deepcopy(sample)
+    results["run"].update(complete=False, stopped="stopping after 1 failures")
+    doc = parse(render_html(results))
+    assert "stopping after 1 failures" in doc.by_id("incomplete").text()

@@ -302,8 +302,12 @@ class Controller:
             meta = json.loads(str(props[_ITEM]))
             self.state.items[report.nodeid] = _item_result(meta, props, report)
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        self.document = build_results(self.config, self.state)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        # `-x`, `--maxfail`, Ctrl-C: the results are partial and must say so.
+        stopped = session.shouldfail or session.shouldstop
+        if not stopped and exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            stopped = f"pytest exit status {int(exitstatus)}"
+        self.document = build_results(self.config, self.state, stopped=str(stopped) if stopped else None)
         write_reports(self.document, self.state.options.out)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -335,7 +339,7 @@ def _crash_reason(report: pytest.TestReport) -> str:
     return lines[-1] if lines else "unknown reason"
 
 
-def build_results(config: pytest.Config, state: KitemarkState) -> dict[str, Any]:
+def build_results(config: pytest.Config, state: KitemarkState, stopped: str | None = None) -> dict[str, Any]:
     frameworks = load_frameworks()
     # Every check of the suites, run or not: the report shows what a requirement lacked in this run.
     checks = state.catalogue
@@ -369,6 +373,8 @@ def build_results(config: pytest.Config, state: KitemarkState) -> dict[str, Any]
             "severity": opts.severity,
         },
         "policies_commit": commits,
+        "complete": stopped is None,
+        "stopped": stopped,
     }
     return results_doc.build_document(
         run=run,

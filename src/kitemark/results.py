@@ -23,15 +23,18 @@ def schema() -> dict[str, Any]:
     return json.loads((resources.data_dir() / "results.schema.json").read_text())
 
 
-def summarise(results: Iterable[dict[str, Any]], targets: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+def summarise(
+    results: Iterable[dict[str, Any]], targets: Iterable[dict[str, Any]] = (), *, complete: bool = True
+) -> dict[str, Any]:
     counts = Counter(r["status"] for r in results)
     summary: dict[str, Any] = {status.value: counts.get(status.value, 0) for status in Status}
     summary["total"] = sum(counts.values())
     # An input error is incomplete evidence even when the selection ran no check that reports it.
     summary["input_errors"] = sum(len(t.get("errors", [])) for t in targets)
-    # A run that assessed nothing is evidence of nothing, never compliance.
+    # A run that assessed nothing, or stopped early, is never compliant.
     summary["compliant"] = (
-        summary["total"] > 0
+        complete
+        and summary["total"] > 0
         and summary["failed"] == 0
         and summary["error"] == 0
         and summary["input_errors"] == 0
@@ -67,7 +70,7 @@ def build_document(
         "frameworks": frameworks,
         "results": results,
         "waivers": {"file": waivers_file, "entries": entries},
-        "summary": summarise(results, targets),
+        "summary": summarise(results, targets, complete=run.get("complete", True)),
     }
 
 

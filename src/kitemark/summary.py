@@ -72,7 +72,9 @@ def render_summary(document: dict[str, Any], out: Path, *, color: bool = False, 
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width)
     console.print(summary_table(document, width))
-    if document["summary"]["total"] == 0:
+    if not document["run"].get("complete", True):
+        verdict = f"INCOMPLETE RUN ({document['run'].get('stopped')}): partial results, not compliant"
+    elif document["summary"]["total"] == 0:
         verdict = "NOTHING ASSESSED (no results)"
     else:
         verdict = "COMPLIANT" if document["summary"]["compliant"] else "NOT COMPLIANT"
