@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from kitemark import resources
+from kitemark.core import resources
 
 DEMO_NAMESPACES = resources.demo_dir() / "cluster" / "namespaces" / "laa-apply-production"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kitemark.catalog import load_checks
-from kitemark.checks import check_function
-from kitemark.model import Finding, Status
+from kitemark.core.catalog import load_checks
+from kitemark.core.checks import check_function
+from kitemark.core.model import Finding, Status
 
 FIVE = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 ON = {

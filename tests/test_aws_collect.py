@@ -17,12 +17,14 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
-from kitemark import aws_demo, resources
-from kitemark.catalog import load_checks
-from kitemark.checks import check_function, evaluate
-from kitemark.errors import UsageError
-from kitemark.model import Finding, Status
-from kitemark.targets import TargetSpec, aws, scope_units
+from kitemark.core import resources
+from kitemark.core.catalog import load_checks
+from kitemark.core.checks import check_function, evaluate
+from kitemark.core.errors import UsageError
+from kitemark.core.kinds import TargetSpec, scope_units
+from kitemark.core.model import Finding, Status
+from kitemark.targets.aws import collect as aws
+from kitemark.targets.aws import demo as aws_demo
 
 ALL_ON = dict.fromkeys(aws_demo.PUBLIC_ACCESS_SETTINGS, True)
 FIVE = ["api", "audit", "authenticator", "controllerManager", "scheduler"]

@@ -8,11 +8,11 @@ import re
 import pytest
 import yaml
 
-from kitemark import resources
-from kitemark.catalog import load_checks
-from kitemark.frameworks import load_frameworks, problems
-from kitemark.model import SUITES, Status
-from kitemark.selftest import fixture_path, run_on_fixture
+from kitemark.core import resources
+from kitemark.core.catalog import load_checks
+from kitemark.core.frameworks import load_frameworks, problems
+from kitemark.core.model import SUITES, Status
+from kitemark.testing import fixture_path, run_on_fixture
 
 CHECKS = load_checks()
 ROOT = resources.check_fixtures_dir().parent.parent

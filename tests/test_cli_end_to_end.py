@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kitemark import resources
+from kitemark.core import resources
 from kitemark.results import validate
 
 DEMO = resources.demo_dir()

@@ -11,17 +11,18 @@ from typing import Any
 
 import pytest
 
-from kitemark import resources
-from kitemark.checks import check_function, evaluate, registered
-from kitemark.model import Finding, Status
-from kitemark.targets import TargetSpec, cluster, scope_units
-from kitemark.targets.cluster_views import KObject, MetadataRule
+from kitemark.core import resources
+from kitemark.core.checks import check_function, evaluate, registered
+from kitemark.core.kinds import TargetSpec, scope_units
+from kitemark.core.model import Finding, Status
+from kitemark.targets.cluster import collect as cluster
+from kitemark.targets.cluster.view import KObject, MetadataRule
 
 CHECK_IDS = ("K8S-NET-001", "K8S-NS-001", "K8S-POD-001", "K8S-POD-002", "K8S-INPUT-001")
 
 
 def _load_cluster_suite() -> None:
-    # Same module names as kitemark.catalog, so a later full catalogue load does not import them twice.
+    # Same module names as kitemark.core.catalog, so a later full catalogue load does not import them twice.
     root = resources.suites_dir()
     for path in sorted((root / "cluster").glob("test_*.py")):
         name = "kitemark_suites." + ".".join(path.relative_to(root).with_suffix("").parts)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from kitemark.errors import UsageError
-from kitemark.targets import TargetSpec, cluster
-from kitemark.targets.cluster_views import ClusterView, NamespaceView
+from kitemark.core.errors import UsageError
+from kitemark.core.kinds import TargetSpec
+from kitemark.targets.cluster import collect as cluster
+from kitemark.targets.cluster.view import ClusterView, NamespaceView
 
 
 def write(root: Path, rel: str, text: str) -> Path:

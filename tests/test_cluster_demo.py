@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kitemark import resources
-from kitemark.catalog import load_checks
-from kitemark.checks import check_function, evaluate, registered
-from kitemark.model import Status
-from kitemark.targets import TargetSpec, cluster, scope_units
+from kitemark.core import resources
+from kitemark.core.catalog import load_checks
+from kitemark.core.checks import check_function, evaluate, registered
+from kitemark.core.kinds import TargetSpec, scope_units
+from kitemark.core.model import Status
+from kitemark.targets.cluster import collect as cluster
 
 DEMO = resources.demo_dir() / "cluster"
 P, F, NA = Status.PASSED, Status.FAILED, Status.NOT_APPLICABLE

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from kitemark.checks import check, evaluate, failed, passed
-from kitemark.model import Finding, ItemResult, Status, aggregate_status
-from kitemark.targets import InputError, NothingInScope, Unit
+from kitemark.core.checks import check, evaluate, failed, passed
+from kitemark.core.kinds import InputError, NothingInScope, Unit
+from kitemark.core.model import Finding, ItemResult, Status, aggregate_status
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from kitemark.model import Finding, ItemResult, Status
+from kitemark.core.model import Finding, ItemResult, Status
 from kitemark.reports.junit import render_junit
 from kitemark.results import build_document, validate
 

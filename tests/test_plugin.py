@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 PROBES = """
-from kitemark.checks import check, failed
+from kitemark.core.checks import check, failed
 
 META = dict(scope="terraform.module", severity="low", controls=["service-standard:9", "ncsc-csp:7"],
             rationale="A probe used by Kitemark's plugin tests to exercise one state.",

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kitemark.catalog import load_checks
-from kitemark.checks import check_function, evaluate
-from kitemark.model import Status, aggregate_status
-from kitemark.resources import demo_dir, policies_dir
-from kitemark.targets import TargetSpec, scope_units
-from kitemark.targets import policies as P
+from kitemark.core.catalog import load_checks
+from kitemark.core.checks import check_function, evaluate
+from kitemark.core.kinds import TargetSpec, scope_units
+from kitemark.core.model import Status, aggregate_status
+from kitemark.core.resources import demo_dir, policies_dir
+from kitemark.targets.policies import collect as P
 
 load_checks()
 

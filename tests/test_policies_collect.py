@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from kitemark.catalog import load_checks
-from kitemark.checks import check_function, evaluate
-from kitemark.errors import UsageError
-from kitemark.model import Finding, Status, aggregate_status
-from kitemark.targets import TargetSpec, Unit, scope_units
-from kitemark.targets import policies as P
+from kitemark.core.catalog import load_checks
+from kitemark.core.checks import check_function, evaluate
+from kitemark.core.errors import UsageError
+from kitemark.core.kinds import TargetSpec, Unit, scope_units
+from kitemark.core.model import Finding, Status, aggregate_status
+from kitemark.targets.policies import collect as P
 
 load_checks()
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from kitemark import gatekeeper as G
-from kitemark.catalog import load_checks
-from kitemark.checks import check_function, evaluate
-from kitemark.model import Finding, Status
-from kitemark.resources import demo_dir
-from kitemark.targets import TargetSpec, Unit, scope_units
-from kitemark.targets import policies as P
+from kitemark.core.catalog import load_checks
+from kitemark.core.checks import check_function, evaluate
+from kitemark.core.kinds import TargetSpec, Unit, scope_units
+from kitemark.core.model import Finding, Status
+from kitemark.core.resources import demo_dir
+from kitemark.engines import gatekeeper as G
+from kitemark.targets.policies import collect as P
 
 load_checks()
 

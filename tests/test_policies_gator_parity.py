@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from kitemark import gatekeeper as G
-from kitemark.catalog import load_checks
-from kitemark.checks import check_function, evaluate, registered
-from kitemark.model import Finding, Status
-from kitemark.targets import TargetSpec, scope_units
-from kitemark.targets import policies as P
+from kitemark.core.catalog import load_checks
+from kitemark.core.checks import check_function, evaluate, registered
+from kitemark.core.kinds import TargetSpec, scope_units
+from kitemark.core.model import Finding, Status
+from kitemark.engines import gatekeeper as G
+from kitemark.targets.policies import collect as P
 
 load_checks()
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kitemark.catalog import load_checks
-from kitemark.checks import check_function, evaluate
-from kitemark.model import Status
-from kitemark.targets import InputError, TargetSpec, scope_units
-from kitemark.targets import policies as P
+from kitemark.core.catalog import load_checks
+from kitemark.core.checks import check_function, evaluate
+from kitemark.core.kinds import InputError, TargetSpec, scope_units
+from kitemark.core.model import Status
+from kitemark.targets.policies import collect as P
 
 load_checks()
 

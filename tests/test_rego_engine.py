@@ -1,10 +1,10 @@
-"""The Rego engine interface and its regorus implementation (kitemark.rego)."""
+"""The Rego engine interface and its regorus implementation (kitemark.engines.rego)."""
 
 from __future__ import annotations
 
 import pytest
 
-from kitemark.rego import (
+from kitemark.engines.rego import (
     UNDEFINED,
     V0,
     V1,

@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from kitemark import resources
+from kitemark.core import resources
 from kitemark.reports.html import render_html, write_html
 
 SAMPLE = Path(__file__).parent / "data" / "results-sample.json"

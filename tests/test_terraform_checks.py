@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from kitemark import resources
-from kitemark.catalog import load_checks
-from kitemark.checks import check_function, evaluate
-from kitemark.model import Finding, ItemResult, Status
-from kitemark.targets import TargetSpec
-from kitemark.targets.terraform import collect, module_units
+from kitemark.core import resources
+from kitemark.core.catalog import load_checks
+from kitemark.core.checks import check_function, evaluate
+from kitemark.core.kinds import TargetSpec
+from kitemark.core.model import Finding, ItemResult, Status
+from kitemark.targets.terraform.collect import collect, module_units
 
 load_checks()
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from kitemark import resources
-from kitemark.catalog import load_checks
-from kitemark.checks import check_function, evaluate
-from kitemark.errors import UsageError
-from kitemark.model import Status
-from kitemark.targets import TargetSpec
-from kitemark.targets.terraform import collect, module_units, unclosed_brace_line
+from kitemark.core import resources
+from kitemark.core.catalog import load_checks
+from kitemark.core.checks import check_function, evaluate
+from kitemark.core.errors import UsageError
+from kitemark.core.kinds import TargetSpec
+from kitemark.core.model import Status
+from kitemark.targets.terraform.collect import collect, module_units, unclosed_brace_line
 
 TF_CHECKS = ("TF-S3-001", "TF-TAG-001", "TF-VER-001")
 load_checks()

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from kitemark.catalog import load_checks
-from kitemark.checks import check_function, evaluate
-from kitemark.model import Status
-from kitemark.targets import TargetSpec
-from kitemark.targets.hcl_redaction import REDACTED, is_credential_name, mask_template
-from kitemark.targets.terraform import collect, module_units
+from kitemark.core.catalog import load_checks
+from kitemark.core.checks import check_function, evaluate
+from kitemark.core.kinds import TargetSpec
+from kitemark.core.model import Status
+from kitemark.targets.terraform.collect import collect, module_units
+from kitemark.targets.terraform.redaction import REDACTED, is_credential_name, mask_template
 
 load_checks()
 

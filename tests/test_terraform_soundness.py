@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kitemark.catalog import load_checks
-from kitemark.checks import check_function, evaluate, registered
-from kitemark.model import Finding, Status
-from kitemark.targets import TargetSpec
-from kitemark.targets.hcl_values import Evaluator, Unknown
-from kitemark.targets.terraform import collect, module_units
+from kitemark.core.catalog import load_checks
+from kitemark.core.checks import check_function, evaluate, registered
+from kitemark.core.kinds import TargetSpec
+from kitemark.core.model import Finding, Status
+from kitemark.targets.terraform.collect import collect, module_units
+from kitemark.targets.terraform.hcl_values import Evaluator, Unknown
 
 load_checks()
 

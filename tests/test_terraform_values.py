@@ -7,7 +7,7 @@ from typing import Any
 import hcl2
 import pytest
 
-from kitemark.targets.hcl_values import Evaluator, PartialMap, Unknown, expression_text, strip_meta
+from kitemark.targets.terraform.hcl_values import Evaluator, PartialMap, Unknown, expression_text, strip_meta
 
 
 def module(text: str) -> tuple[Evaluator, dict[str, Any]]:

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from kitemark.errors import UsageError
-from kitemark.model import Finding, Status
-from kitemark.waivers import apply_waivers, check_known, load_waivers
+from kitemark.core.errors import UsageError
+from kitemark.core.model import Finding, Status
+from kitemark.verdicts.waivers import apply_waivers, check_known, load_waivers
 
 TODAY = dt.date(2026, 11, 26)
 

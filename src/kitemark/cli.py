@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from kitemark import __version__, resources
-from kitemark.errors import UsageError
+from kitemark import __version__
+from kitemark.core import resources
+from kitemark.core.errors import UsageError
 
 EXIT_COMPLIANT, EXIT_NONCOMPLIANT, EXIT_USAGE = 0, 1, 2
 
@@ -219,7 +220,7 @@ def _report(path: Path, out: Path | None) -> int:
 
     from kitemark import results
     from kitemark.reports.render import render_all
-    from kitemark.summary import render_summary
+    from kitemark.reports.terminal import render_summary
 
     try:
         document = results.read(path)
@@ -247,8 +248,8 @@ def _rebase_inventories(document: dict[str, Any], source: Path, target: Path) ->
 
 
 def _controls(fmt: str) -> int:
-    from kitemark.catalog import load_checks
-    from kitemark.frameworks import controls_by_check, load_frameworks
+    from kitemark.core.catalog import load_checks
+    from kitemark.core.frameworks import controls_by_check, load_frameworks
 
     checks = load_checks()
     frameworks = load_frameworks()

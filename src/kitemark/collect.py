@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kitemark.targets import Inventory, TargetSpec, kind_module
+from kitemark.core.kinds import Inventory, TargetSpec, kind_module
 
 
 def collect_all(

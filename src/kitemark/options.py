@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from kitemark import resources
-from kitemark.errors import UsageError
-from kitemark.targets import TargetSpec
+from kitemark.core import resources
+from kitemark.core.errors import UsageError
+from kitemark.core.kinds import TargetSpec
 
 DEFAULT_OUT = "kitemark-reports"
 DEFAULT_REGION = "eu-west-2"
@@ -120,8 +120,8 @@ def run_options(config: pytest.Config) -> RunOptions:
 
 def _validate_selection(severity: str | None, frameworks: Iterable[str]) -> None:
     """Fail before any target is collected; check ids and controls are checked at collection."""
-    from kitemark.frameworks import load_frameworks
-    from kitemark.model import Severity
+    from kitemark.core.frameworks import load_frameworks
+    from kitemark.core.model import Severity
 
     if severity and severity not in {s.value for s in Severity}:
         raise UsageError(f"--severity {severity}: expected one of {', '.join(s.value for s in Severity)}")

@@ -20,16 +20,16 @@ from typing import Any
 
 import pytest
 
-from kitemark import resources
 from kitemark import results as results_doc
-from kitemark.catalog import load_checks
 from kitemark.collect import collect_all, git_commit, load_inventories
-from kitemark.errors import UsageError
-from kitemark.frameworks import controls_by_check, load_frameworks, selected_checks
-from kitemark.model import SUITES, Check, Finding, ItemResult, Status
+from kitemark.core import resources
+from kitemark.core.catalog import load_checks
+from kitemark.core.errors import UsageError
+from kitemark.core.frameworks import controls_by_check, load_frameworks, selected_checks
+from kitemark.core.kinds import Inventory, NothingInScope, Unit, scope_units, searched
+from kitemark.core.model import SUITES, Check, Finding, ItemResult, Status
 from kitemark.options import RunOptions, add_options, run_options
-from kitemark.targets import Inventory, NothingInScope, Unit, scope_units, searched
-from kitemark.waivers import Waiver, apply_waivers, check_known, load_waivers
+from kitemark.verdicts.waivers import Waiver, apply_waivers, check_known, load_waivers
 
 MARKER = ".kitemark-suites"
 _ITEM = "kitemark.item"
@@ -312,7 +312,7 @@ class Controller:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.document is not None:
-            from kitemark.summary import print_summary
+            from kitemark.reports.terminal import print_summary
 
             print_summary(self.document, terminalreporter._tw, self.state.options.out)
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import jsonschema
 
-from kitemark import __version__, resources
-from kitemark.model import ItemResult, Status
+from kitemark import __version__
+from kitemark.core import resources
+from kitemark.core.model import ItemResult, Status
 
 SCHEMA_VERSION = "1.0"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from kitemark.checks import check, failed, passed
-from kitemark.model import Finding
+from kitemark.core.checks import check, failed, passed
+from kitemark.core.model import Finding
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 

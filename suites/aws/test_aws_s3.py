@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from kitemark.checks import check, error, failed, passed
-from kitemark.model import Finding
-from kitemark.targets import InputError
+from kitemark.core.checks import check, error, failed, passed
+from kitemark.core.kinds import InputError
+from kitemark.core.model import Finding
 
 SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kitemark.checks import check, error, passed
-from kitemark.model import Finding
-from kitemark.targets.cluster_views import ClusterView
+from kitemark.core.checks import check, error, passed
+from kitemark.core.model import Finding
+from kitemark.targets.cluster.view import ClusterView
 
 
 @check(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kitemark.checks import check, error, failed, passed
-from kitemark.model import Finding
-from kitemark.targets.cluster_views import MetadataRule, NamespaceView
+from kitemark.core.checks import check, error, failed, passed
+from kitemark.core.model import Finding
+from kitemark.targets.cluster.view import MetadataRule, NamespaceView
 
 
 def _problems(kind: str, rules: list[MetadataRule], values: dict[str, str]) -> tuple[list[str], list[dict]]:

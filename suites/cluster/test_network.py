@@ -6,9 +6,9 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from kitemark.checks import check, failed, passed
-from kitemark.model import Finding
-from kitemark.targets.cluster_views import KObject, NamespaceView, label_value
+from kitemark.core.checks import check, failed, passed
+from kitemark.core.model import Finding
+from kitemark.targets.cluster.view import KObject, NamespaceView, label_value
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from kitemark.checks import check, error, failed, not_applicable, passed
-from kitemark.model import Finding
-from kitemark.targets.cluster_views import Container, NamespaceView, PodTemplate, Workload, dig
+from kitemark.core.checks import check, error, failed, not_applicable, passed
+from kitemark.core.model import Finding
+from kitemark.targets.cluster.view import Container, NamespaceView, PodTemplate, Workload, dig
 
 # What one check makes of one pod template: (evidence about it, problems found).
 Assessment = tuple[dict[str, Any], list[str]]

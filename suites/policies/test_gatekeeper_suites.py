@@ -1,6 +1,6 @@
 """Gatekeeper ``gator verify`` suites: every case's violations match its assertions.
 
-Unit data: ``kitemark.gatekeeper.GatekeeperCase`` (the suite case with its template, constraint,
+Unit data: ``kitemark.engines.gatekeeper.GatekeeperCase`` (the suite case with its template, constraint,
 object and inventory already loaded; or, for an ``invalid: true`` test, the test itself, unit
 ``<suite>#<test name>``, which passes only when the constraint fails the template's schema).
 Unreadable suites, templates or objects arrive as input
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kitemark.checks import check, error, failed, not_applicable, passed
-from kitemark.gatekeeper import CaseOutcome, GatekeeperCase, parse_assertion
-from kitemark.model import Finding
+from kitemark.core.checks import check, error, failed, not_applicable, passed
+from kitemark.core.model import Finding
+from kitemark.engines.gatekeeper import CaseOutcome, GatekeeperCase, parse_assertion
 
 MAX_MESSAGES = 20
 

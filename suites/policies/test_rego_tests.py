@@ -1,6 +1,6 @@
 """Rego unit tests: every ``test_*`` rule of every ``*_test.rego`` file passes, as ``opa test`` runs them.
 
-Unit data: ``kitemark.targets.rego_tests.RegoTestCase`` (the test file, package and rule, and every
+Unit data: ``kitemark.targets.policies.rego_tests.RegoTestCase`` (the test file, package and rule, and every
 parseable Rego module of the target, loaded together into one engine). Test files that do not
 parse arrive as units with input errors and report *error* before this function runs.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kitemark.checks import check, error, failed, passed
-from kitemark.model import Finding
-from kitemark.targets.rego_tests import RegoTestCase
+from kitemark.core.checks import check, error, failed, passed
+from kitemark.core.model import Finding
+from kitemark.targets.policies.rego_tests import RegoTestCase
 
 
 @check(

@@ -1,6 +1,6 @@
 """S3 buckets declared in Terraform are encrypted and closed to the public (terraform target, module scope).
 
-Unit data: ``kitemark.targets.terraform_view.ModuleView`` — one module's resources, providers, variables and
+Unit data: ``kitemark.targets.terraform.view.ModuleView`` — one module's resources, providers, variables and
 locals from python-hcl2, with a static evaluator for attribute expressions.
 """
 
@@ -10,11 +10,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from kitemark.checks import check, error, failed, passed
-from kitemark.model import Finding
-from kitemark.targets.hcl_values import PartialMap, Unknown
-from kitemark.targets.terraform_instances import Creation, NestedBlock, creation, meta_argument, nested_blocks
-from kitemark.targets.terraform_view import Block, ModuleView, nothing_here
+from kitemark.core.checks import check, error, failed, passed
+from kitemark.core.model import Finding
+from kitemark.targets.terraform.hcl_values import PartialMap, Unknown
+from kitemark.targets.terraform.instances import Creation, NestedBlock, creation, meta_argument, nested_blocks
+from kitemark.targets.terraform.view import Block, ModuleView, nothing_here
 
 SSE_TYPE = "aws_s3_bucket_server_side_encryption_configuration"
 PAB_TYPE = "aws_s3_bucket_public_access_block"

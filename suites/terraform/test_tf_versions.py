@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from kitemark.checks import check, failed, passed
-from kitemark.model import Finding
-from kitemark.targets.hcl_values import strip_meta
-from kitemark.targets.terraform_view import BUILTIN_PROVIDERS, Block, ModuleView
+from kitemark.core.checks import check, failed, passed
+from kitemark.core.model import Finding
+from kitemark.targets.terraform.hcl_values import strip_meta
+from kitemark.targets.terraform.view import BUILTIN_PROVIDERS, Block, ModuleView
 
 CONVENTIONAL_FILE = "versions.tf"
 

@@ -1,0 +1,35 @@
+"""Where the bundled suites, policies and demo live: beside the package in a wheel, at the
+repository root in a checkout (editable install)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+_BUNDLED = _PACKAGE / "_bundled"
+_REPO = _PACKAGE.parent.parent
+
+
+def _root() -> Path:
+    return _BUNDLED if (_BUNDLED / "suites").is_dir() else _REPO
+
+
+def suites_dir() -> Path:
+    return _root() / "suites"
+
+
+def policies_dir() -> Path:
+    return _root() / "policies"
+
+
+def demo_dir() -> Path:
+    return _root() / "fixtures" / "demo"
+
+
+def check_fixtures_dir() -> Path:
+    """Self-test fixtures (`fixtures/checks/<CHECK-ID>/{compliant,noncompliant}`); checkout only."""
+    return _REPO / "fixtures" / "checks"
+
+
+def data_dir() -> Path:
+    return _PACKAGE / "data"

@@ -1,0 +1,73 @@
+"""YAML for Gatekeeper suites, templates and objects: a safe loader that keeps dates as strings
+(``load_documents``), ``InputError``s for unparseable YAML (``yaml_error``), and the line-number
+helpers that point errors at the right place in a file: ``yaml_tree`` (the node tree of a file),
+``line_of`` (the line of the node at a path of keys and indexes) and ``embedded_at`` (where a block of
+Rego embedded in a ConstraintTemplate starts). Used by ``kitemark.targets.policies.gatekeeper_suites``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from kitemark.core.kinds import InputError
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """Safe YAML that keeps dates as strings (Kubernetes does, and the inventory must be JSON)."""
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def yaml_error(rel: str, exc: yaml.YAMLError) -> InputError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return InputError(rel, f"invalid YAML: {problem}", mark.line + 1 if mark else None)
+
+
+def load_documents(text: str) -> list[Any]:
+    return [doc for doc in yaml.load_all(text, Loader=_YamlLoader) if doc is not None]
+
+
+def yaml_tree(text: str) -> yaml.Node | None:
+    """The node tree of a single-document file (for line numbers); None for several documents."""
+    try:
+        return yaml.compose(text, Loader=_YamlLoader)
+    except yaml.YAMLError:
+        return None
+
+
+def _node_line(root: yaml.Node | None, *keys: str | int) -> yaml.Node | None:
+    """The YAML node at a path of mapping keys / sequence indexes (for line numbers)."""
+    node = root
+    for key in keys:
+        if isinstance(node, yaml.MappingNode) and isinstance(key, str):
+            node = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            return None
+    return node
+
+
+def line_of(root: yaml.Node | None, *keys: str | int) -> int | None:
+    node = _node_line(root, *keys)
+    return node.start_mark.line + 1 if node is not None else None
+
+
+def embedded_at(tree: yaml.Node | None, lines: list[str], *keys: str | int) -> tuple[int, int] | None:
+    """Where an embedded block of Rego starts in its YAML file: (first line, indentation)."""
+    node = _node_line(tree, *keys)
+    if node is None:
+        return None
+    style = getattr(node, "style", None)  # only scalar nodes have one
+    if style in ("|", ">"):  # a block scalar starts on the line after its indicator
+        first = node.start_mark.line + 1
+        text = lines[first] if first < len(lines) else ""
+        return first + 1, len(text) - len(text.lstrip(" "))
+    return node.start_mark.line + 1, node.start_mark.column + (1 if style in ("'", '"') else 0)

@@ -1,0 +1,227 @@
+"""Terraform collector: a directory of modules parsed with python-hcl2 into a JSON-safe inventory.
+
+A *module* is any directory holding ``*.tf`` files; the target location is one module or a tree of them
+(hidden directories such as ``.terraform/`` and ``.git/`` are skipped, symlinked directories are not
+followed). Each module is one scope unit. A file that does not parse is recorded as an ``InputError``
+on its module — every check on that module then reports *error* naming file and line — and the other
+modules are checked as usual.
+
+Inventory payload::
+
+    "modules": [                                # the root module first, then by relative path
+        {"path": "pay-fines" | "s3-bucket",     # the module path (below)
+         "files": {"main.tf": {<python-hcl2 output with __start_line__/__end_line__>}, ...},
+         "errors": [InputError.to_dict(), ...]},
+    ]
+
+Module paths name units (``terraform:<name>/<path>``), prefix resource identities (``<path>/<address>``)
+and file locations (``<path>/main.tf:12``). A sub-module's path is its directory relative to the target
+location (``modules/s3``). The *root* module — the target location itself, when it holds ``.tf`` files —
+is named after the location directory (``pay-fines`` for ``/x/tf/pay-fines``), so a module gets the same
+unit id and identities whether its own directory or a tree above it is the target. One exception keeps
+that unambiguous: if a sub-module's path is the root's name or lies under it (``/x/tf`` holding both
+``main.tf`` and ``tf/main.tf``), the root module is ``.`` instead, a path no sub-module can have (hidden
+directories are skipped). A location with no directory name (``/``) also gives ``.``.
+
+The inventory is kept as audit evidence, so secret values are redacted as each file is parsed (see
+``redaction``): literal values of credential-like attributes become ``"<redacted>"`` while references
+such as ``var.db_password`` or ``random_password.db.result`` are kept. Checks read a module through
+``view.ModuleView``; ``count``/``for_each``/``dynamic`` are resolved by ``instances``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import hcl2
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from kitemark.core.errors import UsageError
+from kitemark.core.kinds import InputError, Inventory, TargetSpec, Unit
+from kitemark.targets.terraform.redaction import redact_secrets
+from kitemark.targets.terraform.view import ModuleView, join
+
+KIND = "terraform"
+
+
+# ---------------------------------------------------------------------------------------------- collect
+
+
+def collect(spec: TargetSpec) -> Inventory:
+    root = Path(spec.location)
+    if not root.exists():
+        raise UsageError(f"terraform target '{spec.name}': {spec.location} does not exist")
+    if not root.is_dir():
+        raise UsageError(f"terraform target '{spec.name}': {spec.location} is not a directory")
+    module_dirs = discover_modules(root)
+    if not module_dirs:
+        raise UsageError(f"terraform target '{spec.name}': no .tf files found under {spec.location}")
+    root_path = root_module_path(root, module_dirs)
+    modules = [_collect_module(root, d, root_path) for d in module_dirs]
+    return {
+        "kind": KIND,
+        "target": spec.label,
+        "name": spec.name,
+        "location": spec.location,
+        "errors": [e for m in modules for e in m["errors"]],
+        "modules": modules,
+    }
+
+
+def collect_fixture(path: Path) -> Inventory:
+    """A self-test fixture directory (``fixtures/checks/<CHECK-ID>/<variant>``) as a terraform target."""
+    return collect(TargetSpec(KIND, f"{path.parent.name}-{path.name}", str(path)))
+
+
+def discover_modules(root: Path) -> list[Path]:
+    """Every directory under ``root`` (itself included) holding a ``.tf`` file, sorted by relative path."""
+    found: list[Path] = []
+    for current, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        if any(_is_tf_file(Path(current) / f) for f in files):
+            found.append(Path(current))
+    return sorted(found, key=lambda p: _relpath(root, p))
+
+
+def root_module_path(root: Path, module_dirs: list[Path]) -> str:
+    """The root module's path: the location directory's own name, or ``.`` when that is empty or a
+    sub-module's path equals it or lies under it (see the module docstring)."""
+    name = Path(os.path.abspath(root)).name
+    subs = [p for p in (_relpath(root, d) for d in module_dirs) if p != "."]
+    if not name or any(p == name or p.startswith(f"{name}/") for p in subs):
+        return "."
+    return name
+
+
+def _is_tf_file(path: Path) -> bool:
+    # Terraform itself ignores hidden files and editor backups (`.#x.tf`, `x.tf~`).
+    return path.name.endswith(".tf") and not path.name.startswith((".", "#")) and path.is_file()
+
+
+def _relpath(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix() or "."
+
+
+def _collect_module(root: Path, module_dir: Path, root_path: str) -> dict[str, Any]:
+    module_path = _relpath(root, module_dir)
+    module_path = root_path if module_path == "." else module_path
+    files: dict[str, Any] = {}
+    errors: list[dict[str, Any]] = []
+    for path in sorted(p for p in module_dir.iterdir() if _is_tf_file(p)):
+        parsed, problem = parse_file(path, join(module_path, path.name))
+        if problem is not None:
+            errors.append(problem.to_dict())
+        else:
+            files[path.name] = parsed
+    return {"path": module_path, "files": files, "errors": errors}
+
+
+def parse_file(path: Path, rel: str) -> tuple[dict[str, Any] | None, InputError | None]:
+    """python-hcl2's parse of one file (JSON-safe), or the reason it could not be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return None, InputError(rel, f"not UTF-8 text (byte {exc.start})")
+    except OSError as exc:
+        return None, InputError(rel, f"cannot read: {exc.strerror or exc}")
+    try:
+        parsed = hcl2.loads(text, with_meta=True)
+    except UnexpectedInput as exc:
+        last = max(len(text.splitlines()), 1)
+        line = min(max(exc.line, 1), last) if isinstance(exc.line, int) else None
+        message = _syntax_message(exc)
+        if "end of file" in message and (opened := unclosed_brace_line(text)):
+            message, line = f"{message}: the '{{' on line {opened} is never closed", opened
+        return None, InputError(rel, message, line)
+    except Exception as exc:  # python-hcl2's transformer raises assorted errors on odd input
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, InputError(rel, f"HCL parse error: {first}")
+    return redact_secrets(_json_safe(parsed)), None
+
+
+def _syntax_message(exc: UnexpectedInput) -> str:
+    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        expected = getattr(exc, "expected", None) or ()
+        hint = " (missing '}')" if "RBRACE" in expected else ""
+        return f"HCL syntax error: unexpected end of file{hint}"
+    if isinstance(exc, UnexpectedToken):
+        # The token's kind, never its text: the text of a broken line may be a secret.
+        return f"HCL syntax error at column {exc.column}: unexpected {exc.token.type}"
+    if isinstance(exc, UnexpectedCharacters):
+        return f"HCL syntax error at column {exc.column}: unexpected character {exc.char!r}"
+    return "HCL syntax error"
+
+
+def unclosed_brace_line(text: str) -> int | None:
+    """The line of the outermost ``{`` left open at end of file (strings, comments, heredocs skipped)."""
+    stack: list[int] = []
+    line, i, n = 1, 0, len(text)
+    quote = False
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                quote = False
+        elif ch == '"':
+            quote = True
+        elif ch == "#" or text.startswith("//", i):
+            i = text.find("\n", i) - 1 if "\n" in text[i:] else n
+        elif text.startswith("/*", i):
+            end = text.find("*/", i)
+            end = n if end < 0 else end + 1
+            line += text.count("\n", i, end)
+            i = end
+        elif heredoc := _HEREDOC.match(text, i):
+            closing = re.compile(rf"^\s*{re.escape(heredoc.group(1))}\s*$", re.M).search(text, heredoc.end())
+            stop = closing.end() if closing else n
+            line += text.count("\n", i, stop)
+            i = stop - 1
+        elif ch == "{":
+            stack.append(line)
+        elif ch == "}" and stack:
+            stack.pop()
+        i += 1
+    return stack[0] if stack else None
+
+
+_HEREDOC = re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\n")
+
+
+def _json_safe(value: Any) -> Any:
+    """python-hcl2 gives plain values already; make sure (keys as strings, no tuples, finite numbers)."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------------- scopes
+
+
+def module_units(inventory: Inventory) -> list[Unit]:
+    target = inventory["target"]
+    return [
+        Unit(
+            id=f"{target}/{module['path']}".replace("::", ":"),
+            target=target,
+            data=ModuleView(module, target),
+            errors=[InputError.from_dict(e) for e in module.get("errors", [])],
+        )
+        for module in inventory.get("modules", [])
+    ]
+
+
+SCOPES = {"module": module_units}

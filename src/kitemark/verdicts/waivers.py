@@ -1,0 +1,160 @@
+"""Waivers: a YAML file of accepted risks, keyed by check id and a resource selector.
+
+    waivers:
+      - id: W-001                      # optional; defaults to W-<position>
+        check: K8S-NET-001
+        target: "cluster:*"            # optional glob on the target label
+        resource: Namespace/laa-legacy # glob on the finding's resource identity
+        justification: Legacy app being decommissioned; ingress is internal only.
+        owner: laa-platform@justice.gov.uk
+        expires: 2027-03-31            # the waiver covers failures up to and including this day
+
+A valid waiver turns a matching *failed* finding into *waived*; an expired one leaves it *failed* and
+says so. Waivers never cover *error* (something that could not be assessed has nothing to accept).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kitemark.core.errors import UsageError
+from kitemark.core.model import Finding, Status
+
+_REQUIRED = ("check", "resource", "justification", "owner", "expires")
+_ALLOWED = {*_REQUIRED, "id", "target"}
+
+
+class _Loader(yaml.SafeLoader):
+    """Dates stay strings, so a bad one (`2030-02-30`) is reported against its waiver."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True)
+class Waiver:
+    id: str
+    check: str
+    resource: str
+    justification: str
+    owner: str
+    expires: dt.date
+    target: str | None = None
+
+    def matches(self, check_id: str, target: str, resource: str) -> bool:
+        return (
+            self.check == check_id
+            and fnmatchcase(resource, self.resource)
+            and (self.target is None or fnmatchcase(target, self.target))
+        )
+
+    def expired(self, today: dt.date) -> bool:
+        return today > self.expires
+
+    def ref(self, today: dt.date) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "justification": self.justification,
+            "owner": self.owner,
+            "expires": self.expires.isoformat(),
+            "expired": self.expired(today),
+        }
+
+    def to_dict(self, today: dt.date) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "check": self.check,
+            "target": self.target,
+            "resource": self.resource,
+            "justification": self.justification,
+            "owner": self.owner,
+            "expires": self.expires.isoformat(),
+            "expired": self.expired(today),
+        }
+
+
+def load_waivers(path: Path) -> list[Waiver]:
+    """Parse and validate a waivers file; any problem is a one-line UsageError naming file and entry."""
+    if not path.is_file():
+        raise UsageError(f"waivers file not found: {path}")
+    try:
+        raw = yaml.load(path.read_text(), Loader=_Loader) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise UsageError(
+            f"{where}: waivers file is not valid YAML ({getattr(exc, 'problem', exc)})"
+        ) from None
+    entries = raw.get("waivers") if isinstance(raw, dict) else None
+    if not isinstance(entries, list):
+        raise UsageError(f"{path}: expected a top-level `waivers:` list")
+    waivers: list[Waiver] = []
+    for index, entry in enumerate(entries, start=1):
+        label = entry.get("id") if isinstance(entry, dict) else None
+        name = f"{path}: waiver #{index}" + (f" ({label})" if label else "")
+        if not isinstance(entry, dict):
+            raise UsageError(f"{name}: expected a mapping")
+        unknown = sorted(set(entry) - _ALLOWED)
+        if unknown:
+            raise UsageError(f"{name}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(_ALLOWED))})")
+        missing = [key for key in _REQUIRED if not str(entry.get(key) or "").strip()]
+        if missing:
+            raise UsageError(f"{name}: missing {', '.join(missing)}")
+        for key in ("check", "resource", "target", "id"):
+            if entry.get(key) is not None and not isinstance(entry[key], str | int):
+                raise UsageError(f"{name}: {key} must be a single string (one waiver per selector)")
+        try:
+            expires = dt.date.fromisoformat(str(entry["expires"]))
+        except ValueError:
+            got = entry["expires"]
+            raise UsageError(f"{name}: expires must be a date (YYYY-MM-DD), got {got!r}") from None
+        waivers.append(
+            Waiver(
+                id=str(entry.get("id") or f"W-{index}"),
+                check=str(entry["check"]),
+                resource=str(entry["resource"]),
+                justification=str(entry["justification"]).strip(),
+                owner=str(entry["owner"]),
+                expires=expires,
+                target=str(entry["target"]) if entry.get("target") else None,
+            )
+        )
+    ids = [w.id for w in waivers]
+    if len(ids) != len(set(ids)):
+        raise UsageError(f"{path}: waiver ids must be unique")
+    return waivers
+
+
+def check_known(waivers: list[Waiver], known: set[str], path: Path) -> None:
+    """A waiver for a check that does not exist is a typo that would silently waive nothing."""
+    for waiver in waivers:
+        if waiver.check not in known:
+            raise UsageError(f"{path}: waiver {waiver.id} names unknown check {waiver.check}")
+
+
+def apply_waivers(
+    findings: list[Finding], check_id: str, target: str, waivers: list[Waiver], today: dt.date
+) -> list[Finding]:
+    for finding in findings:
+        if finding.status is not Status.FAILED:
+            continue
+        matching = [w for w in waivers if w.matches(check_id, target, finding.resource)]
+        if not matching:
+            continue
+        # A valid waiver wins over an expired one for the same finding.
+        waiver = next((w for w in matching if not w.expired(today)), matching[0])
+        finding.waiver = waiver.ref(today)
+        if waiver.expired(today):
+            finding.message += f" [waiver {waiver.id} expired on {waiver.expires.isoformat()}]"
+        else:
+            finding.status = Status.WAIVED
+    return findings
