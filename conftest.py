@@ -1,5 +1,8 @@
 """Repository-wide pytest configuration for Kitemark's own tests.
 
+Every test runs in a fresh temporary working directory: a test that forgets `--out` writes its
+reports there, never into the checkout (`kitemark-reports/` of a real run must never be touched).
+
 A test that needs an external server or tool is marked `@pytest.mark.needs_server("name")` and may skip
 on a developer's machine when it is missing; under `CI=true` that skip is turned into a failure, because
 CI (`.ci/run`) installs and starts everything the tests use.
@@ -11,6 +14,13 @@ import os
 from collections.abc import Generator
 
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def _in_a_temporary_directory(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
 @pytest.hookimpl(wrapper=True)

@@ -4,68 +4,95 @@ Workers, and the single-process run alike, load the saved JSON, so every process
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from kitemark.core.kinds import Inventory, TargetSpec, kind_module
+from kitemark.core.kinds import Inventory, TargetSpec, get_kind
+
+# Read a repository without running its hooks or writing to it (no fsmonitor, no index refresh).
+GIT = ("git", "-c", "core.fsmonitor=", "--no-optional-locks")
 
 
 def collect_all(
-    specs: list[TargetSpec], inventory_dir: Path, log: Callable[[str], None]
-) -> list[dict[str, Any]]:
-    """Collect each target, write `<inventory_dir>/<kind>-<name>.json`, return the target records."""
+    specs: list[TargetSpec],
+    inventory_dir: Path,
+    log: Callable[[str], None],
+    reads: Mapping[str, frozenset[str]],
+) -> tuple[list[dict[str, Any]], list[Inventory]]:
+    """Collect each target and write ``<inventory_dir>/<kind>-<name>.json``: (records, inventories)."""
     inventory_dir.mkdir(parents=True, exist_ok=True)
-    for stale in inventory_dir.glob("*.json"):  # an earlier run's evidence must not pass for this run's
-        stale.unlink()
-    records = []
+    records, inventories = [], []
     for spec in specs:
+        kind = get_kind(spec.kind)
         log(f"kitemark: collecting {spec.label} from {spec.location or spec.options.get('seed') or 'AWS'} …")
         collected_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         started = time.perf_counter()
-        inventory = kind_module(spec.kind).collect(spec)
+        inventory = kind.collect(spec, reads.get(spec.kind, frozenset()))
         elapsed = time.perf_counter() - started
         path = inventory_dir / f"{spec.kind}-{spec.name}.json"
-        path.write_text(json.dumps(inventory, sort_keys=True, default=str))
+        data = json.dumps(inventory, sort_keys=True, default=str).encode("utf-8")
+        path.write_bytes(data)
         errors = inventory.get("errors", [])
+        skipped = inventory.get("skipped", [])
         log(
             f"kitemark: collected {spec.label} in {elapsed:.1f}s"
             + (f", {len(errors)} input errors" if errors else "")
+            + (f", {len(skipped)} inputs skipped (listed in the report)" if skipped else "")
         )
+        commit_path = kind.commit_path(spec)
         records.append(
             {
                 "label": spec.label,
                 "kind": spec.kind,
                 "name": spec.name,
                 "location": spec.location or str(spec.options.get("seed") or ""),
+                "options": {k: v for k, v in spec.options.items() if isinstance(v, str | int | bool | list)},
                 "inventory": str(path),
+                "inventory_sha256": hashlib.sha256(data).hexdigest(),
                 "collected_at": collected_at,
                 "collect_seconds": round(elapsed, 3),
+                "commit": git_commit(commit_path) if commit_path else None,
                 "errors": errors,
+                "skipped": skipped,
             }
         )
-    return records
+        inventories.append(json.loads(data))
+    return records, inventories
 
 
 def load_inventories(records: list[dict[str, Any]]) -> list[Inventory]:
-    return [json.loads(Path(record["inventory"]).read_text()) for record in records]
+    return [json.loads(Path(record["inventory"]).read_bytes()) for record in records]
 
 
-def git_commit(path: str) -> dict[str, Any] | None:
-    """The commit a policies directory is at, if it is inside a git work tree."""
+def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*GIT, "-C", str(folder), *args], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def git_commit(location: str) -> dict[str, Any] | None:
+    """The commit a target's files are at, if they are tracked by a git repository.
+
+    ``None`` outside any repository; ``{"tracked": False, "reason": …}`` for a folder the enclosing
+    repository does not track (untracked or ignored), rather than naming a HEAD that does not hold it.
+    """
+    path = Path(location)
+    folder = path if path.is_dir() else path.parent
     try:
-        commit = subprocess.run(
-            ["git", "-C", path, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", path, "status", "--porcelain", "--", "."],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
+        if _git(folder, "rev-parse", "--show-toplevel").returncode != 0:
+            return None
+        tracked = _git(folder, "ls-files", "--", ".").stdout.strip()
+        if not tracked:
+            ignored = _git(folder, "check-ignore", "-q", str(folder.resolve())).returncode == 0
+            reason = "ignored by" if ignored else "not tracked by"
+            return {"tracked": False, "reason": f"the folder is {reason} the enclosing git repository"}
+        commit = _git(folder, "rev-parse", "HEAD").stdout.strip()
+        dirty = _git(folder, "status", "--porcelain", "--", ".").stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
-    return {"commit": commit, "dirty": bool(dirty)} if commit else None
+    return {"tracked": True, "commit": commit, "dirty": bool(dirty)} if commit else None

@@ -1,8 +1,11 @@
-"""Kitemark's pytest options, and turning them into the targets of a run."""
+"""Kitemark's options, declared once: each kind's options come from the kind registry, and every
+option exists as ``--NAME`` for ``kitemark run`` and as ``--kitemark-NAME`` for plain pytest."""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,72 +15,77 @@ import pytest
 
 from kitemark.core import resources
 from kitemark.core.errors import UsageError
-from kitemark.core.kinds import TargetSpec
+from kitemark.core.kinds import KindOption, TargetKind, TargetSpec, registry
 
 DEFAULT_OUT = "kitemark-reports"
-DEFAULT_REGION = "eu-west-2"
+
+# Options of every run, beside the kinds' own.
+RUN_OPTIONS = (
+    KindOption("waivers", "waivers YAML: check id + resource selector + justification + expiry", "FILE"),
+    KindOption(
+        "config", "config file with check inputs and extra frameworks (default: ./kitemark.yaml)", "FILE"
+    ),
+    KindOption(
+        "out", f"where results.json, junit.xml and compliance.html go (default: {DEFAULT_OUT}/)", "DIR"
+    ),
+    KindOption(
+        "control",
+        "only this check id (K8S-NET-001) or the checks evidencing this control (service-standard:9)",
+        "ID",
+        repeatable=True,
+    ),
+    KindOption(
+        "framework",
+        "only checks mapped in this framework (service-standard, ncsc-csp)",
+        "NAME",
+        repeatable=True,
+    ),
+    KindOption("severity", "only checks at or above: critical, high, medium, low, info", "LEVEL"),
+    KindOption("today", "judge waiver expiry as of this date (default: today, UTC)", "YYYY-MM-DD"),
+    KindOption(
+        "shard",
+        "run shard I of N: every scope unit belongs to one shard; `kitemark merge` joins the N results",
+        "I/N",
+    ),
+)
 
 
-def add_options(parser: pytest.Parser) -> None:
+def kind_options() -> list[tuple[TargetKind, KindOption]]:
+    return [(kind, option) for kind in registry().values() for option in kind.options]
+
+
+def add_pytest_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("kitemark", "Kitemark compliance checks")
-    add = group.addoption
-    add(
-        "--kitemark-cluster",
-        action="append",
-        default=[],
-        metavar="[NAME=]snapshot:DIR",
-        help="cluster to check, from a snapshot directory of `kubectl get -o yaml|json` output (repeatable)",
-    )
-    add(
-        "--kitemark-terraform",
-        action="append",
-        default=[],
-        metavar="[NAME=]DIR",
-        help="Terraform module, or a tree of modules, to check (repeatable)",
-    )
-    add(
-        "--kitemark-policies",
-        action="append",
-        default=[],
-        metavar="[NAME=]DIR",
-        help="Rego policies: runs every *_test.rego test and every Gatekeeper suite.yaml case (repeatable)",
-    )
-    add("--kitemark-aws-endpoint", metavar="URL", help="AWS API endpoint (a moto server, a VPC endpoint)")
-    add("--kitemark-aws-profile", metavar="NAME", help="AWS profile to check the account of")
-    add(
-        "--kitemark-aws-region",
-        action="append",
-        default=[],
-        metavar="REGION",
-        help=f"AWS region to check (repeatable; default {DEFAULT_REGION})",
-    )
-    add(
-        "--kitemark-aws-seed",
-        metavar="FILE",
-        help="serve this seed from an embedded moto server and check it (how the demo runs)",
-    )
-    add("--kitemark-waivers", metavar="FILE", help="waivers YAML (check id + resource selector + expiry)")
-    add("--kitemark-out", metavar="DIR", default=None, help=f"report directory (default {DEFAULT_OUT}/)")
-    add(
-        "--kitemark-control",
-        action="append",
-        default=[],
-        metavar="ID",
-        help="run only checks with this id or evidencing this control, e.g. service-standard:9 (repeatable)",
-    )
-    add(
-        "--kitemark-framework",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="run only checks mapped in this framework, e.g. ncsc-csp (repeatable)",
-    )
-    add("--kitemark-severity", metavar="LEVEL", help="run only checks at or above this severity")
-    add(
-        "--kitemark-today",
-        metavar="YYYY-MM-DD",
-        help="the date waivers are judged against (default: today, UTC); for reproducing a past run",
-    )
+    for option in [o for _, o in kind_options()] + list(RUN_OPTIONS):
+        kwargs: dict[str, Any] = {"dest": option.dest, "metavar": option.metavar, "help": option.help}
+        if option.repeatable:
+            kwargs.update(action="append", default=[])
+        group.addoption(f"--kitemark-{option.name}", **kwargs)
+
+
+def add_cli_options(targets: Any, run: Any) -> None:
+    """``kitemark run``'s twins of the same options (``targets`` and ``run`` are argparse groups)."""
+    for kind, option in kind_options():
+        _add(targets, option, f"{kind.title}: ")
+    for option in RUN_OPTIONS:
+        _add(run, option)
+
+
+def _add(group: Any, option: KindOption, prefix: str = "") -> None:
+    kwargs: dict[str, Any] = {"dest": option.dest, "metavar": option.metavar, "help": prefix + option.help}
+    if option.repeatable:
+        kwargs.update(action="append", default=[])
+    group.add_argument(f"--{option.name}", **kwargs)
+
+
+def cli_to_pytest(args: argparse.Namespace) -> list[str]:
+    """The ``--kitemark-…`` arguments that stand for a ``kitemark run`` command line."""
+    argv: list[str] = []
+    for option in [o for _, o in kind_options()] + list(RUN_OPTIONS):
+        value = getattr(args, option.dest, None)
+        values = value if option.repeatable else [value] if value else []
+        argv += [f"--kitemark-{option.name}={v}" for v in values]
+    return argv
 
 
 @dataclass(frozen=True)
@@ -85,125 +93,67 @@ class RunOptions:
     specs: tuple[TargetSpec, ...]
     demo: bool
     waivers: Path | None
+    config: str | None
     out: Path
     today: dt.date
     controls: tuple[str, ...]
     frameworks: tuple[str, ...]
     severity: str | None
+    shard: tuple[int, int] | None
+
+
+def given_targets(config: pytest.Config) -> bool:
+    """Whether any target option was given (the plugin activates on them)."""
+    return any(getattr(config.option, o.dest, None) for _, o in kind_options())
 
 
 def run_options(config: pytest.Config) -> RunOptions:
     opt = config.option
-    specs = [
-        *_dir_specs("cluster", opt.kitemark_cluster, prefix="snapshot:"),
-        *_dir_specs("terraform", opt.kitemark_terraform),
-        *_dir_specs("policies", opt.kitemark_policies),
-        *_aws_specs(opt),
-    ]
+    specs: list[TargetSpec] = []
+    for kind in registry().values():
+        values = {o.name: getattr(opt, o.dest, None) for o in kind.options}
+        specs += kind.specs(values)
     demo = not specs
     waivers = Path(opt.kitemark_waivers) if opt.kitemark_waivers else None
     if demo:
         specs = demo_specs()
         waivers = waivers or resources.demo_dir() / "waivers.yaml"
-    _validate_selection(opt.kitemark_severity, opt.kitemark_framework)
     return RunOptions(
         specs=tuple(specs),
         demo=demo,
         waivers=waivers,
+        config=opt.kitemark_config,
         out=Path(opt.kitemark_out or DEFAULT_OUT),
-        today=_today(opt.kitemark_today),
+        today=parse_today(opt.kitemark_today),
         controls=tuple(opt.kitemark_control),
         frameworks=tuple(opt.kitemark_framework),
         severity=opt.kitemark_severity,
+        shard=parse_shard(opt.kitemark_shard),
     )
-
-
-def _validate_selection(severity: str | None, frameworks: Iterable[str]) -> None:
-    """Fail before any target is collected; check ids and controls are checked at collection."""
-    from kitemark.core.frameworks import load_frameworks
-    from kitemark.core.model import Severity
-
-    if severity and severity not in {s.value for s in Severity}:
-        raise UsageError(f"--severity {severity}: expected one of {', '.join(s.value for s in Severity)}")
-    known = {fw.id for fw in load_frameworks()}
-    for fid in frameworks:
-        if fid not in known:
-            raise UsageError(f"--framework {fid}: unknown framework (known: {', '.join(sorted(known))})")
 
 
 def demo_specs() -> list[TargetSpec]:
     demo = resources.demo_dir()
-    return [
-        TargetSpec("cluster", "demo", str(demo / "cluster")),
-        TargetSpec("terraform", "demo", str(demo / "terraform")),
-        TargetSpec("policies", "kitemark", str(resources.policies_dir())),
-        TargetSpec("policies", "demo", str(demo / "policies")),
-        TargetSpec(
-            "aws",
-            "demo",
-            "",
-            {"seed": str(demo / "aws" / "seed.yaml"), "regions": [DEFAULT_REGION], "profile": None},
-        ),
-    ]
+    return [spec for kind in registry().values() for spec in kind.demo_specs(demo)]
 
 
-def _dir_specs(kind: str, values: Iterable[str], prefix: str = "") -> list[TargetSpec]:
-    specs: list[TargetSpec] = []
-    for value in values:
-        name, sep, rest = value.partition("=")
-        # `NAME=DIR`, unless the whole value is itself an existing directory (`a=b/` on disk).
-        if not sep or "/" in name or ":" in name or Path(value).expanduser().is_dir():
-            name, rest = "", value
-        if prefix:
-            if rest.startswith("live:"):
-                raise UsageError(f"--cluster {value}: live clusters are not supported yet; use snapshot:DIR")
-            if not rest.startswith(prefix):
-                raise UsageError(f"--cluster {value}: expected {prefix}DIR")
-            rest = rest[len(prefix) :]
-        path = Path(rest).expanduser()
-        if not path.is_dir():
-            raise UsageError(f"--{kind} {value}: directory not found: {path}")
-        specs.append(TargetSpec(kind, _unique(name or path.resolve().name, kind, specs), str(path.resolve())))
-    return specs
-
-
-def _aws_specs(opt: Any) -> list[TargetSpec]:
-    regions = list(opt.kitemark_aws_region)
-    options = {"profile": opt.kitemark_aws_profile, "regions": regions or [DEFAULT_REGION]}
-    if opt.kitemark_aws_seed and (opt.kitemark_aws_endpoint or opt.kitemark_aws_profile):
-        # A profile's real credentials must never be sent to the embedded server, nor an endpoint ignored.
-        raise UsageError("--aws-seed cannot be combined with --aws-endpoint or --aws-profile")
-    if regions and not (opt.kitemark_aws_seed or opt.kitemark_aws_endpoint or opt.kitemark_aws_profile):
-        raise UsageError("--aws-region needs --aws-endpoint, --aws-profile or --aws-seed")
-    if opt.kitemark_aws_seed:
-        seed = Path(opt.kitemark_aws_seed)
-        if not seed.is_file():
-            raise UsageError(f"--aws-seed {seed}: file not found")
-        # Without --aws-region, the regions the seed itself names.
-        return [
-            TargetSpec("aws", seed.stem, "", {**options, "regions": regions, "seed": str(seed.resolve())})
-        ]
-    if opt.kitemark_aws_endpoint or opt.kitemark_aws_profile:
-        endpoint = opt.kitemark_aws_endpoint or ""
-        if endpoint and not endpoint.startswith(("http://", "https://")):
-            raise UsageError(f"--aws-endpoint {endpoint}: expected an http:// or https:// URL")
-        return [TargetSpec("aws", opt.kitemark_aws_profile or "default", endpoint, options)]
-    return []
-
-
-def _unique(name: str, kind: str, specs: list[TargetSpec]) -> str:
-    taken = {s.name for s in specs if s.kind == kind}
-    candidate, n = name, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{name}-{n}"
-    return candidate
-
-
-def _today(value: str | None) -> dt.date:
+def parse_today(value: str | None) -> dt.date:
     if not value:
         return dt.datetime.now(dt.UTC).date()
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"--today {value}: expected YYYY-MM-DD") from None
+
+
+def parse_shard(value: str | None) -> tuple[int, int] | None:
+    if not value:
+        return None
+    match = re.fullmatch(r"(\d+)/(\d+)", value.strip())
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise UsageError(f"--shard {value}: expected I/N with 1 <= I <= N, e.g. 2/4")
+    return int(match[1]), int(match[2])
+
+
+def kinds_of(specs: Iterable[TargetSpec]) -> set[str]:
+    return {spec.kind for spec in specs}

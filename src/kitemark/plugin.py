@@ -1,102 +1,97 @@
-"""The pytest plugin: turns `@check` functions in Kitemark suites into one item per check x scope unit,
-collects targets once on the controller, and writes the reports at the end of the session.
+"""The pytest plugin: turns ``@check`` functions in Kitemark suites into items (one check x a chunk
+of scope units), collects targets once on the controller, and decides and writes everything at the
+end of the session.
 
-It stays inert unless the session collects a Kitemark suites folder (one holding `.kitemark-suites`)
+Workers only evaluate checks and send back raw findings. The controller (the xdist controller, or the
+single process) decides everything else once: waivers, the pytest outcome each item shows, what was
+planned but never ran, and the verdicts in ``results.json``.
+
+It stays inert unless the session collects a Kitemark suites folder (one holding ``.kitemark-suites``)
 or a Kitemark target option is given, so it can be installed beside any other test suite."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import platform
+import shutil
 import socket
 import time
 import uuid
-from dataclasses import replace
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kitemark import __version__
 from kitemark import results as results_doc
-from kitemark.collect import collect_all, git_commit, load_inventories
-from kitemark.core import resources
-from kitemark.core.catalog import load_checks
+from kitemark.collect import collect_all, load_inventories
+from kitemark.core.catalog import MARKER, Catalogue, suites_roots
+from kitemark.core.checks import CheckFn, run_on_units
+from kitemark.core.config import find_config, load_config
 from kitemark.core.errors import UsageError
-from kitemark.core.frameworks import controls_by_check, load_frameworks, selected_checks
-from kitemark.core.kinds import Inventory, NothingInScope, Unit, scope_units, searched
-from kitemark.core.model import SUITES, Check, Finding, ItemResult, Status
-from kitemark.options import RunOptions, add_options, run_options
+from kitemark.core.frameworks import Framework, controls_by_check, load_frameworks, problems
+from kitemark.core.kinds import Inventory, Unit
+from kitemark.core.model import Check, Finding, Result, Status
+from kitemark.options import RunOptions, add_pytest_options, given_targets, kinds_of, run_options
+from kitemark.plan import Chunk, chunks, units_for
+from kitemark.reports.failures import item_outcome
+from kitemark.verdicts.selection import require_assessing_checks, select_checks
 from kitemark.verdicts.waivers import Waiver, apply_waivers, check_known, load_waivers
 
-MARKER = ".kitemark-suites"
 _ITEM = "kitemark.item"
-_FINDINGS = "kitemark.findings"
-_STATE = pytest.StashKey["KitemarkState"]()
+_RESULTS = "kitemark.results"
+_STATE = pytest.StashKey["RunState"]()
 
 
-class KitemarkState:
-    """Everything one process of a run knows: options, inventories, waivers, and (controller) results."""
+class RunState:
+    """What one process of a run knows. Workers get the shared part from the controller."""
 
-    def __init__(
-        self, options: RunOptions, targets: list[dict[str, Any]], waivers: list[Waiver], chosen: set[str]
-    ) -> None:
-        self.options = options
-        self.targets = targets
-        self.waivers = waivers
-        self.chosen = chosen  # check ids the selection keeps, decided once on the controller
-        self.items: dict[str, ItemResult] = {}
-        self.catalogue: dict[str, Check] = {}  # controller only: every check's metadata
-        self.started = results_doc.now()
-        self.started_clock = time.monotonic()
-        self.run_id = str(uuid.uuid4())
+    def __init__(self, shared: dict[str, Any]) -> None:
+        self.shared = shared
+        self.targets: list[dict[str, Any]] = shared["targets"]
+        self.chosen: set[str] = set(shared["chosen"])
+        self.inputs: dict[str, Any] = shared["inputs"]
+        shard = shared.get("shard")
+        self.shard: tuple[int, int] | None = (shard[0], shard[1]) if shard else None
 
     @cached_property
     def inventories(self) -> list[Inventory]:
-        # Loaded only where items are collected (a worker, or the single process), not on the controller.
+        # Loaded only where items are collected (a worker, or the single process).
         return load_inventories(self.targets)
 
-    def units(self, scope: str) -> list[Unit]:
-        units = scope_units(scope, self.inventories)
-        kind, _, name = scope.partition(".")
-        # A target with nothing in scope still gets an item, so the report shows it was looked at.
-        covered = {u.target for u in units}
-        empty = [
-            Unit(f"{inv['target']}/no-{name}", inv["target"], NothingInScope(scope, searched(inv)))
-            for inv in self.inventories
-            if inv["kind"] == kind and inv["target"] not in covered
-        ]
-        return units + empty
+    def chunks(self, check: Check) -> list[Chunk]:
+        return chunks(units_for(check.scope, self.inventories, self.inputs, self.shard))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    add_options(parser)
+    add_pytest_options(parser)
 
 
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
-def _active(config: pytest.Config) -> bool:
-    opt = config.option
-    if any(
-        [
-            opt.kitemark_cluster,
-            opt.kitemark_terraform,
-            opt.kitemark_policies,
-            opt.kitemark_aws_endpoint,
-            opt.kitemark_aws_profile,
-            opt.kitemark_aws_seed,
-        ]
-    ):
-        return True
+def _suites_roots(config: pytest.Config) -> list[Path]:
+    """The suites folders among (or above) the session's arguments; the installed ones otherwise."""
+    found: set[Path] = set()
     for arg in config.args:
         path = Path(str(arg).split("::", 1)[0]).resolve()
-        if any((folder / MARKER).is_file() for folder in (path, *path.parents)):
-            return True
-    return False
+        found.update(folder for folder in (path, *path.parents) if (folder / MARKER).is_file())
+    return sorted(found) or suites_roots()
+
+
+def _active(config: pytest.Config) -> bool:
+    if given_targets(config):
+        return True
+    return any(
+        (folder / MARKER).is_file()
+        for arg in config.args
+        for path in [Path(str(arg).split("::", 1)[0]).resolve()]
+        for folder in (path, *path.parents)
+    )
 
 
 @pytest.hookimpl(trylast=True)
@@ -104,91 +99,28 @@ def pytest_configure(config: pytest.Config) -> None:
     if _is_worker(config):
         shared = json.loads(config.workerinput.get("kitemark", "null") or "null")  # type: ignore[attr-defined]
         if shared:
-            config.stash[_STATE] = _worker_state(config, shared)
+            config.stash[_STATE] = RunState(shared)
         return
     if not _active(config):
         return
     try:
-        options = run_options(config)
-        _clear_reports(options.out)
-        catalogue = _catalogue(config)
-        chosen = _chosen_checks(options, catalogue)
-        waivers = load_waivers(options.waivers) if options.waivers else []
-        if options.waivers:
-            check_known(waivers, set(catalogue), options.waivers)
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        log = reporter.write_line if reporter else print
-        targets = collect_all(list(options.specs), options.out / "inventory", log)
+        controller = Controller.start(config)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
-    state = KitemarkState(options, targets, waivers, chosen)
-    state.catalogue = catalogue
-    config.stash[_STATE] = state
-    config.pluginmanager.register(Controller(config, state), "kitemark-controller")
-
-
-def _suites_roots(config: pytest.Config) -> list[Path]:
-    roots: set[Path] = set()
-    for arg in config.args:
-        path = Path(str(arg).split("::", 1)[0]).resolve()
-        roots.update(folder for folder in (path, *path.parents) if (folder / MARKER).is_file())
-    return sorted(roots) or [resources.suites_dir()]
-
-
-def _catalogue(config: pytest.Config) -> dict[str, Check]:
-    """Every check of the suites in this session (the controller imports them only for metadata)."""
-    catalogue: dict[str, Check] = {}
-    for root in _suites_roots(config):
-        catalogue.update(load_checks(root))
-    return catalogue
-
-
-def _chosen_checks(options: RunOptions, catalogue: dict[str, Check]) -> set[str]:
-    chosen = selected_checks(
-        load_frameworks(),
-        catalogue,
-        controls=options.controls,
-        framework_ids=options.frameworks,
-        min_severity=options.severity,
-    )
-    # Input checks always run: a selection must never hide that the evidence was incomplete.
-    chosen |= {cid for cid in catalogue if "-INPUT-" in cid}
-    kinds = {spec.kind for spec in options.specs}
-    if not {cid for cid in chosen if catalogue[cid].suite in kinds and "-INPUT-" not in cid}:
-        raise UsageError(f"the selection matches no check of the given targets ({', '.join(sorted(kinds))})")
-    return chosen
-
-
-def _clear_reports(out: Path) -> None:
-    """An earlier run's reports must never be mistaken for this run's if this one stops early."""
-    from kitemark.reports.render import HTML, JUNIT, RESULTS
-
-    for name in (RESULTS, JUNIT, HTML):
-        (out / name).unlink(missing_ok=True)
-
-
-def _worker_state(config: pytest.Config, shared: dict[str, Any]) -> KitemarkState:
-    options = replace(run_options(config), today=dt.date.fromisoformat(shared["today"]))
-    waivers = load_waivers(options.waivers) if options.waivers else []
-    return KitemarkState(options, shared["targets"], waivers, set(shared["chosen"]))
+    config.stash[_STATE] = controller.state
+    config.pluginmanager.register(controller, "kitemark-controller")
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist: hand each worker the inventories the controller collected, never the live target."""
+    """xdist: hand each worker what the controller decided and the inventories it saved."""
     state = node.config.stash.get(_STATE, None)
     if state is not None:
-        shared = {
-            "targets": state.targets,
-            "chosen": sorted(state.chosen),
-            "today": state.options.today.isoformat(),
-        }
-        node.workerinput["kitemark"] = json.dumps(shared)
+        node.workerinput["kitemark"] = json.dumps(state.shared)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """Only the suites of the targets given run: anything under `suites/<kind>/` is skipped when the
-    run has no target of that kind."""
+    """Only the suites of the targets given run: ``suites/<kind>/`` is skipped without such a target."""
     state = config.stash.get(_STATE, None)
     if state is None:
         return None
@@ -196,14 +128,13 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     for folder in path.parents:
         if (folder / MARKER).is_file():
             kind = path.relative_to(folder).parts[0]
-            if kind in SUITES and kind not in {t["kind"] for t in state.targets}:
-                return True
-            return None
+            kinds = {t["kind"] for t in state.targets}
+            return True if (folder / kind).is_dir() and kind not in kinds else None
     return None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    check = getattr(metafunc.function, "kitemark_check", None)
+    check: Check | None = getattr(metafunc.function, "kitemark_check", None)
     if check is None:
         return
     state = metafunc.config.stash.get(_STATE, None)
@@ -212,8 +143,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         raise pytest.Collector.CollectError(
             f"{check.id}: Kitemark checks need a target: run them with `kitemark run` or from a suites folder"
         )
-    units = state.units(check.scope)
-    metafunc.parametrize("kitemark_unit", units, ids=[u.id for u in units])
+    found = state.chunks(check) if check.id in state.chosen else []
+    metafunc.parametrize("kitemark_chunk", found, ids=[c.id for c in found])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -223,112 +154,251 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, drop = [], []
     for item in items:
         check = getattr(getattr(item, "function", None), "kitemark_check", None)
-        if check is None:
-            keep.append(item)
+        if check is not None and check.id not in state.chosen:
+            drop.append(item)  # left out by the selection: not part of this run's plan
             continue
-        if check.id not in state.chosen:
-            drop.append(item)
-            continue
-        unit: Unit = item.callspec.params["kitemark_unit"]  # type: ignore[attr-defined]
-        meta = {"check_id": check.id, "target": unit.target, "unit": unit.id}
-        item.user_properties.append((_ITEM, json.dumps(meta)))
         keep.append(item)
+        callspec = getattr(item, "callspec", None)
+        if check is None or callspec is None:
+            continue
+        chunk: Chunk = callspec.params["kitemark_chunk"]
+        meta = {"check_id": check.id, "units": [[u.target, u.id] for u in chunk.units]}
+        item.user_properties.append((_ITEM, json.dumps(meta)))
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
 
 
 @pytest.fixture
-def kitemark_record(request: pytest.FixtureRequest) -> Any:
-    """Record a check's findings on the report (after waivers) and give the item its pytest outcome."""
-    state: KitemarkState = request.config.stash[_STATE]
-    check = request.function.kitemark_check
-    unit: Unit = request.getfixturevalue("kitemark_unit")
+def kitemark_evaluate(request: pytest.FixtureRequest, kitemark_chunk: Chunk) -> Callable[[CheckFn], None]:
+    """Evaluate the item's check over its chunk of units and send the raw findings to the controller."""
+    state: RunState = request.config.stash[_STATE]
+    check: Check = request.function.kitemark_check
 
-    def record(findings: list[Finding]) -> None:
-        apply_waivers(findings, check.id, unit.target, state.waivers, state.options.today)
-        request.node.user_properties.append(
-            (_FINDINGS, json.dumps([f.to_dict() for f in findings], default=str))
-        )
-        item = ItemResult(check.id, unit.target, unit.id, findings)
-        _set_outcome(item, check)
+    def evaluate(fn: CheckFn) -> None:
+        results = run_on_units(check, fn, kitemark_chunk.units, state.inputs)
+        payload = json.dumps([r.to_dict() for r in results], default=str)
+        request.node.user_properties.append((_RESULTS, payload))
 
-    return record
-
-
-def _first_sentence(text: str, limit: int = 200) -> str:
-    flat = " ".join(text.split())
-    sentence = flat.split(". ", 1)[0].rstrip(".:") + "."
-    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
-
-
-def _set_outcome(item: ItemResult, check: Check) -> None:
-    """The pytest outcome, with what a reviewer reading the terminal needs: the check, each finding with
-    its location, and how to fix it (the full remediation is in compliance.html)."""
-    status = item.status
-    lines = [
-        f"{f.status.value.upper()} {f.resource}"
-        + (f" ({f.location})" if f.location else "")
-        + f": {f.message}"
-        for f in item.findings
-        if f.status in (Status.FAILED, Status.ERROR, Status.WAIVED)
-    ]
-    header = f"{check.id} {check.title} [{check.severity.value}; {', '.join(check.controls)}]"
-    footer = f"fix: {_first_sentence(check.remediation)} (more: compliance.html#check-{check.id})"
-    if status is Status.FAILED:
-        pytest.fail("\n".join([header, *lines, footer]), pytrace=False)
-    if status is Status.ERROR:
-        pytest.fail("\n".join([header, "could not assess:", *lines]), pytrace=False)
-    if status is Status.WAIVED:
-        pytest.xfail("\n".join(lines))
-    if status is Status.NOT_APPLICABLE:
-        pytest.skip("; ".join(f.message for f in item.findings))
+    return evaluate
 
 
 class Controller:
-    """Registered only in the process that writes the reports (the xdist controller, or the single
-    process): gathers every item's findings from the reports and renders the outputs once."""
+    """Registered only in the process that writes the reports: decides each item's outcome as its
+    report arrives, and builds and writes every output once at the end."""
 
-    def __init__(self, config: pytest.Config, state: KitemarkState) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        options: RunOptions,
+        catalogue: Catalogue,
+        frameworks: list[Framework],
+        waivers: list[Waiver],
+        state: RunState,
+        plan: dict[str, list[tuple[str, str]]],
+        config_record: dict[str, Any],
+        workdir: Path,
+    ) -> None:
         self.config = config
+        self.options = options
+        self.catalogue = catalogue
+        self.frameworks = frameworks
+        self.waivers = waivers
         self.state = state
+        self.plan = plan
+        self.config_record = config_record
+        self.workdir = workdir
+        self.controls = controls_by_check(frameworks, catalogue.checks)
+        self.results: dict[tuple[str, str], Result] = {}
         self.document: dict[str, Any] | None = None
+        self.started = results_doc.now()
+        self.clock = time.monotonic()
 
+    @classmethod
+    def start(cls, config: pytest.Config) -> Controller:
+        options = run_options(config)
+        config_path = find_config(options.config)
+        run_config = load_config(config_path)
+        catalogue = Catalogue.load(_suites_roots(config))
+        frameworks = load_frameworks(run_config.frameworks)
+        found = problems(frameworks, catalogue.checks)
+        if found:
+            raise UsageError(found[0])
+        inputs = catalogue.inputs.resolve(run_config.inputs, str(config_path or "config"))
+        chosen = select_checks(
+            frameworks,
+            catalogue.checks,
+            controls=options.controls,
+            framework_ids=options.frameworks,
+            min_severity=options.severity,
+        )
+        require_assessing_checks(chosen, catalogue.checks, kinds_of(options.specs))
+        waivers = load_waivers(options.waivers) if options.waivers else []
+        if options.waivers:
+            check_known(waivers, set(catalogue.checks), options.waivers)
+        run_id = str(uuid.uuid4())
+        # Collected into a folder of this run's own; it replaces `<out>/inventory` only at the end.
+        workdir = options.out / f".kitemark-run-{run_id[:8]}"
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        log = reporter.write_line if reporter else print
+        reads = _reads_by_kind(catalogue.checks, chosen)
+        records, inventories = collect_all(list(options.specs), workdir / "inventory", log, reads)
+        shared = {
+            "run_id": run_id,
+            "targets": records,
+            "chosen": sorted(chosen),
+            "inputs": inputs,
+            "shard": list(options.shard) if options.shard else None,
+            "today": options.today.isoformat(),
+        }
+        state = RunState(shared)
+        state.inventories = inventories  # the controller already holds them
+        plan = _plan(catalogue.checks, chosen, inventories, inputs, options.shard)
+        record = {**run_config.to_dict()}
+        return cls(config, options, catalogue, frameworks, waivers, state, plan, record, workdir)
+
+    # --- as reports arrive ------------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
         if _ITEM not in props:
             return
-        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-            meta = json.loads(str(props[_ITEM]))
-            self.state.items[report.nodeid] = _item_result(meta, props, report)
+        meta = json.loads(str(props[_ITEM]))
+        if report.when == "call" and _RESULTS in props:
+            found = [_decode(r) for r in json.loads(str(props[_RESULTS]))]
+            # The payload has been read; do not carry it into other plugins' reports.
+            report.user_properties = [p for p in report.user_properties if p[0] != _RESULTS]
+        elif report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            reason = _crash_reason(report)
+            found = [
+                Result(
+                    meta["check_id"],
+                    target,
+                    unit,
+                    [Finding(Status.ERROR, unit, f"check did not run: {reason}")],
+                )
+                for target, unit in meta["units"]
+            ]
+        else:
+            return
+        for result in found:
+            apply_waivers(result.findings, result.check_id, result.target, self.waivers, self.options.today)
+            self.results[(result.check_id, result.unit)] = result
+        if report.when == "call":
+            check = self.catalogue.checks[meta["check_id"]]
+            item_outcome(report, check, self.controls.get(check.id, []), found)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         # `-x`, `--maxfail`, Ctrl-C: the results are partial and must say so.
         stopped = session.shouldfail or session.shouldstop
         if not stopped and exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             stopped = f"pytest exit status {int(exitstatus)}"
-        self.document = build_results(self.config, self.state, stopped=str(stopped) if stopped else None)
-        write_reports(self.document, self.state.options.out)
+        self.document = self.build(str(stopped) if stopped else None)
+        publish(self.document, self.options.out, self.workdir)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.document is not None:
             from kitemark.reports.terminal import print_summary
 
-            print_summary(self.document, terminalreporter._tw, self.state.options.out)
+            print_summary(self.document, terminalreporter._tw, self.options.out)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        # A run that ended before it could publish leaves the previous outputs as they were.
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # --- the document -----------------------------------------------------------------------------
+
+    def not_run(self, stopped: str | None) -> list[dict[str, str]]:
+        selection = selection_args(self.config)
+        if stopped:
+            reason = f"the run stopped before it ({stopped})"
+        elif selection:
+            reason = f"deselected or not collected by pytest (arguments: {' '.join(selection)})"
+        else:
+            reason = "never collected by pytest (check the suites' pytest configuration and conftest.py)"
+        return [
+            {"check_id": cid, "target": target, "unit": unit, "reason": reason}
+            for cid, planned in sorted(self.plan.items())
+            for target, unit in planned
+            if (cid, unit) not in self.results
+        ]
+
+    def build(self, stopped: str | None) -> dict[str, Any]:
+        opts = self.options
+        selection = selection_args(self.config)
+        run = {
+            "id": self.state.shared["run_id"],
+            "kitemark_version": __version__,
+            "started": self.started,
+            "finished": results_doc.now(),
+            "duration_seconds": round(time.monotonic() - self.clock, 3),
+            "hostname": socket.gethostname(),
+            "python": platform.python_version(),
+            "pytest": pytest.__version__,
+            "workers": int(getattr(self.config.option, "numprocesses", 0) or 0),
+            "today": opts.today.isoformat(),
+            "selection": {
+                "controls": list(opts.controls),
+                "frameworks": list(opts.frameworks),
+                "severity": opts.severity,
+                "pytest": selection,
+                "checks": sorted(self.state.chosen),
+                "text": selection_text(opts, selection),
+            },
+            "config": self.config_record,
+            "inputs": self.state.inputs,
+            "stopped": stopped,
+            "planned": sum(len(v) for v in self.plan.values()),
+            "not_run": self.not_run(stopped),
+            "shard": {"index": opts.shard[0], "count": opts.shard[1]} if opts.shard else None,
+            "waivers_file": str(opts.waivers) if opts.waivers else None,
+        }
+        targets = [{**t, "inventory": f"inventory/{Path(t['inventory']).name}"} for t in self.state.targets]
+        checks = {cid: c.to_dict() for cid, c in sorted(self.catalogue.checks.items())}
+        return results_doc.build_document(
+            run=run,
+            targets=targets,
+            checks=checks,
+            frameworks=[fw.to_dict() for fw in self.frameworks],
+            results=self.results.values(),
+            waivers={
+                "file": str(opts.waivers) if opts.waivers else None,
+                "entries": [w.to_dict(opts.today) for w in self.waivers],
+            },
+        )
 
 
-def _item_result(meta: dict[str, Any], props: dict[str, Any], report: pytest.TestReport) -> ItemResult:
-    item = ItemResult(meta["check_id"], meta["target"], meta["unit"], duration=report.duration)
-    if _FINDINGS in props:
-        item.findings = [Finding.from_dict(f) for f in json.loads(props[_FINDINGS])]
-    elif report.skipped:
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        item.findings = [Finding(Status.NOT_APPLICABLE, meta["unit"], reason)]
-    else:
-        # The check never ran to completion (fixture error, interrupted): could not assess.
-        reason = _crash_reason(report)
-        item.findings = [Finding(Status.ERROR, meta["unit"], f"check did not run: {reason}")]
-    return item
+def _reads_by_kind(checks: dict[str, Check], chosen: set[str]) -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for cid in chosen:
+        found.setdefault(checks[cid].kind, set()).update(checks[cid].reads)
+    return {kind: frozenset(reads) for kind, reads in found.items()}
+
+
+def _plan(
+    checks: dict[str, Check],
+    chosen: set[str],
+    inventories: list[Inventory],
+    inputs: dict[str, Any],
+    shard: tuple[int, int] | None,
+) -> dict[str, list[tuple[str, str]]]:
+    """Every (target, unit) each chosen check must report on; compared with what did report."""
+    present = {str(i["kind"]) for i in inventories}
+    by_scope: dict[str, list[Unit]] = {}
+    plan: dict[str, list[tuple[str, str]]] = {}
+    for cid in sorted(chosen):
+        check = checks[cid]
+        if check.kind not in present:
+            continue
+        if check.scope not in by_scope:
+            by_scope[check.scope] = units_for(check.scope, inventories, inputs, shard)
+        plan[cid] = [(u.target, u.id) for u in by_scope[check.scope]]
+    return plan
+
+
+def _decode(data: dict[str, Any]) -> Result:
+    return Result.from_dict(data)
 
 
 def _crash_reason(report: pytest.TestReport) -> str:
@@ -339,55 +409,49 @@ def _crash_reason(report: pytest.TestReport) -> str:
     return lines[-1] if lines else "unknown reason"
 
 
-def build_results(config: pytest.Config, state: KitemarkState, stopped: str | None = None) -> dict[str, Any]:
-    frameworks = load_frameworks()
-    # Every check of the suites, run or not: the report shows what a requirement lacked in this run.
-    checks = state.catalogue
-    controls = controls_by_check(frameworks, checks)
-    check_docs = {cid: {**checks[cid].to_dict(), "controls": controls[cid]} for cid in sorted(checks)}
-    out = state.options.out.resolve()
-    targets = []
-    for record in state.targets:
-        inventory = Path(record["inventory"]).resolve()
-        rel = os.path.relpath(inventory, out) if inventory.is_relative_to(out) else str(inventory)
-        targets.append({**record, "inventory": rel})
-    commits = []
-    for record in state.targets:
-        if record["kind"] == "policies":
-            found = git_commit(record["location"])
-            if found:
-                commits.append({"target": record["label"], **found})
-    opts = state.options
-    run = {
-        "id": state.run_id,
-        "started": state.started,
-        "finished": results_doc.now(),
-        "duration_seconds": round(time.monotonic() - state.started_clock, 3),
-        "hostname": socket.gethostname(),
-        "python": platform.python_version(),
-        "pytest": pytest.__version__,
-        "workers": int(getattr(config.option, "numprocesses", 0) or 0),
-        "selection": {
-            "controls": list(opts.controls),
-            "frameworks": list(opts.frameworks),
-            "severity": opts.severity,
-        },
-        "policies_commit": commits,
-        "complete": stopped is None,
-        "stopped": stopped,
-    }
-    return results_doc.build_document(
-        run=run,
-        targets=targets,
-        checks=check_docs,
-        frameworks=[fw.to_dict() for fw in frameworks],
-        items=state.items.values(),
-        waivers_file=str(opts.waivers) if opts.waivers else None,
-        waivers=[w.to_dict(opts.today) for w in state.waivers],
-    )
+def selection_args(config: pytest.Config) -> list[str]:
+    """pytest's own selection arguments in this session: each can leave chosen checks unrun."""
+    opt = config.option
+    found: list[str] = []
+    if getattr(opt, "keyword", ""):
+        found += ["-k", opt.keyword]
+    if getattr(opt, "markexpr", ""):
+        found += ["-m", opt.markexpr]
+    for nodeid in getattr(opt, "deselect", None) or []:
+        found += ["--deselect", nodeid]
+    roots = {str(p) for p in _suites_roots(config)}
+    for arg in config.args:
+        if str(Path(str(arg)).resolve()) not in roots:
+            found.append(str(arg))
+    return found
 
 
-def write_reports(document: dict[str, Any], out: Path) -> None:
+def selection_text(options: RunOptions, pytest_args: Iterable[str]) -> str:
+    parts = []
+    if options.controls:
+        parts.append("controls " + ", ".join(options.controls))
+    if options.frameworks:
+        parts.append("frameworks " + ", ".join(options.frameworks))
+    if options.severity:
+        parts.append(f"severity {options.severity} and above")
+    if options.shard:
+        parts.append(f"shard {options.shard[0]}/{options.shard[1]}")
+    args = list(pytest_args)
+    if args:
+        parts.append("pytest " + " ".join(args))
+    return "; ".join(parts) or "all checks"
+
+
+def publish(document: dict[str, Any], out: Path, workdir: Path) -> None:
+    """Write the reports (each atomically), then put this run's inventories in place of the last."""
     from kitemark.reports.render import render_all
 
     render_all(document, out)
+    fresh = workdir / "inventory"
+    if fresh.is_dir():
+        final = out / "inventory"
+        stale = workdir / "previous-inventory"
+        if final.exists():
+            os.replace(final, stale)
+        os.replace(fresh, final)
+    shutil.rmtree(workdir, ignore_errors=True)

@@ -1,10 +1,26 @@
-"""The results document (`results.json`): the single source every report is rendered from."""
+"""The results document (``results.json``, schema 2): the single source every report is rendered from.
+
+A document holds one run or several (``kitemark merge`` combines the shards of a nightly run):
+
+- ``runs``: when, where and how each run ran, what it chose (the selection, pytest's own ``-k``/``-m``
+  arguments, the inputs) and what it did not get to (``not_run``, ``stopped``);
+- ``targets``: what was checked, each with its saved inventory (and its sha256), its commit and its
+  input errors; ``checks`` and ``frameworks``: the catalogue, with the controls each check evidences
+  and each requirement's verdict;
+- ``results``: one per check x scope unit, each finding with a structured ``location`` and a
+  ``fingerprint`` (its identity across runs);
+- ``waivers``, ``completeness`` and ``summary`` (counts and the verdict).
+
+Everything after the results is decided by ``kitemark.verdicts.decide``. Version 1 documents (one
+``run``, text locations) are read through ``migrate_v1``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import Counter
+import os
+import tempfile
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -14,33 +30,24 @@ import jsonschema
 
 from kitemark import __version__
 from kitemark.core import resources
-from kitemark.core.model import ItemResult, Status
+from kitemark.core.model import FileLocation, Result, fingerprint
+from kitemark.verdicts.decide import decide
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
+SCHEMA_FILES = {"1.0": "results-v1.schema.json", "2.0": "results.schema.json"}
 
 
 @cache
-def schema() -> dict[str, Any]:
-    return json.loads((resources.data_dir() / "results.schema.json").read_text())
+def schema(version: str = SCHEMA_VERSION) -> dict[str, Any]:
+    return json.loads((resources.data_dir() / SCHEMA_FILES[version]).read_text())
 
 
-def summarise(
-    results: Iterable[dict[str, Any]], targets: Iterable[dict[str, Any]] = (), *, complete: bool = True
-) -> dict[str, Any]:
-    counts = Counter(r["status"] for r in results)
-    summary: dict[str, Any] = {status.value: counts.get(status.value, 0) for status in Status}
-    summary["total"] = sum(counts.values())
-    # An input error is incomplete evidence even when the selection ran no check that reports it.
-    summary["input_errors"] = sum(len(t.get("errors", [])) for t in targets)
-    # A run that assessed nothing, or stopped early, is never compliant.
-    summary["compliant"] = (
-        complete
-        and summary["total"] > 0
-        and summary["failed"] == 0
-        and summary["error"] == 0
-        and summary["input_errors"] == 0
-    )
-    return summary
+def result_dict(result: Result, run_id: str) -> dict[str, Any]:
+    data = result.to_dict()
+    data["run"] = run_id
+    for finding in data["findings"]:
+        finding["fingerprint"] = fingerprint(result.check_id, result.target, finding["resource"])
+    return data
 
 
 def build_document(
@@ -49,43 +56,115 @@ def build_document(
     targets: list[dict[str, Any]],
     checks: dict[str, dict[str, Any]],
     frameworks: list[dict[str, Any]],
-    items: Iterable[ItemResult],
-    waivers_file: str | None,
-    waivers: list[dict[str, Any]],
+    results: Iterable[Result],
+    waivers: dict[str, Any],
 ) -> dict[str, Any]:
-    results = sorted((item.to_dict() for item in items), key=lambda r: (r["check_id"], r["unit"]))
-    matched: dict[str, list[str]] = {}
-    for result in results:
-        for finding in result["findings"]:
-            if finding.get("waiver"):
-                matched.setdefault(finding["waiver"]["id"], []).append(result["id"])
-    entries = [
-        {**w, "used": w["id"] in matched, "matched": sorted(set(matched.get(w["id"], [])))} for w in waivers
-    ]
-    return {
+    ordered = sorted((result_dict(r, run["id"]) for r in results), key=lambda r: (r["check_id"], r["unit"]))
+    document = {
         "schema_version": SCHEMA_VERSION,
         "kitemark_version": __version__,
-        "run": run,
-        "targets": targets,
+        "runs": [run],
+        "targets": [{**t, "run": run["id"]} for t in targets],
         "checks": checks,
         "frameworks": frameworks,
-        "results": results,
-        "waivers": {"file": waivers_file, "entries": entries},
-        "summary": summarise(results, targets, complete=run.get("complete", True)),
+        "results": ordered,
+        "waivers": waivers,
     }
+    return decide(document)
 
 
 def validate(document: dict[str, Any]) -> None:
     """Raise jsonschema.ValidationError when the document breaks its published schema."""
-    jsonschema.validate(document, schema(), format_checker=jsonschema.FormatChecker())
-
-
-def write(document: dict[str, Any], path: Path) -> None:
-    path.write_text(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
+    version = str(document.get("schema_version", ""))
+    if version not in SCHEMA_FILES:
+        raise jsonschema.ValidationError(
+            f"schema_version {version!r} is not one Kitemark reads ({', '.join(SCHEMA_FILES)})"
+        )
+    jsonschema.validate(document, schema(version), format_checker=jsonschema.FormatChecker())
 
 
 def read(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())
+    """A results document from disk, validated and migrated to the current schema."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(document, dict):
+        raise jsonschema.ValidationError("not a JSON object")
+    validate(document)
+    return migrate_v1(document) if document["schema_version"] == "1.0" else document
+
+
+def migrate_v1(old: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 (one ``run``, text locations, verdicts computed by each report) to schema 2."""
+    run = dict(old["run"])
+    run_id = run["id"]
+    commits = {c["target"]: c for c in run.pop("policies_commit", [])}
+    run.update(
+        {
+            "kitemark_version": old["kitemark_version"],
+            "stopped": run.get("stopped"),
+            "not_run": [],
+            "shard": None,
+            "waivers_file": old["waivers"].get("file"),
+            "migrated_from": "1.0",
+        }
+    )
+    run.pop("complete", None)
+    targets = []
+    for target in old["targets"]:
+        entry = {**target, "run": run_id}
+        found = commits.get(target["label"])
+        entry["commit"] = {**found, "tracked": True} if found else None
+        targets.append(entry)
+    checks = {}
+    for cid, check in old["checks"].items():
+        entry = {k: v for k, v in check.items() if k != "suite"}
+        entry.setdefault("kind", check.get("suite", ""))
+        entry.setdefault("input_check", "-INPUT-" in cid)  # schema 1 marked input checks by their id
+        entry.setdefault("always_run", entry["input_check"])
+        entry.setdefault("reads", [])
+        entry.setdefault("inputs", [])
+        checks[cid] = entry
+    results = []
+    for result in old["results"]:
+        findings = []
+        for finding in result["findings"]:
+            where = finding.get("location")
+            findings.append(
+                {
+                    **finding,
+                    "location": FileLocation.parse(where).to_dict() if where else None,
+                    "fingerprint": fingerprint(result["check_id"], result["target"], finding["resource"]),
+                }
+            )
+        results.append({**result, "run": run_id, "findings": findings})
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "kitemark_version": old["kitemark_version"],
+        "runs": [run],
+        "targets": targets,
+        "checks": checks,
+        "frameworks": old["frameworks"],
+        "results": results,
+        "waivers": {"file": old["waivers"].get("file"), "entries": old["waivers"].get("entries", [])},
+    }
+    return decide(document)
+
+
+def dumps(document: dict[str, Any]) -> str:
+    # Compact: a large run's document is read by machines; `jq .` pretty-prints it for people.
+    return json.dumps(document, separators=(",", ":"), default=str) + "\n"
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write a file so a reader never sees it half-written, and a failed write leaves the old one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 def now() -> str:

@@ -1,24 +1,57 @@
-"""Run a check on its own compliant / non-compliant fixture, through the real collector."""
+"""Running checks outside a Kitemark run: on a check's own compliant / non-compliant fixture, or on
+any target folder, through the real collector, scopes and default inputs (for self-tests, and for
+anyone writing a check)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from kitemark.core import resources
-from kitemark.core.catalog import load_checks
+from kitemark.core.catalog import Catalogue
 from kitemark.core.checks import check_function, evaluate
-from kitemark.core.kinds import kind_module, scope_units
+from kitemark.core.kinds import Inventory, TargetSpec, get_kind
 from kitemark.core.model import Finding
+from kitemark.plan import units_for
 
 
 def fixture_path(check_id: str, variant: str) -> Path:
     return resources.check_fixtures_dir() / check_id / variant
 
 
-def run_on_fixture(check_id: str, variant: str) -> list[Finding]:
-    """All findings of `check_id` on `fixtures/checks/<check_id>/<variant>` (compliant|noncompliant)."""
-    meta = load_checks()[check_id]
-    inventory = kind_module(meta.suite).collect_fixture(fixture_path(check_id, variant))
-    units = scope_units(meta.scope, [inventory])
+def default_inputs(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return Catalogue.load().inputs.resolve(overrides or {}, "test inputs")
+
+
+def run_on_inventory(
+    check_id: str, inventory: Inventory, inputs: Mapping[str, Any] | None = None
+) -> dict[str, list[Finding]]:
+    """Findings of a check per unit id, on an inventory as the workers see it (a JSON round trip)."""
+    meta = Catalogue.load().checks[check_id]
+    inventory = json.loads(json.dumps(inventory, default=str))
+    values = default_inputs(inputs)
     fn = check_function(check_id)
-    return [finding for unit in units for finding in evaluate(fn, unit)]
+    return {unit.id: evaluate(fn, unit, values) for unit in units_for(meta.scope, [inventory], values)}
+
+
+def run_check(
+    check_id: str,
+    location: Path | str,
+    *,
+    name: str = "t",
+    options: Mapping[str, Any] | None = None,
+    inputs: Mapping[str, Any] | None = None,
+) -> dict[str, list[Finding]]:
+    """Findings of a check per unit id on a target folder, collected by the check's own kind."""
+    meta = Catalogue.load().checks[check_id]
+    spec = TargetSpec(meta.kind, name, str(location), dict(options or {}))
+    return run_on_inventory(check_id, get_kind(meta.kind).collect(spec), inputs)
+
+
+def run_on_fixture(check_id: str, variant: str) -> list[Finding]:
+    """All findings of ``check_id`` on ``fixtures/checks/<check_id>/<variant>`` (compliant|noncompliant)."""
+    meta = Catalogue.load().checks[check_id]
+    inventory = get_kind(meta.kind).collect_fixture(fixture_path(check_id, variant))
+    return [f for findings in run_on_inventory(check_id, inventory).values() for f in findings]

@@ -24,7 +24,6 @@ def _resource(cluster: dict[str, Any]) -> str:
     scope="aws.eks-cluster",
     title="EKS Secrets are envelope-encrypted with a customer-managed KMS key",
     severity="high",
-    controls=["service-standard:9", "ncsc-csp:2"],
     rationale="""
         Kubernetes Secrets hold tenants' database passwords, API tokens and certificates, and etcd
         backups and snapshots carry them. Envelope encryption with a KMS key the account controls
@@ -70,7 +69,6 @@ def test_eks_secrets_encrypted(cluster: dict[str, Any]) -> Iterator[Finding]:
     scope="aws.eks-cluster",
     title="EKS control-plane logging is enabled for all five log types",
     severity="medium",
-    controls=["service-standard:10", "service-standard:14", "ncsc-csp:13"],
     rationale="""
         The EKS control plane is run by AWS; its logs in CloudWatch are the only record of who called
         the Kubernetes API (``audit``), how they authenticated (``authenticator``) and why the

@@ -30,7 +30,6 @@ def _why(err: dict[str, Any]) -> str:
     scope="aws.s3",
     title="S3 Block Public Access is on for the account, and in effect on every bucket",
     severity="high",
-    controls=["service-standard:9", "ncsc-csp:2", "ncsc-csp:11"],
     rationale="""
         A public bucket is the commonest way cloud data leaks. S3 applies, for each of the four block
         public access settings, the stricter of the account-level and the bucket-level value. So a

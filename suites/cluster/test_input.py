@@ -14,7 +14,6 @@ from kitemark.targets.cluster.view import ClusterView
     scope="cluster.cluster",
     title="Every file of the cluster snapshot could be read",
     severity="high",
-    controls=["service-standard:10", "ncsc-csp:13"],
     rationale="""
         Every other cluster check can only judge the objects it was given. A snapshot file that
         cannot be parsed silently removes its objects from the assessment, so a namespace with a

@@ -38,7 +38,6 @@ def _seen(rules: list[MetadataRule], values: dict[str, str]) -> dict[str, str]:
     scope="cluster.namespace",
     title="Team namespaces carry the required ownership and security labels and annotations",
     severity="medium",
-    controls=["service-standard:12", "service-standard:14", "ncsc-csp:4"],
     rationale="""
         Namespace labels and annotations are how the platform knows who owns a service, whether it
         is production, where its source code is published and which Pod Security Standard is enforced.

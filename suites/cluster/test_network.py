@@ -177,7 +177,6 @@ def classify(policy: KObject, namespace: str) -> tuple[str, str, bool]:
     scope="cluster.namespace",
     title="Team namespaces deny ingress from other namespaces by default",
     severity="high",
-    controls=["service-standard:9", "ncsc-csp:3", "ncsc-csp:11"],
     rationale="""
         Kubernetes lets every pod reach every other pod unless a NetworkPolicy says otherwise, so
         without a default-deny policy one compromised tenant can reach every other tenant's services

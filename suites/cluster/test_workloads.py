@@ -101,7 +101,6 @@ def _assess(container: Container) -> tuple[dict[str, Any], list[str]]:
     scope="cluster.namespace",
     title="Team workloads run no privileged or root containers",
     severity="high",
-    controls=["service-standard:9", "ncsc-csp:3", "ncsc-csp:5"],
     rationale="""
         A privileged container has every capability of the node and can reach the host's devices,
         so escaping it is trivial; a container running as root turns any breakout or mounted-volume
@@ -192,7 +191,6 @@ def _assess_isolation(template: PodTemplate) -> Assessment:
     scope="cluster.namespace",
     title="Team workloads do not share host namespaces, add capabilities or allow privilege escalation",
     severity="high",
-    controls=["service-standard:9", "ncsc-csp:3", "ncsc-csp:5"],
     rationale="""
         A pod that shares the node's process, IPC or network namespace can see and signal other
         tenants' processes, read their shared memory or sniff and bind on the node's interfaces, and

@@ -23,7 +23,6 @@ MAX_MESSAGES = 20
     scope="policies.gatekeeper-case",
     title="Gatekeeper constraint templates behave as their test suites expect",
     severity="high",
-    controls=["service-standard:9", "ncsc-csp:7", "ncsc-csp:11"],
     rationale="""
         Gatekeeper constraints are the cluster's admission control: they stop insecure or
         conflicting objects (unrestricted namespaces, hijacked ingress hosts, privileged pods) at the

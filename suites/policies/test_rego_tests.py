@@ -19,7 +19,6 @@ from kitemark.targets.policies.rego_tests import RegoTestCase
     scope="policies.rego-test",
     title="Rego policy unit tests pass",
     severity="high",
-    controls=["service-standard:8", "service-standard:9", "ncsc-csp:7"],
     rationale="""
         Admission and conftest policies are security controls written as code; their unit tests are
         the evidence that each rule denies what it should and allows what it should. A failing or

@@ -164,7 +164,6 @@ def _show(value: Any) -> Any:
     scope="terraform.module",
     title="S3 buckets declare encryption explicitly and block all public access",
     severity="high",
-    controls=["service-standard:9", "ncsc-csp:2", "ncsc-csp:11"],
     rationale="""
         An S3 bucket is the usual place for exports, backups and uploaded documents. Since January 2023
         S3 encrypts new objects with SSE-S3 by default, so this check does not claim an unconfigured

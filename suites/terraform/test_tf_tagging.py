@@ -156,7 +156,6 @@ def _seen(value: Any) -> Any:
     scope="terraform.module",
     title="AWS resources carry the mandatory MoJ tags",
     severity="medium",
-    controls=["service-standard:13", "service-standard:14", "ncsc-csp:4"],
     rationale="""
         The mandatory tags (business-unit, application, is-production, owner, namespace,
         environment-name, infrastructure-support) are how every AWS resource is traced to the team

@@ -69,7 +69,6 @@ def _fallback_location(module: ModuleView) -> str:
     scope="terraform.module",
     title="Modules pin the Terraform version and every provider's version",
     severity="medium",
-    controls=["service-standard:11", "service-standard:13", "ncsc-csp:7", "ncsc-csp:8"],
     rationale="""
         Without ``required_version`` a module can be applied with a Terraform release it was never
         tested with, and without a ``version`` for each provider in ``required_providers`` every

@@ -1,6 +1,6 @@
 """Declaring checks.
 
-A check is a small pure function over one scope unit's data that yields one ``Finding`` per resource
+A check is a small pure function over one scope unit's view that yields one ``Finding`` per resource
 it looked at. ``@check`` puts its metadata beside it and turns it into a pytest test that the
 Kitemark plugin parametrizes with the units of its scope::
 
@@ -9,53 +9,68 @@ Kitemark plugin parametrizes with the units of its scope::
         scope="cluster.namespace",
         title="Team namespaces deny ingress by default",
         severity="high",
-        controls=["service-standard:9", "ncsc-csp:11"],
         rationale="...",
         remediation="...",
+        reads=["networking.k8s.io/NetworkPolicy"],
     )
     def test_default_deny_ingress(ns):
         if ...:
-            yield failed(f"Namespace/{ns.name}", "no default-deny policy", evidence={...})
+            yield failed(ns.ref, "no default-deny policy", evidence={...}, location=ns.location)
         else:
-            yield passed(f"Namespace/{ns.name}", "policy 'default' selects every pod")
+            yield passed(ns.ref, "policy 'default' selects every pod")
 
-The undecorated function stays reachable as ``test_default_deny_ingress.evaluate`` for self-tests.
+A check that reads platform values declares them (``inputs=[SYSTEM_NAMESPACES]``) and takes them as
+its second argument. Which framework requirements a check evidences is said by the framework files
+(``data/frameworks/*.yaml``), not here. The undecorated function stays reachable as
+``test_default_deny_ingress.evaluate`` for self-tests.
 """
 
 from __future__ import annotations
 
 import inspect
+import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from kitemark.core.inputs import Input, Inputs
 from kitemark.core.kinds import NothingInScope, Unit
-from kitemark.core.model import SUITES, Check, Finding, Severity, Status
+from kitemark.core.model import Check, FileLocation, Finding, Location, Result, Severity, Status
 
-CheckFn = Callable[[Any], Iterable[Finding] | None]
+CheckFn = Callable[..., Iterable[Finding] | None]
 
-_REGISTRY: dict[str, tuple[Check, CheckFn, str]] = {}
+_REGISTRY: dict[str, tuple[Check, CheckFn, str, tuple[Input, ...]]] = {}
 
 
 class DuplicateCheckError(ValueError):
     pass
 
 
-def passed(resource: str, message: str, *, evidence: Any = None, location: str | None = None) -> Finding:
-    return Finding(Status.PASSED, resource, message, evidence, location)
+def _location(location: Location | str | None) -> Location | None:
+    return FileLocation.parse(location) if isinstance(location, str) else location
 
 
-def failed(resource: str, message: str, *, evidence: Any = None, location: str | None = None) -> Finding:
-    return Finding(Status.FAILED, resource, message, evidence, location)
+def passed(
+    resource: str, message: str, *, evidence: Any = None, location: Location | str | None = None
+) -> Finding:
+    return Finding(Status.PASSED, resource, message, evidence, _location(location))
+
+
+def failed(
+    resource: str, message: str, *, evidence: Any = None, location: Location | str | None = None
+) -> Finding:
+    return Finding(Status.FAILED, resource, message, evidence, _location(location))
 
 
 def not_applicable(resource: str, reason: str, *, evidence: Any = None) -> Finding:
     return Finding(Status.NOT_APPLICABLE, resource, reason, evidence)
 
 
-def error(resource: str, message: str, *, evidence: Any = None, location: str | None = None) -> Finding:
+def error(
+    resource: str, message: str, *, evidence: Any = None, location: Location | str | None = None
+) -> Finding:
     """The check could not assess this resource (unreadable input, API refused): never compliant."""
-    return Finding(Status.ERROR, resource, message, evidence, location)
+    return Finding(Status.ERROR, resource, message, evidence, _location(location))
 
 
 def check(
@@ -64,32 +79,42 @@ def check(
     scope: str,
     title: str,
     severity: str,
-    controls: Iterable[str],
     rationale: str,
     remediation: str,
     references: Iterable[str] = (),
+    reads: Iterable[str] = (),
+    inputs: Iterable[Input] = (),
+    input_check: bool = False,
+    always_run: bool = False,
 ) -> Callable[[CheckFn], Callable[..., None]]:
-    suite = scope.partition(".")[0]
-    if suite not in SUITES:
-        raise ValueError(f"{id}: scope {scope!r} must start with one of {', '.join(SUITES)}")
+    kind, dot, scope_name = scope.partition(".")
+    if not (kind and dot and scope_name):
+        raise ValueError(f"{id}: scope {scope!r} must be '<kind>.<scope>', e.g. 'cluster.namespace'")
+    declared = tuple(inputs)
     meta = Check(
         id=id,
-        suite=suite,
+        kind=kind,
         scope=scope,
         title=title,
         severity=Severity(severity),
-        controls=tuple(controls),
         rationale=_text(rationale),
         remediation=_text(remediation),
         references=tuple(references),
+        reads=tuple(reads),
+        inputs=tuple(i.name for i in declared),
+        input_check=input_check,
+        always_run=always_run or input_check,
     )
 
     def decorate(fn: CheckFn) -> Callable[..., None]:
-        _register(meta, fn)
+        takes_inputs = len(inspect.signature(fn).parameters) >= 2
+        if declared and not takes_inputs:
+            raise TypeError(f"{id}: declares inputs, so {fn.__name__} must take (data, inputs)")
+        _register(meta, fn, declared)
 
-        # The pytest-facing test: the plugin parametrizes `kitemark_unit` and provides `kitemark_record`.
-        def test(kitemark_unit: Unit, kitemark_record: Callable[[list[Finding]], None]) -> None:
-            kitemark_record(evaluate(fn, kitemark_unit))
+        # The pytest-facing test: the plugin parametrizes the units and evaluates `fn` over them.
+        def test(kitemark_evaluate: Callable[[CheckFn], None]) -> None:
+            kitemark_evaluate(fn)
 
         test.__name__ = fn.__name__
         test.__qualname__ = fn.__qualname__
@@ -107,17 +132,33 @@ def _text(value: str) -> str:
     return inspect.cleandoc(value).replace("``", "`")
 
 
-def evaluate(fn: CheckFn, unit: Unit) -> list[Finding]:
+def evaluate(fn: CheckFn, unit: Unit, inputs: Mapping[str, Any] | None = None) -> list[Finding]:
     """Run a check on a unit. Input errors and exceptions become *error* findings, never a pass."""
+    findings = _evaluate(fn, unit, inputs)
+    if unit.root:
+        for finding in findings:
+            where = finding.location
+            if isinstance(where, FileLocation) and where.root is None:
+                finding.location = FileLocation(where.path, where.line, unit.root)
+    return findings
+
+
+def _evaluate(fn: CheckFn, unit: Unit, inputs: Mapping[str, Any] | None) -> list[Finding]:
     if unit.errors:
-        return [error(unit.id, str(e), location=_location(e.path, e.line)) for e in unit.errors]
+        return [error(unit.id, str(e), location=FileLocation(e.path, e.line)) for e in unit.errors]
     if isinstance(unit.data, NothingInScope):
         scope = unit.data.scope.partition(".")[2]
         note = unit.data.searched.get("note")
         message = f"the target has no {scope} to check" + (f" ({note})" if note else "")
         return [not_applicable(unit.id, message, evidence={"searched": unit.data.searched})]
     try:
-        findings = list(fn(unit.data) or [])
+        names = getattr(fn, "kitemark_inputs", None)  # set when registered with inputs
+        if names is not None:
+            values = inputs or {}
+            found = fn(unit.data, Inputs(fn.__name__, {n: values[n] for n in names if n in values}))
+        else:
+            found = fn(unit.data)
+        findings = list(found or [])
     except Exception as exc:
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = f" (at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})"
@@ -127,17 +168,26 @@ def evaluate(fn: CheckFn, unit: Unit) -> list[Finding]:
     return findings
 
 
-def _location(path: str, line: int | None) -> str:
-    return f"{path}:{line}" if line else path
+def run_on_units(
+    check: Check, fn: CheckFn, units: Iterable[Unit], inputs: Mapping[str, Any] | None = None
+) -> list[Result]:
+    """One result per unit, each timed."""
+    results = []
+    for unit in units:
+        started = time.perf_counter()
+        findings = evaluate(fn, unit, inputs)
+        results.append(Result(check.id, unit.target, unit.id, findings, time.perf_counter() - started))
+    return results
 
 
-def _register(meta: Check, fn: CheckFn) -> None:
-    # A suite module may be imported twice (by `kitemark controls` and by pytest): same function is fine.
+def _register(meta: Check, fn: CheckFn, inputs: tuple[Input, ...]) -> None:
     origin = f"{inspect.getsourcefile(fn)}:{fn.__qualname__}"
     known = _REGISTRY.get(meta.id)
     if known and known[2] != origin:
         raise DuplicateCheckError(f"check id {meta.id} is declared twice: {known[2]} and {origin}")
-    _REGISTRY[meta.id] = (meta, fn, origin)
+    if len(inspect.signature(fn).parameters) >= 2:
+        fn.kitemark_inputs = meta.inputs  # type: ignore[attr-defined]
+    _REGISTRY[meta.id] = (meta, fn, origin, inputs)
 
 
 def registered() -> dict[str, Check]:
@@ -146,3 +196,7 @@ def registered() -> dict[str, Check]:
 
 def check_function(check_id: str) -> CheckFn:
     return _REGISTRY[check_id][1]
+
+
+def declared_inputs(check_id: str) -> tuple[Input, ...]:
+    return _REGISTRY[check_id][3]

@@ -1,5 +1,7 @@
 """Frameworks are plain data: each requirement lists the check ids that evidence it, so a new
-framework (CIS EKS, an internal standard) is one YAML file and no code."""
+framework (CIS EKS, an internal standard) is one YAML file and no code. The mapping goes one way
+only, requirement → checks: a check does not name its controls, and the controls shown for a check
+are those the framework files give it."""
 
 from __future__ import annotations
 
@@ -8,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kitemark.core import resources
 from kitemark.core.errors import UsageError
 from kitemark.core.model import Check
+from kitemark.core.yamlfile import load_config_file
+
+_REQUIREMENT_KEYS = {"id", "title", "description", "checks", "manual", "manual_evidence"}
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class Requirement:
 
     @property
     def control(self) -> str:
-        """The string checks use in `controls=`, e.g. `service-standard:9`."""
+        """The string selections use in ``--control``, e.g. ``service-standard:9``."""
         return f"{self.framework}:{self.id}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,6 +51,7 @@ class Framework:
     name: str
     url: str
     requirements: tuple[Requirement, ...]
+    source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,55 +66,64 @@ def builtin_dir() -> Path:
     return resources.data_dir() / "frameworks"
 
 
-def load_frameworks(extra_dirs: Iterable[Path] = ()) -> list[Framework]:
+def framework_files(extra: Iterable[Path] = ()) -> list[Path]:
     files = sorted(builtin_dir().glob("*.yaml"))
-    for folder in extra_dirs:
-        files.extend(sorted(Path(folder).glob("*.yaml")))
-    frameworks = [_load(path) for path in files]
-    seen: set[str] = set()
+    for path in extra:
+        files.extend(sorted(path.glob("*.yaml")) if path.is_dir() else [path])
+    return files
+
+
+def load_frameworks(extra: Iterable[Path] = ()) -> list[Framework]:
+    """The built-in frameworks, then any extra files (or folders of them) from the config."""
+    frameworks = [_load(path) for path in framework_files(extra)]
+    seen: dict[str, str] = {}
     for fw in frameworks:
         if fw.id in seen:
-            raise UsageError(f"framework id {fw.id!r} is defined twice")
-        seen.add(fw.id)
+            raise UsageError(f"framework id {fw.id!r} is defined twice: {seen[fw.id]} and {fw.source}")
+        seen[fw.id] = fw.source
     return frameworks
 
 
 def _load(path: Path) -> Framework:
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise UsageError(f"{path}{line}: framework file is not valid YAML") from None
+    raw = load_config_file(path, "framework file")
     if not isinstance(raw, dict) or not {"id", "name", "requirements"} <= raw.keys():
         raise UsageError(f"{path}: a framework needs `id`, `name` and `requirements`")
+    if not isinstance(raw["requirements"], list):
+        raise UsageError(f"{path}: `requirements` must be a list")
     fid = str(raw["id"])
-    reqs = []
-    for entry in raw["requirements"]:
-        if "id" not in entry or "title" not in entry:
-            raise UsageError(f"{path}: every requirement needs `id` and `title` (got {entry!r:.80})")
-        manual = bool(entry.get("manual", False))
-        checks = tuple(entry.get("checks") or ())
-        if not manual and not checks:
-            raise UsageError(f"{path}: requirement {entry['id']} lists no checks and is not marked manual")
-        reqs.append(
-            Requirement(
-                framework=fid,
-                id=str(entry["id"]),
-                title=str(entry["title"]),
-                description=str(entry.get("description", "")),
-                checks=checks,
-                manual=manual,
-                manual_evidence=str(entry.get("manual_evidence", "")),
-            )
-        )
-    return Framework(fid, str(raw["name"]), str(raw.get("url", "")), tuple(reqs))
+    reqs = [_requirement(path, fid, entry) for entry in raw["requirements"]]
+    ids = [r.id for r in reqs]
+    if len(ids) != len(set(ids)):
+        raise UsageError(f"{path}: requirement ids must be unique")
+    return Framework(fid, str(raw["name"]), str(raw.get("url", "")), tuple(reqs), str(path))
 
 
-def controls_by_check(frameworks: Iterable[Framework], checks: Mapping[str, Check]) -> dict[str, list[str]]:
-    """Every control a check evidences: what it declares beside its code, plus what any framework
-    file maps to it (so a new framework adds controls without touching the check)."""
-    out = {cid: list(check.controls) for cid, check in checks.items()}
+def _requirement(path: Path, fid: str, entry: Any) -> Requirement:
+    if not isinstance(entry, dict) or "id" not in entry or "title" not in entry:
+        raise UsageError(f"{path}: every requirement needs `id` and `title` (got {entry!r:.80})")
+    unknown = sorted(set(map(str, entry)) - _REQUIREMENT_KEYS)
+    if unknown:
+        raise UsageError(f"{path}: requirement {entry['id']}: unknown key {unknown[0]!r}")
+    manual = bool(entry.get("manual", False))
+    checks = entry.get("checks") or []
+    if not isinstance(checks, list):
+        raise UsageError(f"{path}: requirement {entry['id']}: `checks` must be a list of check ids")
+    if not manual and not checks:
+        raise UsageError(f"{path}: requirement {entry['id']} lists no checks and is not marked manual")
+    return Requirement(
+        framework=fid,
+        id=str(entry["id"]),
+        title=str(entry["title"]),
+        description=str(entry.get("description", "")),
+        checks=tuple(str(c) for c in checks),
+        manual=manual,
+        manual_evidence=str(entry.get("manual_evidence", "")),
+    )
+
+
+def controls_by_check(frameworks: Iterable[Framework], checks: Iterable[str]) -> dict[str, list[str]]:
+    """Every control each check evidences, in framework order, as the framework files say."""
+    out: dict[str, list[str]] = {cid: [] for cid in checks}
     for fw in frameworks:
         for req in fw.requirements:
             for cid in req.checks:
@@ -120,60 +133,11 @@ def controls_by_check(frameworks: Iterable[Framework], checks: Mapping[str, Chec
 
 
 def problems(frameworks: Iterable[Framework], checks: Mapping[str, Check]) -> list[str]:
-    """Inconsistencies between frameworks and checks; the self-tests require none."""
-    found: list[str] = []
-    requirements = {req.control: req for fw in frameworks for req in fw.requirements}
-    for req in requirements.values():
-        found += [f"{req.control} names unknown check {cid}" for cid in req.checks if cid not in checks]
-    for check in checks.values():
-        for control in check.controls:
-            declared = requirements.get(control)
-            if declared is None:
-                found.append(f"{check.id} declares unknown control {control}")
-            elif check.id not in declared.checks:
-                found.append(f"{check.id} declares {control} but that requirement does not list it")
-    return found
-
-
-def selected_checks(
-    frameworks: Iterable[Framework],
-    checks: Mapping[str, Check],
-    *,
-    controls: Iterable[str] = (),
-    framework_ids: Iterable[str] = (),
-    min_severity: str | None = None,
-) -> set[str]:
-    """Check ids chosen by `--control` (check id or control id), `--framework` and `--severity`."""
-    frameworks = list(frameworks)
-    mapped = controls_by_check(frameworks, checks)
-    chosen = set(checks)
-    wanted_controls = list(controls)
-    if wanted_controls:
-        manual = {req.control for fw in frameworks for req in fw.requirements if req.manual}
-        for control in wanted_controls:
-            if control in checks or any(control in v for v in mapped.values()):
-                continue
-            if control in manual:
-                raise UsageError(
-                    f"--control {control}: a manual requirement; no automated check evidences it"
-                )
-            raise UsageError(f"--control {control}: not a check id nor a control of any check")
-        chosen = {cid for cid in chosen if cid in wanted_controls or set(mapped[cid]) & set(wanted_controls)}
-    wanted_frameworks = list(framework_ids)
-    if wanted_frameworks:
-        known = {fw.id for fw in frameworks}
-        for fid in wanted_frameworks:
-            if fid not in known:
-                raise UsageError(f"--framework {fid}: unknown framework (known: {', '.join(sorted(known))})")
-        prefixes = tuple(f"{fid}:" for fid in wanted_frameworks)
-        chosen = {cid for cid in chosen if any(c.startswith(prefixes) for c in mapped[cid])}
-    if min_severity:
-        from kitemark.core.model import Severity
-
-        try:
-            floor = Severity(min_severity).rank
-        except ValueError:
-            levels = ", ".join(s.value for s in Severity)
-            raise UsageError(f"--severity {min_severity}: expected one of {levels}") from None
-        chosen = {cid for cid in chosen if checks[cid].severity.rank >= floor}
-    return chosen
+    """Framework files naming checks that do not exist (a typo would silently map nothing)."""
+    return [
+        f"{req.control} ({fw.source or fw.id}) names unknown check {cid}"
+        for fw in frameworks
+        for req in fw.requirements
+        for cid in req.checks
+        if cid not in checks
+    ]

@@ -1,40 +1,46 @@
-"""Collectors: each target kind fetches its target once into a plain, JSON-serialisable inventory,
-and splits an inventory into the scope units that checks are evaluated on.
+"""Target kinds: the one registry of what Kitemark can check.
 
-A target kind is a module exposing:
+A target kind (cluster, terraform, policies, aws …) is a ``TargetKind`` object in its own package,
+registered through the ``kitemark.kinds`` entry point group, so a separate package can add one::
 
-- ``collect(spec: TargetSpec) -> dict``: the inventory, carrying ``kind``, ``target`` (the label),
-  ``location`` and ``errors`` (a list of ``InputError.to_dict()``) beside its own payload.
-  A missing path raises ``UsageError``; a file that cannot be read or parsed is recorded in
-  ``inventory["errors"]`` (never raised), so the rest of the run goes on.
-- ``collect_fixture(path: Path) -> dict``: the inventory of a check's self-test fixture
-  (``fixtures/checks/<CHECK-ID>/compliant`` or ``noncompliant``).
-- ``SCOPES: dict[str, Callable[[dict], list[Unit]]]``: scope name (``"namespace"``) to the units of an
-  inventory. A check declares ``scope="<kind>.<scope>"``.
+    [project.entry-points."kitemark.kinds"]
+    cluster = "kitemark.targets.cluster.kind:KIND"
+
+Everything else is generated from the registry: the ``kitemark run`` options and their
+``--kitemark-…`` pytest twins, the demo, the scopes checks may declare, and what a *not applicable*
+result says was searched. A kind gives:
+
+- ``options``: its command-line options (``KindOption``), and ``specs(values)`` turning their values
+  into ``TargetSpec``s (a bad value is a ``UsageError``);
+- ``collect(spec, reads)``: the target, once, as a JSON-serialisable *inventory* carrying ``kind``,
+  ``target`` (the label), ``location`` and ``errors`` (``InputError.to_dict()``s). ``reads`` is what
+  the selected checks declared they read, so a collector can fetch only that. A file or API answer
+  that cannot be used is recorded, never raised;
+- ``scopes``: scope name → ``fn(inventory, inputs) -> list[Unit]``, each unit's ``data`` the typed
+  view a check reads (checks never see the raw inventory);
+- ``demo_specs(demo_dir)``, ``collect_fixture(path)`` and ``describe(inventory)``.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+import importlib.metadata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from types import ModuleType
-from typing import Any
+from functools import cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+from kitemark.core.errors import UsageError
+from kitemark.core.inputs import Input
 
 Inventory = dict[str, Any]
-
-KIND_MODULES = {
-    "cluster": "kitemark.targets.cluster.collect",
-    "terraform": "kitemark.targets.terraform.collect",
-    "policies": "kitemark.targets.policies.collect",
-    "aws": "kitemark.targets.aws.collect",
-}
+ENTRY_POINT_GROUP = "kitemark.kinds"
 
 
 @dataclass(frozen=True)
 class TargetSpec:
-    """What the user asked to check: ``kind`` (a suite), a ``name`` unique per kind in the run, a
-    ``location`` (a directory, a snapshot, an endpoint URL) and kind-specific ``options``."""
+    """What the user asked to check: ``kind``, a ``name`` unique per kind in the run, a ``location``
+    (a directory, a snapshot, an endpoint URL) and kind-specific ``options``."""
 
     kind: str
     name: str
@@ -77,14 +83,16 @@ class InputError:
 class Unit:
     """One thing a check is evaluated on: a namespace, a module, a policy test case, an account.
 
-    ``id`` is stable across runs and unique within a run (it names the pytest item and the result);
-    ``errors`` are input errors that make every check on this unit report *error*.
+    ``id`` is stable across runs and unique within a run (it names the result); ``errors`` are input
+    errors that make every check on this unit report *error*; ``root`` is the directory file locations
+    of its findings are relative to.
     """
 
     id: str
     target: str
     data: Any
     errors: list[InputError] = field(default_factory=list)
+    root: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,39 +104,163 @@ class NothingInScope:
     searched: dict[str, Any]
 
 
+ScopeFn = Callable[[Inventory, Mapping[str, Any]], list[Unit]]
+
+
+@dataclass(frozen=True)
+class KindOption:
+    """A command-line option of a kind: ``--NAME`` for ``kitemark run``, ``--kitemark-NAME`` for pytest."""
+
+    name: str
+    help: str
+    metavar: str | None = None
+    repeatable: bool = False
+
+    @property
+    def dest(self) -> str:
+        return "kitemark_" + self.name.replace("-", "_")
+
+
+class TargetKind:
+    """Base class of a target kind; see the module docstring for the contract."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    options: ClassVar[tuple[KindOption, ...]] = ()
+    inputs: ClassVar[tuple[Input, ...]] = ()
+    # A kind shipped in another package may bring its own checks: a suites folder (a Python package
+    # holding `.kitemark-suites`) that `kitemark run` collects beside the built-in one.
+    suites: ClassVar[Path | None] = None
+
+    @property
+    def scopes(self) -> Mapping[str, ScopeFn]:
+        raise NotImplementedError
+
+    def specs(self, values: Mapping[str, Any]) -> list[TargetSpec]:
+        """The targets named by this kind's option values (``{option name: value}``)."""
+        raise NotImplementedError
+
+    def collect(self, spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
+        raise NotImplementedError
+
+    def demo_specs(self, demo: Path) -> list[TargetSpec]:
+        """This kind's part of the bundled demo (``demo`` is ``fixtures/demo``)."""
+        return []
+
+    def collect_fixture(self, path: Path) -> Inventory:
+        """A check's self-test fixture (``fixtures/checks/<ID>/compliant``) as an inventory."""
+        return self.collect(TargetSpec(self.name, f"{path.parent.name}-{path.name}", str(path)))
+
+    def describe(self, inventory: Inventory) -> dict[str, Any]:
+        """What the collector looked at, for a *not applicable* result: how much of each thing."""
+        return {
+            key: len(value)
+            for key, value in sorted(inventory.items())
+            if isinstance(value, list | dict) and key != "errors"
+        }
+
+    def commit_path(self, spec: TargetSpec) -> str | None:
+        """The folder whose git commit identifies what was checked, if the target is files."""
+        return spec.location or None
+
+
+@cache
+def registry() -> dict[str, TargetKind]:
+    """Every installed kind, by name, in the order they were registered (built-in kinds first)."""
+    kinds: dict[str, TargetKind] = {}
+    points = sorted(
+        importlib.metadata.entry_points(group=ENTRY_POINT_GROUP),
+        key=lambda ep: (not ep.value.startswith("kitemark."), ep.name),
+    )
+    for point in points:
+        kind = point.load()
+        if not isinstance(kind, TargetKind):
+            raise TypeError(f"entry point {point.name} = {point.value} is not a TargetKind")
+        if kind.name != point.name:
+            raise TypeError(f"entry point {point.name} names kind {kind.name!r}: the two must agree")
+        kinds.setdefault(kind.name, kind)
+    if not kinds:
+        raise UsageError(
+            "no target kinds are registered: Kitemark is not installed (pip install -e . in a checkout)"
+        )
+    return kinds
+
+
+def get_kind(name: str) -> TargetKind:
+    try:
+        return registry()[name]
+    except KeyError:
+        raise ValueError(f"unknown target kind {name!r}; known: {', '.join(registry())}") from None
+
+
 def searched(inventory: Inventory) -> dict[str, Any]:
     """What a target's collector looked at: its location, and how many of each thing it found."""
     summary: dict[str, Any] = {"target": inventory.get("target"), "location": inventory.get("location")}
-    describe = getattr(kind_module(str(inventory.get("kind"))), "describe", None)
-    if describe is not None:
-        summary.update(describe(inventory))
-    else:
-        summary.update(
-            {
-                key: len(value)
-                for key, value in sorted(inventory.items())
-                if isinstance(value, list | dict) and key not in ("errors", "platform")
-            }
-        )
+    summary.update(get_kind(str(inventory.get("kind"))).describe(inventory))
     return summary
 
 
-ScopeFn = Callable[[Inventory], list[Unit]]
-
-
-def kind_module(kind: str) -> ModuleType:
-    try:
-        return importlib.import_module(KIND_MODULES[kind])
-    except KeyError:
-        raise ValueError(f"unknown target kind {kind!r}; known: {', '.join(KIND_MODULES)}") from None
-
-
-def scope_units(scope: str, inventories: list[Inventory]) -> list[Unit]:
+def scope_units(scope: str, inventories: Iterable[Inventory], inputs: Mapping[str, Any]) -> list[Unit]:
     """All units of ``scope`` (``"<kind>.<scope>"``) across the inventories of that kind."""
-    kind, _, name = scope.partition(".")
-    fn: ScopeFn = kind_module(kind).SCOPES[name]
+    kind_name, _, name = scope.partition(".")
+    fn = get_kind(kind_name).scopes[name]
     units: list[Unit] = []
     for inventory in inventories:
-        if inventory.get("kind") == kind:
-            units.extend(fn(inventory))
+        if inventory.get("kind") == kind_name:
+            units.extend(fn(inventory, inputs))
     return units
+
+
+# --- helpers for kinds' option parsing ------------------------------------------------------------
+
+
+def split_name(value: str) -> tuple[str, str]:
+    """``NAME=REST`` → (NAME, REST); a value with no name, or that is itself an existing path
+    (``a=b/`` on disk), → ("", value)."""
+    name, sep, rest = value.partition("=")
+    if not sep or "/" in name or ":" in name or "," in name or Path(value).expanduser().exists():
+        return "", value
+    return name, rest
+
+
+def split_options(value: str, known: Iterable[str]) -> tuple[str, dict[str, str]]:
+    """``LOCATION,key=value,...`` → (LOCATION, {key: value}) for the ``known`` keys; a value that is
+    itself an existing path keeps its commas."""
+    if Path(value).expanduser().exists():
+        return value, {}
+    location, *pairs = value.split(",")
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, setting = pair.partition("=")
+        if not sep or key not in known:
+            raise UsageError(
+                f"{value}: unknown target option {pair!r} (known: {', '.join(sorted(known)) or 'none'})"
+            )
+        options[key] = setting
+    return location, options
+
+
+def unique_name(name: str, taken: Iterable[str]) -> str:
+    """``name``, or ``name-2``, ``name-3`` … when a target of the same kind already has it."""
+    used = set(taken)
+    candidate, n = name, 1
+    while candidate in used:
+        n += 1
+        candidate = f"{name}-{n}"
+    return candidate
+
+
+def directory_specs(kind: str, values: Iterable[str], *, option: str | None = None) -> list[TargetSpec]:
+    """``[NAME=]DIR`` values as specs; a missing directory or a file is a usage error."""
+    specs: list[TargetSpec] = []
+    flag = f"--{option or kind}"
+    for value in values:
+        name, rest = split_name(value)
+        path = Path(rest).expanduser()
+        if path.is_file():
+            raise UsageError(f"{flag} {value}: {path} is a file; pass the directory that holds it")
+        if not path.is_dir():
+            raise UsageError(f"{flag} {value}: directory not found: {path}")
+        name = unique_name(name or path.resolve().name, (s.name for s in specs))
+        specs.append(TargetSpec(kind, name, str(path.resolve())))
+    return specs

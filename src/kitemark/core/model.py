@@ -1,12 +1,12 @@
-"""The check model: what a check is, what it found, and how an item's status is decided."""
+"""The check model: what a check is, what it found, where, and how a result's status is decided."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
-
-SUITES = ("cluster", "terraform", "policies", "aws", "monitoring")
 
 
 class Severity(StrEnum):
@@ -19,7 +19,10 @@ class Severity(StrEnum):
     @property
     def rank(self) -> int:
         """Higher is more severe; used for `--severity` (at or above)."""
-        return {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}[self.value]
+        return len(SEVERITY_ORDER) - 1 - SEVERITY_ORDER.index(self.value)
+
+
+SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 
 
 class Status(StrEnum):
@@ -30,48 +33,179 @@ class Status(StrEnum):
     ERROR = "error"
 
 
-# An item is as bad as its worst finding; a definite failure outranks "could not assess".
-_PRECEDENCE = (Status.FAILED, Status.ERROR, Status.WAIVED, Status.PASSED, Status.NOT_APPLICABLE)
+# A result is as bad as its worst finding; a definite failure outranks "could not assess".
+WORST_FIRST = ("failed", "error", "waived", "passed", "not_applicable")
+# Statuses that say something about a resource (an *error* assessed nothing; *n/a* had nothing to assess).
+ASSESSED = frozenset({"passed", "failed", "waived"})
+
+
+def worst(statuses: Iterable[str]) -> str:
+    """The worst of some statuses (``not_applicable`` when there are none)."""
+    seen = set(statuses)
+    return next((s for s in WORST_FIRST if s in seen), "not_applicable")
+
+
+def aggregate_status(statuses: Iterable[Status]) -> Status:
+    return Status(worst(statuses))
 
 
 @dataclass(frozen=True)
 class Check:
-    """The unit an auditor reads. Declared once, beside the check's code, with `@check`."""
+    """The unit an auditor reads. Declared once, beside the check's code, with ``@check``.
+
+    Which framework requirements a check evidences is not here: framework files map requirements to
+    checks (one direction only), so a new framework needs no change to any check.
+    """
 
     id: str
-    suite: str
+    kind: str
     scope: str
     title: str
     severity: Severity
-    controls: tuple[str, ...]
     rationale: str
     remediation: str
     references: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()  # the data the check needs (kinds, resource types, API calls)
+    inputs: tuple[str, ...] = ()  # names of the check inputs it reads (see kitemark.core.inputs)
+    input_check: bool = False  # reports on the input itself: always runs, never counts as assessment
+    always_run: bool = False  # kept by every selection
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["severity"] = self.severity.value
-        data["controls"] = list(self.controls)
-        data["references"] = list(self.references)
-        return data
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "scope": self.scope,
+            "title": self.title,
+            "severity": self.severity.value,
+            "rationale": self.rationale,
+            "remediation": self.remediation,
+            "references": list(self.references),
+            "reads": list(self.reads),
+            "inputs": list(self.inputs),
+            "input_check": self.input_check,
+            "always_run": self.always_run or self.input_check,
+        }
 
 
-@dataclass
+# --- locations ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileLocation:
+    """A place in a file: ``path`` relative to ``root`` (the target's directory), 1-based ``line``."""
+
+    path: str
+    line: int | None = None
+    root: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "file", "root": self.root, "path": self.path, "line": self.line}
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+    @classmethod
+    def parse(cls, text: str, root: str | None = None) -> FileLocation:
+        """``path:line`` or ``path``."""
+        path, sep, line = text.rpartition(":")
+        if sep and line.isdigit() and path:
+            return cls(path, int(line), root)
+        return cls(text, None, root)
+
+
+@dataclass(frozen=True)
+class ObjectLocation:
+    """A Kubernetes object read from an API server."""
+
+    cluster: str
+    api_version: str
+    kind: str
+    name: str
+    namespace: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "cluster": self.cluster,
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+        }
+
+    def __str__(self) -> str:
+        ns = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.cluster}: {self.kind} {ns}{self.name}"
+
+
+@dataclass(frozen=True)
+class ArnLocation:
+    """A cloud resource, by its ARN."""
+
+    arn: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "arn", "arn": self.arn}
+
+    def __str__(self) -> str:
+        return self.arn
+
+
+Location = FileLocation | ObjectLocation | ArnLocation
+
+
+def location_from_dict(data: dict[str, Any] | str | None) -> Location | None:
+    if data is None:
+        return None
+    if isinstance(data, str):  # results.json v1 kept `path:line` text
+        return FileLocation.parse(data)
+    kind = data.get("type")
+    if kind == "file":
+        return FileLocation(data["path"], data.get("line"), data.get("root"))
+    if kind == "object":
+        return ObjectLocation(
+            data["cluster"], data["apiVersion"], data["kind"], data["name"], data.get("namespace")
+        )
+    if kind == "arn":
+        return ArnLocation(data["arn"])
+    raise ValueError(f"unknown location type {kind!r}")
+
+
+def location_text(data: dict[str, Any] | None) -> str:
+    """A location as one line, for terminals and reports."""
+    found = location_from_dict(data)
+    return str(found) if found is not None else ""
+
+
+# --- findings and results -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
 class Finding:
-    """The outcome for one resource. `resource` is its stable identity (never a line number);
-    `location` (file:line) is for the reader only."""
+    """The outcome for one resource. ``resource`` is its stable identity within the target (never a
+    line number); ``location`` says where to look; ``waiver`` is set on the controller only."""
 
     status: Status
     resource: str
     message: str
     evidence: Any = None
-    location: str | None = None
+    location: Location | None = None
     waiver: dict[str, Any] | None = None
 
+    @property
+    def where(self) -> str:
+        return str(self.location) if self.location is not None else ""
+
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["status"] = self.status.value
-        return data
+        # Written by hand: dataclasses.asdict deep-copies evidence and was most of a large run's cost.
+        return {
+            "status": self.status.value,
+            "resource": self.resource,
+            "message": self.message,
+            "evidence": self.evidence,
+            "location": self.location.to_dict() if self.location is not None else None,
+            "waiver": self.waiver,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
@@ -80,14 +214,25 @@ class Finding:
             resource=data["resource"],
             message=data["message"],
             evidence=data.get("evidence"),
-            location=data.get("location"),
+            location=location_from_dict(data.get("location")),
             waiver=data.get("waiver"),
         )
 
 
+def fingerprint(check_id: str, target: str, resource: str) -> str:
+    """A finding's identity across runs: its check, its target and its resource, never where it is."""
+    digest = hashlib.sha256(f"{check_id}\x00{target}\x00{resource}".encode(), usedforsecurity=False)
+    return digest.hexdigest()[:24]
+
+
+def result_id(check_id: str, unit: str) -> str:
+    """Stable across runs: baselines, trends and merges are keyed by it."""
+    return f"{check_id}[{unit}]"
+
+
 @dataclass
-class ItemResult:
-    """One check evaluated on one scope unit: one pytest item, one JUnit testcase."""
+class Result:
+    """One check evaluated on one scope unit: one JUnit test case, one row of the report."""
 
     check_id: str
     target: str
@@ -97,8 +242,7 @@ class ItemResult:
 
     @property
     def id(self) -> str:
-        """Stable across runs: the baseline and the trend are keyed by it."""
-        return f"{self.check_id}[{self.unit}]"
+        return result_id(self.check_id, self.unit)
 
     @property
     def status(self) -> Status:
@@ -111,12 +255,12 @@ class ItemResult:
             "target": self.target,
             "unit": self.unit,
             "status": self.status.value,
-            "duration": round(self.duration, 4),
+            "duration": round(self.duration, 6),
             "findings": [f.to_dict() for f in self.findings],
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ItemResult:
+    def from_dict(cls, data: dict[str, Any]) -> Result:
         return cls(
             check_id=data["check_id"],
             target=data["target"],
@@ -124,11 +268,3 @@ class ItemResult:
             findings=[Finding.from_dict(f) for f in data.get("findings", [])],
             duration=data.get("duration", 0.0),
         )
-
-
-def aggregate_status(statuses: Any) -> Status:
-    seen = set(statuses)
-    for status in _PRECEDENCE:
-        if status in seen:
-            return status
-    return Status.NOT_APPLICABLE

@@ -25,11 +25,14 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from kitemark.core.model import WORST_FIRST, location_text
+from kitemark.verdicts.decide import RUN_VERDICTS
+from kitemark.verdicts.requirements import VERDICT_LABELS
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # Order for counts and summary tables; worst-first order for sorting results and findings.
 STATUSES = ("passed", "failed", "error", "waived", "not_applicable")
-WORST_FIRST = ("failed", "error", "waived", "passed", "not_applicable")
 STATUS_LABELS = {
     "passed": "Passed",
     "failed": "Failed",
@@ -39,18 +42,7 @@ STATUS_LABELS = {
 }
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
-# Requirement verdicts. Keys double as CSS class suffixes.
-VERDICT_LABELS = {
-    "failed": "Not met",
-    "error": "Could not assess",
-    "waived": "Met with waivers",
-    "partial": "Partly assessed",
-    "passed": "Met",
-    "not_applicable": "Not applicable",
-    "not_run": "No results in this run",
-    "no_checks": "No automated checks",
-    "manual": "Manual",
-}
+# Requirement verdicts (kitemark.verdicts.requirements) double as CSS class suffixes.
 _SETTLED = ("passed", "not_applicable")
 # Requirements an auditor must look at start expanded; settled ones (and manual ones, whose text is
 # already in the requirements table) start collapsed.
@@ -139,6 +131,7 @@ class RequirementView:
     manual_evidence: str
     anchor: str
     checks: list[CheckView]
+    verdict: str  # decided in results.json (kitemark.verdicts.requirements)
 
     @property
     def results(self) -> list[ResultView]:
@@ -147,19 +140,6 @@ class RequirementView:
     @property
     def counts(self) -> dict[str, int]:
         return count_statuses(self.results)
-
-    @property
-    def verdict(self) -> str:
-        if not self.checks:
-            return "manual" if self.manual else "no_checks"
-        found = worst(r.status for r in self.results)
-        if found is None:
-            return "not_run"
-        # "Met" is a statement about the service: never make it while some of the requirement's checks
-        # did not run (their suite had no target, or the selection left them out).
-        if found in ("passed", "waived", "not_applicable") and any(not c.results for c in self.checks):
-            return "partial"
-        return found
 
     @property
     def open(self) -> bool:
@@ -360,7 +340,7 @@ def build_view(results: dict[str, Any]) -> dict[str, Any]:
                 known=meta is not None,
                 title=(meta or {}).get("title") or "(no metadata for this check in the results document)",
                 severity=(meta or {}).get("severity"),
-                suite=(meta or {}).get("suite") or suite_hint or "unknown",
+                suite=(meta or {}).get("kind") or suite_hint or "unknown",
                 scope=(meta or {}).get("scope", ""),
                 controls=list((meta or {}).get("controls", [])),
                 rationale=(meta or {}).get("rationale", ""),
@@ -383,7 +363,7 @@ def build_view(results: dict[str, Any]) -> dict[str, Any]:
                     status=f["status"],
                     resource=f["resource"],
                     message=f.get("message", ""),
-                    location=f.get("location"),
+                    location=location_text(f.get("location")) or None,
                     evidence=_evidence(f.get("evidence")),
                     waiver=f.get("waiver"),
                     waiver_anchor=None,
@@ -409,8 +389,7 @@ def build_view(results: dict[str, Any]) -> dict[str, Any]:
     for cv in checks.values():
         cv.results.sort(key=lambda r: (_status_rank(r.status), r.unit, r.id))
 
-    # A requirement covers the checks its framework names plus any check declaring its control:
-    # either side may be the one that knows the mapping, and nothing should fall through.
+    # A requirement covers the checks its framework names (the one direction of the mapping).
     frameworks: list[FrameworkView] = []
     for fw in results.get("frameworks", []):
         fw_id = fw.get("id", "")
@@ -419,7 +398,6 @@ def build_view(results: dict[str, Any]) -> dict[str, Any]:
         for req in fw.get("requirements", []):
             control = req.get("control", "")
             named = list(req.get("checks", []))
-            declared = sorted(cid for cid, c in checks.items() if control and control in c.controls)
             req_id = str(req.get("id", ""))
             short_id = req_id.removeprefix(f"{fw_id}:")
             rv = RequirementView(
@@ -432,7 +410,8 @@ def build_view(results: dict[str, Any]) -> dict[str, Any]:
                 manual=bool(req.get("manual")),
                 manual_evidence=req.get("manual_evidence", ""),
                 anchor=anchors.make("req", fw_id, short_id),
-                checks=[check_view(cid) for cid in dict.fromkeys(named + declared)],
+                checks=[check_view(cid) for cid in dict.fromkeys(named)],
+                verdict=req.get("verdict") or "not_run",
             )
             for cv in rv.checks:
                 cv.requirements.append(rv)
@@ -474,18 +453,7 @@ def build_view(results: dict[str, Any]) -> dict[str, Any]:
     computed = count_statuses(all_results)
     summary_counts = {s: summary.get(s, computed[s]) for s in STATUSES}
     total = summary.get("total", len(all_results))
-    if total == 0:
-        verdict = "empty"
-    elif (
-        summary_counts["failed"] == 0
-        and summary_counts["error"] == 0
-        and not (computed["failed"] or computed["error"])
-        and not summary.get("input_errors")
-        and summary.get("compliant", True)
-    ):
-        verdict = "compliant"
-    else:
-        verdict = "not_compliant"
+    verdict = summary.get("verdict", "not_compliant")
 
     control_links: dict[str, list[RequirementView]] = {}
     for fwv in frameworks:
@@ -495,10 +463,13 @@ def build_view(results: dict[str, Any]) -> dict[str, Any]:
     return {
         "schema_version": results.get("schema_version", ""),
         "kitemark_version": results.get("kitemark_version", ""),
-        "run": results.get("run", {}),
+        "runs": results.get("runs", []),
+        "run_ids": ", ".join(str(r.get("id", ""))[:8] for r in results.get("runs", [])),
         "targets": results.get("targets", []),
         "waivers_file": results.get("waivers", {}).get("file"),
         "verdict": verdict,
+        "verdict_text": RUN_VERDICTS.get(verdict, verdict),
+        "incomplete_reasons": (results.get("completeness") or {}).get("reasons", []),
         "total": total,
         "summary_counts": summary_counts,
         "input_errors": summary.get("input_errors", 0),
@@ -603,8 +574,3 @@ def _environment() -> jinja2.Environment:
 def render_html(results: dict[str, Any]) -> str:
     """The compliance report for one results document, as a complete HTML page."""
     return _environment().get_template("compliance.html.j2").render(**build_view(results))
-
-
-def write_html(results: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(results), encoding="utf-8")

@@ -1,21 +1,26 @@
-"""`junit.xml` from the results document: one testcase per check x scope unit, one testsuite per suite."""
+"""`junit.xml` from the results document: one testcase per check x scope unit, one testsuite per target
+kind. Each case has the `file` and `line` of its first located finding; each suite carries the run's
+verdict, completeness and selection as properties, so a CI view of the file alone cannot mistake a
+partial run for a compliant one."""
 
 from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
+
+from kitemark.core.model import location_text
 
 _TAG = {"failed": "failure", "error": "error", "waived": "skipped", "not_applicable": "skipped"}
 
 
 def render_junit(document: dict[str, Any]) -> bytes:
     checks = document["checks"]
+    runs = document["runs"]
     by_suite: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for result in document["results"]:
-        suite = checks.get(result["check_id"], {}).get("suite", "unknown")
+        suite = checks.get(result["check_id"], {}).get("kind", "unknown")
         by_suite[suite].append(result)
 
     root = ET.Element("testsuites", name="kitemark")
@@ -25,7 +30,13 @@ def render_junit(document: dict[str, Any]) -> bytes:
         element = ET.SubElement(root, "testsuite", name=f"kitemark.{suite}")
         props = ET.SubElement(element, "properties")
         _prop(props, "kitemark_version", document["kitemark_version"])
-        _prop(props, "run_id", document["run"]["id"])
+        _prop(props, "run_id", ",".join(run["id"] for run in runs))
+        _prop(props, "verdict", document["summary"]["verdict"])
+        _prop(props, "compliant", str(document["summary"]["compliant"]).lower())
+        _prop(props, "complete", str(document["completeness"]["complete"]).lower())
+        for reason in document["completeness"]["reasons"]:
+            _prop(props, "incomplete_because", reason)
+        _prop(props, "selection", " | ".join(run["selection"].get("text", "") for run in runs))
         counts: defaultdict[str, int] = defaultdict(int)
         for result in results:
             counts[_TAG.get(result["status"], "passed")] += 1
@@ -36,8 +47,8 @@ def render_junit(document: dict[str, Any]) -> bytes:
             "errors": counts["error"],
             "skipped": counts["skipped"],
             "time": round(sum(r["duration"] for r in results), 3),
-            "timestamp": document["run"]["started"],
-            "hostname": document["run"]["hostname"],
+            "timestamp": runs[0]["started"],
+            "hostname": runs[0]["hostname"],
         }
         for key, value in attrs.items():
             element.set(key, str(value))
@@ -54,10 +65,17 @@ def _testcase(parent: ET.Element, result: dict[str, Any], check: dict[str, Any])
     case = ET.SubElement(
         parent,
         "testcase",
-        classname=f"kitemark.{check.get('suite', 'unknown')}.{result['check_id']}",
+        classname=f"kitemark.{check.get('kind', 'unknown')}.{result['check_id']}",
         name=result["id"],
         time=str(result["duration"]),
     )
+    # The finding that decided the result's status points the CI annotation at its file and line.
+    ordered = sorted(result["findings"], key=lambda f: f["status"] != result["status"])
+    located = next((f["location"] for f in ordered if (f.get("location") or {}).get("type") == "file"), None)
+    if located:
+        case.set("file", located["path"])
+        if located.get("line"):
+            case.set("line", str(located["line"]))
     props = ET.SubElement(case, "properties")
     _prop(props, "check_id", result["check_id"])
     _prop(props, "title", check.get("title", ""))
@@ -93,7 +111,7 @@ def _summary(finding: dict[str, Any]) -> str:
 def _failure_text(findings: list[dict[str, Any]], check: dict[str, Any]) -> str:
     parts = []
     for finding in findings:
-        where = f" ({finding['location']})" if finding.get("location") else ""
+        where = f" ({location_text(finding['location'])})" if finding.get("location") else ""
         parts.append(f"{finding['resource']}{where}: {finding['message']}")
         if finding.get("evidence") is not None:
             parts.append("  evidence: " + json.dumps(finding["evidence"], sort_keys=True, default=str))
@@ -112,7 +130,3 @@ def _one_line(text: str, limit: int = 500) -> str:
 
 def _prop(parent: ET.Element, name: str, value: str) -> None:
     ET.SubElement(parent, "property", name=name, value=str(value))
-
-
-def write_junit(document: dict[str, Any], path: Path) -> None:
-    path.write_bytes(render_junit(document))

@@ -1,25 +1,35 @@
-"""Write every output of a run from its results document."""
+"""Write every output of a run from its results document.
+
+Each output is one module with a ``render(document) -> str | bytes`` function, listed in ``OUTPUTS``
+(SARIF, metrics and the like are one more module and one more line). Every output is rendered before
+any is written, and each is written atomically, so a failed run never leaves a half-written report
+and never removes the previous one.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kitemark import results
-from kitemark.reports.html import write_html
-from kitemark.reports.junit import write_junit
+from kitemark.reports import html, junit
 
 RESULTS = "results.json"
 JUNIT = "junit.xml"
 HTML = "compliance.html"
 
+OUTPUTS: dict[str, Callable[[dict[str, Any]], str | bytes]] = {
+    RESULTS: results.dumps,  # the source of truth first
+    JUNIT: junit.render_junit,
+    HTML: html.render_html,
+}
+
 
 def render_all(document: dict[str, Any], out: Path) -> dict[str, Path]:
-    """`results.json` first (the source of truth), then the reports rendered from it."""
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"results": out / RESULTS, "junit": out / JUNIT, "html": out / HTML}
-    results.validate(document)
-    results.write(document, paths["results"])
-    write_junit(document, paths["junit"])
-    write_html(document, paths["html"])
+    rendered = {name: render(document) for name, render in OUTPUTS.items()}
+    paths = {}
+    for name, data in rendered.items():
+        paths[name] = out / name
+        results.write_atomic(paths[name], data)
     return paths

@@ -1,9 +1,9 @@
-"""The terminal summary: results per GOV.UK Service Standard point, and where the reports are."""
+"""The terminal summary: results per GOV.UK Service Standard point, the verdict with why, and where the
+reports are. It renders what ``results.json`` says and decides nothing itself."""
 
 from __future__ import annotations
 
 import io
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from kitemark.reports.render import HTML, JUNIT, RESULTS
+from kitemark.verdicts.decide import RUN_VERDICTS
 
 COLUMNS = (
     ("passed", "green"),
@@ -20,11 +21,7 @@ COLUMNS = (
     ("error", "magenta"),
 )
 SUMMARY_FRAMEWORK = "service-standard"
-
-
-def requirement_counts(document: dict[str, Any], requirement: dict[str, Any]) -> Counter[str]:
-    wanted = set(requirement["checks"])
-    return Counter(r["status"] for r in document["results"] if r["check_id"] in wanted)
+PARTIAL = {"partial", "not_run"}
 
 
 def summary_table(document: dict[str, Any], width: int = 110) -> Table:
@@ -37,16 +34,15 @@ def summary_table(document: dict[str, Any], width: int = 110) -> Table:
         header = "n/a" if name == "not_applicable" else name
         table.add_column(header, justify="right", style=style, no_wrap=True, min_width=len(header))
     manual = []
-    ran = {r["check_id"] for r in document["results"]}
     partial = False
     for req in framework["requirements"] if framework else []:
-        if req["manual"]:
+        if req["verdict"] == "manual":
             manual.append(req["id"])
             continue
-        counts = requirement_counts(document, req)
         point = req["id"]
-        if not set(req["checks"]) <= ran:
+        if req["verdict"] in PARTIAL:
             point, partial = f"{point}*", True
+        counts = req.get("counts") or {}
         table.add_row(point, req["title"], *(str(counts.get(name, 0)) for name, _ in COLUMNS))
     if manual:
         table.add_row(_span(manual), "manual — not assessed automatically", *("-" for _ in COLUMNS))
@@ -70,20 +66,24 @@ def _span(ids: list[str]) -> str:
 
 def render_summary(document: dict[str, Any], out: Path, *, color: bool = False, width: int = 110) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width)
+    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
     console.print(summary_table(document, width))
-    if not document["run"].get("complete", True):
-        verdict = f"INCOMPLETE RUN ({document['run'].get('stopped')}): partial results, not compliant"
-    elif document["summary"]["total"] == 0:
-        verdict = "NOTHING ASSESSED (no results)"
-    else:
-        verdict = "COMPLIANT" if document["summary"]["compliant"] else "NOT COMPLIANT"
-    console.print(f"Verdict: [bold]{verdict}[/bold]")
+    summary = document["summary"]
+    selections = sorted({run["selection"].get("text", "all checks") for run in document["runs"]})
+    console.print(f"Selection: {'; '.join(selections)}", markup=False)
+    console.print(f"Verdict: [bold]{RUN_VERDICTS[summary['verdict']].upper()}[/bold]")
+    for reason in document["completeness"]["reasons"]:
+        console.print(f"  incomplete: {reason}", markup=False)
+    if summary["input_errors"]:
+        console.print(f"  {summary['input_errors']} input error(s): see the targets in compliance.html")
+    skipped = sum(len(t.get("skipped") or []) for t in document["targets"])
+    if skipped:
+        console.print(f"  {skipped} input(s) not assessed, each listed with its reason in the report")
     for name in (HTML, JUNIT, RESULTS):
-        console.print(f"  {name:<16} {out / name}")
+        console.print(f"  {name:<16} {out / name}", markup=False)
     unused = [w["id"] for w in document["waivers"]["entries"] if not w["used"]]
     if unused:
-        console.print(f"Unused waivers: {', '.join(unused)}")
+        console.print(f"Unused waivers: {', '.join(unused)}", markup=False)
     return buffer.getvalue()
 
 

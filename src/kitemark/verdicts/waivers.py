@@ -21,23 +21,12 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kitemark.core.errors import UsageError
 from kitemark.core.model import Finding, Status
+from kitemark.core.yamlfile import load_config_file
 
 _REQUIRED = ("check", "resource", "justification", "owner", "expires")
 _ALLOWED = {*_REQUIRED, "id", "target"}
-
-
-class _Loader(yaml.SafeLoader):
-    """Dates stay strings, so a bad one (`2030-02-30`) is reported against its waiver."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 @dataclass(frozen=True)
@@ -84,16 +73,7 @@ class Waiver:
 
 def load_waivers(path: Path) -> list[Waiver]:
     """Parse and validate a waivers file; any problem is a one-line UsageError naming file and entry."""
-    if not path.is_file():
-        raise UsageError(f"waivers file not found: {path}")
-    try:
-        raw = yaml.load(path.read_text(), Loader=_Loader) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise UsageError(
-            f"{where}: waivers file is not valid YAML ({getattr(exc, 'problem', exc)})"
-        ) from None
+    raw = load_config_file(path, "waivers file") or {}
     entries = raw.get("waivers") if isinstance(raw, dict) else None
     if not isinstance(entries, list):
         raise UsageError(f"{path}: expected a top-level `waivers:` list")

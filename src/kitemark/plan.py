@@ -1,0 +1,82 @@
+"""What a run will evaluate: the scope units of each chosen check (in this shard), and how they are
+grouped into pytest items.
+
+A *result* is one check on one scope unit (what JUnit, the report and baselines list); a pytest *item*
+evaluates one check on a chunk of units, so that pytest's per-item cost (a few milliseconds) does not
+dominate a 1,500-namespace cluster. Small targets still get one item per unit, which reads best.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kitemark.core.kinds import Inventory, NothingInScope, Unit, scope_units, searched
+
+# Items per check and target: enough to keep every worker busy, few enough that pytest's own
+# per-item cost stays small next to the checks'.
+ITEMS_PER_TARGET = 16
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """The units one pytest item evaluates (all of one target)."""
+
+    units: tuple[Unit, ...]
+
+    @property
+    def id(self) -> str:
+        first = self.units[0].id
+        return first if len(self.units) == 1 else f"{first}+{len(self.units) - 1}"
+
+
+def in_shard(unit_id: str, shard: tuple[int, int] | None) -> bool:
+    """Every unit belongs to exactly one shard of N, by a stable hash of its id."""
+    if shard is None:
+        return True
+    index, count = shard
+    digest = hashlib.sha256(unit_id.encode(), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:8], "big") % count == index - 1
+
+
+def units_for(
+    scope: str,
+    inventories: list[Inventory],
+    inputs: Mapping[str, Any],
+    shard: tuple[int, int] | None = None,
+) -> list[Unit]:
+    """The units of ``scope`` over every target of its kind. A target with nothing in scope still gets
+    one unit, so a *not applicable* result shows it was looked at and what was searched."""
+    units = scope_units(scope, inventories, inputs)
+    # File locations in findings are relative to the target's folder (a URL or "" is no folder).
+    roots = {i["target"]: _folder(i.get("location")) for i in inventories}
+    for unit in units:
+        if unit.root is None:
+            unit.root = roots.get(unit.target)
+    kind, _, name = scope.partition(".")
+    covered = {u.target for u in units}
+    for inventory in inventories:
+        if inventory["kind"] == kind and inventory["target"] not in covered:
+            nothing = NothingInScope(scope, searched(inventory))
+            units.append(Unit(f"{inventory['target']}/no-{name}", inventory["target"], nothing))
+    return [u for u in units if in_shard(u.id, shard)]
+
+
+def _folder(location: Any) -> str | None:
+    return str(location) if isinstance(location, str) and location and Path(location).is_dir() else None
+
+
+def chunks(units: Iterable[Unit]) -> list[Chunk]:
+    """Consecutive units of one target, at most ``ITEMS_PER_TARGET`` chunks per target."""
+    by_target: dict[str, list[Unit]] = {}
+    for unit in units:
+        by_target.setdefault(unit.target, []).append(unit)
+    out: list[Chunk] = []
+    for target_units in by_target.values():
+        size = max(1, math.ceil(len(target_units) / ITEMS_PER_TARGET))
+        out += [Chunk(tuple(target_units[i : i + size])) for i in range(0, len(target_units), size)]
+    return out

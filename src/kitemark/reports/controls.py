@@ -1,0 +1,101 @@
+"""`kitemark controls`: the catalogue as an auditor or a platform engineer reads it: every check with
+the controls the framework files give it and the data it reads, every input with its default (and
+its value under a config file), and every framework requirement with its checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from kitemark.core.catalog import Catalogue
+from kitemark.core.config import find_config, load_config
+from kitemark.core.errors import UsageError
+from kitemark.core.frameworks import controls_by_check, load_frameworks, problems
+
+
+def catalogue_data(config_option: str | None = None) -> dict[str, Any]:
+    config_path = find_config(config_option)
+    config = load_config(config_path)
+    catalogue = Catalogue.load()
+    frameworks = load_frameworks(config.frameworks)
+    found = problems(frameworks, catalogue.checks)
+    if found:
+        raise UsageError(found[0])
+    values = catalogue.inputs.resolve(config.inputs, str(config_path or "config"))
+    controls = controls_by_check(frameworks, catalogue.checks)
+    registry = catalogue.inputs
+    return {
+        "config": str(config_path) if config_path else None,
+        "checks": [
+            {**catalogue.checks[cid].to_dict(), "controls": controls[cid]} for cid in sorted(catalogue.checks)
+        ],
+        "inputs": [
+            {**registry.get(name).to_dict(), "value": values[name], "used_by": registry.users(name)}
+            for name in registry.names()
+        ],
+        "frameworks": [fw.to_dict() for fw in frameworks],
+    }
+
+
+def print_controls(fmt: str, config_option: str | None = None) -> int:
+    data = catalogue_data(config_option)
+    if fmt == "json":
+        print(json.dumps(data, indent=2))
+    elif fmt == "markdown":
+        print(markdown(data))
+    else:
+        _table(data)
+    return 0
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def markdown(data: dict[str, Any]) -> str:
+    lines = ["## Checks", "", "| id | kind | severity | title | controls |", "|---|---|---|---|---|"]
+    for c in data["checks"]:
+        controls = ", ".join(c["controls"]) or "(input check: evidence completeness)"
+        lines.append(f"| {c['id']} | {c['kind']} | {c['severity']} | {c['title']} | {controls} |")
+    lines += ["", "## Inputs", "", "| input | used by | description | default |", "|---|---|---|---|"]
+    for i in data["inputs"]:
+        lines.append(
+            f"| `{i['name']}` | {', '.join(i['used_by'])} | {i['description']} | `{_short(i['default'])}` |"
+        )
+    for fw in data["frameworks"]:
+        lines += ["", f"## {fw['name']}", "", "| requirement | title | checks |", "|---|---|---|"]
+        for req in fw["requirements"]:
+            covered = "manual: " + req["manual_evidence"] if req["manual"] else ", ".join(req["checks"])
+            lines.append(f"| {req['control']} | {req['title']} | {covered} |")
+    return "\n".join(lines)
+
+
+def _table(data: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    checks = Table(title="Checks", title_justify="left")
+    for column in ("id", "kind", "severity", "title", "controls", "inputs"):
+        checks.add_column(column)
+    for c in data["checks"]:
+        controls = ", ".join(c["controls"]) or "input check"
+        checks.add_row(c["id"], c["kind"], c["severity"], c["title"], controls, ", ".join(c["inputs"]))
+    console.print(checks)
+    inputs = Table(title="Inputs" + (f" (values from {Path(data['config']).name})" if data["config"] else ""))
+    for column in ("input", "used by", "value"):
+        inputs.add_column(column)
+    for i in data["inputs"]:
+        inputs.add_row(i["name"], ", ".join(i["used_by"]), _short(i["value"], 70))
+    console.print(inputs)
+    for fw in data["frameworks"]:
+        table = Table(title=fw["name"], title_justify="left")
+        for column in ("requirement", "title", "checks"):
+            table.add_column(column)
+        for req in fw["requirements"]:
+            table.add_row(
+                req["control"], req["title"], "manual" if req["manual"] else ", ".join(req["checks"])
+            )
+        console.print(table)

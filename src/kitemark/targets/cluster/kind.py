@@ -1,0 +1,74 @@
+"""The cluster target kind: ``--cluster [NAME=]snapshot:DIR[,default-namespace=NS]``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kitemark.core.errors import UsageError
+from kitemark.core.kinds import (
+    Inventory,
+    KindOption,
+    ScopeFn,
+    TargetKind,
+    TargetSpec,
+    split_name,
+    split_options,
+    unique_name,
+)
+from kitemark.targets.cluster import collect as snapshot
+
+TARGET_OPTIONS = ("default-namespace",)
+
+
+class ClusterKind(TargetKind):
+    name = "cluster"
+    title = "Kubernetes clusters"
+    options = (
+        KindOption(
+            "cluster",
+            "a cluster snapshot: a directory of `kubectl get -o yaml|json` output; "
+            "`,default-namespace=NS` assesses objects that name no namespace under NS (default: default)",
+            metavar="[NAME=]snapshot:DIR[,default-namespace=NS]",
+            repeatable=True,
+        ),
+    )
+
+    @property
+    def scopes(self) -> Mapping[str, ScopeFn]:
+        return {
+            "namespace": lambda inventory, inputs: snapshot.namespace_units(inventory),
+            "cluster": lambda inventory, inputs: snapshot.cluster_units(inventory),
+        }
+
+    def specs(self, values: Mapping[str, Any]) -> list[TargetSpec]:
+        specs: list[TargetSpec] = []
+        for value in values.get("cluster") or []:
+            name, rest = split_name(value)
+            if rest.startswith("live:"):
+                raise UsageError(f"--cluster {value}: live clusters are not supported yet; use snapshot:DIR")
+            if not rest.startswith("snapshot:"):
+                raise UsageError(f"--cluster {value}: expected [NAME=]snapshot:DIR")
+            location, options = split_options(rest.removeprefix("snapshot:"), TARGET_OPTIONS)
+            path = Path(location).expanduser()
+            if not path.is_dir():
+                raise UsageError(f"--cluster {value}: directory not found: {path}")
+            name = unique_name(name or path.resolve().name, (s.name for s in specs))
+            specs.append(TargetSpec(self.name, name, str(path.resolve()), dict(options)))
+        return specs
+
+    def collect(self, spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
+        return snapshot.collect(spec)
+
+    def demo_specs(self, demo: Path) -> list[TargetSpec]:
+        return [TargetSpec(self.name, "demo", str(demo / "cluster"))]
+
+    def describe(self, inventory: Inventory) -> dict[str, Any]:
+        return {
+            "files": len(inventory.get("files") or []),
+            "objects": len(inventory.get("objects") or []),
+        }
+
+
+KIND = ClusterKind()

@@ -1,0 +1,73 @@
+"""Completeness: did the run assess everything it was asked to? A run that did not is never
+compliant, whatever its results say.
+
+Reasons a run is incomplete:
+
+- it stopped early (``-x``, ``--maxfail``, interrupted, a crash);
+- a chosen check did not run on some unit it was planned for (``-k``/``-m``/``--deselect`` passed to
+  pytest, or a check function pytest never collected);
+- for some target, no check (input checks aside) assessed any resource: everything was *not
+  applicable* or *error* (e.g. plain manifests read as 0 namespaces);
+- a shard of a sharded run is missing from a merged document.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from kitemark.core.model import ASSESSED
+
+MAX_LISTED = 10
+
+
+def _listed(items: list[str]) -> str:
+    shown = ", ".join(items[:MAX_LISTED])
+    return shown + (f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else "")
+
+
+def completeness(
+    runs: Iterable[Mapping[str, Any]],
+    targets: Iterable[Mapping[str, Any]],
+    results: Iterable[Mapping[str, Any]],
+    checks: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Any]:
+    runs, targets = list(runs), list(targets)
+    reasons: list[str] = []
+    for run in runs:
+        if run.get("stopped"):
+            reasons.append(f"run {run['id'][:8]} stopped early: {run['stopped']}")
+        not_run = run.get("not_run") or []
+        if not_run:
+            ids = [f"{n['check_id']}[{n['unit']}]" for n in not_run]
+            why = sorted({n["reason"] for n in not_run})
+            reasons.append(f"{len(not_run)} chosen result(s) did not run ({'; '.join(why)}): {_listed(ids)}")
+    reasons += _missing_shards(runs)
+    assessed: dict[str, int] = defaultdict(int)
+    for result in results:
+        check = checks.get(result["check_id"]) or {}
+        if check.get("input_check"):
+            continue
+        if any(f["status"] in ASSESSED for f in result.get("findings", [])):
+            assessed[result["target"]] += 1
+    for label in dict.fromkeys(t["label"] for t in targets):
+        if not assessed.get(label):
+            reasons.append(f"{label}: no check assessed any resource of this target")
+    incomplete_checks = sorted({n["check_id"] for run in runs for n in run.get("not_run") or []})
+    return {"complete": not reasons, "reasons": reasons, "incomplete_checks": incomplete_checks}
+
+
+def _missing_shards(runs: list[Mapping[str, Any]]) -> list[str]:
+    """A sharded run (``--shard I/N``) is whole only when all N shards are present."""
+    seen: dict[int, set[int]] = defaultdict(set)
+    for run in runs:
+        shard = run.get("shard")
+        if shard:
+            seen[int(shard["count"])].add(int(shard["index"]))
+    reasons = []
+    for count, indexes in sorted(seen.items()):
+        missing = sorted(set(range(1, count + 1)) - indexes)
+        if missing:
+            reasons.append(f"shard(s) {', '.join(f'{i}/{count}' for i in missing)} missing from the results")
+    return reasons

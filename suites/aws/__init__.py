@@ -1,0 +1,1 @@
+"""Checks of the aws target kind."""
