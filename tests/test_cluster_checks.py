@@ -2,58 +2,51 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from kitemark.core import resources
-from kitemark.core.checks import check_function, evaluate, registered
-from kitemark.core.kinds import TargetSpec, scope_units
+from kitemark.core.catalog import load_checks
 from kitemark.core.model import Finding, Status
-from kitemark.targets.cluster import collect as cluster
-from kitemark.targets.cluster.view import KObject, MetadataRule
+from kitemark.targets.cluster.view import KObject
+from kitemark.testing import run_check, run_on_fixture
 
 CHECK_IDS = ("K8S-NET-001", "K8S-NS-001", "K8S-POD-001", "K8S-POD-002", "K8S-INPUT-001")
+CHECKS = load_checks()
 
 
-def _load_cluster_suite() -> None:
-    # Same module names as kitemark.core.catalog, so a later full catalogue load does not import them twice.
-    root = resources.suites_dir()
-    for path in sorted((root / "cluster").glob("test_*.py")):
-        name = "kitemark_suites." + ".".join(path.relative_to(root).with_suffix("").parts)
-        if name not in sys.modules:
-            spec = importlib.util.spec_from_file_location(name, path)
-            assert spec and spec.loader
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-
-
-_load_cluster_suite()
+def suite(module: str) -> Any:
+    """A module of suites/cluster (imported once, by the catalogue), for its pure helpers."""
+    return importlib.import_module(f"suites.cluster.{module}")
 
 
 def network_suite() -> Any:
-    """The loaded suites/cluster/test_network.py module, for its pure classification helpers."""
-    return sys.modules["kitemark_suites.cluster.test_network"]
+    return suite("test_network")
 
 
-def run(check_id: str, root: Path, **options: Any) -> dict[str, list[Finding]]:
-    """Findings of a check per unit id (minus the `cluster:t/` prefix), via the JSON inventory."""
-    inventory = cluster.collect(TargetSpec("cluster", "t", str(root), dict(options)))
-    inventory = json.loads(json.dumps(inventory))
-    fn = check_function(check_id)
-    units = scope_units(registered()[check_id].scope, [inventory])
-    return {u.id.removeprefix("cluster:t/"): evaluate(fn, u) for u in units}
+def run(
+    check_id: str, root: Path, inputs: dict[str, Any] | None = None, **options: Any
+) -> dict[str, list[Finding]]:
+    """Findings of a check per unit id (minus the `cluster:t/` prefix), through the real collector,
+    scopes and inputs, on the JSON inventory workers see."""
+    found = run_check(check_id, root, options=options, inputs=inputs)
+    return {unit.removeprefix("cluster:t/"): findings for unit, findings in found.items()}
 
 
 def only(findings: dict[str, list[Finding]], unit: str) -> Finding:
     (finding,) = findings[unit]
     return finding
+
+
+def only_unit(findings: dict[str, list[Finding]], unit: str) -> list[Finding]:
+    assert list(findings) == [unit], findings
+    return findings[unit]
 
 
 def snapshot(tmp_path: Path, text: str, name: str = "snap.yaml") -> Path:
@@ -295,7 +288,8 @@ def test_ns_system_namespaces_are_not_checked(tmp_path: Path) -> None:
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
         for n in ("kube-system", "monitoring")
     ]
-    assert run("K8S-NS-001", dump(tmp_path, *bare)) == {}
+    (finding,) = only_unit(run("K8S-NS-001", dump(tmp_path, *bare)), "no-namespace")
+    assert finding.status is Status.NOT_APPLICABLE
 
 
 def test_ns_missing_namespace_object_is_an_error_not_a_pass(tmp_path: Path) -> None:
@@ -304,14 +298,10 @@ def test_ns_missing_namespace_object_is_an_error_not_a_pass(tmp_path: Path) -> N
     assert finding.status is Status.ERROR and "Namespace object" in finding.message
 
 
-def test_ns_rules_come_from_the_platform_file(tmp_path: Path) -> None:
-    platform = tmp_path / "platform.yaml"
-    platform.write_text(
-        "business_units: &bu [Ops]\nnamespace_metadata:\n  annotations:\n    owner: {allowed: *bu}\n"
-    )
-    (tmp_path / "snap").mkdir()
-    snap = dump(tmp_path / "snap", namespace())  # carries none of the custom platform's keys
-    finding = only(run("K8S-NS-001", snap, platform=str(platform)), "namespace:team-a")
+def test_ns_rules_come_from_the_inputs(tmp_path: Path) -> None:
+    inputs = {"namespace_labels": {}, "namespace_annotations": {"owner": {"allowed": ["Ops"]}}}
+    snap = dump(tmp_path, namespace())  # carries none of the custom platform's keys
+    finding = only(run("K8S-NS-001", snap, inputs), "namespace:team-a")
     assert finding.status is Status.FAILED
     assert finding.evidence["checked"] == ["owner"] and finding.evidence["missing"] == ["annotation owner"]
 
@@ -426,7 +416,7 @@ def test_pod_one_finding_per_workload_and_owned_objects_are_skipped(tmp_path: Pa
         "ReplicaSet/team-a/legacy",
     ]
     assert [r for r, f in findings.items() if f.status is Status.FAILED] == ["DaemonSet/team-a/agent"]
-    assert findings["Deployment/team-a/web"].location == "objects.json"
+    assert findings["Deployment/team-a/web"].where == "objects.json"
 
 
 def test_pod_namespace_without_workloads_is_not_applicable(tmp_path: Path) -> None:
@@ -442,7 +432,8 @@ def test_pod_template_without_containers_is_an_error(tmp_path: Path) -> None:
 def test_pod_system_namespace_workloads_are_out_of_scope(tmp_path: Path) -> None:
     kube = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}
     aws_node = workload("DaemonSet", "aws-node", {"containers": [c(privileged=True)]}, ns="kube-system")
-    assert run("K8S-POD-001", dump(tmp_path, kube, aws_node)) == {}
+    (finding,) = only_unit(run("K8S-POD-001", dump(tmp_path, kube, aws_node)), "no-namespace")
+    assert finding.status is Status.NOT_APPLICABLE
 
 
 # --- K8S-INPUT-001 ---------------------------------------------------------------------------------
@@ -453,29 +444,29 @@ def test_input_one_error_per_unreadable_file(tmp_path: Path) -> None:
     (tmp_path / "team-b").mkdir()
     (tmp_path / "team-b" / "bad.yaml").write_text("kind: Namespace\nmetadata:\n  name: [team-b\n")
     (tmp_path / "team-b" / "bad.json").write_text('{"kind": "Namespace",\n "metadata": }\n')
-    findings = run("K8S-INPUT-001", tmp_path)["cluster"]
+    findings = run("K8S-INPUT-001", tmp_path)["input"]
     assert [f.status for f in findings] == [Status.ERROR, Status.ERROR]
     by_resource = {f.resource: f for f in findings}
     assert set(by_resource) == {"file:team-b/bad.json", "file:team-b/bad.yaml"}
     bad_json = by_resource["file:team-b/bad.json"]
-    assert bad_json.location == "team-b/bad.json:2"
+    assert bad_json.where == "team-b/bad.json:2"
     assert bad_json.message.startswith("team-b/bad.json:2: invalid JSON")
     assert bad_json.evidence["line"] == 2
-    assert by_resource["file:team-b/bad.yaml"].location == "team-b/bad.yaml:4"
+    assert by_resource["file:team-b/bad.yaml"].where == "team-b/bad.yaml:4"
 
 
 def test_input_invalid_object_is_reported_with_its_document(tmp_path: Path) -> None:
     snapshot(
         tmp_path, "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\nkind: Namespace\nmetadata: {}\n"
     )
-    (finding,) = run("K8S-INPUT-001", tmp_path)["cluster"]
+    (finding,) = run("K8S-INPUT-001", tmp_path)["input"]
     assert finding.status is Status.ERROR
     assert finding.message == "snap.yaml:5: document 2: Namespace has no metadata.name"
 
 
 def test_input_passes_with_counts(tmp_path: Path) -> None:
     dump(tmp_path, namespace(), namespace("kube-system"), policy("default", DEFAULT))
-    (finding,) = run("K8S-INPUT-001", tmp_path)["cluster"]
+    (finding,) = run("K8S-INPUT-001", tmp_path)["input"]
     assert finding.status is Status.PASSED
     assert finding.evidence == {
         "files": 1,
@@ -483,11 +474,15 @@ def test_input_passes_with_counts(tmp_path: Path) -> None:
         "namespaces": 2,
         "team_namespaces": 1,
         "duplicates_ignored": 0,
+        "skipped": 0,
+        "objects_without_namespace": 0,
+        "default_namespace": "default",
     }
+    assert finding.message == ("all 1 snapshot file(s) read: 3 objects in 2 namespaces (1 team namespaces)")
 
 
 def test_input_empty_snapshot_cannot_be_assessed(tmp_path: Path) -> None:
-    (finding,) = run("K8S-INPUT-001", tmp_path)["cluster"]
+    (finding,) = run("K8S-INPUT-001", tmp_path)["input"]
     assert finding.status is Status.ERROR and "no Kubernetes objects" in finding.message
 
 
@@ -565,11 +560,17 @@ def test_pod_only_snapshot_is_not_not_applicable(tmp_path: Path) -> None:
 # --- K8S-POD-002 -----------------------------------------------------------------------------------
 
 RESTRICTED = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+SECCOMP = {"seccompProfile": {"type": "RuntimeDefault"}}
 
 
 def pod2_findings(tmp_path: Path, *objects: dict) -> dict[str, Finding]:
     findings = run("K8S-POD-002", dump(tmp_path, namespace(), *objects))["namespace:team-a"]
     return {f.resource: f for f in findings}
+
+
+def pod2(tmp_path: Path, pod_spec: dict, kind: str = "Deployment") -> Finding:
+    name = f"{kind}/team-a/web"
+    return pod2_findings(tmp_path, workload(kind, "web", pod_spec))[name]
 
 
 @pytest.mark.parametrize(
@@ -581,14 +582,30 @@ def pod2_findings(tmp_path: Path, *objects: dict) -> dict[str, Finding]:
         ({"hostPID": True}, RESTRICTED, "hostPID: true"),
         ({"hostIPC": True}, RESTRICTED, "hostIPC: true"),
         ({"hostNetwork": True}, RESTRICTED, "hostNetwork: true"),
-        ({}, {**RESTRICTED, "capabilities": {"add": ["SYS_ADMIN"]}}, "adds capabilities SYS_ADMIN"),
         (
             {},
-            {**RESTRICTED, "capabilities": {"add": ["NET_BIND_SERVICE", "NET_RAW"]}},
+            {**RESTRICTED, "capabilities": {"add": ["SYS_ADMIN"], "drop": ["ALL"]}},
+            "adds capabilities SYS_ADMIN",
+        ),
+        (
+            {},
+            {**RESTRICTED, "capabilities": {"add": ["NET_BIND_SERVICE", "NET_RAW"], "drop": ["ALL"]}},
             "adds capabilities NET_RAW",
         ),
-        ({}, {"allowPrivilegeEscalation": True}, "allowPrivilegeEscalation: true"),
-        ({}, {}, "does not set allowPrivilegeEscalation: false (not set)"),
+        ({}, {**RESTRICTED, "allowPrivilegeEscalation": True}, "allowPrivilegeEscalation: true"),
+        (
+            {},
+            {"capabilities": {"drop": ["ALL"]}},
+            "does not set allowPrivilegeEscalation: false (not set)",
+        ),
+        ({}, {"allowPrivilegeEscalation": False}, "does not drop ALL capabilities (drops none)"),
+        (
+            {},
+            {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["NET_RAW"]}},
+            "does not drop ALL capabilities (drops only NET_RAW)",
+        ),
+        # `all` is not `ALL`: the runtime (and Pod Security Admission) match the exact name
+        ({}, {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["all"]}}, "does not drop ALL"),
     ],
     ids=[
         "restricted",
@@ -601,42 +618,175 @@ def pod2_findings(tmp_path: Path, *objects: dict) -> dict[str, Finding]:
         "net-raw-beside-allowed",
         "escalation-true",
         "escalation-unset",
+        "drop-unset",
+        "drop-net-raw-only",
+        "drop-lower-case-all",
     ],
 )
 def test_pod2_host_namespaces_capabilities_and_escalation(
     tmp_path: Path, pod_fields: dict, container_sc: dict, problem: str | None
 ) -> None:
-    deploy = workload("Deployment", "web", {**pod_fields, "containers": [c(**container_sc)]})
-    finding = pod2_findings(tmp_path, deploy)["Deployment/team-a/web"]
+    finding = pod2(tmp_path, {"securityContext": SECCOMP, **pod_fields, "containers": [c(**container_sc)]})
     if problem is None:
         assert finding.status is Status.PASSED, finding.message
     else:
         assert finding.status is Status.FAILED and problem in finding.message, finding.message
     (seen,) = finding.evidence["containers"]
     assert seen["name"] == "app" and "allowPrivilegeEscalation" in seen and "capabilities_add" in seen
+    assert "capabilities_drop" in seen and seen["seccompProfile"] == "RuntimeDefault"
     assert set(finding.evidence["host_namespaces"]) == {"hostPID", "hostIPC", "hostNetwork"}
 
 
-def test_pod2_every_container_type_needs_escalation_off(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("pod_seccomp", "container_seccomp", "problem"),
+    [
+        ("RuntimeDefault", None, None),  # inherited from the pod
+        ("Localhost", None, None),
+        (None, "RuntimeDefault", None),
+        ("Unconfined", "RuntimeDefault", "pod sets seccompProfile type Unconfined"),
+        ("RuntimeDefault", "Unconfined", "runs with seccomp profile Unconfined (from the container"),
+        ("Unconfined", None, "runs with seccomp profile Unconfined (from the pod securityContext)"),
+        (None, None, "has no seccomp profile"),
+    ],
+    ids=[
+        "pod",
+        "pod-localhost",
+        "container",
+        "pod-unconfined",
+        "container-overrides",
+        "inherits-bad",
+        "unset",
+    ],
+)
+def test_pod2_effective_seccomp_profile(
+    tmp_path: Path, pod_seccomp: str | None, container_seccomp: str | None, problem: str | None
+) -> None:
+    pod_sc = {"seccompProfile": {"type": pod_seccomp}} if pod_seccomp else {}
+    sc = {**RESTRICTED, **({"seccompProfile": {"type": container_seccomp}} if container_seccomp else {})}
+    finding = pod2(tmp_path, {"securityContext": pod_sc, "containers": [c(**sc)]})
+    if problem is None:
+        assert finding.status is Status.PASSED, finding.message
+    else:
+        assert finding.status is Status.FAILED and problem in finding.message, finding.message
+    (seen,) = finding.evidence["containers"]
+    assert seen["seccompProfile"] == (container_seccomp or pod_seccomp)
+    assert finding.evidence["pod_seccompProfile"] == pod_seccomp
+
+
+def test_pod2_every_container_type_needs_escalation_off_all_dropped_and_seccomp(tmp_path: Path) -> None:
     spec = {
-        "initContainers": [c("init", **RESTRICTED)],
+        "securityContext": SECCOMP,
+        "initContainers": [c("init", **RESTRICTED), c("migrate", allowPrivilegeEscalation=False)],
         "containers": [c(**RESTRICTED)],
-        "ephemeralContainers": [c("debugger")],
+        "ephemeralContainers": [c("debugger", **RESTRICTED, seccompProfile={"type": "Unconfined"})],
     }
-    finding = pod2_findings(tmp_path, workload("Pod", "bare", spec))["Pod/team-a/bare"]
+    finding = pod2(tmp_path, spec, kind="Pod")
     assert finding.status is Status.FAILED
-    assert "ephemeralContainer 'debugger'" in finding.message and "'init'" not in finding.message
+    assert "initContainer 'migrate' does not drop ALL capabilities" in finding.message
+    assert "ephemeralContainer 'debugger' runs with seccomp profile Unconfined" in finding.message
+    assert "'init'" not in finding.message and "container 'app'" not in finding.message
     assert [x["type"] for x in finding.evidence["containers"]] == [
         "container",
+        "initContainer",
         "initContainer",
         "ephemeralContainer",
     ]
 
 
+@pytest.mark.parametrize(
+    ("pod_fields", "container_fields", "problem"),
+    [
+        (
+            {"volumes": [{"name": "logs", "hostPath": {"path": "/var/log"}}]},
+            {},
+            "volume 'logs' is of type hostPath",
+        ),
+        ({"volumes": [{"name": "share", "nfs": {"server": "x", "path": "/"}}]}, {}, "of type nfs"),
+        (
+            {"volumes": [{"name": "c", "configMap": {"name": "c"}}, {"name": "t", "emptyDir": {}}]},
+            {},
+            None,
+        ),
+        ({}, {"ports": [{"containerPort": 80, "hostPort": 8080}]}, "binds host ports 8080"),
+        ({}, {"ports": [{"containerPort": 80, "hostPort": 0}]}, None),
+        (
+            {"securityContext": {**SECCOMP, "sysctls": [{"name": "kernel.msgmax", "value": "1"}]}},
+            {},
+            "unsafe sysctls kernel.msgmax",
+        ),
+        (
+            {"securityContext": {**SECCOMP, "sysctls": [{"name": "net.ipv4.tcp_syncookies", "value": "1"}]}},
+            {},
+            None,
+        ),
+        ({}, {"securityContext": {**RESTRICTED, "procMount": "Unmasked"}}, "procMount: Unmasked"),
+        (
+            {},
+            {"securityContext": {**RESTRICTED, "seLinuxOptions": {"type": "spc_t"}}},
+            "seLinuxOptions type spc_t",
+        ),
+        ({}, {"securityContext": {**RESTRICTED, "seLinuxOptions": {"type": "container_t"}}}, None),
+        (
+            {},
+            {"securityContext": {**RESTRICTED, "appArmorProfile": {"type": "Unconfined"}}},
+            "appArmorProfile",
+        ),
+        (
+            {"securityContext": {**SECCOMP, "windowsOptions": {"hostProcess": True}}},
+            {},
+            "Windows HostProcess",
+        ),
+    ],
+    ids=[
+        "host-path",
+        "nfs",
+        "allowed-volumes",
+        "host-port",
+        "host-port-zero",
+        "unsafe-sysctl",
+        "safe-sysctl",
+        "proc-mount",
+        "selinux-type",
+        "selinux-container-t",
+        "apparmor-unconfined",
+        "host-process",
+    ],
+)
+def test_pod2_rest_of_the_restricted_profile(
+    tmp_path: Path, pod_fields: dict, container_fields: dict, problem: str | None
+) -> None:
+    container = {**c(**RESTRICTED), **container_fields}
+    finding = pod2(tmp_path, {"securityContext": SECCOMP, **pod_fields, "containers": [container]})
+    if problem is None:
+        assert finding.status is Status.PASSED, finding.message
+    else:
+        assert finding.status is Status.FAILED and problem in finding.message, finding.message
+
+
+def test_pod2_apparmor_annotation_on_the_pod_template(tmp_path: Path) -> None:
+    deploy = workload("Deployment", "web", {"securityContext": SECCOMP, "containers": [c(**RESTRICTED)]})
+    deploy["spec"]["template"]["metadata"]["annotations"] = {
+        "container.apparmor.security.beta.kubernetes.io/app": "unconfined"
+    }
+    finding = pod2_findings(tmp_path, deploy)["Deployment/team-a/web"]
+    assert finding.status is Status.FAILED and "AppArmor profile unconfined" in finding.message
+
+
+def test_pod2_windows_pods_are_exempt_from_linux_only_controls(tmp_path: Path) -> None:
+    spec = {"os": {"name": "windows"}, "containers": [c(capabilities={"add": ["CHOWN"]})]}
+    finding = pod2(tmp_path, spec)
+    assert finding.status is Status.PASSED, finding.message
+    assert finding.evidence["os"] == "windows"
+    spec["containers"] = [c(capabilities={"add": ["SYS_ADMIN"]})]
+    (tmp_path / "2").mkdir()
+    assert pod2(tmp_path / "2", spec).status is Status.FAILED
+
+
 def test_pod2_shares_workload_identities_with_pod1(tmp_path: Path) -> None:
     owner = owned_by("Deployment", "web")
+    good = {"securityContext": SECCOMP, "containers": [c(**RESTRICTED)]}
     objects = [
-        workload("Deployment", "web", {"containers": [c(**RESTRICTED)]}),
+        workload("Deployment", "web", good),
         workload(
             "ReplicaSet", "web-5d8f7c9b6", {"hostPID": True, "containers": [c()]}, ownerReferences=owner
         ),
@@ -752,11 +902,16 @@ def test_net_ip_blocks_that_together_cover_ipv4_open_every_pod(tmp_path: Path) -
     assert "every IPv4 address" in finding.message
 
 
-def test_net_selects_all_only_for_empty_selectors() -> None:
-    _selects_all = network_suite()._selects_all
-    assert _selects_all(None) and _selects_all({}) and _selects_all({"matchLabels": {}})
-    assert not _selects_all({"matchExpressions": [{"key": "app", "operator": "Exists"}]})
-    assert not _selects_all({"matchLabels": {"app": "web"}})
+def test_net_reads_selectors_through_core_labels() -> None:
+    # The suite keeps no selector parser of its own: one reading of selectors for every kind.
+    from kitemark.core import labels
+
+    assert network_suite().selects_everything is labels.selects_everything
+    assert network_suite().requirements is labels.requirements
+    assert not hasattr(network_suite(), "_selects_all") and not hasattr(network_suite(), "_requirements")
+    assert not hasattr(importlib.import_module("kitemark.targets.cluster.view"), "label_value") or (
+        importlib.import_module("kitemark.targets.cluster.view").label_value is labels.label_value
+    )
 
 
 def test_net_policy_for_some_pods_records_that_it_opens_them(tmp_path: Path) -> None:
@@ -802,7 +957,7 @@ def test_ns_evidence_values_hold_only_checked_keys(tmp_path: Path) -> None:
 
 
 def test_metadata_rule_pattern_must_match_the_whole_value() -> None:
-    rule = MetadataRule("source-code", pattern=r"https://github\.com/[\w.-]+/\S*")
+    rule = suite("namespace_metadata").MetadataRule("source-code", pattern=r"https://github\.com/[\w.-]+/\S*")
     assert rule.problem("https://github.com/ministryofjustice/x") is None
     assert rule.problem("https://github.com/ministryofjustice/x trailing") is not None
     assert rule.problem("see https://github.com/ministryofjustice/x") is not None
@@ -810,27 +965,54 @@ def test_metadata_rule_pattern_must_match_the_whole_value() -> None:
 
 # --- metadata and self-test fixtures ---------------------------------------------------------------
 
+READS = {
+    "K8S-NET-001": {"v1/Namespace", "networking.k8s.io/NetworkPolicy"},
+    "K8S-NS-001": {"v1/Namespace"},
+    "K8S-POD-001": {"v1/Namespace", "apps/Deployment", "v1/Pod", "batch/CronJob"},
+    "K8S-POD-002": {"v1/Namespace", "apps/Deployment", "v1/Pod", "batch/CronJob"},
+    "K8S-INPUT-001": {"v1/Namespace"},
+}
+
 
 @pytest.mark.parametrize("check_id", CHECK_IDS)
 def test_metadata(check_id: str) -> None:
-    meta = registered()[check_id]
-    assert meta.suite == "cluster"
-    assert any(c.startswith("service-standard:") for c in meta.controls)
-    assert any(c.startswith("ncsc-csp:") for c in meta.controls)
+    meta = CHECKS[check_id]
+    assert meta.kind == "cluster"
     assert len(meta.rationale) > 200 and len(meta.remediation) > 100
+    assert READS[check_id] <= set(meta.reads)
+    assert all(r.count("/") == 1 for r in meta.reads), meta.reads
+    assert meta.input_check is check_id.startswith("K8S-INPUT-")
+
+
+def test_pod2_claims_restricted_and_says_what_it_requires() -> None:
+    meta = CHECKS["K8S-POD-002"]
+    assert '"restricted"' in meta.title
+    for needed in ("drop ALL", "seccomp", "RuntimeDefault", "K8S-POD-001", "init"):
+        assert needed in meta.rationale + meta.remediation, needed
+
+
+def expected(check_id: str) -> dict[str, list[dict[str, str]]]:
+    path = resources.check_fixtures_dir() / check_id / "expected.yaml"
+    data = yaml.safe_load(path.read_text())
+    assert set(data) == {"compliant", "noncompliant"}, path
+    return data
 
 
 @pytest.mark.parametrize("check_id", CHECK_IDS)
-def test_self_test_fixtures(check_id: str) -> None:
-    fn = check_function(check_id)
-    scope = registered()[check_id].scope
-    fixtures = resources.check_fixtures_dir() / check_id
+def test_compliant_fixture_passes_exactly_the_listed_resources(check_id: str) -> None:
+    findings = run_on_fixture(check_id, "compliant")
+    assert not [f for f in findings if f.status in (Status.FAILED, Status.ERROR)], findings
+    passed = {f.resource for f in findings if f.status is Status.PASSED}
+    assert passed == {e["resource"] for e in expected(check_id)["compliant"]}, findings
 
-    def statuses(variant: str) -> list[Status]:
-        inventory = cluster.collect_fixture(fixtures / variant)
-        return [f.status for u in scope_units(scope, [inventory]) for f in evaluate(fn, u)]
 
-    good = statuses("compliant")
-    assert Status.PASSED in good and Status.FAILED not in good and Status.ERROR not in good
-    bad = statuses("noncompliant")
-    assert (Status.ERROR if check_id.startswith("K8S-INPUT-") else Status.FAILED) in bad
+@pytest.mark.parametrize("check_id", CHECK_IDS)
+def test_noncompliant_fixture_fails_exactly_the_listed_resources(check_id: str) -> None:
+    outcome = Status.ERROR if CHECKS[check_id].input_check else Status.FAILED
+    findings = run_on_fixture(check_id, "noncompliant")
+    bad = {f.resource: f for f in findings if f.status in (Status.FAILED, Status.ERROR)}
+    wanted = expected(check_id)["noncompliant"]
+    assert set(bad) == {e["resource"] for e in wanted}, findings
+    for entry in wanted:
+        assert bad[entry["resource"]].status is outcome, bad[entry["resource"]]
+        assert entry["message"] in bad[entry["resource"]].message, bad[entry["resource"]]

@@ -12,7 +12,11 @@ import pytest
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import TargetSpec
 from kitemark.targets.cluster import collect as cluster
+from kitemark.targets.cluster.inputs import SYSTEM_NAMESPACES
+from kitemark.targets.cluster.scopes import SCOPES
 from kitemark.targets.cluster.view import ClusterView, NamespaceView
+
+INPUTS = {"system_namespaces": SYSTEM_NAMESPACES.default}
 
 
 def write(root: Path, rel: str, text: str) -> Path:
@@ -251,7 +255,7 @@ def test_malformed_yaml_and_json_are_input_errors_and_the_rest_loads(tmp_path: P
     assert inv["files"] == ["good.yaml", "team-b/bad.yaml", "team-c/half.yaml", "team-d/bad.json"]
 
 
-def test_objects_without_kind_or_name_name_file_and_document(tmp_path: Path) -> None:
+def test_broken_objects_name_file_and_document_and_non_objects_are_skipped(tmp_path: Path) -> None:
     write(
         tmp_path,
         "mixed.yaml",
@@ -270,17 +274,27 @@ def test_objects_without_kind_or_name_name_file_and_document(tmp_path: Path) -> 
         items:
           - {apiVersion: v1, kind: ConfigMap, metadata: {name: ok, namespace: team-a}}
           - {apiVersion: v1, kind: ConfigMap, metadata: {namespace: team-a}}
+          - not an object
         """,
     )
     (tmp_path / "raw.json").write_text(json.dumps({"kind": "Deployment", "metadata": {}}))
     inv = collect(tmp_path)
     assert refs(inv) == ["Namespace/team-a", "ConfigMap/team-a/ok"]
     got = sorted((e["path"], e["line"], e["message"]) for e in inv["errors"])
+    # Kubernetes objects that are broken stay input errors ...
     assert got == [
         ("mixed.yaml", 5, "document 2: object has no kind"),
-        ("mixed.yaml", 8, "document 3: expected a Kubernetes object (a mapping), found str"),
         ("mixed.yaml", 14, "document 4, item 2: ConfigMap has no metadata.name"),
+        ("mixed.yaml", 15, "document 4, item 3: expected a Kubernetes object (a mapping), found str"),
         ("raw.json", 1, "document 1: Deployment has no metadata.name"),
+    ]
+    # ... a document that is no Kubernetes object at all is skipped, with the reason
+    assert inv["skipped"] == [
+        {
+            "path": "mixed.yaml",
+            "line": 8,
+            "reason": "not a Kubernetes object: a YAML/JSON text, not a mapping with `kind`",
+        }
     ]
 
 
@@ -308,48 +322,6 @@ def test_snapshot_prefix_and_single_file_are_accepted(tmp_path: Path) -> None:
     assert inv["files"] == ["dump.yaml"] and inv["sources"] == ["dump.yaml:1"]
 
 
-# --- platform config -------------------------------------------------------------------------------
-
-
-def test_builtin_platform_lists_system_namespaces_and_business_units(tmp_path: Path) -> None:
-    write(tmp_path, "ns.yaml", ns_doc("team-a"))
-    inv = collect(tmp_path)
-    assert inv["platform_file"] == "builtin:platform.yaml"
-    assert {"kube-system", "gatekeeper-system", "default"} <= set(inv["platform"]["system_namespaces"])
-    assert "HMCTS" in inv["platform"]["business_units"]
-
-
-def test_platform_option_points_to_another_file(tmp_path: Path) -> None:
-    snap = tmp_path / "snap"
-    for name in ("team-a", "ops", "tools-1"):
-        write(snap, f"{name}.yaml", ns_doc(name))
-    platform = write(
-        tmp_path, "platform.yaml", "system_namespaces: [ops, 'tools-*']\nbusiness_units: [Ops]\n"
-    )
-    inv = collect(snap, platform=str(platform))
-    assert inv["platform_file"] == str(platform)
-    assert [u.data.name for u in cluster.namespace_units(inv)] == ["team-a"]
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("system_namespaces: kube-system\n", "system_namespaces must be a list of strings"),
-        ("system_namespace: [kube-system]\n", "unknown key"),
-        ("namespace_metadata:\n  labels:\n    a: {pattern: '('}\n", "not a valid regular expression"),
-        ("namespace_metadata:\n  labels:\n    a: {allow: [x]}\n", "may hold only"),
-        ("system_namespaces: [\n", "invalid YAML"),
-    ],
-)
-def test_broken_platform_file_is_a_usage_error(tmp_path: Path, text: str, expected: str) -> None:
-    write(tmp_path, "snap/ns.yaml", ns_doc("team-a"))
-    platform = write(tmp_path, "platform.yaml", text)
-    with pytest.raises(UsageError, match=expected):
-        collect(tmp_path / "snap", platform=str(platform))
-    with pytest.raises(UsageError, match="cannot read platform file"):
-        collect(tmp_path / "snap", platform=str(tmp_path / "absent.yaml"))
-
-
 # --- scopes ----------------------------------------------------------------------------------------
 
 
@@ -370,13 +342,19 @@ def test_scopes_unit_ids_and_views(tmp_path: Path) -> None:
     write(tmp_path, "broken.yaml", "kind: [\n")
     inv = collect(tmp_path)
 
-    units = cluster.SCOPES["namespace"](inv)
+    units = SCOPES["namespace"](inv, INPUTS)
     assert [u.id for u in units] == [
         "cluster:snap/namespace:team-a",
         "cluster:snap/namespace:team-b",
         "cluster:snap/namespace:team-z",
     ]
-    assert all(u.target == "cluster:snap" and u.errors == [] for u in units)
+    assert all(u.target == "cluster:snap" for u in units)
+    # broken.yaml names no namespace: it is charged to the namespaces of the objects beside it
+    assert [[(e.path, e.line) for e in u.errors] for u in units] == [
+        [("broken.yaml", 2)],
+        [],
+        [("broken.yaml", 2)],
+    ]
     team_a, team_b, team_z = (u.data for u in units)
     assert isinstance(team_a, NamespaceView)
     assert team_a.namespace is not None and team_a.namespace.name == "team-a"
@@ -384,16 +362,17 @@ def test_scopes_unit_ids_and_views(tmp_path: Path) -> None:
     assert team_b.objects == ()
     # Objects whose Namespace object is missing still get a unit, so they are not silently skipped.
     assert team_z.namespace is None and [o.ref for o in team_z.objects] == ["Deployment/team-z/orphan"]
-    assert team_a.platform.is_system("concourse-main")
 
-    (unit,) = cluster.SCOPES["cluster"](inv)
+    (unit,) = SCOPES["cluster"](inv, INPUTS)
     assert unit.id == "cluster:snap/cluster" and unit.errors == []
     view = unit.data
     assert isinstance(view, ClusterView)
     assert [(e.path, e.line) for e in view.errors] == [("broken.yaml", 2)]
     assert str(view.errors[0]).startswith("broken.yaml:2: invalid YAML: ")
-    assert view.team_namespaces == ["team-a", "team-b"]
+    assert view.team_namespaces == ["team-a", "team-b", "team-z"]
     assert "::" not in unit.id and all("::" not in u.id for u in units)
+    (whole,) = SCOPES["input"](inv, INPUTS)
+    assert whole.id == "cluster:snap/input" and whole.errors == [] and whole.data.errors == view.errors
 
 
 def test_an_impossible_date_does_not_crash_and_times_stay_strings(tmp_path: Path) -> None:
@@ -406,3 +385,12 @@ def test_an_impossible_date_does_not_crash_and_times_stay_strings(tmp_path: Path
     assert inventory["errors"] == []
     stamps = sorted(o["metadata"]["creationTimestamp"] for o in inventory["objects"])
     assert stamps == ["2020-13-45", "2024-01-02T03:04:05Z"]
+
+
+def test_a_repeated_key_is_an_input_error_not_last_one_wins(tmp_path: Path) -> None:
+    # One YAML dialect for every reader: a Namespace turned into a Secret by a later `kind:` is neither.
+    write(tmp_path, "ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\nkind: Secret\n")
+    inv = collect(tmp_path)
+    assert inv["objects"] == []
+    (error,) = inv["errors"]
+    assert (error["path"], error["line"]) == ("ns.yaml", 4) and "duplicate key 'kind'" in error["message"]

@@ -10,18 +10,17 @@ import pytest
 import yaml
 
 from kitemark.core import resources
-from kitemark.core.catalog import load_checks
-from kitemark.core.checks import check_function, evaluate, registered
-from kitemark.core.kinds import TargetSpec, scope_units
+from kitemark.core.kinds import TargetSpec
 from kitemark.core.model import Status
 from kitemark.targets.cluster import collect as cluster
+from kitemark.testing import run_on_inventory
 
 DEMO = resources.demo_dir() / "cluster"
 P, F, NA = Status.PASSED, Status.FAILED, Status.NOT_APPLICABLE
 
 # namespace → (K8S-NET-001, K8S-NS-001, K8S-POD-001, K8S-POD-002)
 EXPECTED = {
-    "central-digital-blog": (P, P, F, P),  # wordpress does not set runAsNonRoot
+    "central-digital-blog": (P, P, F, P),  # wordpress does not set runAsNonRoot (but is seccomp-confined)
     "cica-claims-prod": (P, P, F, F),  # privileged clamav sidecar, which may also escalate privileges
     "hmcts-jury-summons-dev": (P, F, P, P),  # business unit not allowed, team-name missing
     "hmpps-book-visit-dev": (P, P, P, P),
@@ -31,26 +30,23 @@ EXPECTED = {
 }
 
 
-load_checks()  # registers the cluster checks
-
-
 @pytest.fixture(scope="module")
 def inventory() -> dict:
     return json.loads(json.dumps(cluster.collect(TargetSpec("cluster", "demo", str(DEMO)))))
 
 
 def statuses(inventory: dict, check_id: str) -> dict[str, list[tuple[Status, str]]]:
-    fn = check_function(check_id)
-    units = scope_units(registered()[check_id].scope, [inventory])
-    return {u.id: [(f.status, f.resource) for f in evaluate(fn, u)] for u in units}
+    found = run_on_inventory(check_id, inventory)
+    return {unit: [(f.status, f.resource) for f in findings] for unit, findings in found.items()}
 
 
 def test_demo_reads_cleanly_and_stays_small(inventory: dict) -> None:
-    assert inventory["errors"] == [] and inventory["duplicates"] == []
+    assert inventory["errors"] == [] and inventory["duplicates"] == [] and inventory["skipped"] == []
+    assert inventory["defaulted"] == []
     assert len(inventory["objects"]) <= 80
     suffixes = {Path(f).suffix for f in inventory["files"]}
     assert suffixes == {".yaml", ".json"}
-    assert statuses(inventory, "K8S-INPUT-001") == {"cluster:demo/cluster": [(Status.PASSED, "snapshot")]}
+    assert statuses(inventory, "K8S-INPUT-001") == {"cluster:demo/input": [(Status.PASSED, "snapshot")]}
 
 
 @pytest.mark.parametrize(
@@ -91,3 +87,17 @@ def test_demo_secret_values_are_redacted(inventory: dict) -> None:
     text = json.dumps(inventory)
     for value in secret_values:
         assert value not in text
+
+
+def test_demo_failures_are_the_documented_ones(inventory: dict) -> None:
+    """The demo's deliberate K8S-POD-002 failures, and no others: every compliant workload sets the
+    fields "restricted" requires (drop ALL, seccomp RuntimeDefault, no privilege escalation)."""
+    found = run_on_inventory("K8S-POD-002", inventory)
+    messages = {f.resource: f.message for findings in found.values() for f in findings if f.status is F}
+    assert messages == {
+        "Deployment/opg-lpa-staging/front": "container 'front' adds capabilities NET_RAW",
+        "Deployment/cica-claims-prod/claims-portal": (
+            "container 'clamav' does not set allowPrivilegeEscalation: false (not set); "
+            "container 'clamav' does not drop ALL capabilities (drops none)"
+        ),
+    }

@@ -15,7 +15,7 @@ import pytest
 PROBES = """
 from kitemark.core.checks import check, failed
 
-META = dict(scope="terraform.module", severity="low", controls=["service-standard:9", "ncsc-csp:7"],
+META = dict(scope="terraform.module", severity="low", reads=["aws_s3_bucket"],
             rationale="A probe used by Kitemark's plugin tests to exercise one state.",
             remediation="Nothing to remediate: this check exists only in the plugin tests.")
 
@@ -65,6 +65,8 @@ def probe_suites(tmp_path: Path) -> dict[str, Path]:
     suites = tmp_path / "suites"
     (suites / "terraform").mkdir(parents=True)
     (suites / ".kitemark-suites").write_text("# probe suites\n")
+    (suites / "__init__.py").write_text("")
+    (suites / "terraform" / "__init__.py").write_text("")
     (suites / "terraform" / "test_probes.py").write_text(textwrap.dedent(PROBES))
     (suites / "conftest.py").write_text(textwrap.dedent(CONFTEST))
     module = tmp_path / "module"

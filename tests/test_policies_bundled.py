@@ -9,12 +9,20 @@ import yaml
 
 from kitemark.core.catalog import load_checks
 from kitemark.core.checks import check_function, evaluate
-from kitemark.core.kinds import TargetSpec, scope_units
+from kitemark.core.kinds import TargetSpec, Unit
 from kitemark.core.model import Status, aggregate_status
 from kitemark.core.resources import demo_dir, policies_dir
+from kitemark.plan import units_for
 from kitemark.targets.policies import collect as P
+from kitemark.testing import fixture_path, run_on_fixture
 
 load_checks()
+
+
+def scope_units(scope: str, inventories: list[dict]) -> list[Unit]:
+    """The units of a scope as a run plans them (file roots filled in); policies scopes read no inputs."""
+    return units_for(scope, inventories, {})
+
 
 GATEKEEPER_POLICIES = ["k8singresshostlength", "k8spsarestricted"]
 SCOPES = {"policies.rego-test": "REGO-TEST-001", "policies.gatekeeper-case": "GK-SUITE-001"}
@@ -63,16 +71,22 @@ def test_demo_fails_exactly_where_its_bugs_are() -> None:
         "policies:d/rbac/rbac_test.rego#test_cluster_admin_is_denied": Status.FAILED,
         "policies:d/k8suniqueingresshost/suite.yaml#unique-host/same-name-in-other-namespace": Status.FAILED,
     }
-    assert len(result) >= 10
+    # Everything else is assessed and passes: 8 Rego unit tests and 3 suite cases.
+    assert sum(".rego#test_" in uid for uid in result) == 8
+    assert sum("suite.yaml#" in uid for uid in result) == 3
+    assert len(result) == 11
 
 
-def test_evaluate_all_counts_outcomes_by_scope() -> None:
-    inventory = P.collect(TargetSpec("policies", "d", str(demo_dir() / "policies")))
-    summary = P.evaluate_all(inventory)
-    assert summary["counts"] == {
-        "rego-test:passed": 7,
-        "rego-test:failed": 1,
-        "gatekeeper-case:passed": 2,
-        "gatekeeper-case:failed": 1,
+@pytest.mark.parametrize("check_id", ["REGO-TEST-001", "GK-SUITE-001"])
+def test_fixtures_pass_and_fail_exactly_what_expected_yaml_lists(check_id: str) -> None:
+    expected = yaml.safe_load(fixture_path(check_id, "expected.yaml").read_text())
+    compliant = run_on_fixture(check_id, "compliant")
+    assert {f.resource: f.status for f in compliant} == {
+        e["resource"]: Status.PASSED for e in expected["compliant"]
     }
-    assert summary["seconds"] < 5
+    noncompliant = {f.resource: f for f in run_on_fixture(check_id, "noncompliant")}
+    bad = {r: f for r, f in noncompliant.items() if f.status != Status.PASSED}
+    assert set(bad) == {e["resource"] for e in expected["noncompliant"]}
+    for entry in expected["noncompliant"]:
+        assert bad[entry["resource"]].status == Status.FAILED
+        assert entry["message"] in bad[entry["resource"]].message

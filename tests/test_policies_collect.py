@@ -8,13 +8,20 @@ from pathlib import Path
 import pytest
 
 from kitemark.core.catalog import load_checks
-from kitemark.core.checks import check_function, evaluate
+from kitemark.core.checks import check_function, evaluate, registered
 from kitemark.core.errors import UsageError
-from kitemark.core.kinds import TargetSpec, Unit, scope_units
+from kitemark.core.kinds import TargetSpec, Unit, get_kind
 from kitemark.core.model import Finding, Status, aggregate_status
+from kitemark.plan import units_for
 from kitemark.targets.policies import collect as P
 
 load_checks()
+
+
+def scope_units(scope: str, inventories: list[dict]) -> list[Unit]:
+    """The units of a scope as a run plans them (file roots filled in); policies scopes read no inputs."""
+    return units_for(scope, inventories, {})
+
 
 POLICY_V1 = """package kitemark.svc
 
@@ -154,12 +161,13 @@ def test_findings_carry_identity_location_and_evidence(tmp_path: Path) -> None:
     units = {u.id.rsplit("#", 1)[1]: u for u in scope_units("policies.rego-test", [collect(tmp_path)])}
     [ok] = run("REGO-TEST-001", units["test_cluster_ip_allowed"])
     assert ok.resource == "svc/svc_test.rego#test_cluster_ip_allowed"
-    assert ok.location == "svc/svc_test.rego:7"
+    assert ok.where == "svc/svc_test.rego:7"
+    assert ok.location is not None and ok.location.root == str(tmp_path)  # the target folder
     assert ok.evidence["result"] == "true" and ok.evidence["package"] == "kitemark.svc"
     [bad] = run("REGO-TEST-001", units["test_wrong_expectation"])
     assert bad.evidence["result"] == "undefined"
     [err] = run("REGO-TEST-001", units["test_conflict"])
-    assert "multiple outputs" in err.message and err.location == "svc/svc_test.rego:21"
+    assert "multiple outputs" in err.message and err.where == "svc/svc_test.rego:21"
 
 
 def test_v0_and_v1_policies_side_by_side(tmp_path: Path) -> None:
@@ -214,7 +222,7 @@ def test_syntax_error_in_a_test_file_is_one_error_unit_and_the_rest_runs(tmp_pat
     }
     unit = next(u for u in scope_units("policies.rego-test", [inv]) if u.id == "policies:t/svc/svc_test.rego")
     [finding] = run("REGO-TEST-001", unit)
-    assert finding.location == "svc/svc_test.rego:5"
+    assert finding.where == "svc/svc_test.rego:5"
     assert "Rego syntax error" in finding.message
 
 
@@ -305,6 +313,45 @@ def test_unit_ids_are_stable_across_collections(tmp_path: Path) -> None:
     ]
 
 
+def test_the_collector_reads_only_what_the_selected_checks_read(tmp_path: Path) -> None:
+    write(
+        tmp_path, {"svc/svc.rego": POLICY_V1, "svc/svc_test.rego": TEST_V1, "bad.rego": "package b\nx := \n"}
+    )
+    shutil_copy_suite(tmp_path)
+    kind, spec = get_kind("policies"), TargetSpec("policies", "t", str(tmp_path))
+    rego_reads = frozenset(registered()["REGO-TEST-001"].reads)
+    suite_reads = frozenset(registered()["GK-SUITE-001"].reads)
+    assert "*_test.rego" in rego_reads and "test.gatekeeper.sh/Suite" in suite_reads
+
+    rego_only = kind.collect(spec, rego_reads)
+    assert [f["path"] for f in rego_only["rego_files"]] == ["bad.rego", "svc/svc.rego", "svc/svc_test.rego"]
+    assert (rego_only["suites"], rego_only["templates"], rego_only["objects"]) == ([], {}, {})
+    assert [e["path"] for e in rego_only["errors"]] == ["bad.rego"]
+
+    suites_only = kind.collect(spec, suite_reads)
+    assert suites_only["rego_files"] == [] and [s["path"] for s in suites_only["suites"]] == ["gk/suite.yaml"]
+    assert set(suites_only["templates"]) == {"gk/template.yaml"}
+    assert suites_only["errors"] == []  # bad.rego is not read: no selected check would assess it
+
+    # Everything when no check says, when both kinds of check are selected, or when a check reads
+    # something this collector does not know.
+    for reads in (frozenset(), rego_reads | suite_reads, frozenset({"*.rego", "something/else"})):
+        both = kind.collect(spec, reads)
+        assert len(both["rego_files"]) == 3 and len(both["suites"]) == 1, reads
+        assert [e["path"] for e in both["errors"]] == ["bad.rego"]
+
+
+def test_a_target_with_nothing_the_selected_checks_read_is_not_applicable(tmp_path: Path) -> None:
+    shutil_copy_suite(tmp_path)  # suites only, collected for the Rego unit tests: no usage error
+    inv = get_kind("policies").collect(
+        TargetSpec("policies", "t", str(tmp_path)), frozenset(registered()["REGO-TEST-001"].reads)
+    )
+    [unit] = scope_units("policies.rego-test", [inv])
+    [finding] = run("REGO-TEST-001", unit)
+    assert unit.id == "policies:t/no-rego-test" and finding.status == Status.NOT_APPLICABLE
+    assert finding.evidence["searched"]["rego_files"] == 0
+
+
 def test_hidden_directories_are_skipped(tmp_path: Path) -> None:
     write(
         tmp_path,
@@ -324,7 +371,7 @@ def test_broken_policy_without_tests_of_its_own_is_an_error_unit(tmp_path: Path)
     assert unit.id == "policies:t/src.rego"
     [finding] = run("REGO-TEST-001", unit)
     assert finding.status == Status.ERROR
-    assert finding.location == "src.rego:5"
+    assert finding.where == "src.rego:5"
     assert finding.message.startswith("src.rego:") and "Rego syntax error" in finding.message
 
 
@@ -350,7 +397,7 @@ def test_broken_policies_beside_passing_tests_are_reported(tmp_path: Path) -> No
     }
     units = {u.id: u for u in scope_units("policies.rego-test", [inv])}
     [compile_error] = run("REGO-TEST-001", units["policies:t/d/src.rego"])
-    assert compile_error.location == "d/src.rego:4" and "undefined_thing" in compile_error.message
+    assert compile_error.where == "d/src.rego:4" and "undefined_thing" in compile_error.message
 
 
 def test_broken_policy_carried_by_its_tests_gets_no_unit_of_its_own(tmp_path: Path) -> None:

@@ -9,13 +9,20 @@ import pytest
 
 from kitemark.core.catalog import load_checks
 from kitemark.core.checks import check_function, evaluate
-from kitemark.core.kinds import TargetSpec, Unit, scope_units
+from kitemark.core.kinds import TargetSpec, Unit
 from kitemark.core.model import Finding, Status
 from kitemark.core.resources import demo_dir
 from kitemark.engines import gatekeeper as G
+from kitemark.plan import units_for
 from kitemark.targets.policies import collect as P
 
 load_checks()
+
+
+def scope_units(scope: str, inventories: list[dict]) -> list[Unit]:
+    """The units of a scope as a run plans them (file roots filled in); policies scopes read no inputs."""
+    return units_for(scope, inventories, {})
+
 
 # Reports what it was given, so tests can see the input Kitemark builds.
 PROBE_TEMPLATE = """apiVersion: templates.gatekeeper.sh/v1
@@ -221,7 +228,7 @@ def test_suite_cases_pass_and_fail_on_their_assertions(tmp_path: Path) -> None:
     wrong = found["labels/wrong-count"]
     assert wrong.message == "expected exactly 1 violation(s), got 2"
     assert wrong.resource == "suite.yaml#labels/wrong-count"
-    assert wrong.location == "suite.yaml:19"
+    assert wrong.where == "suite.yaml:19"
     assert wrong.evidence["expected"] == ["violations: 1"]
     assert wrong.evidence["actual"]["violations"] == 2
     assert sorted(wrong.evidence["actual"]["messages"]) == [
@@ -400,6 +407,28 @@ def test_match(match: dict[str, Any], obj: dict[str, Any], expected: bool) -> No
     assert G.matches(match, obj) is expected
 
 
+def test_labels_are_read_as_everywhere_in_kitemark() -> None:
+    # kitemark.core.labels: a label written as a YAML boolean is the string the API would hold.
+    obj = {**POD, "metadata": {**POD["metadata"], "labels": {"enabled": True}}}
+    assert G.matches({"labelSelector": {"matchLabels": {"enabled": "true"}}}, obj) is True
+    assert G.matches({"labelSelector": {"matchLabels": {"enabled": "True"}}}, obj) is False
+
+
+def test_a_selector_that_cannot_be_read_is_a_case_error() -> None:
+    bogus = {"matchExpressions": [{"key": "app", "operator": "Bogus", "values": ["web"]}]}
+    with pytest.raises(G.CaseError, match="unknown label selector operator 'Bogus'"):
+        G.matches({"labelSelector": bogus}, POD)
+    with pytest.raises(G.CaseError, match="unknown label selector operator 'Bogus'"):
+        G.matches({"namespaceSelector": bogus}, NS_OBJ)
+    with pytest.raises(G.CaseError, match="must be a mapping"):
+        G.matches({"labelSelector": ["app=web"]}, POD)
+    # An earlier part of the match that does not hold decides first, as in Gatekeeper.
+    assert (
+        G.matches({"kinds": [{"apiGroups": ["apps"], "kinds": ["Deployment"]}], "labelSelector": bogus}, POD)
+        is False
+    )
+
+
 def test_namespace_selector_needs_the_namespace_of_a_namespaced_object() -> None:
     selector = {"namespaceSelector": {"matchLabels": {"env": "prod"}}}
     prod = {
@@ -476,7 +505,7 @@ def test_invalid_suite_yaml_is_one_error_unit(tmp_path: Path) -> None:
     [unit] = units(write(tmp_path, files))
     assert unit.id == "policies:t/suite.yaml"
     [finding] = run(unit)
-    assert finding.status == Status.ERROR and finding.location and finding.location.startswith("suite.yaml:")
+    assert finding.status == Status.ERROR and finding.where.startswith("suite.yaml:")
 
 
 @pytest.mark.parametrize(
@@ -485,12 +514,76 @@ def test_invalid_suite_yaml_is_one_error_unit(tmp_path: Path) -> None:
         ({"object.yaml": pod("a") + "---\n" + pod("b")}, "must hold exactly one object, found 2"),
         ({"constraint.yaml": constraint("K8sOther")}, "is not the template's kind 'K8sRequiredTeam'"),
         ({"object.yaml": "a: [\n"}, "object.yaml:2: invalid YAML"),
+        (
+            {"template.yaml": "kind: ConstraintTemplate\nspec: just-a-string\n"},
+            "template.yaml: template has no Rego in spec.targets[0]",
+        ),
     ],
 )
 def test_case_errors(tmp_path: Path, overrides: dict[str, str], expected: str) -> None:
     [finding] = results(write(tmp_path, base_files(**overrides))).values()
     assert finding.status == Status.ERROR
     assert expected in finding.message
+
+
+DUPLICATE_KEYS = {
+    # A key repeated in one mapping is refused, never last-one-wins (file, line of the second key).
+    "suite.yaml": base_files()["suite.yaml"] + "        object: other.yaml\n",
+    "template.yaml": REQUIRED_LABEL_TEMPLATE.replace(
+        "  name: k8srequiredteam\n", "  name: k8srequiredteam\n  name: other\n", 1
+    ),
+    "constraint.yaml": constraint("K8sRequiredTeam") + "kind: K8sOther\n",
+    "object.yaml": pod("a") + "kind: Secret\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "line"), [("suite.yaml", 13), ("template.yaml", 5), ("constraint.yaml", 7), ("object.yaml", 7)]
+)
+def test_a_key_repeated_in_a_mapping_is_an_input_error_naming_file_and_line(
+    tmp_path: Path, path: str, line: int
+) -> None:
+    text = DUPLICATE_KEYS[path]
+    inv = P.collect(TargetSpec("policies", "t", str(write(tmp_path, base_files(**{path: text})))))
+    [err] = inv["errors"]
+    assert (err["path"], err["line"]) == (path, line)
+    assert err["message"].startswith("invalid YAML") and "duplicate key" in err["message"]
+    [unit] = scope_units("policies.gatekeeper-case", [inv])
+    [finding] = run(unit)
+    assert finding.status == Status.ERROR and finding.where == f"{path}:{line}"
+    assert finding.message == f"{path}:{line}: {err['message']}"
+
+
+def test_dates_in_objects_stay_strings(tmp_path: Path) -> None:
+    obj = pod("a") + "  creationTimestamp: 2024-01-31T09:00:00Z\n  annotations: {due: 2030-02-30}\n"
+    inv = P.collect(TargetSpec("policies", "t", str(write(tmp_path, base_files(**{"object.yaml": obj})))))
+    assert inv["errors"] == []
+    [doc] = inv["objects"]["object.yaml"]["documents"]
+    assert doc["metadata"]["creationTimestamp"] == "2024-01-31T09:00:00Z"
+    assert doc["metadata"]["annotations"] == {"due": "2030-02-30"}
+
+
+@pytest.mark.parametrize(
+    ("tests", "line", "message"),
+    [
+        ("  - just a string\n", 6, "suite test 1 must be a mapping"),
+        ("  - name: t\n    cases: {c: 1}\n", 7, "test 't': 'cases' must be a list"),
+        ("  - name: t\n    cases:\n      - a string\n", 8, "test 't': case 1 must be a mapping"),
+        (
+            "  - name: t\n    cases:\n      - name: c\n        inventory: inv.yaml\n",
+            8,
+            "case 'c': 'inventory' must be a list",
+        ),
+    ],
+)
+def test_a_suite_gator_could_not_decode_is_one_error_unit(
+    tmp_path: Path, tests: str, line: int, message: str
+) -> None:
+    [unit] = units(write(tmp_path, base_files(**{"suite.yaml": suite(tests)})))
+    assert unit.id == "policies:t/suite.yaml"
+    [finding] = run(unit)
+    assert finding.status == Status.ERROR
+    assert finding.message == f"suite.yaml:{line}: {message}" and finding.where == f"suite.yaml:{line}"
 
 
 def test_constraint_parameters_must_fit_the_template_schema(tmp_path: Path) -> None:
@@ -533,7 +626,7 @@ def test_broken_template_named_by_an_invalid_test_is_an_error_of_that_test(tmp_p
     [unit] = units(write(tmp_path, files))
     assert unit.id == "policies:t/suite.yaml#t"
     [finding] = run(unit)
-    assert finding.status == Status.ERROR and finding.location.startswith("template.yaml:")
+    assert finding.status == Status.ERROR and finding.where.startswith("template.yaml:")
     assert "Rego syntax error in rego" in finding.message
 
 

@@ -9,12 +9,18 @@ import pytest
 
 from kitemark.core.catalog import load_checks
 from kitemark.core.checks import check_function, evaluate, registered
-from kitemark.core.kinds import TargetSpec, scope_units
+from kitemark.core.kinds import TargetSpec, Unit
 from kitemark.core.model import Finding, Status
 from kitemark.engines import gatekeeper as G
+from kitemark.plan import units_for
 from kitemark.targets.policies import collect as P
 
 load_checks()
+
+
+def scope_units(scope: str, inventories: list[dict]) -> list[Unit]:
+    """The units of a scope as a run plans them (file roots filled in); policies scopes read no inputs."""
+    return units_for(scope, inventories, {})
 
 
 def template(kind: str, rego: str, schema: str = "") -> str:

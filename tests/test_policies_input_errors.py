@@ -6,11 +6,18 @@ from pathlib import Path
 
 from kitemark.core.catalog import load_checks
 from kitemark.core.checks import check_function, evaluate
-from kitemark.core.kinds import InputError, TargetSpec, scope_units
+from kitemark.core.kinds import InputError, TargetSpec, Unit
 from kitemark.core.model import Status
+from kitemark.plan import units_for
 from kitemark.targets.policies import collect as P
 
 load_checks()
+
+
+def scope_units(scope: str, inventories: list[dict]) -> list[Unit]:
+    """The units of a scope as a run plans them (file roots filled in); policies scopes read no inputs."""
+    return units_for(scope, inventories, {})
+
 
 SCOPES = {"policies.rego-test": "REGO-TEST-001", "policies.gatekeeper-case": "GK-SUITE-001"}
 
@@ -108,7 +115,7 @@ def test_every_input_error_of_the_inventory_is_reported_by_some_unit(tmp_path: P
                 # The unit's result is an error that names the file and line.
                 finding = next(f for f in findings if f.message == str(err))
                 assert finding.status == Status.ERROR
-                assert finding.location == (f"{err.path}:{err.line}" if err.line else err.path)
+                assert finding.where == (f"{err.path}:{err.line}" if err.line else err.path)
                 reported.setdefault(str(err), []).append(unit.id)
     missing = [
         str(InputError.from_dict(e)) for e in inv["errors"] if str(InputError.from_dict(e)) not in reported

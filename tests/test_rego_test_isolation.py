@@ -8,11 +8,17 @@ from pathlib import Path
 
 from kitemark.core.catalog import load_checks
 from kitemark.core.checks import check_function, evaluate
-from kitemark.core.kinds import TargetSpec, scope_units
+from kitemark.core.kinds import TargetSpec, Unit
 from kitemark.core.model import Finding, Status
+from kitemark.plan import units_for
 from kitemark.targets.policies import collect as P
 
 load_checks()
+
+
+def scope_units(scope: str, inventories: list[dict]) -> list[Unit]:
+    """The units of a scope as a run plans them (file roots filled in); policies scopes read no inputs."""
+    return units_for(scope, inventories, {})
 
 
 def findings(root: Path, files: dict[str, str], *, via_json: bool = False) -> dict[str, Finding]:
@@ -62,7 +68,7 @@ def test_bodies_sharing_a_name_are_separate_tests(tmp_path: Path) -> None:
     }
     failing = found["rbac_test.rego#test_cluster_admin_denied#01"]
     assert failing.resource == "rbac_test.rego#test_cluster_admin_denied#01"
-    assert failing.location == "rbac_test.rego:9"
+    assert failing.where == "rbac_test.rego:9"
     assert failing.evidence["rule"] == "test_cluster_admin_denied#01"
     assert failing.evidence["result"] == "undefined"
 
@@ -92,7 +98,7 @@ def test_an_error_in_one_namesake_is_reported_at_its_own_line(tmp_path: Path) ->
     source = "package p\nimport rego.v1\n\ntest_x if true\n\ntest_x := x if {\n  x := [true, false][_]\n}\n"
     found = findings(tmp_path, {"p_test.rego": source})
     assert statuses(found) == {"p_test.rego#test_x": Status.PASSED, "p_test.rego#test_x#01": Status.ERROR}
-    assert found["p_test.rego#test_x#01"].location == "p_test.rego:6"
+    assert found["p_test.rego#test_x#01"].where == "p_test.rego:6"
 
 
 def test_only_exactly_true_passes(tmp_path: Path) -> None:

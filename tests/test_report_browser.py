@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kitemark.reports.html import write_html
+from kitemark.reports.html import render_html
+from kitemark.results import migrate_v1
 
 SAMPLE = Path(__file__).parent / "data" / "results-sample.json"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -35,7 +36,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("browser") / "compliance.html"
-    write_html(json.loads(SAMPLE.read_text()), path)
+    path.write_text(render_html(migrate_v1(json.loads(SAMPLE.read_text()))), encoding="utf-8")
     return path
 
 

@@ -15,7 +15,10 @@ import jsonschema
 import pytest
 
 from kitemark.core import resources
-from kitemark.reports.html import render_html, write_html
+from kitemark.reports.html import render_html
+from kitemark.reports.render import render_all
+from kitemark.results import migrate_v1
+from kitemark.verdicts.decide import decide
 
 SAMPLE = Path(__file__).parent / "data" / "results-sample.json"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -103,7 +106,8 @@ def parse(html: str) -> Node:
 
 
 def load_sample() -> dict[str, Any]:
-    return json.loads(SAMPLE.read_text(encoding="utf-8"))
+    """The sample is a schema-1 document (as archived by earlier versions), migrated as `report` reads it."""
+    return migrate_v1(json.loads(SAMPLE.read_text(encoding="utf-8")))
 
 
 @pytest.fixture(scope="module")
@@ -320,13 +324,9 @@ def test_verdict_is_compliant_when_only_passed_waived_or_not_applicable() -> Non
             finding["status"] = fixed.get(finding["status"], finding["status"])
             if finding.get("waiver") and finding["waiver"]["expired"]:
                 finding["waiver"] = None
-    counts = Counter(r["status"] for r in results["results"])
-    results["summary"] = {
-        "total": len(results["results"]),
-        **{s: counts[s] for s in STATUSES},
-        "compliant": True,
-    }
-    doc = parse(render_html(results))
+    for target in results["targets"]:
+        target["errors"] = []
+    doc = parse(render_html(decide(results)))
     verdict = doc.by_id("verdict")
     assert "Compliant" in verdict.text() and "Not compliant" not in verdict.text()
     assert "Nothing failed and nothing errored" in doc.by_id("action").text()
@@ -397,24 +397,25 @@ def test_status_is_given_in_text_not_only_colour(doc: Node) -> None:
 def test_run_metadata_and_targets_are_shown(sample: dict[str, Any], doc: Node) -> None:
     run = doc.by_id("run").text()
     for value in (
-        sample["run"]["id"],
-        sample["run"]["started"],
-        sample["run"]["finished"],
+        sample["runs"][0]["id"],
+        sample["runs"][0]["started"],
+        sample["runs"][0]["finished"],
         "38.2 s",
         sample["kitemark_version"],
-        sample["run"]["hostname"],
-        sample["run"]["policies_commit"][0]["commit"],
+        sample["runs"][0]["hostname"],
     ):
         assert value in run
     targets = doc.by_id("targets").text()
+    commits = [t["commit"]["commit"] for t in sample["targets"] if t.get("commit")]
+    assert commits and all(commit in targets for commit in commits)
     for target in sample["targets"]:
         assert target["label"] in targets and target["location"] in targets
     assert "namespaces/team-c/02-limitrange.yaml:7 — mapping values are not allowed here" in targets
 
 
 def test_rendering_is_deterministic_and_written_to_disk(sample: dict[str, Any], tmp_path: Path) -> None:
+    render_all(sample, tmp_path / "reports")
     out = tmp_path / "reports" / "compliance.html"
-    write_html(sample, out)
     assert out.read_text(encoding="utf-8") == render_html(sample) == render_html(copy.deepcopy(sample))
 
 
@@ -428,27 +429,18 @@ def test_remediation_snippets_keep_their_layout_in_pre(doc: Node) -> None:
 
 def test_minimal_document_renders_and_claims_nothing() -> None:
     results = {
-        "schema_version": "1.0",
+        "schema_version": "2.0",
         "kitemark_version": "0.1.0",
-        "run": {},
+        "runs": [{"id": "r", "selection": {}, "stopped": None, "not_run": []}],
         "targets": [],
         "checks": {},
         "frameworks": [],
         "results": [],
         "waivers": {"file": None, "entries": []},
-        "summary": {
-            "total": 0,
-            "passed": 0,
-            "failed": 0,
-            "waived": 0,
-            "not_applicable": 0,
-            "error": 0,
-            "compliant": True,
-        },
     }
-    doc = parse(render_html(results))
-    assert "nothing was assessed" in doc.by_id("verdict").text()
-    assert "Compliant" not in doc.by_id("verdict").text()
+    doc = parse(render_html(decide(results)))
+    assert "Nothing assessed" in doc.by_id("verdict").text()
+    assert "✓ Compliant" not in doc.by_id("verdict").text()
 
 
 def test_prefixed_requirement_ids_and_waivers_known_only_from_findings(sample: dict[str, Any]) -> None:
@@ -489,6 +481,6 @@ def test_an_error_needing_action_says_to_fix_the_input_before_the_control(sample
 
 def test_a_partial_run_is_flagged(sample: dict[str, Any]) -> None:
     results = copy.deepcopy(sample)
-    results["run"].update(complete=False, stopped="stopping after 1 failures")
-    doc = parse(render_html(results))
+    results["runs"][0]["stopped"] = "stopping after 1 failures"
+    doc = parse(render_html(decide(results)))
     assert "stopping after 1 failures" in doc.by_id("incomplete").text()

@@ -12,10 +12,12 @@ from kitemark.core import resources
 from kitemark.core.catalog import load_checks
 from kitemark.core.checks import check_function, evaluate
 from kitemark.core.kinds import TargetSpec
-from kitemark.core.model import Finding, ItemResult, Status
+from kitemark.core.model import Finding, Result, Status
 from kitemark.targets.terraform.collect import collect, module_units
+from kitemark.testing import default_inputs
 
 load_checks()
+INPUTS = default_inputs()
 
 MANDATORY = {
     "business-unit": "HQ",
@@ -39,8 +41,8 @@ def run(check_id: str, tmp_path: Path, files: dict[str, str]) -> list[Finding]:
     module.mkdir(exist_ok=True)
     for name, text in files.items():
         (module / name).write_text(text)
-    [unit] = module_units(collect(TargetSpec("terraform", "t", str(module))))
-    return evaluate(check_function(check_id), unit)
+    [unit] = module_units(collect(TargetSpec("terraform", "t", str(module))), INPUTS)
+    return evaluate(check_function(check_id), unit, INPUTS)
 
 
 def by_resource(findings: list[Finding]) -> dict[str, Finding]:
@@ -81,7 +83,7 @@ def test_s3_standalone_sse_with_count_index_and_bucket_attribute_passes(tmp_path
     )
     [finding] = run("TF-S3-001", tmp_path, {"main.tf": tf})
     assert finding.status is Status.PASSED, finding
-    assert finding.resource == "m/aws_s3_bucket.b" and finding.location == "m/main.tf:1"
+    assert finding.resource == "m/aws_s3_bucket.b" and finding.where == "m/main.tf:1"
     assert finding.evidence["encryption"]["sse_algorithm"] == "aws:kms"
 
 
@@ -225,7 +227,7 @@ resource "aws_sns_topic" "t" {
     assert queue.status is Status.ERROR and topic.status is Status.ERROR
     assert "merge(var.tags" in queue.message and "var.tags" in queue.message and "no default" in queue.message
     assert "module.labels.tags" in topic.message
-    assert queue.location == "m/main.tf:5"
+    assert queue.where == "m/main.tf:5"
 
 
 def test_unresolved_part_does_not_matter_when_every_tag_is_visible(tmp_path: Path) -> None:
@@ -301,6 +303,19 @@ UNTAGGABLE = (
     "aws_ecr_lifecycle_policy",
     "aws_ecr_repository_policy",
     "aws_route53_record",
+    # VPC IPAM, block public access and VPN glue (AWS provider docs: no `tags` argument).
+    "aws_vpc_ipam_pool_cidr",
+    "aws_vpc_ipam_preview_next_cidr",
+    "aws_vpc_ipam_organization_admin_account",
+    "aws_vpc_block_public_access_options",
+    "aws_vpn_gateway_route_propagation",
+    "aws_vpn_connection_route",
+    "aws_vpc_endpoint_service_allowed_principal",
+    "aws_vpc_endpoint_connection_accepter",
+    "aws_vpc_endpoint_private_dns",
+    "aws_vpc_endpoint_service_private_dns_verification",
+    "aws_vpc_network_performance_metric_subscription",
+    "aws_vpc_route_server_propagation",
 )
 TAGGABLE = (
     "aws_vpc_security_group_ingress_rule",
@@ -315,6 +330,8 @@ TAGGABLE = (
     "aws_ec2_transit_gateway_vpc_attachment",
     "aws_eks_pod_identity_association",
     "aws_sqs_queue",
+    "aws_vpc_ipam_pool_cidr_allocation",
+    "aws_vpc_block_public_access_exclusion",
 )
 
 
@@ -373,7 +390,7 @@ def test_versions_pass_and_builtin_provider_needs_no_entry(tmp_path: Path) -> No
     main = 'resource "aws_sqs_queue" "q" {\n}\nresource "terraform_data" "x" {\n}\n'
     [finding] = run("TF-VER-001", tmp_path, {"versions.tf": VERSIONS % "", "main.tf": main})
     assert finding.status is Status.PASSED, finding
-    assert finding.location == "m/versions.tf:1"
+    assert finding.where == "m/versions.tf:1"
     assert finding.evidence["required_providers"]["aws"]["version"] == ">= 4.0"
 
 
@@ -408,11 +425,11 @@ def test_missing_required_version_and_unversioned_provider_fail(tmp_path: Path) 
 def test_demo_statuses() -> None:
     inventory = collect(TargetSpec("terraform", "demo", str(resources.demo_dir() / "terraform")))
     assert inventory["errors"] == []
-    results: dict[tuple[str, str], ItemResult] = {}
-    for unit in module_units(inventory):
+    results: dict[tuple[str, str], Result] = {}
+    for unit in module_units(inventory, INPUTS):
         for check_id in ("TF-S3-001", "TF-TAG-001", "TF-VER-001"):
-            findings = evaluate(check_function(check_id), unit)
-            results[check_id, unit.id] = ItemResult(check_id, unit.target, unit.id, findings)
+            findings = evaluate(check_function(check_id), unit, INPUTS)
+            results[check_id, unit.id] = Result(check_id, unit.target, unit.id, findings)
     good, bad = "terraform:demo/s3-bucket-compliant", "terraform:demo/rds-and-s3-noncompliant"
     assert {k: r.status for k, r in results.items()} == {
         ("TF-S3-001", good): Status.PASSED,

@@ -14,9 +14,11 @@ from kitemark.core.errors import UsageError
 from kitemark.core.kinds import TargetSpec
 from kitemark.core.model import Status
 from kitemark.targets.terraform.collect import collect, module_units, unclosed_brace_line
+from kitemark.testing import default_inputs
 
 TF_CHECKS = ("TF-S3-001", "TF-TAG-001", "TF-VER-001")
 load_checks()
+INPUTS = default_inputs()
 
 VERSIONS = """terraform {
   required_version = ">= 1.2.5"
@@ -51,7 +53,7 @@ def test_parses_blocks_with_their_lines(tmp_path: Path) -> None:
     [module] = inventory["modules"]
     body = module["files"]["main.tf"]["resource"][0]["aws_sqs_queue"]["jobs"]
     assert (body["__start_line__"], body["__end_line__"], body["name"]) == (3, 5, "jobs")
-    [unit] = module_units(inventory)
+    [unit] = module_units(inventory, INPUTS)
     assert unit.id == "terraform:t/queues"  # the root module is named after the location directory
     [queue] = unit.data.resources
     assert (queue.address, queue.identity) == ("aws_sqs_queue.jobs", "queues/aws_sqs_queue.jobs")
@@ -81,7 +83,7 @@ def test_discovers_nested_modules_and_skips_hidden_dirs(tmp_path: Path) -> None:
     inventory = collect(spec(root, "tree"))
     assert [m["path"] for m in inventory["modules"]] == ["infra", "modules/s3", "modules/s3/nested/deep"]
     assert list(inventory["modules"][1]["files"]) == ["main.tf"]
-    units = module_units(inventory)
+    units = module_units(inventory, INPUTS)
     assert [u.id for u in units] == [
         "terraform:tree/infra",
         "terraform:tree/modules/s3",
@@ -107,16 +109,16 @@ def test_malformed_file_errors_its_module_and_the_rest_is_checked(tmp_path: Path
     assert problem["path"] == "bad/main.tf"
     assert problem["line"] == 5  # the brace that is never closed
     assert "never closed" in problem["message"] and "\n" not in problem["message"]
-    bad, good = module_units(inventory)
+    bad, good = module_units(inventory, INPUTS)
     assert list(bad.data.files) == ["versions.tf"]  # the module's other files still parse
     for check_id in TF_CHECKS:
-        findings = evaluate(check_function(check_id), bad)
+        findings = evaluate(check_function(check_id), bad, INPUTS)
         assert [f.status for f in findings] == [Status.ERROR]
-        assert findings[0].location == "bad/main.tf:5"
+        assert findings[0].where == "bad/main.tf:5"
         assert "bad/main.tf:5" in findings[0].message
-        good_findings = evaluate(check_function(check_id), good)
+        good_findings = evaluate(check_function(check_id), good, INPUTS)
         assert Status.ERROR not in {f.status for f in good_findings}
-    assert [f.status for f in evaluate(check_function("TF-VER-001"), good)] == [Status.PASSED]
+    assert [f.status for f in evaluate(check_function("TF-VER-001"), good, INPUTS)] == [Status.PASSED]
 
 
 @pytest.mark.parametrize(
@@ -148,8 +150,9 @@ def test_missing_or_empty_location_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="does not exist"):
         collect(spec(tmp_path / "nope"))
     (tmp_path / "file.tf").write_text("locals {}\n")
-    with pytest.raises(UsageError, match="not a directory"):
+    with pytest.raises(UsageError, match=r"file\.tf is a file; pass the module's directory") as raised:
         collect(spec(tmp_path / "file.tf"))
+    assert str(tmp_path) in str(raised.value)  # the directory to pass instead
     empty = tmp_path / "empty"
     write(empty, {"README.md": "x", ".terraform/m/main.tf": "locals {}\n"})
     with pytest.raises(UsageError, match=r"no \.tf files found") as raised:
@@ -163,8 +166,8 @@ def test_inventory_round_trips_through_json_with_identical_results() -> None:
     assert loaded == inventory
     for check_id in TF_CHECKS:
         fn = check_function(check_id)
-        before = [f.to_dict() for u in module_units(inventory) for f in evaluate(fn, u)]
-        after = [f.to_dict() for u in module_units(loaded) for f in evaluate(fn, u)]
+        before = [f.to_dict() for u in module_units(inventory, INPUTS) for f in evaluate(fn, u, INPUTS)]
+        after = [f.to_dict() for u in module_units(loaded, INPUTS) for f in evaluate(fn, u, INPUTS)]
         assert before == after
         assert before  # the demo has something to say for every check
 
@@ -187,13 +190,13 @@ PAY_FINES = {
 def unit_view(location: Path, unit_id: str) -> tuple[list[tuple[str, str]], list[tuple[str, ...]]]:
     """One unit of a run on ``location`` (target name ``modules``): its resources' identities and
     locations, and every TF check's findings on it."""
-    units = {u.id: u for u in module_units(collect(spec(location, "modules")))}
+    units = {u.id: u for u in module_units(collect(spec(location, "modules")), INPUTS)}
     unit = units[unit_id]
     blocks = [(b.identity, b.location) for b in unit.data.resources]
     findings = sorted(
-        (check_id, f.resource, f.location or "", f.status.value)
+        (check_id, f.resource, f.where, f.status.value)
         for check_id in TF_CHECKS
-        for f in evaluate(check_function(check_id), unit)
+        for f in evaluate(check_function(check_id), unit, INPUTS)
     )
     return blocks, findings
 
@@ -228,13 +231,16 @@ def test_a_tree_with_a_root_module_names_it_after_the_location(tmp_path: Path) -
     root = write(tmp_path / "platform", {"main.tf": QUEUE, "modules/s3/main.tf": QUEUE})
     inventory = collect(spec(root))
     assert [m["path"] for m in inventory["modules"]] == ["platform", "modules/s3"]
-    assert [u.id for u in module_units(inventory)] == ["terraform:t/platform", "terraform:t/modules/s3"]
+    assert [u.id for u in module_units(inventory, INPUTS)] == [
+        "terraform:t/platform",
+        "terraform:t/modules/s3",
+    ]
 
 
 def test_root_module_is_dot_when_a_sub_module_path_could_collide_with_its_name(tmp_path: Path) -> None:
     # `tf/` holds main.tf and a sub-module `tf/tf`: naming the root `tf` would merge the two.
     same = write(tmp_path / "tf", {"main.tf": QUEUE, "tf/main.tf": QUEUE, "other/main.tf": QUEUE})
-    units = module_units(collect(spec(same)))
+    units = module_units(collect(spec(same)), INPUTS)
     assert [u.id for u in units] == ["terraform:t/.", "terraform:t/other", "terraform:t/tf"]
     identities = [q.identity for u in units for q in u.data.resources]
     assert identities == ["aws_sqs_queue.q", "other/aws_sqs_queue.q", "tf/aws_sqs_queue.q"]
@@ -246,7 +252,7 @@ def test_root_module_is_dot_when_a_sub_module_path_could_collide_with_its_name(t
 def test_root_module_named_after_a_relative_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     module = write(tmp_path / "pay-fines", {"main.tf": QUEUE})
     monkeypatch.chdir(module)
-    [unit] = module_units(collect(spec(Path("."))))
+    [unit] = module_units(collect(spec(Path("."))), INPUTS)
     assert unit.id == "terraform:t/pay-fines"
     [queue] = unit.data.resources
     assert (queue.identity, queue.location) == ("pay-fines/aws_sqs_queue.q", "pay-fines/main.tf:1")

@@ -15,8 +15,10 @@ from kitemark.core.kinds import TargetSpec
 from kitemark.core.model import Status
 from kitemark.targets.terraform.collect import collect, module_units
 from kitemark.targets.terraform.redaction import REDACTED, is_credential_name, mask_template
+from kitemark.testing import default_inputs
 
 load_checks()
+INPUTS = default_inputs()
 
 TAGS = """{
     business-unit          = "HQ"
@@ -205,8 +207,10 @@ def test_no_literal_secret_reaches_the_inventory(module_dir: Path) -> None:
 
 
 def test_checks_still_work_on_a_redacted_module(module_dir: Path) -> None:
-    [unit] = module_units(json.loads(json.dumps(collect(TargetSpec("terraform", "t", str(module_dir))))))
-    findings = {f.resource: f for f in evaluate(check_function("TF-TAG-001"), unit)}
+    [unit] = module_units(
+        json.loads(json.dumps(collect(TargetSpec("terraform", "t", str(module_dir))))), INPUTS
+    )
+    findings = {f.resource: f for f in evaluate(check_function("TF-TAG-001"), unit, INPUTS)}
     assert findings["tf/aws_db_instance.x"].status is Status.PASSED
     assert findings["tf/aws_rds_cluster.c"].status is Status.PASSED
     assert findings["tf/aws_elastic_beanstalk_environment.e"].status is Status.PASSED

@@ -11,8 +11,10 @@ from kitemark.core.kinds import TargetSpec
 from kitemark.core.model import Finding, Status
 from kitemark.targets.terraform.collect import collect, module_units
 from kitemark.targets.terraform.hcl_values import Evaluator, Unknown
+from kitemark.testing import default_inputs
 
 load_checks()
+INPUTS = default_inputs()
 
 MANDATORY = {
     "business-unit": "HQ",
@@ -31,8 +33,8 @@ def hcl_map(tags: dict[str, str]) -> str:
 
 def run(check_id: str, tmp_path: Path, tf: str) -> list[Finding]:
     (tmp_path / "main.tf").write_text(tf)
-    [unit] = module_units(collect(TargetSpec("terraform", "t", str(tmp_path))))
-    return evaluate(check_function(check_id), unit)
+    [unit] = module_units(collect(TargetSpec("terraform", "t", str(tmp_path))), INPUTS)
+    return evaluate(check_function(check_id), unit, INPUTS)
 
 
 def sse(name: str, ref: str, algorithm: str = '"aws:kms"', meta: str = "") -> str:
@@ -335,3 +337,15 @@ def test_evaluator_toset_keys_length_and_bindings() -> None:
     bound = ev.bind({"tag": {"key": "k", "value": "v"}})
     assert bound.value("${tag.key}-${tag.value}") == "k-v"
     assert isinstance(ev.value("${tag.key}"), Unknown)
+
+
+def test_companions_iterating_over_the_buckets_themselves_protect_them(tmp_path: Path) -> None:
+    # `for_each = aws_s3_bucket.this` with `bucket = each.value.id`: one companion per bucket instance.
+    tf = (
+        'locals {\n  buckets = { logs = "a-logs", data = "a-data" }\n}\n'
+        'resource "aws_s3_bucket" "this" {\n  for_each = local.buckets\n  bucket = each.value\n}\n'
+        + sse("this", "each.value.id", meta="for_each = aws_s3_bucket.this")
+        + pab("this", "each.value.bucket", meta="for_each = aws_s3_bucket.this")
+    )
+    [finding] = run("TF-S3-001", tmp_path, tf)
+    assert finding.status is Status.PASSED, finding

@@ -79,7 +79,7 @@ def test_merge_with_an_unknown_map_keeps_known_keys(values: dict[str, Any]) -> N
     partial = values["partial"]
     assert isinstance(partial, PartialMap)
     assert set(partial.known) == {"business-unit", "owner", "namespace"}
-    assert any("var.team_name" in r and "no default" in r for r in partial.unresolved)
+    assert any("var.team_name" in u.reason and "no default" in u.reason for u in partial.unresolved)
 
 
 def test_unevaluable_expressions_are_unknown_with_a_reason(values: dict[str, Any]) -> None:
@@ -114,3 +114,93 @@ def test_expression_text_for_messages() -> None:
     assert expression_text("${merge(local.a, var.b)}") == "merge(local.a, var.b)"
     assert expression_text("plain") == '"plain"'
     assert expression_text({"a": 1}) == "{'a': 1}"
+
+
+# ------------------------------------------------------------------------------------ template keys
+
+KEYS = """
+variable "name" {
+  default = "main"
+}
+variable "unset" {
+  type = string
+}
+locals {
+  literal   = { "kubernetes.io/cluster/${var.name}" = "owned", owner = "me" }
+  in_merge  = merge({ "kubernetes.io/cluster/${var.name}" = "owned" },
+                    { "p-${var.name}-q" = 1, "${var.name}" = 2 })
+  in_cond   = true ? { "kubernetes.io/role/${var.name}" = "1" } : {}
+  unknown   = merge({ "kubernetes.io/cluster/${var.unset}" = "owned" }, { owner = "me" })
+  attribute = { "kubernetes.io/cluster/${var.unset}" = "owned", owner = "me" }
+  paren     = { (var.name) = "v", (var.unset) = "w" }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def keys() -> dict[str, Any]:
+    ev, locals_ = module(KEYS)
+    return {name: ev.value(raw) for name, raw in locals_.items()}
+
+
+def test_template_keys_with_known_parts_resolve(keys: dict[str, Any]) -> None:
+    assert keys["literal"] == {"kubernetes.io/cluster/main": "owned", "owner": "me"}
+    assert keys["in_merge"] == {"kubernetes.io/cluster/main": "owned", "p-main-q": 1, "main": 2}
+    assert keys["in_cond"] == {"kubernetes.io/role/main": "1"}
+
+
+@pytest.mark.parametrize("name", ["unknown", "attribute"])
+def test_an_unknown_template_key_leaves_the_known_keys_known(keys: dict[str, Any], name: str) -> None:
+    value = keys[name]
+    assert isinstance(value, PartialMap)
+    assert value.known == {"owner": "me"}
+    assert "var.unset" in value.reason
+    # The unknown key keeps its shape: it may be `kubernetes.io/cluster/<anything>`, never `owner-x`.
+    assert value.may_contain("kubernetes.io/cluster/prod")
+    assert not value.may_contain("business-unit")
+
+
+def test_a_parenthesised_key_is_an_expression(keys: dict[str, Any]) -> None:
+    value = keys["paren"]
+    assert isinstance(value, PartialMap) and value.known == {"main": "v"}
+    assert value.may_contain("anything")  # `(var.unset)` could be any key
+
+
+def test_an_unknown_map_may_contain_any_key() -> None:
+    ev, locals_ = module(
+        'variable "x" {\n  type = map(string)\n}\nlocals {\n  m = merge({ a = 1 }, var.x)\n}\n'
+    )
+    value = ev.value(locals_["m"])
+    assert isinstance(value, PartialMap) and value.may_contain("owner")
+
+
+def test_try_can_flatten_and_compact() -> None:
+    ev, locals_ = module(
+        """
+variable "sse" {
+  default = {}
+}
+variable "set" {
+  default = { rule = { algorithm = "aws:kms" } }
+}
+variable "unset" {
+  type = any
+}
+locals {
+  missing  = try(flatten([var.sse["rule"]]), [])
+  present  = try(flatten([var.set["rule"]]), [])
+  unknown  = try(var.unset.rule, [])
+  can_miss = can(var.sse.rule)
+  can_have = can(var.set.rule)
+  compact  = compact(["a", "", null, "b"])
+  nested   = flatten([["a", ["b"]], "c"])
+}
+"""
+    )
+    values = {name: ev.value(raw) for name, raw in locals_.items()}
+    assert values["missing"] == []
+    assert values["present"] == [{"algorithm": "aws:kms"}]
+    assert isinstance(values["unknown"], Unknown) and "var.unset" in values["unknown"].reason
+    assert values["can_miss"] is False and values["can_have"] is True
+    assert values["compact"] == ["a", "b"]
+    assert values["nested"] == ["a", "b", "c"]

@@ -181,15 +181,14 @@ def _run(args: argparse.Namespace, extra: Sequence[str]) -> int:
         code = pytest.main(pytest_args(args, extra))
     if code == pytest.ExitCode.USAGE_ERROR:
         return EXIT_USAGE
+    if results.is_file() and results.stat().st_mtime_ns != before:
+        summary = json.loads(results.read_text())["summary"]
+        return EXIT_COMPLIANT if summary["compliant"] else EXIT_NONCOMPLIANT
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("kitemark: error: no checks matched the targets and selection", file=sys.stderr)
         return EXIT_USAGE
-    fresh = results.is_file() and results.stat().st_mtime_ns != before
-    if not fresh:
-        print(f"kitemark: the run wrote no results (pytest exit code {int(code)})", file=sys.stderr)
-        return EXIT_NONCOMPLIANT
-    summary = json.loads(results.read_text())["summary"]
-    return EXIT_COMPLIANT if summary["compliant"] else EXIT_NONCOMPLIANT
+    print(f"kitemark: the run wrote no results (pytest exit code {int(code)})", file=sys.stderr)
+    return EXIT_NONCOMPLIANT
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import subprocess
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from kitemark.core import jsonio
 from kitemark.core.kinds import Inventory, TargetSpec, get_kind
 
 # Read a repository without running its hooks or writing to it (no fsmonitor, no index refresh).
@@ -32,10 +32,11 @@ def collect_all(
         log(f"kitemark: collecting {spec.label} from {spec.location or spec.options.get('seed') or 'AWS'} …")
         collected_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         started = time.perf_counter()
-        inventory = kind.collect(spec, reads.get(spec.kind, frozenset()))
+        with jsonio.paused_gc():  # a collector builds millions of objects that live until the end
+            inventory = kind.collect(spec, reads.get(spec.kind, frozenset()))
         elapsed = time.perf_counter() - started
         path = inventory_dir / f"{spec.kind}-{spec.name}.json"
-        data = json.dumps(inventory, sort_keys=True, default=str).encode("utf-8")
+        data = jsonio.dumps(inventory, sort_keys=True)
         path.write_bytes(data)
         errors = inventory.get("errors", [])
         skipped = inventory.get("skipped", [])
@@ -61,12 +62,12 @@ def collect_all(
                 "skipped": skipped,
             }
         )
-        inventories.append(json.loads(data))
+        inventories.append(inventory)
     return records, inventories
 
 
 def load_inventories(records: list[dict[str, Any]]) -> list[Inventory]:
-    return [json.loads(Path(record["inventory"]).read_bytes()) for record in records]
+    return [jsonio.loads(Path(record["inventory"]).read_bytes()) for record in records]
 
 
 def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:

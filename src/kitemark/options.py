@@ -15,7 +15,7 @@ import pytest
 
 from kitemark.core import resources
 from kitemark.core.errors import UsageError
-from kitemark.core.kinds import KindOption, TargetKind, TargetSpec, registry
+from kitemark.core.kinds import DemoUnavailable, KindOption, TargetKind, TargetSpec, registry
 
 DEFAULT_OUT = "kitemark-reports"
 
@@ -83,7 +83,7 @@ def cli_to_pytest(args: argparse.Namespace) -> list[str]:
     argv: list[str] = []
     for option in [o for _, o in kind_options()] + list(RUN_OPTIONS):
         value = getattr(args, option.dest, None)
-        values = value if option.repeatable else [value] if value else []
+        values: list[Any] = (value or []) if option.repeatable else [value] if value else []
         argv += [f"--kitemark-{option.name}={v}" for v in values]
     return argv
 
@@ -100,6 +100,7 @@ class RunOptions:
     frameworks: tuple[str, ...]
     severity: str | None
     shard: tuple[int, int] | None
+    notes: tuple[str, ...] = ()  # what the run leaves out and why (a demo part that cannot run here)
 
 
 def given_targets(config: pytest.Config) -> bool:
@@ -114,9 +115,10 @@ def run_options(config: pytest.Config) -> RunOptions:
         values = {o.name: getattr(opt, o.dest, None) for o in kind.options}
         specs += kind.specs(values)
     demo = not specs
+    notes: list[str] = []
     waivers = Path(opt.kitemark_waivers) if opt.kitemark_waivers else None
     if demo:
-        specs = demo_specs()
+        specs = demo_specs(notes)
         waivers = waivers or resources.demo_dir() / "waivers.yaml"
     return RunOptions(
         specs=tuple(specs),
@@ -129,12 +131,21 @@ def run_options(config: pytest.Config) -> RunOptions:
         frameworks=tuple(opt.kitemark_framework),
         severity=opt.kitemark_severity,
         shard=parse_shard(opt.kitemark_shard),
+        notes=tuple(notes),
     )
 
 
-def demo_specs() -> list[TargetSpec]:
+def demo_specs(notes: list[str] | None = None) -> list[TargetSpec]:
+    """Every kind's part of the demo; a part that cannot run here is left out and ``notes`` says why."""
     demo = resources.demo_dir()
-    return [spec for kind in registry().values() for spec in kind.demo_specs(demo)]
+    specs: list[TargetSpec] = []
+    for kind in registry().values():
+        try:
+            specs += kind.demo_specs(demo)
+        except DemoUnavailable as exc:
+            if notes is not None:
+                notes.append(str(exc))
+    return specs
 
 
 def parse_today(value: str | None) -> dt.date:

@@ -28,6 +28,7 @@ import pytest
 from kitemark import __version__
 from kitemark import results as results_doc
 from kitemark.collect import collect_all, load_inventories
+from kitemark.core import jsonio
 from kitemark.core.catalog import MARKER, Catalogue, suites_roots
 from kitemark.core.checks import CheckFn, run_on_units
 from kitemark.core.config import find_config, load_config
@@ -56,6 +57,7 @@ class RunState:
         self.inputs: dict[str, Any] = shared["inputs"]
         shard = shared.get("shard")
         self.shard: tuple[int, int] | None = (shard[0], shard[1]) if shard else None
+        self._units: dict[str, list[Unit]] = {}
 
     @cached_property
     def inventories(self) -> list[Inventory]:
@@ -63,7 +65,13 @@ class RunState:
         return load_inventories(self.targets)
 
     def chunks(self, check: Check) -> list[Chunk]:
-        return chunks(units_for(check.scope, self.inventories, self.inputs, self.shard))
+        return chunks(self.units(check.scope))
+
+    def units(self, scope: str) -> list[Unit]:
+        """A scope's units, built once however many checks share the scope."""
+        if scope not in self._units:
+            self._units[scope] = units_for(scope, self.inventories, self.inputs, self.shard)
+        return self._units[scope]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -154,16 +162,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, drop = [], []
     for item in items:
         check = getattr(getattr(item, "function", None), "kitemark_check", None)
-        if check is not None and check.id not in state.chosen:
-            drop.append(item)  # left out by the selection: not part of this run's plan
+        if check is None:
+            keep.append(item)
             continue
-        keep.append(item)
         callspec = getattr(item, "callspec", None)
-        if check is None or callspec is None:
+        chunk = callspec.params.get("kitemark_chunk") if callspec is not None else None
+        if check.id not in state.chosen or not isinstance(chunk, Chunk):
+            # Left out by the selection, or no unit of its scope in this shard: not in the plan.
+            drop.append(item)
             continue
-        chunk: Chunk = callspec.params["kitemark_chunk"]
         meta = {"check_id": check.id, "units": [[u.target, u.id] for u in chunk.units]}
         item.user_properties.append((_ITEM, json.dumps(meta)))
+        keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -177,7 +187,7 @@ def kitemark_evaluate(request: pytest.FixtureRequest, kitemark_chunk: Chunk) -> 
 
     def evaluate(fn: CheckFn) -> None:
         results = run_on_units(check, fn, kitemark_chunk.units, state.inputs)
-        payload = json.dumps([r.to_dict() for r in results], default=str)
+        payload = jsonio.dumps([r.to_dict() for r in results]).decode("utf-8")
         request.node.user_properties.append((_RESULTS, payload))
 
     return evaluate
@@ -221,7 +231,7 @@ class Controller:
         run_config = load_config(config_path)
         catalogue = Catalogue.load(_suites_roots(config))
         frameworks = load_frameworks(run_config.frameworks)
-        found = problems(frameworks, catalogue.checks)
+        found = problems(frameworks, catalogue.checks, builtin=False)
         if found:
             raise UsageError(found[0])
         inputs = catalogue.inputs.resolve(run_config.inputs, str(config_path or "config"))
@@ -241,6 +251,8 @@ class Controller:
         workdir = options.out / f".kitemark-run-{run_id[:8]}"
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         log = reporter.write_line if reporter else print
+        for note in options.notes:
+            log(f"kitemark: {note}")
         reads = _reads_by_kind(catalogue.checks, chosen)
         records, inventories = collect_all(list(options.specs), workdir / "inventory", log, reads)
         shared = {
@@ -253,7 +265,7 @@ class Controller:
         }
         state = RunState(shared)
         state.inventories = inventories  # the controller already holds them
-        plan = _plan(catalogue.checks, chosen, inventories, inputs, options.shard)
+        plan = _plan(catalogue.checks, chosen, state)
         record = {**run_config.to_dict()}
         return cls(config, options, catalogue, frameworks, waivers, state, plan, record, workdir)
 
@@ -266,7 +278,7 @@ class Controller:
             return
         meta = json.loads(str(props[_ITEM]))
         if report.when == "call" and _RESULTS in props:
-            found = [_decode(r) for r in json.loads(str(props[_RESULTS]))]
+            found = [_decode(r) for r in jsonio.loads(str(props[_RESULTS]))]
             # The payload has been read; do not carry it into other plugins' reports.
             report.user_properties = [p for p in report.user_properties if p[0] != _RESULTS]
         elif report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
@@ -292,7 +304,8 @@ class Controller:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         # `-x`, `--maxfail`, Ctrl-C: the results are partial and must say so.
         stopped = session.shouldfail or session.shouldstop
-        if not stopped and exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        finished = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED)
+        if not stopped and exitstatus not in finished:
             stopped = f"pytest exit status {int(exitstatus)}"
         self.document = self.build(str(stopped) if stopped else None)
         publish(self.document, self.options.out, self.workdir)
@@ -353,6 +366,7 @@ class Controller:
             "not_run": self.not_run(stopped),
             "shard": {"index": opts.shard[0], "count": opts.shard[1]} if opts.shard else None,
             "waivers_file": str(opts.waivers) if opts.waivers else None,
+            "notes": list(opts.notes),
         }
         targets = [{**t, "inventory": f"inventory/{Path(t['inventory']).name}"} for t in self.state.targets]
         checks = {cid: c.to_dict() for cid, c in sorted(self.catalogue.checks.items())}
@@ -370,31 +384,26 @@ class Controller:
 
 
 def _reads_by_kind(checks: dict[str, Check], chosen: set[str]) -> dict[str, frozenset[str]]:
+    """What each kind's collector must fetch for the chosen checks. A check that declares nothing needs
+    everything, so its kind gets the empty set, which collectors read as "all"."""
     found: dict[str, set[str]] = {}
+    everything: set[str] = set()
     for cid in chosen:
-        found.setdefault(checks[cid].kind, set()).update(checks[cid].reads)
-    return {kind: frozenset(reads) for kind, reads in found.items()}
-
-
-def _plan(
-    checks: dict[str, Check],
-    chosen: set[str],
-    inventories: list[Inventory],
-    inputs: dict[str, Any],
-    shard: tuple[int, int] | None,
-) -> dict[str, list[tuple[str, str]]]:
-    """Every (target, unit) each chosen check must report on; compared with what did report."""
-    present = {str(i["kind"]) for i in inventories}
-    by_scope: dict[str, list[Unit]] = {}
-    plan: dict[str, list[tuple[str, str]]] = {}
-    for cid in sorted(chosen):
         check = checks[cid]
-        if check.kind not in present:
-            continue
-        if check.scope not in by_scope:
-            by_scope[check.scope] = units_for(check.scope, inventories, inputs, shard)
-        plan[cid] = [(u.target, u.id) for u in by_scope[check.scope]]
-    return plan
+        found.setdefault(check.kind, set()).update(check.reads)
+        if not check.reads:
+            everything.add(check.kind)
+    return {kind: frozenset() if kind in everything else frozenset(reads) for kind, reads in found.items()}
+
+
+def _plan(checks: dict[str, Check], chosen: set[str], state: RunState) -> dict[str, list[tuple[str, str]]]:
+    """Every (target, unit) each chosen check must report on; compared with what did report."""
+    present = {str(i["kind"]) for i in state.inventories}
+    return {
+        cid: [(u.target, u.id) for u in state.units(checks[cid].scope)]
+        for cid in sorted(chosen)
+        if checks[cid].kind in present
+    }
 
 
 def _decode(data: dict[str, Any]) -> Result:

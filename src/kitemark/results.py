@@ -29,7 +29,7 @@ from typing import Any
 import jsonschema
 
 from kitemark import __version__
-from kitemark.core import resources
+from kitemark.core import jsonio, resources
 from kitemark.core.model import FileLocation, Result, fingerprint
 from kitemark.verdicts.decide import decide
 
@@ -85,7 +85,7 @@ def validate(document: dict[str, Any]) -> None:
 
 def read(path: Path) -> dict[str, Any]:
     """A results document from disk, validated and migrated to the current schema."""
-    document = json.loads(path.read_text(encoding="utf-8"))
+    document = jsonio.loads(path.read_bytes())
     if not isinstance(document, dict):
         raise jsonschema.ValidationError("not a JSON object")
     validate(document)
@@ -149,9 +149,9 @@ def migrate_v1(old: dict[str, Any]) -> dict[str, Any]:
     return decide(document)
 
 
-def dumps(document: dict[str, Any]) -> str:
+def dumps(document: dict[str, Any]) -> bytes:
     # Compact: a large run's document is read by machines; `jq .` pretty-prints it for people.
-    return json.dumps(document, separators=(",", ":"), default=str) + "\n"
+    return jsonio.dumps(document) + b"\n"
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:

@@ -1,22 +1,27 @@
 """EKS control plane: secrets envelope encryption and control-plane logging (AWS target, eks-cluster scope).
 
-Unit data: one cluster from the inventory (``name``, ``region``, ``arn``, ``version``,
-``encryptionConfig``, ``logging.clusterLogging``) as ``describe_cluster`` returned it.
+Unit data: an ``EksCluster`` view (``kitemark.targets.aws.view``) of one cluster as
+``eks:DescribeCluster`` answered; findings are located by the cluster's ARN.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from kitemark.core.checks import check, failed, passed
+from kitemark.core.inputs import Input, Inputs
 from kitemark.core.model import Finding
+from kitemark.targets.aws.constants import EKS_LOG_TYPES
+from kitemark.targets.aws.view import EksCluster
 
-LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+EKS_READS = ["eks:ListClusters", "eks:DescribeCluster"]
 
-
-def _resource(cluster: dict[str, Any]) -> str:
-    return f"EKSCluster/{cluster['region']}/{cluster['name']}"
+REQUIRED_LOG_TYPES = Input(
+    "eks_log_types",
+    default=list(EKS_LOG_TYPES),
+    description="EKS control-plane log types every cluster must send to CloudWatch (default: all five)",
+    schema={"type": "array", "items": {"enum": list(EKS_LOG_TYPES)}, "uniqueItems": True, "minItems": 1},
+)
 
 
 @check(
@@ -43,41 +48,39 @@ def _resource(cluster: dict[str, Any]) -> str:
         "https://docs.aws.amazon.com/eks/latest/userguide/envelope-encryption.html",
         "https://www.ncsc.gov.uk/collection/cloud/the-cloud-security-principles/principle-2-asset-protection-and-resilience",
     ],
+    reads=EKS_READS,
 )
-def test_eks_secrets_encrypted(cluster: dict[str, Any]) -> Iterator[Finding]:
-    config = cluster.get("encryptionConfig") or []
-    evidence = {"encryptionConfig": config}
-    for entry in config:
-        key = (entry.get("provider") or {}).get("keyArn")
-        if "secrets" in (entry.get("resources") or []) and key:
-            yield passed(
-                _resource(cluster), f"Secrets are envelope-encrypted with KMS key {key}", evidence=evidence
-            )
-            return
+def test_eks_secrets_encrypted(cluster: EksCluster) -> Iterator[Finding]:
+    evidence = {"encryptionConfig": [entry.to_dict() for entry in cluster.encryption_config]}
+    key = cluster.secrets_key_arn
+    if key:
+        message = f"Secrets are envelope-encrypted with KMS key {key}"
+        yield passed(cluster.resource, message, evidence=evidence, location=cluster.location)
+        return
     why = (
         "no encryptionConfig"
-        if not config
+        if not cluster.encryption_config
         else "encryptionConfig has no entry for 'secrets' with a KMS key ARN"
     )
-    yield failed(
-        _resource(cluster), f"Secrets are not envelope-encrypted with a KMS key: {why}", evidence=evidence
-    )
+    message = f"Secrets are not envelope-encrypted with a KMS key: {why}"
+    yield failed(cluster.resource, message, evidence=evidence, location=cluster.location)
 
 
 @check(
     "AWS-EKS-002",
     scope="aws.eks-cluster",
-    title="EKS control-plane logging is enabled for all five log types",
+    title="EKS control-plane logging is enabled for every required log type",
     severity="medium",
     rationale="""
         The EKS control plane is run by AWS; its logs in CloudWatch are the only record of who called
         the Kubernetes API (``audit``), how they authenticated (``authenticator``) and why the
-        scheduler and controllers acted as they did. Without all five types (api, audit, authenticator,
-        controllerManager, scheduler) an incident cannot be reconstructed and the platform cannot show
-        auditors who did what.
+        scheduler and controllers acted as they did. Without them an incident cannot be reconstructed
+        and the platform cannot show auditors who did what. The required types are the input
+        ``eks_log_types``: by default all five (api, audit, authenticator, controllerManager, scheduler).
     """,
     remediation="""
-        Enable every control-plane log type. With the terraform-aws-modules/eks module:
+        Enable every required control-plane log type (by default all five). With the
+        terraform-aws-modules/eks module:
         ``cluster_enabled_log_types = ["api", "audit", "authenticator", "controllerManager", "scheduler"]``;
         with the raw ``aws_eks_cluster`` resource set ``enabled_cluster_log_types`` to the same list,
         and give the ``/aws/eks/<cluster>/cluster`` log group a retention period.
@@ -86,15 +89,17 @@ def test_eks_secrets_encrypted(cluster: dict[str, Any]) -> Iterator[Finding]:
         "https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html",
         "https://www.ncsc.gov.uk/collection/cloud/the-cloud-security-principles/principle-13-audit-information-for-users",
     ],
+    reads=EKS_READS,
+    inputs=[REQUIRED_LOG_TYPES],
 )
-def test_eks_control_plane_logging(cluster: dict[str, Any]) -> Iterator[Finding]:
-    entries = (cluster.get("logging") or {}).get("clusterLogging") or []
-    enabled = {t for entry in entries if entry.get("enabled") for t in entry.get("types") or []}
-    disabled = [t for t in LOG_TYPES if t not in enabled]
-    evidence = {"enabled": [t for t in LOG_TYPES if t in enabled], "disabled": disabled}
+def test_eks_control_plane_logging(cluster: EksCluster, inputs: Inputs) -> Iterator[Finding]:
+    required = list(inputs["eks_log_types"])
+    enabled = cluster.enabled_log_types
+    disabled = [t for t in required if t not in enabled]
+    evidence = {"required": required, "enabled": list(enabled), "disabled": disabled}
     if disabled:
-        yield failed(
-            _resource(cluster), f"control-plane log types disabled: {', '.join(disabled)}", evidence=evidence
-        )
+        message = f"control-plane log types disabled: {', '.join(disabled)}"
+        yield failed(cluster.resource, message, evidence=evidence, location=cluster.location)
     else:
-        yield passed(_resource(cluster), "all five control-plane log types are enabled", evidence=evidence)
+        message = f"every required control-plane log type is enabled: {', '.join(required)}"
+        yield passed(cluster.resource, message, evidence=evidence, location=cluster.location)

@@ -1,28 +1,28 @@
 """S3 public access (AWS target, s3 scope: one unit per account).
 
-Unit data: ``account_id``, ``account_public_access_block`` (four booleans, or ``None`` when not
-configured), ``buckets`` (``name``, ``region``, ``public_access_block``, ``encryption``, ``errors``)
-and ``errors`` (settings that could not be read, as InputError dicts).
+Unit data: an ``S3Account`` view (``kitemark.targets.aws.view``): the account-level public access
+block, every bucket with its own block, and what could not be read. Bucket findings are located by
+the bucket's ARN, the account-level finding by the account's (``arn:aws:iam::<account>:root``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from kitemark.core.checks import check, error, failed, passed
-from kitemark.core.kinds import InputError
 from kitemark.core.model import Finding
+from kitemark.targets.aws.constants import PUBLIC_ACCESS_SETTINGS
+from kitemark.targets.aws.view import PublicAccessBlock, S3Account, S3Bucket
 
-SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
-
-
-def _on(block: dict[str, Any] | None) -> set[str]:
-    return {name for name in SETTINGS if (block or {}).get(name)}
+ALL = frozenset(PUBLIC_ACCESS_SETTINGS)
 
 
-def _why(err: dict[str, Any]) -> str:
-    return str(InputError.from_dict(err))
+def _on(block: PublicAccessBlock | None) -> frozenset[str]:
+    return block.on if block is not None else frozenset()
+
+
+def _dict(block: PublicAccessBlock | None) -> dict[str, bool] | None:
+    return block.to_dict() if block is not None else None
 
 
 @check(
@@ -52,59 +52,69 @@ def _why(err: dict[str, Any]) -> str:
         "https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html",
         "https://docs.aws.amazon.com/securityhub/latest/userguide/s3-controls.html",
     ],
+    reads=[
+        "sts:GetCallerIdentity",
+        "s3control:GetPublicAccessBlock",
+        "s3:ListBuckets",
+        "s3:GetBucketLocation",
+        "s3:GetPublicAccessBlock",
+    ],
 )
-def test_s3_public_access_blocked(s3: dict[str, Any]) -> Iterator[Finding]:
-    account = s3.get("account_public_access_block")
-    account_error = (s3.get("errors") or {}).get("account_public_access_block")
-    account_on = set() if account_error else _on(account)
-    resource = f"S3AccountPublicAccessBlock/{s3.get('account_id') or 'unknown-account'}"
-    if account_error:
-        yield error(resource, f"account-level block could not be read: {_why(account_error)}")
-    elif account_on == set(SETTINGS):
-        yield passed(
-            resource,
-            "all four settings are on for the account; every bucket inherits them",
-            evidence={"account": account},
-        )
-    else:
-        missing = [s for s in SETTINGS if s not in account_on]
-        state = "not configured" if account is None else f"off: {', '.join(missing)}"
-        yield failed(
-            resource,
-            f"account-level block public access is {state}",
-            evidence={"account": account, "missing": missing},
-        )
-
-    for bucket in s3.get("buckets") or []:
-        yield _bucket_finding(bucket, account, account_on, account_error)
+def test_s3_public_access_blocked(s3: S3Account) -> Iterator[Finding]:
+    yield _account_finding(s3)
+    for bucket in s3.buckets:
+        yield _bucket_finding(bucket, s3)
 
 
-def _bucket_finding(
-    bucket: dict[str, Any], account: dict[str, Any] | None, account_on: set[str], account_error: Any
-) -> Finding:
-    resource = f"S3Bucket/{bucket['name']}"
-    own = bucket.get("public_access_block")
-    own_error = (bucket.get("errors") or {}).get("public_access_block")
-    own_on = set() if own_error else _on(own)
-    effective = {name: name in account_on or name in own_on for name in SETTINGS}
+def _account_finding(s3: S3Account) -> Finding:
+    block, unread = s3.public_access_block, s3.errors.get("public_access_block")
+    evidence = {"account": _dict(block)}
+    if unread:
+        message = f"account-level block could not be read: {unread}"
+        return error(s3.block_resource, message, location=s3.location)
+    if block is not None and block.complete:
+        message = "all four settings are on for the account; every bucket inherits them"
+        return passed(s3.block_resource, message, evidence=evidence, location=s3.location)
+    missing = [name for name in PUBLIC_ACCESS_SETTINGS if name not in _on(block)]
+    state = "not configured" if block is None else f"off: {', '.join(missing)}"
+    message = f"account-level block public access is {state}"
+    return failed(s3.block_resource, message, evidence={**evidence, "missing": missing}, location=s3.location)
+
+
+def _bucket_finding(bucket: S3Bucket, s3: S3Account) -> Finding:
+    account_unread = s3.errors.get("public_access_block")
+    own_unread = bucket.errors.get("public_access_block")
+    account_on = frozenset() if account_unread else _on(s3.public_access_block)
+    own_on = frozenset() if own_unread else _on(bucket.public_access_block)
+    # S3 applies, per setting, the stricter of the account and the bucket level.
+    effective = {name: name in account_on or name in own_on for name in PUBLIC_ACCESS_SETTINGS}
     missing = [name for name, on in effective.items() if not on]
-    evidence = {"bucket": own, "account": account, "effective": effective, "missing": missing}
+    evidence = {
+        "bucket": _dict(bucket.public_access_block),
+        "account": _dict(s3.public_access_block),
+        "effective": effective,
+        "missing": missing,
+    }
+    where = bucket.location
     if not missing:
-        if account_on == set(SETTINGS) and own_on == set(SETTINGS):
-            how = "has all four settings on in its own block and in the account-level block"
-        elif account_on == set(SETTINGS):
-            how = "inherits all four settings from the account-level block"
-        elif own_on == set(SETTINGS):
-            how = "has all four settings on in its own block"
-        else:
-            how = "has all four settings on between its own block and the account block"
-        return passed(resource, f"public access blocked: bucket {how}", evidence=evidence)
-    unread = [_why(e) for e in (own_error, account_error) if e]
+        how = _how_blocked(account_on, own_on)
+        return passed(
+            bucket.resource, f"public access blocked: bucket {how}", evidence=evidence, location=where
+        )
+    unread = [str(e) for e in (own_unread, account_unread) if e]
     if unread:  # a setting we could not read might have closed the gap
-        return error(resource, "could not assess: " + "; ".join(unread), evidence=evidence)
-    state = "no block of its own" if own is None else "an incomplete block of its own"
-    return failed(
-        resource,
-        f"public access not fully blocked (bucket has {state}): {', '.join(missing)} off",
-        evidence=evidence,
-    )
+        message = "could not assess: " + "; ".join(unread)
+        return error(bucket.resource, message, evidence=evidence, location=where)
+    state = "no block of its own" if bucket.public_access_block is None else "an incomplete block of its own"
+    message = f"public access not fully blocked (bucket has {state}): {', '.join(missing)} off"
+    return failed(bucket.resource, message, evidence=evidence, location=where)
+
+
+def _how_blocked(account_on: frozenset[str], own_on: frozenset[str]) -> str:
+    if account_on == ALL and own_on == ALL:
+        return "has all four settings on in its own block and in the account-level block"
+    if account_on == ALL:
+        return "inherits all four settings from the account-level block"
+    if own_on == ALL:
+        return "has all four settings on in its own block"
+    return "has all four settings on between its own block and the account block"

@@ -3,15 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from kitemark.core.checks import check, error, passed
 from kitemark.core.model import Finding
 from kitemark.targets.cluster.view import ClusterView
 
 
+def _counts(cluster: ClusterView) -> dict[str, Any]:
+    return {
+        "files": len(cluster.files),
+        "objects": len(cluster.objects),
+        "namespaces": len(cluster.namespaces),
+        "team_namespaces": len(cluster.team_namespaces),
+        "duplicates_ignored": len(cluster.duplicates),
+        "skipped": len(cluster.skipped),
+        "objects_without_namespace": cluster.defaulted,
+        "default_namespace": cluster.default_namespace,
+    }
+
+
+def _summary(counts: dict[str, Any]) -> str:
+    text = (
+        f"{counts['objects']} objects in {counts['namespaces']} namespaces "
+        f"({counts['team_namespaces']} team namespaces)"
+    )
+    if counts["objects_without_namespace"]:
+        text += (
+            f"; {counts['objects_without_namespace']} name no namespace and are assessed as namespace "
+            f"{counts['default_namespace']}"
+        )
+    if counts["skipped"]:
+        text += (
+            f"; {counts['skipped']} input(s) skipped as not Kubernetes objects, each listed with its reason"
+        )
+    return text
+
+
 @check(
     "K8S-INPUT-001",
-    scope="cluster.cluster",
+    scope="cluster.input",
     title="Every file of the cluster snapshot could be read",
     severity="high",
     rationale="""
@@ -20,7 +51,10 @@ from kitemark.targets.cluster.view import ClusterView
         broken 04-networkpolicy.yaml would look as if it had no policy, and a broken workload file
         would hide its containers. Reporting each unreadable file keeps the audit evidence
         complete and honest (NCSC principle 13, audit information) and the published results
-        trustworthy (Service Standard 10).
+        trustworthy (Service Standard 10). The same error also makes every check of the namespaces
+        the file belongs to report *error*. Files that are not Kubernetes objects at all (Helm
+        templates and values, kustomize files, application configuration) are not errors: they are
+        counted here and listed with the reason in the report.
     """,
     remediation="""
         Fix or regenerate the named file at the named line. Take snapshots with kubectl so every
@@ -29,9 +63,12 @@ from kitemark.targets.cluster.view import ClusterView
             kubectl get namespaces,deployments,statefulsets,daemonsets,cronjobs,jobs,pods,\\
               networkpolicies -A -o yaml > snapshot/cluster.yaml
 
-        Every object needs `kind` and `metadata.name`; lists need `items`.
+        Every object needs `kind` and `metadata.name`; lists need `items`. Render Helm charts
+        (`helm template`) and kustomize overlays (`kustomize build`) before pointing Kitemark at them.
     """,
     references=["https://kubernetes.io/docs/reference/kubectl/generated/kubectl_get/"],
+    reads=["v1/Namespace"],
+    input_check=True,
 )
 def test_snapshot_readable(cluster: ClusterView) -> Iterator[Finding]:
     for problem in cluster.errors:
@@ -44,23 +81,17 @@ def test_snapshot_readable(cluster: ClusterView) -> Iterator[Finding]:
         )
     if cluster.errors:
         return
-    counts = {
-        "files": len(cluster.files),
-        "objects": len(cluster.objects),
-        "namespaces": len(cluster.namespaces),
-        "team_namespaces": len(cluster.team_namespaces),
-        "duplicates_ignored": len(cluster.duplicates),
-    }
+    counts = _counts(cluster)
     if not cluster.objects:
+        skipped = f", {counts['skipped']} skipped as not Kubernetes objects" if counts["skipped"] else ""
         yield error(
             "snapshot",
-            f"the snapshot holds no Kubernetes objects ({counts['files']} file(s) read)",
+            f"the snapshot holds no Kubernetes objects ({counts['files']} file(s) read{skipped})",
             evidence=counts,
         )
         return
     yield passed(
         "snapshot",
-        f"all {counts['files']} snapshot file(s) read: {counts['objects']} objects in "
-        f"{counts['namespaces']} namespaces ({counts['team_namespaces']} team namespaces)",
+        f"all {counts['files']} snapshot file(s) read: {_summary(counts)}",
         evidence=counts,
     )

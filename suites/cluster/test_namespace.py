@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-from kitemark.core.checks import check, error, failed, passed
+from kitemark.core.checks import check, error, failed, not_applicable, passed
 from kitemark.core.model import Finding
-from kitemark.targets.cluster.view import MetadataRule, NamespaceView
+from kitemark.targets.cluster.view import NamespaceView
+
+from .namespace_metadata import INPUTS, MetadataRule, rules
 
 
-def _problems(kind: str, rules: list[MetadataRule], values: dict[str, str]) -> tuple[list[str], list[dict]]:
+def _problems(
+    kind: str, required: list[MetadataRule], values: dict[str, str]
+) -> tuple[list[str], list[dict]]:
     missing: list[str] = []
     invalid: list[dict] = []
-    for rule in rules:
+    for rule in required:
         if rule.key not in values:
             missing.append(f"{kind} {rule.key}")
             continue
@@ -29,8 +34,8 @@ def _problems(kind: str, rules: list[MetadataRule], values: dict[str, str]) -> t
     return missing, invalid
 
 
-def _seen(rules: list[MetadataRule], values: dict[str, str]) -> dict[str, str]:
-    return {rule.key: values[rule.key] for rule in rules if rule.key in values}
+def _seen(required: list[MetadataRule], values: dict[str, str]) -> dict[str, str]:
+    return {rule.key: values[rule.key] for rule in required if rule.key in values}
 
 
 @check(
@@ -45,11 +50,13 @@ def _seen(rules: list[MetadataRule], values: dict[str, str]) -> dict[str, str]:
         business unit (NCSC principle 4, governance), the code cannot be found in the open (Service
         Standard 12), and production alerting and support rules (Service Standard 14) cannot be
         applied. The `pod-security.kubernetes.io/enforce: restricted` label is what makes the API
-        server reject root and privileged pods in the namespace.
+        server reject root and privileged pods in the namespace. The required keys and their allowed
+        values are the inputs `namespace_labels`, `namespace_annotations`, `business_units` and
+        `source_code_pattern` (MoJ Cloud Platform defaults).
     """,
     remediation="""
         Set every required key in the namespace's 00-namespace.yaml, using an allowed business unit
-        and a GitHub URL for the source code:
+        and a GitHub URL for the source code (several repositories are separated by commas):
 
             metadata:
               labels:
@@ -68,23 +75,37 @@ def _seen(rules: list[MetadataRule], values: dict[str, str]) -> dict[str, str]:
         "https://github.com/ministryofjustice/cloud-platform-environments",
         "https://kubernetes.io/docs/concepts/security/pod-security-admission/",
     ],
+    reads=["v1/Namespace"],
+    inputs=INPUTS,
 )
-def test_namespace_metadata(ns: NamespaceView) -> Iterator[Finding]:
-    if ns.namespace is None:
-        yield error(ns.ref, "the snapshot holds objects in this namespace but not its Namespace object")
+def test_namespace_metadata(ns: NamespaceView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    if ns.system:
+        # Assessed only for the snapshot's own manifests placed here; the Namespace is the platform's.
+        yield not_applicable(
+            ns.ref,
+            f"{ns.name} is a system namespace (input system_namespaces), assessed only for {ns.defaulted} "
+            "object(s) that name no namespace: its own labels are the platform's",
+            evidence={"note": ns.note},
+        )
         return
-    platform = ns.platform
-    missing, invalid = _problems("label", platform.namespace_labels, ns.namespace.labels)
-    missing_a, invalid_a = _problems("annotation", platform.namespace_annotations, ns.namespace.annotations)
+    if ns.namespace is None:
+        why = "the snapshot holds objects in this namespace but not its Namespace object"
+        yield error(ns.ref, why + ns.short_note, evidence={"note": ns.note} if ns.note else None)
+        return
+    labels, annotations = rules("namespace_labels", inputs), rules("namespace_annotations", inputs)
+    missing, invalid = _problems("label", labels, ns.namespace.labels)
+    missing_a, invalid_a = _problems("annotation", annotations, ns.namespace.annotations)
     missing += missing_a
     invalid += invalid_a
-    checked = [r.key for r in [*platform.namespace_labels, *platform.namespace_annotations]]
+    checked = [r.key for r in [*labels, *annotations]]
     # The values seen, so an auditor can verify a pass; these are ownership labels, not secrets.
     values = {
-        "labels": _seen(platform.namespace_labels, ns.namespace.labels),
-        "annotations": _seen(platform.namespace_annotations, ns.namespace.annotations),
+        "labels": _seen(labels, ns.namespace.labels),
+        "annotations": _seen(annotations, ns.namespace.annotations),
     }
-    evidence = {"checked": checked, "values": values, "missing": missing, "invalid": invalid}
+    evidence: dict[str, Any] = {"checked": checked, "values": values, "missing": missing, "invalid": invalid}
+    if ns.note:
+        evidence["note"] = ns.note
     if missing or invalid:
         parts = [f"missing {', '.join(missing)}"] if missing else []
         parts += [f"{i['key']}={i['value']!r} is {i['problem']}" for i in invalid]

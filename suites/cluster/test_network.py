@@ -7,34 +7,14 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kitemark.core.checks import check, failed, passed
+from kitemark.core.labels import requirements, selects_everything
 from kitemark.core.model import Finding
-from kitemark.targets.cluster.view import KObject, NamespaceView, label_value
+from kitemark.targets.cluster.view import KObject, NamespaceView
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every Namespace
 WHOLE_SPACES = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
-
-
-def _selects_all(selector: Any) -> bool:
-    """An absent or empty label selector selects everything (any requirement makes it narrower)."""
-    if not selector:
-        return True
-    return (
-        isinstance(selector, Mapping)
-        and not selector.get("matchLabels")
-        and not selector.get("matchExpressions")
-    )
-
-
-def _requirements(selector: Mapping[str, Any]) -> list[tuple[str, str, set[str]]]:
-    """A label selector as (key, operator, values) requirements; matchLabels entries are `In`."""
-    found = [(str(k), "In", {label_value(v)}) for k, v in (selector.get("matchLabels") or {}).items()]
-    for expr in selector.get("matchExpressions") or []:
-        if isinstance(expr, Mapping):
-            values = {label_value(v) for v in expr.get("values") or []}
-            found.append((str(expr.get("key", "")), str(expr.get("operator", "")), values))
-    return found
 
 
 def _namespace_reach(selector: Any, namespace: str) -> tuple[str, str]:
@@ -44,14 +24,14 @@ def _namespace_reach(selector: Any, namespace: str) -> tuple[str, str]:
     none. `NotIn` and `DoesNotExist` on any other label match every namespace that has not been
     labelled to opt out, so a new tenant's namespace is admitted by default: that counts as 'all'.
     Only a requirement a namespace must positively carry (`In`, `Exists`, matchLabels) narrows it."""
-    if _selects_all(selector):
+    if selects_everything(selector):
         return "all", "every namespace"
     if not isinstance(selector, Mapping):
         return "some", f"namespaces matching {selector!r}"
-    names: set[str] | None = None  # None: any name
+    names: frozenset[str] | None = None  # None: any name
     excluded: set[str] = set()
     positive = False
-    for key, operator, values in _requirements(selector):
+    for key, operator, values in requirements(selector):
         if key == NAME_LABEL:
             if operator == "In":
                 names = values if names is None else names & values
@@ -98,7 +78,7 @@ def _peer(peer: Any, namespace: str) -> tuple[str, str]:
     if "namespaceSelector" not in peer:
         return "same", "pods in this namespace"
     reach, what = _namespace_reach(peer.get("namespaceSelector"), namespace)
-    if reach == "all" and not _selects_all(peer.get("podSelector")):
+    if reach == "all" and not selects_everything(peer.get("podSelector")):
         return "narrow", f"pods matching {peer.get('podSelector')} in {what}"
     return {"all": "open", "same": "same", "none": "none"}.get(reach, "narrow"), what
 
@@ -114,7 +94,7 @@ def _covered_space(rules: list[Any]) -> str | None:
                     networks.append(network)
     for whole in WHOLE_SPACES:
         same_family = [n for n in networks if n.version == whole.version]
-        if same_family and list(ipaddress.collapse_addresses(same_family)) == [whole]:  # type: ignore[arg-type]
+        if same_family and list(ipaddress.collapse_addresses(same_family)) == [whole]:  # type: ignore[type-var]
             return f"IPv{whole.version}"
     return None
 
@@ -160,7 +140,7 @@ def classify(policy: KObject, namespace: str) -> tuple[str, str, bool]:
         return "other", f"policyTypes {types} does not include Ingress", False
     verdict, why = _ingress(spec, namespace)
     pods = spec.get("podSelector")
-    if not _selects_all(pods):
+    if not selects_everything(pods):
         some = f"selects only some pods (podSelector {pods})"
         if verdict == "open":
             return "other", f"{some}, and admits every source to them: {why}", True
@@ -209,10 +189,11 @@ def classify(policy: KObject, namespace: str) -> tuple[str, str, bool]:
         "https://kubernetes.io/docs/concepts/services-networking/network-policies/#default-policies",
         "https://user-guide.cloud-platform.service.justice.gov.uk/documentation/other-topics/network-policies.html",
     ],
+    reads=["v1/Namespace", "networking.k8s.io/NetworkPolicy"],
 )
 def test_default_deny_ingress(ns: NamespaceView) -> Iterator[Finding]:
     verdicts = [(policy, *classify(policy, ns.name)) for policy in ns.network_policies]
-    evidence = {
+    evidence: dict[str, Any] = {
         "policies": [
             {
                 "name": p.name,
@@ -224,13 +205,15 @@ def test_default_deny_ingress(ns: NamespaceView) -> Iterator[Finding]:
             for p, v, why, every in verdicts
         ]
     }
+    if ns.note:
+        evidence["note"] = ns.note
     deny = [p for p, v, _, _ in verdicts if v == "default-deny"]
     opens = [(p, why) for p, v, why, _ in verdicts if v == "opens-all"]
     if opens:
         policy, why = opens[0]
         yield failed(
             ns.ref,
-            f"NetworkPolicy '{policy.name}' {why}, which cancels any default deny",
+            f"NetworkPolicy '{policy.name}' {why}, which cancels any default deny{ns.short_note}",
             evidence=evidence,
             location=policy.source,
         )
@@ -240,14 +223,15 @@ def test_default_deny_ingress(ns: NamespaceView) -> Iterator[Finding]:
         )
         yield failed(
             ns.ref,
-            f"namespace {what}: pods accept traffic from every other namespace",
+            f"namespace {what}: pods accept traffic from every other namespace{ns.short_note}",
             evidence=evidence,
             location=ns.location,
         )
     else:
         yield passed(
             ns.ref,
-            f"NetworkPolicy '{deny[0].name}' selects every pod and admits ingress only from this namespace",
+            f"NetworkPolicy '{deny[0].name}' selects every pod and admits ingress only from this namespace"
+            + ns.short_note,
             evidence=evidence,
             location=deny[0].source,
         )

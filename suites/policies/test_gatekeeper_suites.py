@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from kitemark.core.checks import check, error, failed, not_applicable, passed
 from kitemark.core.model import Finding
 from kitemark.engines.gatekeeper import CaseOutcome, GatekeeperCase, parse_assertion
+from kitemark.targets.policies.collect import SUITE_READS
 
 MAX_MESSAGES = 20
 
@@ -41,6 +42,7 @@ MAX_MESSAGES = 20
         A test marked "invalid: true" needs a constraint whose parameters break the template's
         openAPIV3Schema.
     """,
+    reads=SUITE_READS,
     references=[
         "https://open-policy-agent.github.io/gatekeeper/website/docs/gator/",
         "https://www.ncsc.gov.uk/collection/cloud/the-cloud-security-principles/principle-11-external-interface-protection",

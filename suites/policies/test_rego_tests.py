@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from kitemark.core.checks import check, error, failed, passed
 from kitemark.core.model import Finding
+from kitemark.targets.policies.collect import REGO_READS
 from kitemark.targets.policies.rego_tests import RegoTestCase
 
 
@@ -38,6 +39,7 @@ from kitemark.targets.policies.rego_tests import RegoTestCase
 
         and run in CI before a policy reaches a cluster.
     """,
+    reads=REGO_READS,
     references=[
         "https://www.openpolicyagent.org/docs/policy-testing",
         "https://www.ncsc.gov.uk/collection/cloud/the-cloud-security-principles/principle-7-secure-development",

@@ -1,7 +1,9 @@
 """S3 buckets declared in Terraform are encrypted and closed to the public (terraform target, module scope).
 
 Unit data: ``kitemark.targets.terraform.view.ModuleView`` — one module's resources, providers, variables and
-locals from python-hcl2, with a static evaluator for attribute expressions.
+locals from python-hcl2, with a static evaluator for attribute expressions. A verdict that rests on a
+variable default a caller can override (``count = var.create ? 1 : 0``, ``block_public_acls = var.block``)
+says so in its evidence (``depends_on_defaults``) and message.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from typing import Any
 
 from kitemark.core.checks import check, error, failed, passed
 from kitemark.core.model import Finding
-from kitemark.targets.terraform.hcl_values import PartialMap, Unknown
+from kitemark.targets.terraform.hcl_values import PartialMap, Unknown, defaults_used
 from kitemark.targets.terraform.instances import Creation, NestedBlock, creation, meta_argument, nested_blocks
-from kitemark.targets.terraform.view import Block, ModuleView, nothing_here
+from kitemark.targets.terraform.view import Block, ModuleView, nothing_here, state_defaults
 
 SSE_TYPE = "aws_s3_bucket_server_side_encryption_configuration"
 PAB_TYPE = "aws_s3_bucket_public_access_block"
@@ -24,6 +26,12 @@ PAB_SETTINGS = ("block_public_acls", "block_public_policy", "ignore_public_acls"
 _BUCKET_REF = re.compile(r"(?<![\w.])aws_s3_bucket\.([A-Za-z_][\w-]*)(?:\[[^\]]*\])?\.(?:id|bucket|arn)\b")
 # Values that differ from one instance of a resource to the next.
 _PER_INSTANCE = re.compile(r"(?<![\w.])(?:each|count)\.")
+# A companion with `for_each = aws_s3_bucket.logs` and `bucket = each.value.id`: one per bucket instance.
+_EACH_BUCKET = re.compile(r"\$\{each\.value\.(?:id|bucket|arn)\}")
+
+
+def _iterates_bucket(resource: Block, bucket: Block) -> bool:
+    return meta_argument(resource) == ("for_each", f"${{{bucket.address}}}")
 
 
 def _targets(resource: Block, bucket: Block) -> bool:
@@ -32,6 +40,8 @@ def _targets(resource: Block, bucket: Block) -> bool:
     if not isinstance(raw, str):
         return False
     if raw.startswith("${") and bucket.name in _BUCKET_REF.findall(raw):
+        return True
+    if _EACH_BUCKET.fullmatch(raw) and _iterates_bucket(resource, bucket):
         return True
     if raw != bucket.attrs.get("bucket"):
         return False
@@ -46,6 +56,8 @@ def _creation(module: ModuleView, resource: Block, bucket: Block) -> Creation:
     meta = meta_argument(resource)
     if meta is not None and meta == meta_argument(bucket):
         return Creation("some", f"{meta[0]} as on {bucket.address}")
+    if _iterates_bucket(resource, bucket):
+        return Creation("some", f"for_each = {bucket.address}")
     return creation(resource, module.evaluator)
 
 
@@ -155,7 +167,7 @@ def _show(value: Any) -> Any:
     if isinstance(value, Unknown):
         return f"unresolved: {value.reason}"
     if isinstance(value, PartialMap):
-        return f"unresolved: {'; '.join(value.unresolved)}"
+        return f"unresolved: {value.reason}"
     return value
 
 
@@ -200,6 +212,7 @@ def _show(value: Any) -> Any:
         "https://docs.aws.amazon.com/AmazonS3/latest/userguide/default-encryption-faq.html",
         "https://github.com/ministryofjustice/cloud-platform-terraform-s3-bucket",
     ],
+    reads=["aws_s3_bucket", SSE_TYPE, PAB_TYPE, "variable", "locals"],
 )
 def test_s3_bucket_encrypted_and_private(module: ModuleView) -> Iterator[Finding]:
     buckets = module.resources_of("aws_s3_bucket")
@@ -207,12 +220,13 @@ def test_s3_bucket_encrypted_and_private(module: ModuleView) -> Iterator[Finding
         yield nothing_here(module, "no aws_s3_bucket resources in this module")
         return
     for bucket in buckets:
-        yield _assess(module, bucket)
+        with defaults_used() as used:
+            encryption = _encryption(module, bucket)
+            pab = _public_access_block(module, bucket)
+        yield state_defaults(_assess(bucket, encryption, pab), module, used.entries)
 
 
-def _assess(module: ModuleView, bucket: Block) -> Finding:
-    encryption = _encryption(module, bucket)
-    pab = _public_access_block(module, bucket)
+def _assess(bucket: Block, encryption: dict[str, Any], pab: dict[str, Any]) -> Finding:
     problems: list[str] = []
     unresolved: list[str] = []
     if encryption["state"] == "none":

@@ -96,6 +96,7 @@ def _fallback_location(module: ModuleView) -> str:
         "https://developer.hashicorp.com/terraform/language/providers/requirements",
         "https://github.com/terraform-linters/tflint-ruleset-terraform/blob/main/docs/rules/terraform_required_providers.md",
     ],
+    reads=["terraform", "provider", "resource", "data"],
 )
 def test_versions_pinned(module: ModuleView) -> Iterator[Finding]:
     version, version_where = _required_version(module)

@@ -64,9 +64,11 @@ def import_suites(root: Path) -> None:
 
 
 def load_checks(roots: Iterable[Path] | None = None) -> dict[str, Check]:
-    for root in roots if roots is not None else suites_roots():
+    """The checks of the suites folders (all installed ones by default), and only those."""
+    folders = list(roots) if roots is not None else suites_roots()
+    for root in folders:
         import_suites(root)
-    return registered()
+    return registered(folders)
 
 
 @dataclass
@@ -87,6 +89,9 @@ class Catalogue:
         found = []
         kinds = registry()
         for check in self.checks.values():
+            name = check_function(check.id).__name__
+            if not name.startswith("test_"):
+                found.append(f"{check.id}: its function {name} must be named test_… for pytest to collect it")
             kind = kinds.get(check.kind)
             if kind is None:
                 found.append(f"{check.id}: scope {check.scope} names no installed target kind")

@@ -28,13 +28,15 @@ its second argument. Which framework requirements a check evidences is said by t
 from __future__ import annotations
 
 import inspect
+import os
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from kitemark.core.inputs import Input, Inputs
-from kitemark.core.kinds import NothingInScope, Unit
+from kitemark.core.kinds import InputError, NothingInScope, Unit
 from kitemark.core.model import Check, FileLocation, Finding, Location, Result, Severity, Status
 
 CheckFn = Callable[..., Iterable[Finding] | None]
@@ -145,7 +147,7 @@ def evaluate(fn: CheckFn, unit: Unit, inputs: Mapping[str, Any] | None = None) -
 
 def _evaluate(fn: CheckFn, unit: Unit, inputs: Mapping[str, Any] | None) -> list[Finding]:
     if unit.errors:
-        return [error(unit.id, str(e), location=FileLocation(e.path, e.line)) for e in unit.errors]
+        return [_input_error(unit.id, e) for e in unit.errors]
     if isinstance(unit.data, NothingInScope):
         scope = unit.data.scope.partition(".")[2]
         note = unit.data.searched.get("note")
@@ -168,6 +170,13 @@ def _evaluate(fn: CheckFn, unit: Unit, inputs: Mapping[str, Any] | None) -> list
     return findings
 
 
+def _input_error(resource: str, problem: InputError) -> Finding:
+    """The message names the file and line (or the API call) so it reads alone, as in JUnit; a file's
+    error is also located at the file."""
+    where = FileLocation(problem.path, problem.line) if problem.file else None
+    return error(resource, str(problem), location=where)
+
+
 def run_on_units(
     check: Check, fn: CheckFn, units: Iterable[Unit], inputs: Mapping[str, Any] | None = None
 ) -> list[Result]:
@@ -181,7 +190,7 @@ def run_on_units(
 
 
 def _register(meta: Check, fn: CheckFn, inputs: tuple[Input, ...]) -> None:
-    origin = f"{inspect.getsourcefile(fn)}:{fn.__qualname__}"
+    origin = f"{Path(inspect.getsourcefile(fn) or '?').resolve()}:{fn.__qualname__}"
     known = _REGISTRY.get(meta.id)
     if known and known[2] != origin:
         raise DuplicateCheckError(f"check id {meta.id} is declared twice: {known[2]} and {origin}")
@@ -190,8 +199,14 @@ def _register(meta: Check, fn: CheckFn, inputs: tuple[Input, ...]) -> None:
     _REGISTRY[meta.id] = (meta, fn, origin, inputs)
 
 
-def registered() -> dict[str, Check]:
-    return {cid: entry[0] for cid, entry in sorted(_REGISTRY.items())}
+def registered(roots: Iterable[Path] | None = None) -> dict[str, Check]:
+    """Declared checks, all of them or those whose code lies under one of ``roots``."""
+    folders = [str(r.resolve()) + os.sep for r in roots] if roots is not None else None
+    return {
+        cid: entry[0]
+        for cid, entry in sorted(_REGISTRY.items())
+        if folders is None or entry[2].startswith(tuple(folders))
+    }
 
 
 def check_function(check_id: str) -> CheckFn:

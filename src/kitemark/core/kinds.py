@@ -61,22 +61,27 @@ class TargetSpec:
 
 @dataclass
 class InputError:
-    """A file or API answer that could not be used. Rendered as one line naming the file and line."""
+    """A file or API answer that could not be used. Rendered as one line naming the file and line (or,
+    for an API answer, the call: ``file`` is then false and no file location is made of it)."""
 
     path: str
     message: str
     line: int | None = None
+    file: bool = True
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
         return f"{where}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "line": self.line, "message": self.message}
+        data: dict[str, Any] = {"path": self.path, "line": self.line, "message": self.message}
+        if not self.file:
+            data["file"] = False
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InputError:
-        return cls(path=data["path"], message=data["message"], line=data.get("line"))
+        return cls(data["path"], data["message"], data.get("line"), bool(data.get("file", True)))
 
 
 @dataclass
@@ -121,6 +126,11 @@ class KindOption:
         return "kitemark_" + self.name.replace("-", "_")
 
 
+class DemoUnavailable(Exception):
+    """A kind's part of the demo cannot run here (an optional dependency is missing): the demo runs
+    without it and says why."""
+
+
 class TargetKind:
     """Base class of a target kind; see the module docstring for the contract."""
 
@@ -144,7 +154,8 @@ class TargetKind:
         raise NotImplementedError
 
     def demo_specs(self, demo: Path) -> list[TargetSpec]:
-        """This kind's part of the bundled demo (``demo`` is ``fixtures/demo``)."""
+        """This kind's part of the bundled demo (``demo`` is ``fixtures/demo``); raise
+        ``DemoUnavailable`` when it cannot run here."""
         return []
 
     def collect_fixture(self, path: Path) -> Inventory:

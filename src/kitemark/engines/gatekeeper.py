@@ -2,19 +2,24 @@
 object of a ``gator verify`` suite case against a ConstraintTemplate and constraint as Gatekeeper
 does, building ``input.review`` from the object or AdmissionReview, checking the constraint's
 parameters against the template's OpenAPI schema, syncing ``data.inventory`` (``inventory_tree``),
-deciding ``spec.match`` (``matches``, with Gatekeeper's name globs and label selectors) and comparing
-the template's ``violation`` results with the case's assertions (``Assertion``, ``parse_assertion``).
+deciding ``spec.match`` (``matches``, with Gatekeeper's name globs, and label selectors read by
+``kitemark.core.labels`` as everywhere in Kitemark) and comparing the template's ``violation`` results
+with the case's assertions (``Assertion``, ``parse_assertion``; message regexes are Go RE2, see
+``kitemark.engines.re2``).
 It is the unit data of the ``policies.gatekeeper-case`` scope (see ``kitemark.targets.policies.collect``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
 
+from kitemark.core.labels import matches as selector_matches
+from kitemark.engines.re2 import re2_syntax_error
 from kitemark.engines.rego import RegoEngine, RegoError, create_engine, rule_ref
 from kitemark.engines.rego_cache import bundle_key, cached_engine
 
@@ -311,75 +316,6 @@ def parse_assertion(raw: Any) -> Assertion:
     return Assertion(value, None if message is None else str(message))
 
 
-_REPEAT = re.compile(r"\{(\d+)(,(\d*))?\}")
-_RE2_FLAGS = set("imsU-")
-
-
-def re2_syntax_error(pattern: str) -> str | None:
-    """Why Go's RE2 (``regexp.Compile``, what gator uses) would refuse ``pattern``, for the Perl/Python
-    constructs RE2 lacks; None if none is found. Python's ``re`` is then the judge of the rest."""
-    i, n, after_repeat = 0, len(pattern), False
-    while i < n:
-        c = pattern[i]
-        if c == "\\":
-            esc = pattern[i + 1 : i + 2]
-            if esc and esc in "123456789":
-                return f"backreference \\{esc} is not supported"
-            if esc and esc in "ZuUNg":
-                return f"escape \\{esc} is not RE2 syntax"
-            i, after_repeat = i + 2, False
-            continue
-        if c == "[":  # a character class: groups and quantifiers mean nothing inside it
-            j = i + 1
-            j += pattern[j : j + 1] == "^"
-            j += pattern[j : j + 1] == "]"
-            while j < n and pattern[j] != "]":
-                if pattern[j] == "\\":
-                    esc = pattern[j + 1 : j + 2]
-                    if esc and esc in "123456789ZuUNg":
-                        return f"escape \\{esc} is not RE2 syntax"
-                    j += 2
-                elif pattern.startswith("[:", j) and (end := pattern.find(":]", j + 2)) != -1:
-                    j = end + 2
-                else:
-                    j += 1
-            i, after_repeat = j + 1, False
-            continue
-        if c == "(" and pattern.startswith("(?", i):
-            rest = pattern[i + 2 :]
-            for prefix, what in (
-                ("=", "lookahead (?="),
-                ("!", "negative lookahead (?!"),
-                ("<=", "lookbehind (?<="),
-                ("<!", "negative lookbehind (?<!"),
-                (">", "atomic group (?>"),
-                ("#", "comment group (?#"),
-                ("(", "conditional group (?("),
-                ("P=", "named backreference (?P="),
-            ):
-                if rest.startswith(prefix):
-                    return f"{what} is not supported"
-            if not rest.startswith(("P<", "<")):
-                leading = re.match(r"[A-Za-z-]*", rest)
-                flags = leading.group(0) if leading else ""
-                if bad := sorted(set(flags) - _RE2_FLAGS):
-                    return f"flag {''.join(bad)!r} is not supported (RE2 flags: i, m, s, U)"
-        if c in "*+?" or (c == "{" and _REPEAT.match(pattern, i)):
-            if after_repeat and c == "+":
-                return "possessive quantifier (a repetition followed by +) is not supported"
-            if c == "{" and (m := _REPEAT.match(pattern, i)):
-                if any(int(x) > 1000 for x in (m[1], m[3]) if x):
-                    return f"repeat count in {m[0]} exceeds RE2's limit of 1000"
-                i, after_repeat = m.end(), True
-                continue
-            # `*?` is a lazy quantifier, not a new repetition
-            after_repeat = not (after_repeat and c == "?")
-            i += 1
-            continue
-        i, after_repeat = i + 1, False
-    return None
-
-
 def compile_message_regex(message: str) -> re.Pattern[str]:
     """An assertion's ``message`` as gator reads it: a Go RE2 regular expression, searched for in each
     violation's ``msg``. A pattern RE2 would refuse, or that Python cannot read, is a ``CaseError``;
@@ -408,76 +344,73 @@ def _wildcard(pattern: str, value: str) -> bool:
     return pattern == value
 
 
-def _selector_matches(selector: dict[str, Any], labels: dict[str, Any]) -> bool:
-    labels = {str(k): str(v) for k, v in (labels or {}).items()}
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(str(key)) != str(value):
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = (
-            str(expr.get("key")),
-            expr.get("operator"),
-            [str(v) for v in expr.get("values") or []],
-        )
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-        if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
-            raise CaseError(f"unknown label selector operator {op!r}")
-    return True
-
-
 def matches(match: dict[str, Any], obj: dict[str, Any], namespace: dict[str, Any] | None = None) -> bool:
     """Gatekeeper's ``spec.match``: kinds, scope, namespaces, excludedNamespaces, labelSelector,
-    namespaceSelector and name, all of which must hold. ``namespace`` is the object's Namespace
+    namespaceSelector and name, all of which must hold (checked in that order, so a selector that
+    cannot be read is an error only when the rest matched). ``namespace`` is the object's Namespace
     (needed only by ``namespaceSelector`` for namespaced objects)."""
     meta = obj.get("metadata") or {}
     group, kind = _group(str(obj.get("apiVersion", ""))), obj.get("kind", "")
     is_namespace = kind == "Namespace" and group == ""
     obj_ns = meta.get("namespace") or ""
+    # For a Namespace the namespace is its own name; a cluster-scoped object is in none.
+    ns_name = meta.get("name", "") if is_namespace else obj_ns
+    return (
+        _kinds_match(match.get("kinds") or [], group, kind)
+        and _scope_matches(match.get("scope"), is_namespace or not obj_ns)
+        and (not (ns_name or is_namespace) or _namespaces_match(match, ns_name))
+        and (match.get("labelSelector") is None or _selects(match["labelSelector"], meta.get("labels")))
+        and _namespace_selector_matches(match.get("namespaceSelector"), meta, namespace, is_namespace)
+        and not (match.get("name") and not _wildcard(str(match["name"]), meta.get("name", "")))
+    )
 
-    kinds = match.get("kinds") or []
-    if kinds and not any(
+
+def _kinds_match(kinds: list[Any], group: str, kind: str) -> bool:
+    return not kinds or any(
         (not k.get("kinds") or "*" in k["kinds"] or kind in k["kinds"])
         and (not k.get("apiGroups") or "*" in k["apiGroups"] or group in k["apiGroups"])
         for k in kinds
-    ):
+    )
+
+
+def _scope_matches(scope: Any, cluster_scoped: bool) -> bool:
+    if scope == "Cluster":
+        return cluster_scoped
+    if scope == "Namespaced":
+        return not cluster_scoped
+    return True
+
+
+def _namespaces_match(match: dict[str, Any], ns_name: str) -> bool:
+    """``namespaces`` (any glob) and ``excludedNamespaces`` (none), for an object in a namespace."""
+    if match.get("namespaces") and not any(_wildcard(str(p), ns_name) for p in match["namespaces"]):
         return False
+    return not any(_wildcard(str(p), ns_name) for p in match.get("excludedNamespaces") or [])
 
-    scope = match.get("scope")
-    if scope == "Cluster" and not (is_namespace or not obj_ns):
-        return False
-    if scope == "Namespaced" and (is_namespace or not obj_ns):
-        return False
 
-    # For a Namespace the namespace is its own name; a cluster-scoped object is never excluded.
-    ns_name = meta.get("name", "") if is_namespace else obj_ns
-    if ns_name or is_namespace:
-        if match.get("namespaces") and not any(_wildcard(str(p), ns_name) for p in match["namespaces"]):
-            return False
-        if any(_wildcard(str(p), ns_name) for p in match.get("excludedNamespaces") or []):
-            return False
+def _namespace_selector_matches(
+    selector: Any, meta: dict[str, Any], namespace: dict[str, Any] | None, is_namespace: bool
+) -> bool:
+    """A Namespace is selected by its own labels, a namespaced object by its Namespace's (which the
+    case must supply), and a cluster-scoped object always."""
+    obj_ns = meta.get("namespace")
+    if selector is None or not (is_namespace or obj_ns):
+        return True
+    if is_namespace:
+        labels = meta.get("labels")
+    elif namespace is not None:
+        labels = (namespace.get("metadata") or {}).get("labels")
+    else:
+        raise CaseError(f"namespaceSelector needs Namespace {obj_ns!r}: add it to the case's inventory")
+    return _selects(selector, labels)
 
-    if match.get("labelSelector") is not None and not _selector_matches(
-        match["labelSelector"], meta.get("labels") or {}
-    ):
-        return False
 
-    selector = match.get("namespaceSelector")
-    if selector is not None and (is_namespace or obj_ns):
-        if is_namespace:
-            labels = meta.get("labels")
-        elif namespace is not None:
-            labels = (namespace.get("metadata") or {}).get("labels")
-        else:
-            raise CaseError(f"namespaceSelector needs Namespace {obj_ns!r}: add it to the case's inventory")
-        if not _selector_matches(selector, labels or {}):
-            return False
-
-    name = match.get("name")
-    return not (name and not _wildcard(str(name), meta.get("name", "")))
+def _selects(selector: Any, labels: Any) -> bool:
+    """A label selector read as everywhere else in Kitemark (``kitemark.core.labels``); one that cannot
+    be read (not a mapping, an unknown operator) is an error of the case."""
+    if not isinstance(selector, Mapping):
+        raise CaseError(f"a label selector must be a mapping, not {type(selector).__name__}")
+    try:
+        return selector_matches(selector, labels if isinstance(labels, Mapping) else None)
+    except ValueError as exc:
+        raise CaseError(str(exc)) from None

@@ -19,7 +19,7 @@ def catalogue_data(config_option: str | None = None) -> dict[str, Any]:
     config = load_config(config_path)
     catalogue = Catalogue.load()
     frameworks = load_frameworks(config.frameworks)
-    found = problems(frameworks, catalogue.checks)
+    found = problems(frameworks, catalogue.checks, builtin=False)
     if found:
         raise UsageError(found[0])
     values = catalogue.inputs.resolve(config.inputs, str(config_path or "config"))

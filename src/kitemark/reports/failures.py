@@ -20,7 +20,10 @@ def first_sentence(text: str, limit: int = 200) -> str:
 
 def _lines(results: Sequence[Result], statuses: set[Status]) -> list[str]:
     lines = [
-        f"{f.status.value.upper()} {f.resource}" + (f" ({f.where})" if f.location else "") + f": {f.message}"
+        f"{f.status.value.upper()} {f.resource}"
+        # an input error's message already starts with its file and line
+        + (f" ({f.where})" if f.location and not f.message.startswith(f.where) else "")
+        + f": {f.message}"
         for r in results
         for f in r.findings
         if f.status in statuses
@@ -47,7 +50,7 @@ def item_outcome(
         report.outcome, report.longrepr = "failed", "\n".join([header, "could not assess:", *shown])
     elif status == "waived":
         report.outcome = "skipped"
-        report.wasxfail = "; ".join(_lines(results, {Status.WAIVED}))  # type: ignore[attr-defined]
+        report.wasxfail = "; ".join(_lines(results, {Status.WAIVED}))
         report.longrepr = (path, line, "waived")
     elif status == "not_applicable":
         reasons = sorted({f.message for r in results for f in r.findings})

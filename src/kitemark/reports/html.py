@@ -325,37 +325,37 @@ def _is_web_url(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(("https://", "http://"))
 
 
-def build_view(results: dict[str, Any]) -> dict[str, Any]:
-    """Everything the template shows, grouped and counted. Tolerates optional keys being absent."""
-    anchors = _Anchors()
-    targets = {t.get("label"): t for t in results.get("targets", [])}
-    catalogue: dict[str, dict[str, Any]] = results.get("checks", {})
-    checks: dict[str, CheckView] = {}
+class _Views:
+    """Builds the views of checks, results and frameworks from a results document."""
 
-    def check_view(check_id: str, suite_hint: str = "") -> CheckView:
-        if check_id not in checks:
-            meta = catalogue.get(check_id)
-            checks[check_id] = CheckView(
+    def __init__(self, results: dict[str, Any]) -> None:
+        self.anchors = _Anchors()
+        self.slugs = _Anchors()
+        self.targets = {t.get("label"): t for t in results.get("targets", [])}
+        self.catalogue: dict[str, dict[str, Any]] = results.get("checks", {})
+        self.checks: dict[str, CheckView] = {}
+        for check_id in sorted(self.catalogue):
+            self.check(check_id)
+
+    def check(self, check_id: str, kind_hint: str = "") -> CheckView:
+        if check_id not in self.checks:
+            meta = self.catalogue.get(check_id) or {}
+            self.checks[check_id] = CheckView(
                 id=check_id,
-                known=meta is not None,
-                title=(meta or {}).get("title") or "(no metadata for this check in the results document)",
-                severity=(meta or {}).get("severity"),
-                suite=(meta or {}).get("kind") or suite_hint or "unknown",
-                scope=(meta or {}).get("scope", ""),
-                controls=list((meta or {}).get("controls", [])),
-                rationale=(meta or {}).get("rationale", ""),
-                remediation=(meta or {}).get("remediation", ""),
-                references=list((meta or {}).get("references", [])),
-                anchor=anchors.make("check", check_id),
+                known=check_id in self.catalogue,
+                title=meta.get("title") or "(no metadata for this check in the results document)",
+                severity=meta.get("severity"),
+                suite=meta.get("kind") or kind_hint or "unknown",
+                scope=meta.get("scope", ""),
+                controls=list(meta.get("controls", [])),
+                rationale=meta.get("rationale", ""),
+                remediation=meta.get("remediation", ""),
+                references=list(meta.get("references", [])),
+                anchor=self.anchors.make("check", check_id),
             )
-        return checks[check_id]
+        return self.checks[check_id]
 
-    for check_id in sorted(catalogue):
-        check_view(check_id)
-
-    slugs = _Anchors()
-    all_results: list[ResultView] = []
-    for raw in results.get("results", []):
+    def result(self, raw: dict[str, Any]) -> ResultView:
         rid = raw["id"]
         findings = sorted(
             (
@@ -381,50 +381,48 @@ def build_view(results: dict[str, Any]) -> dict[str, Any]:
             status=raw["status"],
             duration=raw.get("duration", 0.0),
             findings=findings,
-            slug=slugs.make(f"{_slug(rid)[:80]}-{digest}"),
+            slug=self.slugs.make(f"{_slug(rid)[:80]}-{digest}"),
         )
-        all_results.append(view)
-        target_kind = targets.get(view.target, {}).get("kind", "")
-        check_view(view.check_id, target_kind).results.append(view)
-    for cv in checks.values():
-        cv.results.sort(key=lambda r: (_status_rank(r.status), r.unit, r.id))
+        kind = self.targets.get(view.target, {}).get("kind", "")
+        self.check(view.check_id, kind).results.append(view)
+        return view
 
-    # A requirement covers the checks its framework names (the one direction of the mapping).
-    frameworks: list[FrameworkView] = []
-    for fw in results.get("frameworks", []):
+    def framework(self, fw: dict[str, Any]) -> FrameworkView:
+        """A requirement covers the checks its framework names (the one direction of the mapping)."""
         fw_id = fw.get("id", "")
-        fw_anchor = anchors.make("framework", fw_id)
+        fw_anchor = self.anchors.make("framework", fw_id)
         reqs: list[RequirementView] = []
         for req in fw.get("requirements", []):
-            control = req.get("control", "")
-            named = list(req.get("checks", []))
             req_id = str(req.get("id", ""))
-            short_id = req_id.removeprefix(f"{fw_id}:")
             rv = RequirementView(
                 framework_id=fw_id,
                 framework_name=fw.get("name", fw_id),
                 id=req_id,
-                control=control,
+                control=req.get("control", ""),
                 title=req.get("title", ""),
                 description=req.get("description", ""),
                 manual=bool(req.get("manual")),
                 manual_evidence=req.get("manual_evidence", ""),
-                anchor=anchors.make("req", fw_id, short_id),
-                checks=[check_view(cid) for cid in dict.fromkeys(named)],
+                anchor=self.anchors.make("req", fw_id, req_id.removeprefix(f"{fw_id}:")),
+                checks=[self.check(cid) for cid in dict.fromkeys(req.get("checks", []))],
                 verdict=req.get("verdict") or "not_run",
             )
             for cv in rv.checks:
                 cv.requirements.append(rv)
             reqs.append(rv)
-        frameworks.append(
-            FrameworkView(
-                id=fw_id,
-                name=fw.get("name", fw_id),
-                url=fw.get("url", ""),
-                anchor=fw_anchor,
-                requirements=reqs,
-            )
+        return FrameworkView(
+            id=fw_id, name=fw.get("name", fw_id), url=fw.get("url", ""), anchor=fw_anchor, requirements=reqs
         )
+
+
+def build_view(results: dict[str, Any]) -> dict[str, Any]:
+    """Everything the template shows, grouped and counted. Tolerates optional keys being absent."""
+    views = _Views(results)
+    anchors, checks = views.anchors, views.checks
+    all_results = [views.result(raw) for raw in results.get("results", [])]
+    for cv in checks.values():
+        cv.results.sort(key=lambda r: (_status_rank(r.status), r.unit, r.id))
+    frameworks = [views.framework(fw) for fw in results.get("frameworks", [])]
 
     other_checks = [cv for cv in checks.values() if not cv.requirements]
     # Failed, error and waived results are shown in full under every requirement they bear on. Passed

@@ -72,6 +72,8 @@ def render_summary(document: dict[str, Any], out: Path, *, color: bool = False, 
     selections = sorted({run["selection"].get("text", "all checks") for run in document["runs"]})
     console.print(f"Selection: {'; '.join(selections)}", markup=False)
     console.print(f"Verdict: [bold]{RUN_VERDICTS[summary['verdict']].upper()}[/bold]")
+    for note in (note for run in document["runs"] for note in run.get("notes") or []):
+        console.print(f"  note: {note}", markup=False)
     for reason in document["completeness"]["reasons"]:
         console.print(f"  incomplete: {reason}", markup=False)
     if summary["input_errors"]:

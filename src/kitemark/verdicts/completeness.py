@@ -43,7 +43,19 @@ def completeness(
             ids = [f"{n['check_id']}[{n['unit']}]" for n in not_run]
             why = sorted({n["reason"] for n in not_run})
             reasons.append(f"{len(not_run)} chosen result(s) did not run ({'; '.join(why)}): {_listed(ids)}")
-    reasons += _missing_shards(runs)
+    missing = _missing_shards(runs)
+    reasons += missing
+    if not missing:  # a shard alone may hold no assessed unit of a target; the merged whole must
+        reasons += _unassessed_targets(targets, results, checks)
+    incomplete_checks = sorted({n["check_id"] for run in runs for n in run.get("not_run") or []})
+    return {"complete": not reasons, "reasons": reasons, "incomplete_checks": incomplete_checks}
+
+
+def _unassessed_targets(
+    targets: list[Mapping[str, Any]],
+    results: Iterable[Mapping[str, Any]],
+    checks: Mapping[str, Mapping[str, Any]],
+) -> list[str]:
     assessed: dict[str, int] = defaultdict(int)
     for result in results:
         check = checks.get(result["check_id"]) or {}
@@ -51,11 +63,11 @@ def completeness(
             continue
         if any(f["status"] in ASSESSED for f in result.get("findings", [])):
             assessed[result["target"]] += 1
-    for label in dict.fromkeys(t["label"] for t in targets):
-        if not assessed.get(label):
-            reasons.append(f"{label}: no check assessed any resource of this target")
-    incomplete_checks = sorted({n["check_id"] for run in runs for n in run.get("not_run") or []})
-    return {"complete": not reasons, "reasons": reasons, "incomplete_checks": incomplete_checks}
+    return [
+        f"{label}: no check assessed any resource of this target"
+        for label in dict.fromkeys(t["label"] for t in targets)
+        if not assessed.get(label)
+    ]
 
 
 def _missing_shards(runs: list[Mapping[str, Any]]) -> list[str]:

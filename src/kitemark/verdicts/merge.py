@@ -47,8 +47,7 @@ def merge(documents: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         for result in document["results"]:
             if result["id"] in owner:
                 raise UsageError(
-                    f"{name}: result {result['id']} is also in {owner[result['id']]}: "
-                    "shards must not overlap"
+                    f"{name}: result {result['id']} is also in {owner[result['id']]}: shards must not overlap"
                 )
             owner[result["id"]] = name
             merged["results"].append(copy.deepcopy(result))

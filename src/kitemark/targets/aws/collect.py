@@ -1,21 +1,25 @@
 """AWS target: an account read once, read-only, through boto3 into a JSON inventory.
 
 Options (``TargetSpec.options``): ``profile`` (a named profile; assumed roles work through the
-profile's ``role_arn``), ``regions`` (default ``["eu-west-2"]``), ``seed`` (a seed file: collect from an
-embedded moto server loaded with it, see ``kitemark.targets.aws.demo``). ``location`` is an endpoint URL (an
-emulator) or ``""`` for real AWS; with an endpoint and no profile, dummy credentials are used.
+profile's ``role_arn``), ``regions`` (default ``[DEFAULT_REGION]``), ``seed`` (a seed file: collect from an
+embedded moto server loaded with it, see ``kitemark.targets.aws.demo``, imported only then). ``location``
+is an endpoint URL (an emulator, a VPC endpoint) or ``""`` for real AWS; with an endpoint and no
+profile, dummy credentials are used.
 
-Only Describe*/List*/Get* calls are made (plus sts GetCallerIdentity); a ``before-call`` guard
-registered on the session refuses anything else. A "not configured" answer (no public access block,
-no default encryption) is a fact and recorded as ``null``; any other refusal (AccessDenied, an
-unreachable endpoint) becomes an ``InputError`` naming the API call and the AWS error code, attached
-to what it affects, so those checks report *error*, never a pass. Timeouts are short (connect 3 s,
-read 4 s, 2 attempts) and once an endpoint fails to connect no further call is sent to it, so an
-unreachable endpoint costs seconds, not minutes.
+Only the API calls in ``reads`` (what the selected checks declared), and the calls those need first
+(``READS``), are made; no ``reads`` means every call. Only Describe*/List*/Get* calls exist here, and
+a ``before-call`` guard registered on the session refuses anything else. A "not configured" answer
+(no public access block, no default encryption) is a fact and recorded as ``null``; any other refusal
+(AccessDenied, an unreachable endpoint) becomes an ``InputError`` naming the API call and the AWS
+error code, attached to what it affects, so those checks report *error*, never a pass. Timeouts are
+short (connect 3 s, read 4 s, 2 attempts) and once an endpoint fails to connect no further call is
+sent to it, so an unreachable endpoint costs seconds, not minutes.
 
 Inventory payload::
 
+    calls: ["eks:ListClusters", ...]   # the API calls asked for (the view reports the others "not collected")
     account_id: "123456789012" | null
+    partition: "aws"
     regions: {region: {eks_clusters: [{name, region, arn, version, encryptionConfig,
                                        logging: {clusterLogging: [...]}, errors}], errors}}
     s3: {account_public_access_block: {4 bools} | null,
@@ -28,9 +32,10 @@ Each ``errors`` is ``{field: InputError.to_dict()}`` for a field that could not 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
@@ -45,11 +50,10 @@ from botocore.exceptions import (
 )
 
 from kitemark.core.errors import UsageError
-from kitemark.core.kinds import InputError, Inventory, TargetSpec, Unit
-from kitemark.targets.aws import demo as aws_demo
+from kitemark.core.kinds import InputError, Inventory, TargetSpec
+from kitemark.targets.aws.constants import DEFAULT_REGION, PUBLIC_ACCESS_SETTINGS
 
 KIND = "aws"
-DEFAULT_REGIONS = ("eu-west-2",)
 CLIENT_CONFIG = Config(
     connect_timeout=3,
     read_timeout=4,
@@ -57,6 +61,21 @@ CLIENT_CONFIG = Config(
     user_agent_extra="kitemark",
 )
 READ_PREFIXES = ("Describe", "List", "Get")
+# An endpoint that is not AWS (an emulator) cannot check real credentials: never send a profile's there.
+DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+# Every API call the collector can make (what checks may declare in `reads`) -> the calls it needs first.
+READS: dict[str, tuple[str, ...]] = {
+    "sts:GetCallerIdentity": (),
+    "eks:ListClusters": (),
+    "eks:DescribeCluster": ("eks:ListClusters",),
+    "s3:ListBuckets": (),
+    # Older ListBuckets answers do not say where a bucket is; a bucket is read in its own region.
+    "s3:GetBucketLocation": ("s3:ListBuckets",),
+    "s3:GetPublicAccessBlock": ("s3:ListBuckets", "s3:GetBucketLocation"),
+    "s3:GetBucketEncryption": ("s3:ListBuckets", "s3:GetBucketLocation"),
+    "s3control:GetPublicAccessBlock": ("sts:GetCallerIdentity",),  # it takes the account id
+}
 
 # (service, operation) -> the error code that means "not configured", which is a fact, not a failure.
 NOT_CONFIGURED = {
@@ -67,8 +86,48 @@ NOT_CONFIGURED = {
 _UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
 
 
+def calls_for(reads: Iterable[str]) -> frozenset[str]:
+    """The API calls to make for ``reads`` (every call for none); an unknown call is a usage error."""
+    wanted = set(reads) or set(READS)
+    unknown = sorted(wanted - set(READS))
+    if unknown:
+        raise UsageError(
+            f"the aws collector cannot make {', '.join(unknown)} (declared in a check's reads); "
+            f"it makes: {', '.join(sorted(READS))}"
+        )
+    pending, calls = list(wanted), set()
+    while pending:
+        call = pending.pop()
+        if call not in calls:
+            calls.add(call)
+            pending.extend(READS[call])
+    return frozenset(calls)
+
+
+def fix_s3control_host(endpoint_url: str) -> Any:
+    """A ``before-sign`` handler for s3control against a custom endpoint.
+
+    botocore's endpoint rules prefix the host with the account id (``123456789012.127.0.0.1:5000``),
+    which does not resolve for an emulator on an IP address; drop the prefix (s3control also routes by
+    path).
+    """
+    netloc = urlsplit(endpoint_url).netloc
+
+    def handler(request: Any, **_: Any) -> None:
+        parts = urlsplit(request.url)
+        prefix, _, rest = parts.netloc.partition(".")
+        if prefix.isdigit() and rest == netloc:
+            request.url = urlunsplit(parts._replace(netloc=rest))
+
+    return handler
+
+
 class ReadOnlyViolation(RuntimeError):
     """The collector tried an API call that is not a read: a bug, never silently allowed."""
+
+
+class UnrequestedCall(RuntimeError):
+    """The collector tried an API call outside the ones it was asked for: a bug, never silently made."""
 
 
 def refuse_writes(model: Any, **_: Any) -> None:
@@ -83,9 +142,10 @@ def refuse_writes(model: Any, **_: Any) -> None:
 class _Reader:
     """Makes the calls; turns every refusal into an InputError, and remembers unreachable endpoints."""
 
-    def __init__(self, session: boto3.Session, endpoint: str | None) -> None:
+    def __init__(self, session: boto3.Session, endpoint: str | None, calls: frozenset[str]) -> None:
         self.session = session
         self.endpoint = endpoint
+        self.calls = calls
         self.errors: list[InputError] = []
         self._clients: dict[tuple[str, str], Any] = {}
         self._down: dict[str, str] = {}
@@ -97,9 +157,7 @@ class _Reader:
                 service, region_name=region, endpoint_url=self.endpoint, config=CLIENT_CONFIG
             )
             if service == "s3control" and self.endpoint:
-                client.meta.events.register(
-                    "before-sign.s3-control", aws_demo.fix_s3control_host(self.endpoint)
-                )
+                client.meta.events.register("before-sign.s3-control", fix_s3control_host(self.endpoint))
             self._clients[key] = client
         return self._clients[key]
 
@@ -112,6 +170,8 @@ class _Reader:
         """
         service = client.meta.service_model.service_name
         operation = client.meta.method_to_api_mapping[method]
+        if f"{service}:{operation}" not in self.calls:
+            raise UnrequestedCall(f"{service}:{operation} is not among the calls asked for")
         path = f"{where} {service}:{operation}"
         host = client.meta.endpoint_url
         if host in self._down:
@@ -147,7 +207,7 @@ class _Reader:
             return None, self._record(path, f"unreadable answer ({type(exc).__name__}: {first_line})")
 
     def _record(self, path: str, message: str) -> dict[str, Any]:
-        error = InputError(path, message)
+        error = InputError(path, message, file=False)
         self.errors.append(error)
         return error.to_dict()
 
@@ -169,24 +229,34 @@ def make_session(spec: TargetSpec, endpoint: str | None, region: str) -> boto3.S
     except ProfileNotFound:
         raise UsageError(f"{spec.label}: AWS profile {profile!r} not found") from None
     if endpoint:
-        return boto3.Session(**aws_demo.DUMMY_CREDENTIALS, region_name=region)
+        return boto3.Session(**DUMMY_CREDENTIALS, region_name=region)
     return boto3.Session(region_name=region)
 
 
-def collect(spec: TargetSpec, *, session: boto3.Session | None = None) -> Inventory:
-    """Read the account once. ``session`` lets callers (tests) bring their own boto3 session."""
-    seed = spec.options.get("seed")
-    if seed:
-        seed_path = Path(seed)
-        regions = list(
-            spec.options.get("regions") or aws_demo.seed_regions(aws_demo.load_seed_file(seed_path))
-        )
-        with aws_demo.embedded_aws(seed_path) as endpoint:
-            inventory = _collect(spec, endpoint, regions, session)
-        inventory["seed"] = str(seed_path)
-        return inventory
-    regions = list(spec.options.get("regions") or DEFAULT_REGIONS)
-    return _collect(spec, spec.location or None, regions, session)
+def collect(
+    spec: TargetSpec, reads: Iterable[str] = (), *, session: boto3.Session | None = None
+) -> Inventory:
+    """Read the account once: the API calls in ``reads`` (and those they need first), or all of them.
+    ``session`` lets callers (tests) bring their own boto3 session."""
+    calls = calls_for(reads)
+    if spec.options.get("seed"):
+        return _collect_seed(spec, Path(spec.options["seed"]), calls, session)
+    regions = list(spec.options.get("regions") or [DEFAULT_REGION])
+    return _collect(spec, spec.location or None, regions, calls, session)
+
+
+def _collect_seed(
+    spec: TargetSpec, seed_path: Path, calls: frozenset[str], session: boto3.Session | None
+) -> Inventory:
+    """Collect from an embedded moto server loaded with the seed: the only path that needs the demo."""
+    from kitemark.targets.aws import demo  # moto is an optional extra: imported only for a seed
+
+    demo.require_moto()
+    regions = list(spec.options.get("regions") or demo.seed_regions(demo.load_seed_file(seed_path)))
+    with demo.embedded_aws(seed_path) as endpoint:
+        inventory = _collect(spec, endpoint, regions, calls, session)
+    inventory["seed"] = str(seed_path)
+    return inventory
 
 
 def collect_fixture(path: Path) -> Inventory:
@@ -194,22 +264,31 @@ def collect_fixture(path: Path) -> Inventory:
 
 
 def _collect(
-    spec: TargetSpec, endpoint: str | None, regions: list[str], session: boto3.Session | None
+    spec: TargetSpec,
+    endpoint: str | None,
+    regions: list[str],
+    calls: frozenset[str],
+    session: boto3.Session | None,
 ) -> Inventory:
     if not regions:
         raise UsageError(f"{spec.label}: no AWS regions given")
     session = session or make_session(spec, endpoint, regions[0])
     session.events.register("before-call", refuse_writes, unique_id="kitemark-read-only")
-    reader = _Reader(session, endpoint)
+    reader = _Reader(session, endpoint, calls)
 
-    identity, identity_error = reader.call(reader.client("sts", regions[0]), "get_caller_identity", "global")
+    identity, identity_error = None, None
+    if "sts:GetCallerIdentity" in calls:
+        sts = reader.client("sts", regions[0])
+        identity, identity_error = reader.call(sts, "get_caller_identity", "global")
     account_id = identity["Account"] if identity else None
     inventory: Inventory = {
         "kind": KIND,
         "target": spec.label,
         "name": spec.name,
         "location": spec.location,
+        "calls": sorted(calls),
         "account_id": account_id,
+        "partition": _partition(identity),
         "regions": {region: _collect_region(reader, region) for region in regions},
         "s3": _collect_s3(reader, regions[0], account_id, identity_error),
     }
@@ -217,27 +296,40 @@ def _collect(
     return inventory
 
 
+def _partition(identity: dict[str, Any] | None) -> str:
+    """``aws``, ``aws-cn``, ``aws-us-gov`` …: the second field of the caller's ARN."""
+    arn = str((identity or {}).get("Arn") or "")
+    fields = arn.split(":")
+    return fields[1] if len(fields) > 1 and fields[0] == "arn" and fields[1] else "aws"
+
+
 def _collect_region(reader: _Reader, region: str) -> dict[str, Any]:
+    if "eks:ListClusters" not in reader.calls:
+        return {"eks_clusters": [], "errors": {}}
     eks = reader.client("eks", region)
     names, error = reader.call(eks, "list_clusters", region, items="clusters")
     if error:
         return {"eks_clusters": [], "errors": {"eks_clusters": error}}
-    clusters = []
-    for name in sorted(names):
+    return {
+        "eks_clusters": [_collect_cluster(reader, eks, region, name) for name in sorted(names)],
+        "errors": {},
+    }
+
+
+def _collect_cluster(reader: _Reader, eks: Any, region: str, name: str) -> dict[str, Any]:
+    answer, error = None, None
+    if "eks:DescribeCluster" in reader.calls:
         answer, error = reader.call(eks, "describe_cluster", f"{region} {name}", name=name)
-        cluster = (answer or {}).get("cluster", {})
-        clusters.append(
-            {
-                "name": name,
-                "region": region,
-                "arn": cluster.get("arn"),
-                "version": cluster.get("version"),
-                "encryptionConfig": cluster.get("encryptionConfig") or [],
-                "logging": {"clusterLogging": (cluster.get("logging") or {}).get("clusterLogging") or []},
-                "errors": {"cluster": error} if error else {},
-            }
-        )
-    return {"eks_clusters": clusters, "errors": {}}
+    cluster = (answer or {}).get("cluster", {})
+    return {
+        "name": name,
+        "region": region,
+        "arn": cluster.get("arn"),
+        "version": cluster.get("version"),
+        "encryptionConfig": cluster.get("encryptionConfig") or [],
+        "logging": {"clusterLogging": (cluster.get("logging") or {}).get("clusterLogging") or []},
+        "errors": {"cluster": error} if error else {},
+    }
 
 
 def _collect_s3(
@@ -245,19 +337,21 @@ def _collect_s3(
 ) -> dict[str, Any]:
     errors: dict[str, Any] = {}
     account_block = None
-    if account_id:
-        control = reader.client("s3control", home)
-        answer, error = reader.call(control, "get_public_access_block", "account", AccountId=account_id)
-        account_block = _block(answer)
-        if error:
-            errors["account_public_access_block"] = error
-    else:  # s3control needs the account id: its absence is the identity error
-        errors["account_public_access_block"] = identity_error
+    if "s3control:GetPublicAccessBlock" in reader.calls:
+        if account_id:
+            control = reader.client("s3control", home)
+            answer, error = reader.call(control, "get_public_access_block", "account", AccountId=account_id)
+            account_block = _block(answer)
+            if error:
+                errors["account_public_access_block"] = error
+        else:  # s3control needs the account id: its absence is the identity error
+            errors["account_public_access_block"] = identity_error
 
-    s3 = reader.client("s3", home)
-    listed, error = reader.call(s3, "list_buckets", "global", items="Buckets")
-    if error:
-        errors["buckets"] = error
+    listed: list[dict[str, Any]] = []
+    if "s3:ListBuckets" in reader.calls:
+        listed, error = reader.call(reader.client("s3", home), "list_buckets", "global", items="Buckets")
+        if error:
+            errors["buckets"] = error
     buckets = [
         _collect_bucket(reader, home, entry) for entry in sorted(listed or [], key=lambda b: b["Name"])
     ]
@@ -268,36 +362,45 @@ def _collect_bucket(reader: _Reader, home: str, entry: dict[str, Any]) -> dict[s
     name = entry["Name"]
     errors: dict[str, Any] = {}
     region = entry.get("BucketRegion")  # newer ListBuckets answers carry it; otherwise ask
-    if not region:
-        answer, error = reader.call(reader.client("s3", home), "get_bucket_location", name, Bucket=name)
+    if not region and "s3:GetBucketLocation" in reader.calls:
+        region, error = _bucket_region(reader, home, name)
         if error:
             errors["region"] = error
-        else:
-            # Legacy answers: no constraint means us-east-1, "EU" means eu-west-1.
-            constraint = (answer or {}).get("LocationConstraint")
-            region = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint)
     s3 = reader.client("s3", region or home)
-    answer, error = reader.call(s3, "get_public_access_block", name, Bucket=name)
-    if error:
-        errors["public_access_block"] = error
-    public_access_block = _block(answer)
-    answer, error = reader.call(s3, "get_bucket_encryption", name, Bucket=name)
-    if error:
-        errors["encryption"] = error
+    public_access_block, encryption = None, None
+    if "s3:GetPublicAccessBlock" in reader.calls:
+        answer, error = reader.call(s3, "get_public_access_block", name, Bucket=name)
+        public_access_block = _block(answer)
+        if error:
+            errors["public_access_block"] = error
+    if "s3:GetBucketEncryption" in reader.calls:
+        answer, error = reader.call(s3, "get_bucket_encryption", name, Bucket=name)
+        encryption = _encryption(answer)
+        if error:
+            errors["encryption"] = error
     return {
         "name": name,
         "region": region,
         "public_access_block": public_access_block,
-        "encryption": _encryption(answer),
+        "encryption": encryption,
         "errors": errors,
     }
+
+
+def _bucket_region(reader: _Reader, home: str, name: str) -> tuple[str | None, dict[str, Any] | None]:
+    answer, error = reader.call(reader.client("s3", home), "get_bucket_location", name, Bucket=name)
+    if error:
+        return None, error
+    # Legacy answers: no constraint means us-east-1, "EU" means eu-west-1.
+    constraint = (answer or {}).get("LocationConstraint")
+    return {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(constraint, constraint), None
 
 
 def _block(answer: dict[str, Any] | None) -> dict[str, bool] | None:
     if not answer:
         return None
     config = answer.get("PublicAccessBlockConfiguration", {})
-    return {name: bool(config.get(name)) for name in aws_demo.PUBLIC_ACCESS_SETTINGS}
+    return {name: bool(config.get(name)) for name in PUBLIC_ACCESS_SETTINGS}
 
 
 def _encryption(answer: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -311,60 +414,3 @@ def _encryption(answer: dict[str, Any] | None) -> dict[str, Any] | None:
                 "bucket_key": rule.get("BucketKeyEnabled"),
             }
     return None
-
-
-# --- scopes ---------------------------------------------------------------------------------------
-
-
-def _errors(errors: dict[str, Any] | None) -> list[InputError]:
-    return [InputError.from_dict(e) for e in (errors or {}).values() if e]
-
-
-def eks_cluster_units(inventory: Inventory) -> list[Unit]:
-    """One unit per EKS cluster; a region whose clusters could not be listed is one *error* unit."""
-    label = inventory["target"]
-    units = []
-    for region, data in sorted(inventory.get("regions", {}).items()):
-        if data.get("errors"):
-            units.append(Unit(f"{label}/{region}/eks", label, {"region": region}, _errors(data["errors"])))
-        for cluster in data.get("eks_clusters", []):
-            unit_data = {**cluster, "account_id": inventory.get("account_id")}
-            units.append(
-                Unit(
-                    f"{label}/{region}/eks:{cluster['name']}",
-                    label,
-                    unit_data,
-                    _errors(cluster.get("errors")),
-                )
-            )
-    return units
-
-
-def s3_units(inventory: Inventory) -> list[Unit]:
-    """One unit per account: the account-level block and every bucket. Only a failed ListBuckets makes
-    the whole unit an error; a bucket or account setting that could not be read is in its ``errors``."""
-    label = inventory["target"]
-    s3 = inventory.get("s3") or {}
-    data = {
-        "account_id": inventory.get("account_id"),
-        "account_public_access_block": s3.get("account_public_access_block"),
-        "buckets": s3.get("buckets", []),
-        "errors": s3.get("errors", {}),
-    }
-    unit_errors = _errors({"buckets": data["errors"].get("buckets")})
-    return [Unit(f"{label}/s3", label, data, unit_errors)]
-
-
-SCOPES: dict[str, Callable[[Inventory], list[Unit]]] = {"eks-cluster": eks_cluster_units, "s3": s3_units}
-
-
-def describe(inventory: Inventory) -> dict[str, Any]:
-    """Where the collector looked, for a *not applicable* result: the account and each region searched."""
-    regions = inventory.get("regions", {})
-    return {
-        "note": f"searched regions {', '.join(sorted(regions))} only",
-        "account_id": inventory.get("account_id"),
-        "regions_searched": sorted(regions),
-        "eks_clusters_found": sum(len(r.get("eks_clusters", [])) for r in regions.values()),
-        "s3_buckets_found": len((inventory.get("s3") or {}).get("buckets", [])),
-    }

@@ -7,11 +7,15 @@ yields the endpoint URL; the collector then reads it exactly as it reads real AW
 
 moto keeps its state per *process*, not per server, so servers started here are serialised by a lock
 and the state is reset before the seed is loaded and after the server stops.
+
+moto is an optional extra (``pip install 'kitemark[demo]'``): only the seed path (``--aws-seed``, the
+demo, the check fixtures) imports this module, and without moto it is a one-line usage error.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
 import threading
 import urllib.request
@@ -19,7 +23,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import jsonschema
@@ -28,11 +31,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
 from kitemark.core.errors import UsageError
-
-DEFAULT_REGION = "eu-west-2"
-DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-PUBLIC_ACCESS_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
-EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+from kitemark.targets.aws.collect import DUMMY_CREDENTIALS, fix_s3control_host
+from kitemark.targets.aws.constants import DEFAULT_REGION, EKS_LOG_TYPES, NEEDS_MOTO, PUBLIC_ACCESS_SETTINGS
 
 _BLOCK = {
     "type": ["object", "null"],
@@ -104,21 +104,10 @@ def seed_regions(seed: dict[str, Any]) -> list[str]:
     return sorted(regions) or [DEFAULT_REGION]
 
 
-def fix_s3control_host(endpoint_url: str) -> Any:
-    """A ``before-sign`` handler for s3control against a custom endpoint.
-
-    botocore's endpoint rules prefix the host with the account id (``123456789012.127.0.0.1:5000``),
-    which does not resolve for a local emulator; moto routes s3control by path, so drop the prefix.
-    """
-    netloc = urlsplit(endpoint_url).netloc
-
-    def handler(request: Any, **_: Any) -> None:
-        parts = urlsplit(request.url)
-        prefix, _, rest = parts.netloc.partition(".")
-        if prefix.isdigit() and rest == netloc:
-            request.url = urlunsplit(parts._replace(netloc=rest))
-
-    return handler
+def require_moto() -> None:
+    """A usage error, before anything else is done, when the ``demo`` extra is not installed."""
+    if importlib.util.find_spec("moto") is None:
+        raise UsageError(NEEDS_MOTO)
 
 
 def reset(endpoint_url: str) -> None:
@@ -214,7 +203,10 @@ def _create_cluster(
 @contextmanager
 def embedded_aws(seed_path: Path | str) -> Iterator[str]:
     """Start a moto server on 127.0.0.1 (free port), load the seed, yield its endpoint URL, stop it."""
-    from moto.server import ThreadedMotoServer  # heavy import: only when a seed is used
+    try:
+        from moto.server import ThreadedMotoServer  # heavy import: only when a seed is used
+    except ImportError as exc:  # moto without its server extra (flask, werkzeug) lands here too
+        raise UsageError(f"{NEEDS_MOTO} ({exc})") from None
 
     seed = load_seed_file(Path(seed_path))
     # werkzeug logs every request at INFO to stderr unless its logger already has a level.

@@ -1,16 +1,20 @@
-"""The aws target kind: one account, read-only, over one or more regions."""
+"""The aws target kind: one account, read-only, over one or more regions.
+
+The collector (boto3) and the demo (moto) are imported only when a target is collected, so loading
+the kind registry costs neither; moto is needed only for a seed (the ``demo`` extra).
+"""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from kitemark.core.errors import UsageError
-from kitemark.core.kinds import Inventory, KindOption, ScopeFn, TargetKind, TargetSpec
-from kitemark.targets.aws import collect as account
-
-DEFAULT_REGION = "eu-west-2"
+from kitemark.core.kinds import DemoUnavailable, Inventory, KindOption, ScopeFn, TargetKind, TargetSpec
+from kitemark.targets.aws import units
+from kitemark.targets.aws.constants import DEFAULT_REGION, NEEDS_MOTO
 
 
 class AwsKind(TargetKind):
@@ -27,10 +31,7 @@ class AwsKind(TargetKind):
 
     @property
     def scopes(self) -> Mapping[str, ScopeFn]:
-        return {
-            "eks-cluster": lambda inventory, inputs: account.eks_cluster_units(inventory),
-            "s3": lambda inventory, inputs: account.s3_units(inventory),
-        }
+        return {"eks-cluster": units.eks_cluster_units, "s3": units.s3_units}
 
     def specs(self, values: Mapping[str, Any]) -> list[TargetSpec]:
         endpoint, profile = values.get("aws-endpoint"), values.get("aws-profile")
@@ -42,28 +43,39 @@ class AwsKind(TargetKind):
         if regions and not (seed or endpoint or profile):
             raise UsageError("--aws-region needs --aws-endpoint, --aws-profile or --aws-seed")
         if seed:
-            path = Path(seed)
-            if not path.is_file():
-                raise UsageError(f"--aws-seed {seed}: file not found")
-            # Without --aws-region, the regions the seed itself names.
-            return [
-                TargetSpec(
-                    self.name, path.stem, "", {**options, "regions": regions, "seed": str(path.resolve())}
-                )
-            ]
+            return [self._seed_spec(seed, options, regions)]
         if endpoint or profile:
             if endpoint and not endpoint.startswith(("http://", "https://")):
                 raise UsageError(f"--aws-endpoint {endpoint}: expected an http:// or https:// URL")
             return [TargetSpec(self.name, profile or "default", endpoint or "", options)]
         return []
 
+    def _seed_spec(self, seed: str, options: dict[str, Any], regions: list[str]) -> TargetSpec:
+        path = Path(seed)
+        if not path.is_file():
+            raise UsageError(f"--aws-seed {seed}: file not found")
+        from kitemark.targets.aws import demo  # only a seed needs the demo (and moto)
+
+        demo.require_moto()
+        # Without --aws-region, the regions the seed itself names.
+        return TargetSpec(
+            self.name, path.stem, "", {**options, "regions": regions, "seed": str(path.resolve())}
+        )
+
     def collect(self, spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
-        return account.collect(spec)
+        """Only the API calls in ``reads`` (what the selected checks declared); all of them for none."""
+        from kitemark.targets.aws import collect
+
+        return collect.collect(spec, reads)
 
     def collect_fixture(self, path: Path) -> Inventory:
-        return account.collect_fixture(path)
+        from kitemark.targets.aws import collect
+
+        return collect.collect_fixture(path)
 
     def demo_specs(self, demo: Path) -> list[TargetSpec]:
+        if importlib.util.find_spec("moto") is None:
+            raise DemoUnavailable(f"the demo's AWS account is not checked: {NEEDS_MOTO}")
         seed = demo / "aws" / "seed.yaml"
         return [
             TargetSpec(
@@ -72,7 +84,7 @@ class AwsKind(TargetKind):
         ]
 
     def describe(self, inventory: Inventory) -> dict[str, Any]:
-        return account.describe(inventory)
+        return units.describe(inventory)
 
     def commit_path(self, spec: TargetSpec) -> str | None:
         return None

@@ -18,6 +18,8 @@ from kitemark.core.kinds import (
     unique_name,
 )
 from kitemark.targets.cluster import collect as snapshot
+from kitemark.targets.cluster.inputs import SYSTEM_NAMESPACES
+from kitemark.targets.cluster.scopes import SCOPES
 
 TARGET_OPTIONS = ("default-namespace",)
 
@@ -25,6 +27,7 @@ TARGET_OPTIONS = ("default-namespace",)
 class ClusterKind(TargetKind):
     name = "cluster"
     title = "Kubernetes clusters"
+    inputs = (SYSTEM_NAMESPACES,)
     options = (
         KindOption(
             "cluster",
@@ -37,10 +40,7 @@ class ClusterKind(TargetKind):
 
     @property
     def scopes(self) -> Mapping[str, ScopeFn]:
-        return {
-            "namespace": lambda inventory, inputs: snapshot.namespace_units(inventory),
-            "cluster": lambda inventory, inputs: snapshot.cluster_units(inventory),
-        }
+        return SCOPES
 
     def specs(self, values: Mapping[str, Any]) -> list[TargetSpec]:
         specs: list[TargetSpec] = []
@@ -55,7 +55,9 @@ class ClusterKind(TargetKind):
             if not path.is_dir():
                 raise UsageError(f"--cluster {value}: directory not found: {path}")
             name = unique_name(name or path.resolve().name, (s.name for s in specs))
-            specs.append(TargetSpec(self.name, name, str(path.resolve()), dict(options)))
+            spec = TargetSpec(self.name, name, str(path.resolve()), dict(options))
+            snapshot.default_namespace(spec)  # refuses a malformed namespace name now
+            specs.append(spec)
         return specs
 
     def collect(self, spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
@@ -68,6 +70,7 @@ class ClusterKind(TargetKind):
         return {
             "files": len(inventory.get("files") or []),
             "objects": len(inventory.get("objects") or []),
+            "skipped": len(inventory.get("skipped") or []),
         }
 
 

@@ -1,20 +1,20 @@
 """Typed, read-only views over a cluster inventory, built on demand from its JSON form.
 
-Checks receive a ``NamespaceView`` (scope ``cluster.namespace``) or a ``ClusterView`` (scope
-``cluster.cluster``) and never see the raw inventory layout, so the collector can change without
-touching checks. Nothing here talks to an API or reads a file.
+Checks receive a ``NamespaceView`` (scope ``cluster.namespace``) or a ``ClusterView`` (scopes
+``cluster.cluster`` and ``cluster.input``) and never see the raw inventory layout, so the collector
+can change without touching checks. Nothing here talks to an API or reads a file.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from kitemark.core.kinds import InputError
+from kitemark.core.labels import label_value
 
 # Kinds whose pod template is evaluated as a workload, and where that template lives.
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -27,6 +27,17 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
     "Pod": ("spec",),
 }
+# What the pod-security checks read (`reads=`): every kind above, as `<group>/<Kind>`.
+WORKLOAD_READS = (
+    "apps/Deployment",
+    "apps/StatefulSet",
+    "apps/DaemonSet",
+    "apps/ReplicaSet",
+    "v1/ReplicationController",
+    "batch/Job",
+    "batch/CronJob",
+    "v1/Pod",
+)
 # These are usually created by a controller above them (Deployment, CronJob, any of the above).
 # When that owner is in the snapshot with a pod template, the owner is the workload and these are not
 # evaluated twice under a generated name; when it is not, they are evaluated in the owner's name.
@@ -41,42 +52,42 @@ CONTAINER_FIELDS = (
 def dig(data: Any, *path: str, default: Any = None) -> Any:
     """``data[path[0]][path[1]]…``, or ``default`` as soon as a step is missing or not a mapping."""
     for key in path:
-        if not isinstance(data, Mapping) or key not in data:
+        # dict first: inventories are JSON, and the ABC check costs more than the lookup itself.
+        if not isinstance(data, (dict, Mapping)) or key not in data:
             return default
         data = data[key]
     return data
 
 
-def label_value(value: Any) -> str:
-    """Labels are strings in the API; a hand-written snapshot may carry YAML booleans or numbers."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
-
-
 @dataclass(frozen=True)
 class KObject:
-    """One Kubernetes object, with the snapshot file it came from (``None`` for a live read)."""
+    """One Kubernetes object, with the snapshot file it came from (``None`` for a live read).
+    ``defaulted``: it named no namespace and was placed in the target's default namespace."""
 
     raw: Mapping[str, Any]
     source: str | None = None
+    defaulted: bool = False
+    # Read on every grouping and lookup of a large snapshot: taken from ``raw`` once, when made
+    # (cheaper than a cached property, whose first read takes a lock).
+    kind: str = field(init=False, compare=False, repr=False)
+    name: str = field(init=False, compare=False, repr=False)
+    namespace: str | None = field(init=False, compare=False, repr=False)
 
-    @property
-    def kind(self) -> str:
-        return str(self.raw.get("kind", ""))
+    def __post_init__(self) -> None:
+        meta = self.raw.get("metadata")
+        if not isinstance(meta, (dict, Mapping)):
+            meta = {}
+        name, ns = meta.get("name"), meta.get("namespace")
+        # A frozen dataclass's own fields, set once here (one update instead of three __setattr__).
+        self.__dict__.update(
+            kind=str(self.raw.get("kind", "")),
+            name="" if name is None else str(name),
+            namespace=str(ns) if ns else None,
+        )
 
     @property
     def api_version(self) -> str:
         return str(self.raw.get("apiVersion", ""))
-
-    @property
-    def name(self) -> str:
-        return str(dig(self.raw, "metadata", "name", default=""))
-
-    @property
-    def namespace(self) -> str | None:
-        ns = dig(self.raw, "metadata", "namespace")
-        return str(ns) if ns else None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -134,8 +145,18 @@ class PodTemplate:
 
     obj: KObject
     pod_spec: Mapping[str, Any]
+    pod_metadata: Mapping[str, Any] = field(default_factory=dict)  # the template's (or Pod's) metadata
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        notes = self.pod_metadata.get("annotations")
+        return {str(k): label_value(v) for k, v in notes.items()} if isinstance(notes, Mapping) else {}
 
     def containers(self) -> list[Container]:
+        return self._containers
+
+    @cached_property
+    def _containers(self) -> list[Container]:
         found: list[Container] = []
         for field_name, type_name in CONTAINER_FIELDS:
             entries = self.pod_spec.get(field_name) or []
@@ -205,8 +226,6 @@ def workloads_of(objects: list[KObject]) -> list[Workload]:
         path = POD_SPEC_PATHS.get(obj.kind)
         if path is None:
             continue
-        spec = obj.get(*path)
-        template = PodTemplate(obj, spec if isinstance(spec, Mapping) else {})
         owner_ref = controller_of(obj) if obj.kind in SKIP_WHEN_OWNED else None
         owner: Owner | None = None
         ref = obj.ref
@@ -214,91 +233,36 @@ def workloads_of(objects: list[KObject]) -> list[Workload]:
             kind, name = str(owner_ref["kind"]), str(owner_ref["name"])
             in_snapshot = (kind, obj.namespace, name) in present
             if in_snapshot and kind in POD_SPEC_PATHS:
-                continue
+                continue  # decided before reading the template: most Pods of a snapshot stop here
             owner = Owner(kind, name, in_snapshot)
             ref = KObject({"kind": kind, "metadata": {"name": name, "namespace": obj.namespace}}).ref
+        spec, metadata = obj.get(*path), obj.get(*path[:-1], "metadata")
+        template = PodTemplate(
+            obj, spec if isinstance(spec, Mapping) else {}, metadata if isinstance(metadata, Mapping) else {}
+        )
         grouped.setdefault(ref, ([], owner))[0].append(template)
     return [Workload(ref, tuple(templates), owner) for ref, (templates, owner) in grouped.items()]
 
 
-@dataclass(frozen=True)
-class MetadataRule:
-    """What a required namespace label or annotation must hold (from the platform file)."""
-
-    key: str
-    allowed: tuple[str, ...] = ()
-    pattern: str | None = None
-    description: str | None = None
-
-    def expected(self) -> str:
-        if self.description:
-            return self.description
-        if self.allowed:
-            return "one of " + ", ".join(repr(a) for a in self.allowed)
-        if self.pattern:
-            return f"matching /{self.pattern}/"
-        return "a non-empty value"
-
-    def problem(self, value: str) -> str | None:
-        """Why ``value`` is not acceptable, or ``None`` when it is."""
-        if not value.strip():
-            return "empty"
-        if self.allowed and value not in self.allowed:
-            return f"not {self.expected()}"
-        if self.pattern and not re.fullmatch(self.pattern, value):
-            return f"not {self.expected()}"
-        return None
-
-
-@dataclass(frozen=True)
-class Platform:
-    """Platform specifics (system namespaces, business units, required namespace metadata)."""
-
-    raw: Mapping[str, Any]
-
-    @cached_property
-    def system_namespaces(self) -> tuple[str, ...]:
-        return tuple(self.raw.get("system_namespaces") or ())
-
-    @cached_property
-    def business_units(self) -> tuple[str, ...]:
-        return tuple(self.raw.get("business_units") or ())
-
-    def is_system(self, namespace: str) -> bool:
-        # Entries may be globs (`concourse-*`) so a family of platform namespaces needs one line.
-        return any(fnmatch.fnmatchcase(namespace, pattern) for pattern in self.system_namespaces)
-
-    def _rules(self, section: str) -> list[MetadataRule]:
-        rules = dig(self.raw, "namespace_metadata", section) or {}
-        return [
-            MetadataRule(
-                key=key,
-                allowed=tuple(label_value(a) for a in (rule or {}).get("allowed") or ()),
-                pattern=(rule or {}).get("pattern"),
-                description=(rule or {}).get("description"),
-            )
-            for key, rule in rules.items()
-        ]
-
-    @cached_property
-    def namespace_labels(self) -> list[MetadataRule]:
-        return self._rules("labels")
-
-    @cached_property
-    def namespace_annotations(self) -> list[MetadataRule]:
-        return self._rules("annotations")
+def is_system(namespace: str, patterns: Iterable[str]) -> bool:
+    """Whether ``namespace`` is one of the platform's own (``system_namespaces``: names or globs)."""
+    return any(fnmatch.fnmatchcase(namespace, pattern) for pattern in patterns)
 
 
 @dataclass(frozen=True)
 class NamespaceView:
     """One team namespace: its Namespace object (``None`` when the snapshot holds objects in the
-    namespace but not the Namespace itself), its namespaced objects, and the platform config."""
+    namespace but not the Namespace itself) and its namespaced objects.
+
+    ``defaulted`` counts the objects that named no namespace and were placed here (the target's
+    ``default-namespace``); ``system`` says the namespace is a platform one, assessed only for them."""
 
     cluster: str
     name: str
     namespace: KObject | None
     objects: tuple[KObject, ...]
-    platform: Platform
+    defaulted: int = 0
+    system: bool = False
 
     @property
     def ref(self) -> str:
@@ -307,6 +271,24 @@ class NamespaceView:
     @property
     def location(self) -> str | None:
         return self.namespace.source if self.namespace else None
+
+    @property
+    def note(self) -> str | None:
+        """Why objects are assessed under this namespace without naming it, for findings' evidence."""
+        if not self.defaulted:
+            return None
+        return (
+            f"{self.defaulted} object(s) name no namespace and are assessed as namespace {self.name}, "
+            "the target's default-namespace (`default` unless set)"
+            + ("; they are the snapshot's own manifests, not platform objects" if self.system else "")
+        )
+
+    @property
+    def short_note(self) -> str:
+        """`` (N object(s) that name no namespace, assessed as namespace X)``, or ``""``."""
+        if not self.defaulted:
+            return ""
+        return f" ({self.defaulted} object(s) that name no namespace, assessed as namespace {self.name})"
 
     @cached_property
     def by_kind(self) -> dict[str, list[KObject]]:
@@ -323,27 +305,44 @@ class NamespaceView:
         return self.of_kind("NetworkPolicy")
 
     def workloads(self) -> list[Workload]:
+        return self._workloads
+
+    @cached_property
+    def _workloads(self) -> list[Workload]:
         return workloads_of(list(self.objects))
 
 
 @dataclass(frozen=True)
 class ClusterView:
-    """The whole cluster: every object, the snapshot files read, and the input errors met."""
+    """The whole cluster: every object, the snapshot files read, what was skipped and the input
+    errors met (every one: a cluster-scope unit's own share is in ``Unit.errors``)."""
 
     cluster: str
     objects: tuple[KObject, ...]
     files: tuple[str, ...]
     errors: tuple[InputError, ...]
-    platform: Platform
+    system_namespaces: tuple[str, ...]
+    skipped: tuple[Mapping[str, Any], ...] = field(default=())
     duplicates: tuple[Mapping[str, Any], ...] = field(default=())
+    default_namespace: str = "default"
+    defaulted: int = 0
 
-    @property
+    @cached_property
     def namespaces(self) -> list[str]:
-        return sorted({o.name for o in self.objects if o.kind == "Namespace"})
+        """Namespaces known from a Namespace object or from an object in them."""
+        found = {o.name for o in self.objects if o.kind == "Namespace"}
+        found.update(o.namespace for o in self.objects if o.namespace)
+        return sorted(found)
 
-    @property
+    @cached_property
     def team_namespaces(self) -> list[str]:
-        return [ns for ns in self.namespaces if not self.platform.is_system(ns)]
+        """The namespaces the namespace checks assess: those not in ``system_namespaces``, and the
+        namespace objects that name no namespace were placed in."""
+        return [
+            ns
+            for ns in self.namespaces
+            if not is_system(ns, self.system_namespaces) or (self.defaulted and ns == self.default_namespace)
+        ]
 
     def of_kind(self, *kinds: str) -> Iterator[KObject]:
         return (obj for obj in self.objects if obj.kind in kinds)

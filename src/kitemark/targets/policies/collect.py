@@ -1,12 +1,12 @@
 """Policies collector: a directory of Rego and Gatekeeper ``gator verify`` suites.
 
-This module is the target kind's entry point (``collect``, ``collect_fixture``, ``SCOPES``,
-``evaluate_all``); the work is done beside it, in this package. Collection: ``files`` (walking the
-directory), ``rego_files`` (Rego files and the engine), ``gatekeeper_suites`` (suites, templates and
-objects) and ``gatekeeper_yaml`` (YAML and line numbers). Units: ``rego_units`` and
-``gatekeeper_units`` (with ``units``). What a unit runs: ``rego_tests`` (``RegoTestCase``) and
-``kitemark.engines.gatekeeper`` (``GatekeeperCase``, ``spec.match``, assertions), sharing engines
-through ``kitemark.engines.rego_cache``.
+This module is the collector of the target kind (``kitemark.targets.policies.kind``): ``collect``, and
+what the checks may say they read (``REGO_READS``, ``SUITE_READS``); the work is done beside it, in
+this package. Collection: ``files`` (walking the directory), ``rego_files`` (Rego files and the
+engine), ``gatekeeper_suites`` (suites, templates and objects) and ``gatekeeper_yaml`` (YAML and line
+numbers). Units: ``rego_units`` and ``gatekeeper_units`` (with ``units``). What a unit runs:
+``rego_tests`` (``RegoTestCase``) and ``kitemark.engines.gatekeeper`` (``GatekeeperCase``,
+``spec.match``, assertions), sharing engines through ``kitemark.engines.rego_cache``.
 
 Two scopes:
 
@@ -42,13 +42,21 @@ Two scopes:
   the case's assertions (``violations: yes|no|N``, default ``yes``; ``message`` a Go RE2 regular
   expression searched in each violation's ``msg``; one RE2 refuses, such as a lookaround or a
   backreference, is an error of the case when there is a violation to match, as in gator).
-  Input errors: a suite that does not parse is one unit ``<label>/<relpath>``; a template without a
+  YAML is Kitemark's one dialect (``kitemark.core.yamlfile``): dates stay strings and a key repeated
+  in one mapping is an input error at the line of the repeat, never last-one-wins.
+  Input errors: a suite that does not parse (or that gator could not decode: ``tests`` or ``cases``
+  not a list, a test or case not a mapping) is one unit ``<label>/<relpath>``; a template without a
   ``violation`` rule ("missing required rule: violation", as Gatekeeper refuses it) or otherwise
   broken, or a broken constraint, object or inventory file, is carried by every case or invalid test
   that needs it, or, when none does (all its cases skipped), is a unit ``<label>/<relpath>`` of its
   own. As with gator, what a skipped suite, test or case names is not read.
 
 A directory with no ``.rego`` file and no suite is a usage error, not an empty (compliant) target.
+
+What is read: the Rego files when a selected check reads ``REGO_READS`` (REGO-TEST-001), the suites and
+what their cases name when one reads ``SUITE_READS`` (GK-SUITE-001); everything when no check says, or
+one reads something else. A half that is not read is left empty in the inventory (its files are not
+parsed, so their errors are not reported: no selected check would assess them).
 
 Inventory payload::
 
@@ -68,35 +76,53 @@ Inventory payload::
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any
 
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import InputError, Inventory, TargetSpec
 from kitemark.engines.rego import create_engine
 from kitemark.targets.policies.files import target_files
-from kitemark.targets.policies.gatekeeper_suites import collect_suites
-from kitemark.targets.policies.gatekeeper_units import gatekeeper_case_units
+from kitemark.targets.policies.gatekeeper_suites import collect_suites, find_suites
 from kitemark.targets.policies.rego_files import collect_rego_file, engine_config, set_aside_compile_errors
-from kitemark.targets.policies.rego_units import rego_test_units
 
 KIND = "policies"
 
+# What the checks of this kind read (``@check(reads=...)``): a Rego unit test loads every module of
+# its target, as ``opa test`` does; a suite case needs its template, constraint, object and inventory.
+REGO_READS = ("*_test.rego", "*.rego")
+SUITE_READS = (
+    "test.gatekeeper.sh/Suite",
+    "templates.gatekeeper.sh/ConstraintTemplate",
+    "constraints.gatekeeper.sh/*",
+    "objects and inventory named by suite cases",
+)
 
-def collect(spec: TargetSpec) -> Inventory:
+
+def wanted(reads: frozenset[str]) -> tuple[bool, bool]:
+    """(read the Rego files, read the suites) for what the selected checks read."""
+    if not reads or not reads <= {*REGO_READS, *SUITE_READS}:
+        return True, True
+    return bool(reads & set(REGO_READS)), bool(reads & set(SUITE_READS))
+
+
+def collect(spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
     root = Path(spec.location)
     if not root.exists():
         raise UsageError(f"policies target '{spec.name}': {spec.location} does not exist")
     if not root.is_dir():
         raise UsageError(f"policies target '{spec.name}': {spec.location} is not a directory")
+    read_rego, read_suites = wanted(reads)
+    rego_paths = target_files(root, (".rego",))
+    suite_files = find_suites(root)
     engine_cfg = engine_config(spec.options.get("engine"))
     engine = create_engine(**engine_cfg)
     errors: list[InputError] = []
-    rego_files = [collect_rego_file(engine, root, path, errors) for path in target_files(root, (".rego",))]
+    rego_files = [collect_rego_file(engine, root, path, errors) for path in rego_paths] if read_rego else []
     set_aside_compile_errors(engine_cfg, rego_files, errors)
-    suites, templates, objects = collect_suites(engine, engine_cfg, root, errors)
-    if not rego_files and not suites:
+    suites, templates, objects = (
+        collect_suites(engine, engine_cfg, root, suite_files, errors) if read_suites else ([], {}, {})
+    )
+    if not rego_paths and not (suites if read_suites else suite_files):
         # Nothing to assess would otherwise read as "not applicable" and a compliant run.
         raise UsageError(
             f"policies target '{spec.name}': no .rego files or Gatekeeper suites (kind: Suite) "
@@ -114,31 +140,3 @@ def collect(spec: TargetSpec) -> Inventory:
         "templates": templates,
         "objects": objects,
     }
-
-
-def collect_fixture(path: Path) -> Inventory:
-    """A self-test fixture directory (``fixtures/checks/<CHECK-ID>/<variant>``) as a policies target."""
-    return collect(TargetSpec(KIND, f"{path.parent.name}-{path.name}", str(path)))
-
-
-SCOPES = {"rego-test": rego_test_units, "gatekeeper-case": gatekeeper_case_units}
-
-
-# --------------------------------------------------------------------------------------------- timing
-
-
-def evaluate_all(inventory: Inventory) -> dict[str, Any]:
-    """Run every test and case of an inventory (for benchmarks and the demo); returns counts and time."""
-    start = time.perf_counter()
-    counts: dict[str, int] = {}
-    for unit in rego_test_units(inventory):
-        status = "error" if unit.errors else unit.data.run().status
-        counts[f"rego-test:{status}"] = counts.get(f"rego-test:{status}", 0) + 1
-    for unit in gatekeeper_case_units(inventory):
-        if unit.errors:
-            status = "error"
-        else:
-            outcome = unit.data.run()
-            status = "error" if outcome.error else "passed" if outcome.passed else "failed"
-        counts[f"gatekeeper-case:{status}"] = counts.get(f"gatekeeper-case:{status}", 0) + 1
-    return {"counts": counts, "seconds": round(time.perf_counter() - start, 4)}

@@ -1,9 +1,11 @@
-"""Gatekeeper ``gator verify`` suite collection for a policies target: ``collect_suites`` finds every
-``kind: Suite`` (``SUITE_API_VERSION``) YAML file, reads its tests and cases (with their lines), and
-reads what a case that runs needs: each ConstraintTemplate (its schema and embedded Rego, parsed and
-compiled, errors reported at their line in the template file) and each constraint, object and
-inventory file. Skipped suites, tests and cases are not followed, as with gator. YAML loading and line
-numbers come from ``kitemark.targets.policies.gatekeeper_yaml``.
+"""Gatekeeper ``gator verify`` suite collection for a policies target: ``find_suites`` finds every
+``kind: Suite`` (``SUITE_API_VERSION``) YAML file; ``collect_suites`` reads its tests and cases (with
+their lines) and what a case that runs needs: each ConstraintTemplate (its schema and embedded Rego,
+parsed and compiled, errors reported at their line in the template file) and each constraint, object
+and inventory file. Skipped suites, tests and cases are not followed, as with gator. A suite gator
+could not read (``tests`` not a list, a test or case not a mapping, ``cases`` or ``inventory`` not a
+list) is an error of the whole suite, as it is in gator. YAML loading and line numbers come from
+``kitemark.targets.policies.gatekeeper_yaml``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 import yaml
 
 from kitemark.core.kinds import InputError
-from kitemark.engines.rego import V0, V1, RegoEngine, RegoError, RegoModule, create_engine
+from kitemark.engines.rego import V0, V1, RegoEngine, RegoError, create_engine
 from kitemark.targets.policies.files import read_file, relative_path, target_files
 from kitemark.targets.policies.gatekeeper_yaml import (
     embedded_at,
@@ -27,113 +29,148 @@ from kitemark.targets.policies.gatekeeper_yaml import (
 )
 
 SUITE_API_VERSION = "test.gatekeeper.sh/v1alpha1"
+_SUITE_KIND = re.compile(r"^kind:\s*[\"']?Suite[\"']?\s*$", re.MULTILINE)
+
+Entries = dict[str, Any]
 
 
-def collect_suites(
-    engine: RegoEngine, engine_cfg: dict[str, Any], root: Path, errors: list[InputError]
-) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
-    suites: list[dict[str, Any]] = []
-    templates: dict[str, Any] = {}
-    objects: dict[str, Any] = {}
+def find_suites(root: Path) -> list[tuple[str, str]]:
+    """``(relative path, text)`` of every YAML file under ``root`` that looks like a suite."""
+    found = []
     for path in target_files(root, (".yaml", ".yml")):
-        rel = relative_path(root, path)
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue  # not ours unless it is a suite; an unreadable suite cannot be recognised either
-        if SUITE_API_VERSION not in text or not re.search(
-            r"^kind:\s*[\"']?Suite[\"']?\s*$", text, re.MULTILINE
-        ):
-            continue
-        suite = _collect_suite(root, rel, text, errors)
+        if SUITE_API_VERSION in text and _SUITE_KIND.search(text):
+            found.append((relative_path(root, path), text))
+    return found
+
+
+def collect_suites(
+    engine: RegoEngine,
+    engine_cfg: dict[str, Any],
+    root: Path,
+    found: list[tuple[str, str]],
+    errors: list[InputError],
+) -> tuple[list[dict[str, Any]], Entries, Entries]:
+    """The suites among ``found`` (see ``find_suites``), and the templates and objects they need."""
+    suites: list[dict[str, Any]] = []
+    templates: Entries = {}
+    objects: Entries = {}
+    for rel, text in found:
+        suite = _collect_suite(rel, text, errors)
         if suite is None:
             continue
         suites.append(suite)
         # Like gator, read only what a case that runs needs: a skipped suite, test or case names files
         # that nothing reviews, so they cannot make the run an error.
         for test in [] if suite["skip"] else suite["tests"]:
-            if test["skip"]:
-                continue
-            if test["template_path"] and test["template_path"] not in templates:
-                templates[test["template_path"]] = _collect_template(
-                    engine, engine_cfg, root, test["template_path"], errors
-                )
-            refs = [test["constraint_path"]]
-            refs += [
-                p
-                for case in test["cases"]
-                if not case["skip"]
-                for p in [case["object_path"], *case["inventory_paths"]]
-            ]
-            for ref in refs:
-                if ref and ref not in objects:
-                    objects[ref] = _collect_objects(root, ref, errors)
+            if not test["skip"]:
+                _collect_needed(engine, engine_cfg, root, test, templates, objects, errors)
     return suites, templates, objects
 
 
-def _collect_suite(root: Path, rel: str, text: str, errors: list[InputError]) -> dict[str, Any] | None:
+def _collect_needed(
+    engine: RegoEngine,
+    engine_cfg: dict[str, Any],
+    root: Path,
+    test: dict[str, Any],
+    templates: Entries,
+    objects: Entries,
+    errors: list[InputError],
+) -> None:
+    """The template, constraint, objects and inventories one test's running cases need (once each)."""
+    if test["template_path"] and test["template_path"] not in templates:
+        templates[test["template_path"]] = _collect_template(
+            engine, engine_cfg, root, test["template_path"], errors
+        )
+    refs = [test["constraint_path"]]
+    refs += [
+        p
+        for case in test["cases"]
+        if not case["skip"]
+        for p in [case["object_path"], *case["inventory_paths"]]
+    ]
+    for ref in refs:
+        if ref and ref not in objects:
+            objects[ref] = _collect_objects(root, ref, errors)
+
+
+def _collect_suite(rel: str, text: str, errors: list[InputError]) -> dict[str, Any] | None:
     entry: dict[str, Any] = {"path": rel, "name": None, "skip": False, "tests": [], "error": None}
+    tree = None
     try:
         docs = load_documents(text)
         tree = yaml_tree(text)
+        suite = next((d for d in docs if _is_suite(d)), None)
+        if suite is None:
+            return None
+        entry["name"] = _dig(suite, "metadata", "name")
+        entry["skip"] = bool(suite.get("skip"))
+        tests = suite.get("tests") or []
+        shape = _shape_error(rel, tree, tests)
     except yaml.YAMLError as exc:
-        err = yaml_error(rel, exc)
-        errors.append(err)
-        entry["error"] = err.to_dict()
+        shape = yaml_error(rel, exc)
+    if shape is not None:
+        errors.append(shape)
+        entry["error"] = shape.to_dict()
         return entry
-    suite = next(
-        (
-            d
-            for d in docs
-            if isinstance(d, dict) and d.get("kind") == "Suite" and d.get("apiVersion") == SUITE_API_VERSION
-        ),
-        None,
-    )
-    if suite is None:
-        return None
-    entry["name"] = (suite.get("metadata") or {}).get("name")
-    entry["skip"] = bool(suite.get("skip"))
     base = posixpath.dirname(rel)
-    tests = suite.get("tests") or []
+    entry["tests"] = [_test_entry(base, tree, i, test) for i, test in enumerate(tests)]
+    return entry
+
+
+def _is_suite(doc: Any) -> bool:
+    return isinstance(doc, dict) and doc.get("kind") == "Suite" and doc.get("apiVersion") == SUITE_API_VERSION
+
+
+def _shape_error(rel: str, tree: yaml.Node | None, tests: Any) -> InputError | None:
+    """Where a suite is not shaped as gator reads it (gator cannot decode it, so it reads none of it)."""
     if not isinstance(tests, list):
-        err = InputError(rel, "suite 'tests' must be a list", line_of(tree, "tests"))
-        errors.append(err)
-        entry["error"] = err.to_dict()
-        return entry
+        return InputError(rel, "suite 'tests' must be a list", line_of(tree, "tests"))
     for i, test in enumerate(tests):
         if not isinstance(test, dict):
-            continue
-        cases = []
-        for j, case in enumerate(test.get("cases") or []):
+            return InputError(rel, f"suite test {i + 1} must be a mapping", line_of(tree, "tests", i))
+        cases = test.get("cases") or []
+        if not isinstance(cases, list):
+            where = line_of(tree, "tests", i, "cases")
+            return InputError(rel, f"test {test.get('name')!r}: 'cases' must be a list", where)
+        for j, case in enumerate(cases):
+            where = line_of(tree, "tests", i, "cases", j)
             if not isinstance(case, dict):
-                continue
-            inventory = [str(p) for p in case.get("inventory") or []]
-            cases.append(
-                {
-                    "name": str(case.get("name") or f"case-{j + 1}"),
-                    "object": case.get("object"),
-                    "object_path": _join(base, case.get("object")),
-                    "assertions": case.get("assertions") or [],
-                    "inventory": inventory,
-                    "inventory_paths": [_join(base, p) for p in inventory],
-                    "skip": bool(case.get("skip")),
-                    "line": line_of(tree, "tests", i, "cases", j),
-                }
-            )
-        entry["tests"].append(
-            {
-                "name": str(test.get("name") or f"test-{i + 1}"),
-                "template": test.get("template"),
-                "constraint": test.get("constraint"),
-                "template_path": _join(base, test.get("template")),
-                "constraint_path": _join(base, test.get("constraint")),
-                "skip": bool(test.get("skip")),
-                "invalid": bool(test.get("invalid")),
-                "line": line_of(tree, "tests", i),
-                "cases": cases,
-            }
-        )
-    return entry
+                return InputError(rel, f"test {test.get('name')!r}: case {j + 1} must be a mapping", where)
+            if not isinstance(case.get("inventory") or [], list):
+                return InputError(rel, f"case {case.get('name')!r}: 'inventory' must be a list", where)
+    return None
+
+
+def _test_entry(base: str, tree: yaml.Node | None, i: int, test: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": str(test.get("name") or f"test-{i + 1}"),
+        "template": test.get("template"),
+        "constraint": test.get("constraint"),
+        "template_path": _join(base, test.get("template")),
+        "constraint_path": _join(base, test.get("constraint")),
+        "skip": bool(test.get("skip")),
+        "invalid": bool(test.get("invalid")),
+        "line": line_of(tree, "tests", i),
+        "cases": [_case_entry(base, tree, i, j, case) for j, case in enumerate(test.get("cases") or [])],
+    }
+
+
+def _case_entry(base: str, tree: yaml.Node | None, i: int, j: int, case: dict[str, Any]) -> dict[str, Any]:
+    inventory = [str(p) for p in case.get("inventory") or []]
+    return {
+        "name": str(case.get("name") or f"case-{j + 1}"),
+        "object": case.get("object"),
+        "object_path": _join(base, case.get("object")),
+        "assertions": case.get("assertions") or [],
+        "inventory": inventory,
+        "inventory_paths": [_join(base, p) for p in inventory],
+        "skip": bool(case.get("skip")),
+        "line": line_of(tree, "tests", i, "cases", j),
+    }
 
 
 def _join(base: str, ref: Any) -> str | None:
@@ -162,17 +199,43 @@ def _collect_objects(root: Path, rel: str, errors: list[InputError]) -> dict[str
     return entry
 
 
-def _template_rego(spec_target: dict[str, Any]) -> tuple[str | None, list[str], str]:
+def _dig(value: Any, *keys: str) -> Any:
+    """``value[k1][k2]...``, or None where a level is missing or not a mapping."""
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _template_rego(spec_target: dict[str, Any]) -> tuple[Any, list[str], str]:
     """The Rego of a template target: ``rego``/``libs`` (Gatekeeper's v0), else a ``code`` entry with
     ``engine: Rego`` (whose ``source.version`` may say v1)."""
     if spec_target.get("rego"):
-        return spec_target["rego"], list(spec_target.get("libs") or []), V0
+        return spec_target["rego"], _libs(spec_target.get("libs")), V0
     for code in spec_target.get("code") or []:
-        source = (code or {}).get("source") or {}
-        if (code or {}).get("engine") == "Rego" and source.get("rego"):
+        source = _dig(code, "source") or {}
+        if _dig(code, "engine") == "Rego" and isinstance(source, dict) and source.get("rego"):
             version = V1 if str(source.get("version", "")).lower() == "v1" else V0
-            return source["rego"], list(source.get("libs") or []), version
+            return source["rego"], _libs(source.get("libs")), version
     return None, [], V0
+
+
+def _libs(value: Any) -> list[str]:
+    return [str(lib) for lib in value] if isinstance(value, list) else []
+
+
+class _TemplateRefused(Exception):
+    """A template Kitemark cannot evaluate, with the input error that says why."""
+
+    def __init__(self, error: InputError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+# One embedded block of Rego: its name (``rego``, ``libs[0]``...), its source, and where it starts in
+# the template file (line, indentation), to report errors at their place in the file.
+_Part = tuple[str, str, tuple[int, int] | None]
 
 
 def _collect_template(
@@ -190,75 +253,84 @@ def _collect_template(
         "rego_line": None,
         "error": None,
     }
+    try:
+        parts = _read_template(root, rel, entry)
+        _check_template_rego(engine, engine_cfg, entry, parts)
+    except _TemplateRefused as refused:
+        errors.append(refused.error)
+        entry["error"] = refused.error.to_dict()
+    return entry
 
-    def fail(err: InputError) -> dict[str, Any]:
-        errors.append(err)
-        entry["error"] = err.to_dict()
-        return entry
 
+def _read_template(root: Path, rel: str, entry: dict[str, Any]) -> list[_Part]:
+    """Fill ``entry`` from the template file; its blocks of Rego. Raises ``_TemplateRefused``."""
     try:
         text = read_file(root, rel)
         docs = load_documents(text)
         tree = yaml_tree(text)
     except (OSError, UnicodeDecodeError) as exc:
-        return fail(InputError(rel, f"cannot read template: {getattr(exc, 'strerror', None) or exc}"))
+        reason = getattr(exc, "strerror", None) or exc
+        raise _TemplateRefused(InputError(rel, f"cannot read template: {reason}")) from None
     except yaml.YAMLError as exc:
-        return fail(yaml_error(rel, exc))
+        raise _TemplateRefused(yaml_error(rel, exc)) from None
     if len(docs) != 1 or not isinstance(docs[0], dict) or docs[0].get("kind") != "ConstraintTemplate":
-        return fail(InputError(rel, "expected exactly one ConstraintTemplate"))
+        raise _TemplateRefused(InputError(rel, "expected exactly one ConstraintTemplate"))
     template = docs[0]
-    spec = template.get("spec") or {}
-    entry["name"] = (template.get("metadata") or {}).get("name")
-    entry["kind"] = ((((spec.get("crd") or {}).get("spec") or {}).get("names")) or {}).get("kind")
-    entry["schema"] = (((spec.get("crd") or {}).get("spec") or {}).get("validation") or {}).get(
-        "openAPIV3Schema"
-    )
-    targets = spec.get("targets") or []
-    target = targets[0] if targets and isinstance(targets[0], dict) else {}
+    entry["name"] = _dig(template, "metadata", "name")
+    entry["kind"] = _dig(template, "spec", "crd", "spec", "names", "kind")
+    entry["schema"] = _dig(template, "spec", "crd", "spec", "validation", "openAPIV3Schema")
+    targets = _dig(template, "spec", "targets")
+    target = targets[0] if isinstance(targets, list) and targets and isinstance(targets[0], dict) else {}
     rego, libs, version = _template_rego(target)
-    if not rego:
-        return fail(InputError(rel, "template has no Rego in spec.targets[0] (Kitemark evaluates Rego only)"))
+    if not rego or not isinstance(rego, str):
+        raise _TemplateRefused(
+            InputError(rel, "template has no Rego in spec.targets[0] (Kitemark evaluates Rego only)")
+        )
     entry.update(rego=rego, libs=libs, version=version)
     lines = text.splitlines()
     rego_at = embedded_at(tree, lines, "spec", "targets", 0, "rego")
     entry["rego_line"] = rego_at[0] if rego_at else None
-    parts = [("rego", rego, rego_at)]
-    parts += [
-        (f"libs[{n}]", lib, embedded_at(tree, lines, "spec", "targets", 0, "libs", n))
-        for n, lib in enumerate(libs)
+    return [
+        ("rego", rego, rego_at),
+        *(
+            (f"libs[{n}]", lib, embedded_at(tree, lines, "spec", "targets", 0, "libs", n))
+            for n, lib in enumerate(libs)
+        ),
     ]
-    where = {f"{rel}#{part}": (part, at) for part, _, at in parts}
 
-    def rego_error(kind: str, exc: RegoError) -> dict[str, Any]:
-        # Report the error at its line and column in the template file, not in the embedded string.
-        part, at = where.get(exc.path or "", ("rego", None))
-        if at and exc.line:
-            line, col = exc.line + at[0] - 1, (exc.col or 0) + at[1]
-            return fail(InputError(rel, f"Rego {kind} error in {part} at column {col}: {exc.message}", line))
-        return fail(InputError(rel, f"Rego {kind} error in {part}: {exc}"))
 
+def _check_template_rego(
+    engine: RegoEngine, engine_cfg: dict[str, Any], entry: dict[str, Any], parts: list[_Part]
+) -> None:
+    """Parse each block, require a ``violation`` rule, and compile them together, as Gatekeeper's
+    constraint framework does before it accepts a template. Raises ``_TemplateRefused``."""
+    rel, version = entry["path"], entry["version"]
     for part, source, _ in parts:
         try:
-            module: RegoModule = engine.parse(f"{rel}#{part}", source, version)
+            module = engine.parse(f"{rel}#{part}", source, version)
         except RegoError as exc:
-            return rego_error("syntax", exc)
+            raise _TemplateRefused(_rego_error(rel, parts, "syntax", exc)) from None
         if part == "rego":
             entry["package"] = list(module.package)
             if not any(rule.name == "violation" for rule in module.rules):
-                # Gatekeeper's constraint framework refuses such a template; without this, a typo
-                # (`violations[...]`) would make every `violations: no` case pass.
-                return fail(
-                    InputError(
-                        rel,
-                        "missing required rule: violation (a ConstraintTemplate's rego must define it)",
-                        entry["rego_line"],
-                    )
-                )
+                # Gatekeeper refuses such a template; without this, a typo (`violations[...]`) would
+                # make every `violations: no` case pass.
+                message = "missing required rule: violation (a ConstraintTemplate's rego must define it)"
+                raise _TemplateRefused(InputError(rel, message, entry["rego_line"]))
     try:
         compiled = create_engine(**engine_cfg)
         for part, source, _ in parts:
             compiled.add_policy(f"{rel}#{part}", source, version)
         compiled.check()
     except RegoError as exc:
-        return rego_error("compile", exc)
-    return entry
+        raise _TemplateRefused(_rego_error(rel, parts, "compile", exc)) from None
+
+
+def _rego_error(rel: str, parts: list[_Part], kind: str, exc: RegoError) -> InputError:
+    """An error in embedded Rego at its line and column in the template file, not in the string."""
+    where = {f"{rel}#{part}": (part, at) for part, _, at in parts}
+    part, at = where.get(exc.path or "", ("rego", None))
+    if at and exc.line:
+        line, col = exc.line + at[0] - 1, (exc.col or 0) + at[1]
+        return InputError(rel, f"Rego {kind} error in {part} at column {col}: {exc.message}", line)
+    return InputError(rel, f"Rego {kind} error in {part}: {exc}")

@@ -8,6 +8,7 @@ no unit carries, is a unit of its own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from kitemark.core.kinds import InputError, Inventory, Unit
@@ -16,7 +17,8 @@ from kitemark.targets.policies.rego_files import DEFAULT_ENGINE
 from kitemark.targets.policies.units import carried_errors, error_key, error_unit, unit_id
 
 
-def gatekeeper_case_units(inventory: Inventory) -> list[Unit]:
+def gatekeeper_case_units(inventory: Inventory, inputs: Mapping[str, Any]) -> list[Unit]:
+    """The ``policies.gatekeeper-case`` scope (no check input changes it)."""
     templates = inventory.get("templates", {})
     objects = inventory.get("objects", {})
     engine_cfg = inventory.get("engine") or {"name": DEFAULT_ENGINE}
@@ -30,62 +32,95 @@ def gatekeeper_case_units(inventory: Inventory) -> list[Unit]:
         for test in suite["tests"]:
             template = templates.get(test["template_path"] or "", None)
             if test["invalid"]:
-                # A constraint expected to be rejected: one unit for the test, `<suite>#<test name>`.
-                skip = suite["skip"] or test["skip"]
-                errors = [] if skip else _test_input_errors(suite, test, template, objects)
-                uid = _unique(unit_id(inventory, suite["path"], test["name"]), seen)
-                data = GatekeeperCase(
-                    target=inventory["target"],
-                    suite=suite["path"],
-                    test=test["name"],
-                    case="",
-                    line=test["line"],
-                    skip=skip,
-                    template=template or {},
-                    constraint_path=test["constraint_path"] or "",
-                    constraint_docs=_docs(objects, test["constraint_path"]),
-                    object_path="",
-                    object_docs=[],
-                    inventory_docs=[],
-                    assertions=[],
-                    engine_cfg=engine_cfg,
-                    invalid=True,
-                )
-                units.append(Unit(uid, inventory["target"], data, errors))
-                continue
-            for case in test["cases"]:
-                skip = suite["skip"] or test["skip"] or case["skip"]
-                # gator does not read what a skipped case names, so its inputs cannot make it an error.
-                errors = [] if skip else _case_input_errors(suite, test, case, template, objects)
-                uid = _unique(unit_id(inventory, suite["path"], f"{test['name']}/{case['name']}"), seen)
-                data = GatekeeperCase(
-                    target=inventory["target"],
-                    suite=suite["path"],
-                    test=test["name"],
-                    case=case["name"],
-                    line=case["line"],
-                    skip=skip,
-                    template=template or {},
-                    constraint_path=test["constraint_path"] or "",
-                    constraint_docs=_docs(objects, test["constraint_path"]),
-                    object_path=case["object_path"] or "",
-                    object_docs=_docs(objects, case["object_path"]),
-                    inventory_docs=[d for p in case["inventory_paths"] for d in _docs(objects, p)],
-                    assertions=case["assertions"],
-                    engine_cfg=engine_cfg,
-                )
-                units.append(Unit(uid, inventory["target"], data, errors))
-    # A broken template or object that no unit reports (named only by skipped cases, or by a test
-    # whose cases are all skipped) is a unit of its own, so that its error still reaches a result.
+                found = [_invalid_test_unit(inventory, suite, test, template, objects, engine_cfg)]
+            else:
+                found = [
+                    _case_unit(inventory, suite, test, case, template, objects, engine_cfg)
+                    for case in test["cases"]
+                ]
+            for unit in found:
+                unit.id = _unique(unit.id, seen)
+            units += found
+    return units + _uncarried_file_units(inventory, [*templates.values(), *objects.values()], units, seen)
+
+
+def _invalid_test_unit(
+    inventory: Inventory,
+    suite: dict[str, Any],
+    test: dict[str, Any],
+    template: dict[str, Any] | None,
+    objects: dict[str, Any],
+    engine_cfg: dict[str, Any],
+) -> Unit:
+    """A constraint expected to be rejected: one unit for the test, ``<suite>#<test name>``."""
+    skip = suite["skip"] or test["skip"]
+    errors = [] if skip else _test_input_errors(suite, test, template, objects)
+    data = GatekeeperCase(
+        target=inventory["target"],
+        suite=suite["path"],
+        test=test["name"],
+        case="",
+        line=test["line"],
+        skip=skip,
+        template=template or {},
+        constraint_path=test["constraint_path"] or "",
+        constraint_docs=_docs(objects, test["constraint_path"]),
+        object_path="",
+        object_docs=[],
+        inventory_docs=[],
+        assertions=[],
+        engine_cfg=engine_cfg,
+        invalid=True,
+    )
+    return Unit(unit_id(inventory, suite["path"], test["name"]), inventory["target"], data, errors)
+
+
+def _case_unit(
+    inventory: Inventory,
+    suite: dict[str, Any],
+    test: dict[str, Any],
+    case: dict[str, Any],
+    template: dict[str, Any] | None,
+    objects: dict[str, Any],
+    engine_cfg: dict[str, Any],
+) -> Unit:
+    skip = suite["skip"] or test["skip"] or case["skip"]
+    # gator does not read what a skipped case names, so its inputs cannot make it an error.
+    errors = [] if skip else _case_input_errors(suite, test, case, template, objects)
+    data = GatekeeperCase(
+        target=inventory["target"],
+        suite=suite["path"],
+        test=test["name"],
+        case=case["name"],
+        line=case["line"],
+        skip=skip,
+        template=template or {},
+        constraint_path=test["constraint_path"] or "",
+        constraint_docs=_docs(objects, test["constraint_path"]),
+        object_path=case["object_path"] or "",
+        object_docs=_docs(objects, case["object_path"]),
+        inventory_docs=[d for p in case["inventory_paths"] for d in _docs(objects, p)],
+        assertions=case["assertions"],
+        engine_cfg=engine_cfg,
+    )
+    uid = unit_id(inventory, suite["path"], f"{test['name']}/{case['name']}")
+    return Unit(uid, inventory["target"], data, errors)
+
+
+def _uncarried_file_units(
+    inventory: Inventory, entries: list[dict[str, Any]], units: list[Unit], seen: set[str]
+) -> list[Unit]:
+    """A broken template or object that no unit reports (named only by skipped cases, or by a test
+    whose cases are all skipped) is a unit of its own, so that its error still reaches a result."""
     carried = carried_errors(units)
-    files = sorted([*templates.values(), *objects.values()], key=lambda entry: entry["path"])
-    for entry in files:
+    extra = []
+    for entry in sorted(entries, key=lambda e: e["path"]):
         if entry["error"] and error_key(entry["error"]) not in carried:
             carried.add(error_key(entry["error"]))
             unit = error_unit(inventory, entry["path"], entry["error"])
             unit.id = _unique(unit.id, seen)  # one file read both as a template and as objects
-            units.append(unit)
-    return units
+            extra.append(unit)
+    return extra
 
 
 def _unique(uid: str, seen: set[str]) -> str:

@@ -1,8 +1,10 @@
-"""YAML for Gatekeeper suites, templates and objects: a safe loader that keeps dates as strings
-(``load_documents``), ``InputError``s for unparseable YAML (``yaml_error``), and the line-number
-helpers that point errors at the right place in a file: ``yaml_tree`` (the node tree of a file),
-``line_of`` (the line of the node at a path of keys and indexes) and ``embedded_at`` (where a block of
-Rego embedded in a ConstraintTemplate starts). Used by ``kitemark.targets.policies.gatekeeper_suites``.
+"""YAML for Gatekeeper suites, templates and objects, in Kitemark's one dialect
+(``kitemark.core.yamlfile.Loader``: dates stay strings, a key repeated in one mapping is an error):
+``load_documents``, ``InputError``s naming file and line for YAML that cannot be read (``yaml_error``),
+and the line-number helpers that point errors at the right place in a file: ``yaml_tree`` (the node
+tree of a file), ``line_of`` (the line of the node at a path of keys and indexes) and ``embedded_at``
+(where a block of Rego embedded in a ConstraintTemplate starts). Used by
+``kitemark.targets.policies.gatekeeper_suites``.
 """
 
 from __future__ import annotations
@@ -12,32 +14,23 @@ from typing import Any
 import yaml
 
 from kitemark.core.kinds import InputError
-
-
-class _YamlLoader(yaml.SafeLoader):
-    """Safe YAML that keeps dates as strings (Kubernetes does, and the inventory must be JSON)."""
-
-
-_YamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+from kitemark.core.yamlfile import Loader, error_text
 
 
 def yaml_error(rel: str, exc: yaml.YAMLError) -> InputError:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    return InputError(rel, f"invalid YAML: {problem}", mark.line + 1 if mark else None)
+    """One line naming the file and line; never the offending source line (it may hold a secret)."""
+    message, line = error_text(exc)
+    return InputError(rel, f"invalid YAML: {message}", line)
 
 
 def load_documents(text: str) -> list[Any]:
-    return [doc for doc in yaml.load_all(text, Loader=_YamlLoader) if doc is not None]
+    return [doc for doc in yaml.load_all(text, Loader=Loader) if doc is not None]
 
 
 def yaml_tree(text: str) -> yaml.Node | None:
     """The node tree of a single-document file (for line numbers); None for several documents."""
     try:
-        return yaml.compose(text, Loader=_YamlLoader)
+        return yaml.compose(text, Loader=Loader)
     except yaml.YAMLError:
         return None
 

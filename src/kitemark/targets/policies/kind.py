@@ -1,4 +1,7 @@
-"""The policies target kind: ``--policies [NAME=]DIR`` (Rego unit tests and Gatekeeper suites)."""
+"""The policies target kind: ``--policies [NAME=]DIR`` (Rego unit tests and Gatekeeper suites).
+
+The collector and the engines (regorus) are imported when they are first needed, so loading the kind
+registry (every pytest session with Kitemark installed does) costs neither."""
 
 from __future__ import annotations
 
@@ -8,9 +11,6 @@ from typing import Any
 
 from kitemark.core import resources
 from kitemark.core.kinds import Inventory, KindOption, ScopeFn, TargetKind, TargetSpec, directory_specs
-from kitemark.targets.policies import collect as policies
-from kitemark.targets.policies.gatekeeper_units import gatekeeper_case_units
-from kitemark.targets.policies.rego_units import rego_test_units
 
 
 class PoliciesKind(TargetKind):
@@ -27,16 +27,18 @@ class PoliciesKind(TargetKind):
 
     @property
     def scopes(self) -> Mapping[str, ScopeFn]:
-        return {
-            "rego-test": lambda inventory, inputs: rego_test_units(inventory),
-            "gatekeeper-case": lambda inventory, inputs: gatekeeper_case_units(inventory),
-        }
+        from kitemark.targets.policies.gatekeeper_units import gatekeeper_case_units
+        from kitemark.targets.policies.rego_units import rego_test_units
+
+        return {"rego-test": rego_test_units, "gatekeeper-case": gatekeeper_case_units}
 
     def specs(self, values: Mapping[str, Any]) -> list[TargetSpec]:
         return directory_specs(self.name, values.get("policies") or [])
 
     def collect(self, spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
-        return policies.collect(spec)
+        from kitemark.targets.policies import collect as policies
+
+        return policies.collect(spec, reads)
 
     def demo_specs(self, demo: Path) -> list[TargetSpec]:
         return [

@@ -8,6 +8,7 @@ no test carries, or a test file that does not parse, is a unit of its own.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Mapping
 from typing import Any
 
 from kitemark.core.kinds import InputError, Inventory, Unit
@@ -16,19 +17,23 @@ from kitemark.targets.policies.rego_files import DEFAULT_ENGINE
 from kitemark.targets.policies.rego_tests import RegoTestCase, isolate, rule_source
 from kitemark.targets.policies.units import carried_errors, error_key, error_unit, unit_id
 
+# Every loaded definition of each test name in each package (Rego would OR them together).
+Namesakes = dict[tuple[tuple[str, ...], str], list[tuple[str, dict[str, Any]]]]
 
-def rego_test_units(inventory: Inventory) -> list[Unit]:
+
+def rego_test_units(inventory: Inventory, inputs: Mapping[str, Any]) -> list[Unit]:
+    """The ``policies.rego-test`` scope (no check input changes it)."""
     files = inventory.get("rego_files", [])
     modules = [(f["path"], f["source"], f["version"]) for f in files if not f["error"]]
-    key = bundle_key(inventory.get("engine") or {}, modules)
     engine_cfg = inventory.get("engine") or {"name": DEFAULT_ENGINE}
+    shared = {
+        "target": inventory["target"],
+        "modules": modules,
+        "engine_cfg": engine_cfg,
+        "bundle_key": bundle_key(inventory.get("engine") or {}, modules),
+    }
     broken = [f for f in files if f["error"]]
-    # Every loaded definition of each test name in each package (they would be OR-ed together).
-    namesakes: dict[tuple[tuple[str, ...], str], list[tuple[str, dict[str, Any]]]] = {}
-    for f in files:
-        if not f["error"]:
-            for test in f["tests"]:
-                namesakes.setdefault((_package(f), test["name"]), []).append((f["path"], test))
+    namesakes = _namesakes(files)
     per_file: dict[str, list[Unit]] = {}
     for f in files:
         if not f["test_file"]:
@@ -36,39 +41,9 @@ def rego_test_units(inventory: Inventory) -> list[Unit]:
         if f["error"] and not f["tests"]:
             # Unparseable: its tests are unknown, so the file itself is the unit.
             per_file[f["path"]] = [error_unit(inventory, f["path"], f["error"])]
-            continue
-        # A test cannot be assessed without a broken policy file of its own directory or package;
-        # that error comes first (it is the cause), then the file's own compile error.
-        depends = [
-            InputError.from_dict(b["error"])
-            for b in broken
-            if not b["test_file"]
-            and (posixpath.dirname(b["path"]) == posixpath.dirname(f["path"]) or b["package"] == f["package"])
-        ]
-        if f["error"]:
-            depends.append(InputError.from_dict(f["error"]))
-        units = per_file.setdefault(f["path"], [])
-        numbered: dict[str, int] = {}
-        for test in f["tests"]:
-            # Bodies sharing a name are separate tests: `test_x`, then `test_x#01`, `#02`... in file order.
-            k = numbered[test["name"]] = numbered.get(test["name"], -1) + 1
-            name = test["name"] if k == 0 else f"{test['name']}#{k:02d}"
-            case = RegoTestCase(
-                target=inventory["target"],
-                path=f["path"],
-                package=_package(f),
-                rule=test["name"],
-                line=test["line"],
-                version=f["version"],
-                modules=modules,
-                engine_cfg=engine_cfg,
-                bundle_key=key,
-                name=name,
-                end_line=test.get("end_line") or test["line"],
-                source=rule_source(f["source"], test["line"], test.get("end_line") or test["line"]),
-            )
-            _isolate(case, f, test, namesakes)
-            units.append(Unit(unit_id(inventory, f["path"], name), inventory["target"], case, depends))
+        else:
+            depends = _dependencies(f, broken)
+            per_file[f["path"]] = _test_units(inventory, f, depends, shared, namesakes)
     # A broken file that no test depends on (a policy without tests of its own) is a unit of its own:
     # otherwise its error would reach no result and the run would read as compliant.
     carried = carried_errors(u for group in per_file.values() for u in group)
@@ -78,16 +53,64 @@ def rego_test_units(inventory: Inventory) -> list[Unit]:
     return [u for f in files for u in per_file.get(f["path"], [])]
 
 
+def _namesakes(files: list[dict[str, Any]]) -> Namesakes:
+    found: Namesakes = {}
+    for f in files:
+        if not f["error"]:
+            for test in f["tests"]:
+                found.setdefault((_package(f), test["name"]), []).append((f["path"], test))
+    return found
+
+
+def _dependencies(f: dict[str, Any], broken: list[dict[str, Any]]) -> list[InputError]:
+    """What stops a test file's tests from being assessed: a broken policy file of its own directory
+    or package (the cause, so it comes first), then the file's own compile error."""
+    depends = [
+        InputError.from_dict(b["error"])
+        for b in broken
+        if not b["test_file"]
+        and (posixpath.dirname(b["path"]) == posixpath.dirname(f["path"]) or b["package"] == f["package"])
+    ]
+    if f["error"]:
+        depends.append(InputError.from_dict(f["error"]))
+    return depends
+
+
+def _test_units(
+    inventory: Inventory,
+    f: dict[str, Any],
+    depends: list[InputError],
+    shared: dict[str, Any],
+    namesakes: Namesakes,
+) -> list[Unit]:
+    units = []
+    numbered: dict[str, int] = {}
+    for test in f["tests"]:
+        # Bodies sharing a name are separate tests: `test_x`, then `test_x#01`, `#02`... in file order.
+        k = numbered[test["name"]] = numbered.get(test["name"], -1) + 1
+        name = test["name"] if k == 0 else f"{test['name']}#{k:02d}"
+        end_line = test.get("end_line") or test["line"]
+        case = RegoTestCase(
+            path=f["path"],
+            package=_package(f),
+            rule=test["name"],
+            line=test["line"],
+            version=f["version"],
+            name=name,
+            end_line=end_line,
+            source=rule_source(f["source"], test["line"], end_line),
+            **shared,
+        )
+        _isolate(case, test, namesakes)
+        units.append(Unit(unit_id(inventory, f["path"], name), inventory["target"], case, list(depends)))
+    return units
+
+
 def _package(f: dict[str, Any]) -> tuple[str, ...]:
     return tuple(f.get("package_path") or (f["package"] or "").split("."))
 
 
-def _isolate(
-    case: RegoTestCase,
-    f: dict[str, Any],
-    test: dict[str, Any],
-    namesakes: dict[tuple[tuple[str, ...], str], list[tuple[str, dict[str, Any]]]],
-) -> None:
+def _isolate(case: RegoTestCase, test: dict[str, Any], namesakes: Namesakes) -> None:
     """Give ``case`` modules in which the other definitions of its name are renamed away, so that it
     is evaluated on its own body (see ``kitemark.targets.policies.rego_tests``)."""
     others: dict[str, list[tuple[int, int]]] = {}

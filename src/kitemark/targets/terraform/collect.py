@@ -10,6 +10,7 @@ Inventory payload::
 
     "modules": [                                # the root module first, then by relative path
         {"path": "pay-fines" | "s3-bucket",     # the module path (below)
+         "dir": "." | "modules/s3",             # its folder relative to the location (module sources)
          "files": {"main.tf": {<python-hcl2 output with __start_line__/__end_line__>}, ...},
          "errors": [InputError.to_dict(), ...]},
     ]
@@ -26,7 +27,9 @@ directories are skipped). A location with no directory name (``/``) also gives `
 The inventory is kept as audit evidence, so secret values are redacted as each file is parsed (see
 ``redaction``): literal values of credential-like attributes become ``"<redacted>"`` while references
 such as ``var.db_password`` or ``random_password.db.result`` are kept. Checks read a module through
-``view.ModuleView``; ``count``/``for_each``/``dynamic`` are resolved by ``instances``.
+``view.ModuleView``; ``count``/``for_each``/``dynamic`` are resolved by ``instances``; the scope function
+links each module to the modules of the target that call it (``calls``), so a child inherits its
+callers' provider configurations.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +46,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import InputError, Inventory, TargetSpec, Unit
+from kitemark.targets.terraform.calls import link_calls
 from kitemark.targets.terraform.redaction import redact_secrets
 from kitemark.targets.terraform.view import ModuleView, join
 
@@ -56,7 +61,10 @@ def collect(spec: TargetSpec) -> Inventory:
     if not root.exists():
         raise UsageError(f"terraform target '{spec.name}': {spec.location} does not exist")
     if not root.is_dir():
-        raise UsageError(f"terraform target '{spec.name}': {spec.location} is not a directory")
+        raise UsageError(
+            f"terraform target '{spec.name}': {spec.location} is a file; pass the module's directory "
+            f"({root.parent}) instead"
+        )
     module_dirs = discover_modules(root)
     if not module_dirs:
         raise UsageError(f"terraform target '{spec.name}': no .tf files found under {spec.location}")
@@ -70,11 +78,6 @@ def collect(spec: TargetSpec) -> Inventory:
         "errors": [e for m in modules for e in m["errors"]],
         "modules": modules,
     }
-
-
-def collect_fixture(path: Path) -> Inventory:
-    """A self-test fixture directory (``fixtures/checks/<CHECK-ID>/<variant>``) as a terraform target."""
-    return collect(TargetSpec(KIND, f"{path.parent.name}-{path.name}", str(path)))
 
 
 def discover_modules(root: Path) -> list[Path]:
@@ -117,7 +120,7 @@ def _collect_module(root: Path, module_dir: Path, root_path: str) -> dict[str, A
             errors.append(problem.to_dict())
         else:
             files[path.name] = parsed
-    return {"path": module_path, "files": files, "errors": errors}
+    return {"path": module_path, "dir": _relpath(root, module_dir), "files": files, "errors": errors}
 
 
 def parse_file(path: Path, rel: str) -> tuple[dict[str, Any] | None, InputError | None]:
@@ -211,17 +214,18 @@ def _json_safe(value: Any) -> Any:
 # ---------------------------------------------------------------------------------------------- scopes
 
 
-def module_units(inventory: Inventory) -> list[Unit]:
+def module_units(inventory: Inventory, inputs: Mapping[str, Any]) -> list[Unit]:
+    """One unit per module, each view linked to the modules of the target that call it."""
     target = inventory["target"]
+    modules = inventory.get("modules", [])
+    views = [ModuleView(module, target) for module in modules]
+    link_calls(views)
     return [
         Unit(
             id=f"{target}/{module['path']}".replace("::", ":"),
             target=target,
-            data=ModuleView(module, target),
+            data=view,
             errors=[InputError.from_dict(e) for e in module.get("errors", [])],
         )
-        for module in inventory.get("modules", [])
+        for module, view in zip(modules, views, strict=True)
     ]
-
-
-SCOPES = {"module": module_units}

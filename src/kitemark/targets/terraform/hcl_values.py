@@ -9,20 +9,30 @@ Terraform. This module evaluates the subset that tag maps and flags are written 
 - literals, strings with ``${...}`` interpolation, object and tuple literals;
 - ``var.NAME`` (its ``default``) and ``local.NAME`` (recursively), with attribute and index access;
 - ``merge``, ``tomap``, ``lookup``, ``coalesce``, ``concat``, ``join``, ``lower``, ``upper``, ``trimspace``,
-  ``tostring``, ``toset``, ``tolist``, ``keys``, ``values``, ``length`` and the usual operators and
-  conditionals;
+  ``tostring``, ``toset``, ``tolist``, ``keys``, ``values``, ``length``, ``flatten``, ``compact``, ``try``,
+  ``can`` and the usual operators and conditionals (an expression that certainly fails, such as a missing
+  key of a known map, is an ``Unknown`` marked ``error``, which ``try`` moves past);
 - names bound with ``Evaluator.bind`` (a ``dynamic`` block's iterator).
 
 Anything else (resource and module attributes, ``for`` expressions, splats, other functions, a variable
-without a default) evaluates to ``Unknown(reason)`` — never to a guess. ``merge`` of known maps and
-unknown ones gives a ``PartialMap``: the keys we can see plus the reasons the rest is unknown, because a
-later map in ``merge`` can add keys or change values but never remove one.
+without a default) evaluates to ``Unknown(reason)`` — never to a guess. A template with unknown parts
+keeps its shape (``Unknown.pattern``: ``kubernetes.io/cluster/${var.name}`` can only be a string starting
+``kubernetes.io/cluster/``). ``merge`` of known maps and unknown ones, or a map literal with a computed
+key, gives a ``PartialMap``: the keys we can see plus the unknown parts, because a later map in ``merge``
+can add keys or change values but never remove one; ``PartialMap.may_contain`` says whether an unknown
+part could hold a given key.
+
+Every variable default an evaluation reads is recorded: ``defaults_used()`` collects them (``var.x = 1
+(m/variables.tf:4)``) so a finding can say it holds only while the caller keeps those defaults.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,20 +41,84 @@ META_KEYS = frozenset({"__start_line__", "__end_line__"})
 
 @dataclass(frozen=True)
 class Unknown:
-    """A value that cannot be known statically; ``reason`` names the expression responsible."""
+    """A value that cannot be known statically; ``reason`` names the expression responsible. ``pattern``
+    (a regular expression) is what a string value could be, when a template fixes part of it. ``error``
+    marks an expression that certainly fails (a missing key of a known map): ``try()`` moves past it."""
 
     reason: str
+    pattern: str | None = None
+    error: bool = False
 
     def __str__(self) -> str:
         return self.reason
 
+    def could_be(self, text: str) -> bool:
+        return self.pattern is None or re.fullmatch(self.pattern, text, re.S) is not None
+
 
 @dataclass
 class PartialMap:
-    """A map whose listed keys are certain but which may hold more (``unresolved`` says why)."""
+    """A map whose listed keys are certain but which may hold more: ``unresolved`` are the unknown parts
+    (a map that could hold any key, or one computed key whose ``pattern`` says what it could be)."""
 
     known: dict[str, Any]
-    unresolved: list[str] = field(default_factory=list)
+    unresolved: list[Unknown] = field(default_factory=list)
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(u.reason for u in self.unresolved)
+
+    def may_contain(self, key: str) -> bool:
+        """Could the unknown part hold ``key``? (A key already known is not asked about.)"""
+        return any(u.could_be(key) for u in self.unresolved)
+
+
+@dataclass(frozen=True)
+class DefaultUse:
+    """A variable default an evaluation read: ``var.create = true (m/variables.tf:4)`` as ``text``; ``owner``
+    is the path of the module declaring the variable."""
+
+    owner: str
+    name: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class DefaultsUsed:
+    """The variable defaults read inside a ``defaults_used()`` block, in first-read order."""
+
+    def __init__(self) -> None:
+        self.entries: list[DefaultUse] = []
+
+    def add(self, entries: Iterable[DefaultUse]) -> None:
+        self.entries.extend(e for e in entries if e not in self.entries)
+
+
+_TRACES: ContextVar[tuple[DefaultsUsed, ...]] = ContextVar("terraform_defaults_used", default=())
+
+
+@contextmanager
+def defaults_used() -> Iterator[DefaultsUsed]:
+    """Collect the variable defaults the evaluations inside the block read (nested blocks see theirs too)."""
+    trace = DefaultsUsed()
+    token = _TRACES.set((*_TRACES.get(), trace))
+    try:
+        yield trace
+    finally:
+        _TRACES.reset(token)
+
+
+def _record(entries: Iterable[DefaultUse]) -> None:
+    entries = tuple(entries)
+    for trace in _TRACES.get():
+        trace.add(entries)
+
+
+def _show_default(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 class _Syntax(Exception):
@@ -52,6 +126,10 @@ class _Syntax(Exception):
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_BARE_KEY = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_-]*)\s*(=(?![=>])|:)")
+# Template keys as python-hcl2 re-serialises them inside expressions (see _Parser._object_key).
+_REPR_TEMPLATE_KEY = re.compile(r"""\s*'"(?P<text>(?:[^'\\]|\\.)*?\$\{(?:[^'\\]|\\.)*?)"'(?=\s*[:=])""")
+_JSON_TEMPLATE_KEY = re.compile(r'\s*"(?:\\"|")(?P<text>(?:(?!"").)*?\$\{(?:(?!"").)*?)""(?=\s*[:=])')
 _NUMBER = re.compile(r"\d+(\.\d+)?([eE][+-]?\d+)?")
 # Python repr spellings seen inside conditionals, and HCL's own keywords.
 _CONSTANTS = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
@@ -72,10 +150,6 @@ def expression_text(raw: Any) -> str:
     return repr(raw)
 
 
-def is_known(value: Any) -> bool:
-    return not isinstance(value, Unknown | PartialMap)
-
-
 class Evaluator:
     """Evaluates raw python-hcl2 values of one module against its variable defaults and locals."""
 
@@ -84,17 +158,29 @@ class Evaluator:
         variables: Mapping[str, Mapping[str, Any]],
         locals_: Mapping[str, Any],
         bindings: Mapping[str, Any] | None = None,
+        *,
+        origins: Mapping[str, str] | None = None,
+        owner: str = "",
     ) -> None:
         self._variables = variables
         self._locals = locals_
         self._bindings: Mapping[str, Any] = bindings or {}
-        self._local_cache: dict[str, Any] = {}
+        # Where each variable is declared (``m/variables.tf:4``), for what ``defaults_used`` records.
+        self._origins: Mapping[str, str] = origins or {}
+        self._owner = owner
+        self._local_cache: dict[str, tuple[Any, tuple[DefaultUse, ...]]] = {}
         self._resolving: set[str] = set()
 
     def bind(self, names: Mapping[str, Any]) -> Evaluator:
         """An evaluator that also knows ``names`` (a ``dynamic`` block's iterator: ``tag.key``,
         ``tag.value``). Locals never see the bindings (as in Terraform), so the cache is shared."""
-        child = Evaluator(self._variables, self._locals, {**self._bindings, **names})
+        child = Evaluator(
+            self._variables,
+            self._locals,
+            {**self._bindings, **names},
+            origins=self._origins,
+            owner=self._owner,
+        )
         child._local_cache = self._local_cache
         child._resolving = self._resolving
         return child
@@ -136,7 +222,11 @@ class Evaluator:
                 return Unknown(f"`var.{name}` is not declared in this module")
             if "default" not in declared:
                 return Unknown(f"`var.{name}` has no default (set by the caller)")
-            return _traverse(self.value(declared["default"]), path[1:], text)
+            default = self.value(declared["default"])
+            where = self._origins.get(name)
+            text = f"var.{name} = {_show_default(default)}" + (f" ({where})" if where else "")
+            _record([DefaultUse(self._owner, name, text)])
+            return _traverse(default, path[1:], text)
         if root == "local" and path and isinstance(path[0], str):
             return _traverse(self._local(path[0]), path[1:], text)
         if root in self._bindings:
@@ -145,32 +235,52 @@ class Evaluator:
 
     def _local(self, name: str) -> Any:
         if name in self._local_cache:
-            return self._local_cache[name]
+            result, used = self._local_cache[name]
+            _record(used)  # a cached local still depends on the defaults it was computed from
+            return result
         if name not in self._locals:
             return Unknown(f"`local.{name}` is not defined in this module")
         if name in self._resolving:
             return Unknown(f"`local.{name}` refers to itself")
         self._resolving.add(name)
         try:
-            result = self.value(self._locals[name])
+            with defaults_used() as trace:
+                result = self.value(self._locals[name])
         finally:
             self._resolving.discard(name)
-        self._local_cache[name] = result
+        self._local_cache[name] = (result, tuple(trace.entries))
         return result
 
     def _key(self, key: str) -> Any:
-        # python-hcl2 writes computed keys as "${(var.k)}" or '"${var.k}"'.
-        if "${" in key:
-            return Unknown(f"computed key `{key.strip(chr(34))}`")
-        return key
+        # python-hcl2 writes a template key with its quotes ('"x/${var.k}"') and a parenthesised one as
+        # "${(var.k)}"; a literal key comes without quotes.
+        if "${" not in key:
+            return key
+        text = key[1:-1] if len(key) > 1 and key.startswith('"') and key.endswith('"') else key
+        return computed_key(self.template(text), text)
+
+
+def _failed(reason: str) -> Unknown:
+    return Unknown(reason, error=True)
+
+
+def computed_key(value: Any, text: str) -> str | Unknown:
+    """A map key from its evaluated expression: a string, or an ``Unknown`` keeping its template's shape."""
+    if isinstance(value, Unknown | PartialMap):
+        unknown = _first_unknown(value)
+        assert unknown is not None
+        return Unknown(f"computed key `{text}`: {unknown.reason}", unknown.pattern)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return _failed(f"computed key `{text}` is not a string: {value!r}")
+    return str(value)
 
 
 def _make_map(items: Any) -> Any:
     known: dict[str, Any] = {}
-    unresolved: list[str] = []
+    unresolved: list[Unknown] = []
     for key, value in items:
         if isinstance(key, Unknown):
-            unresolved.append(key.reason)
+            unresolved.append(key)
         else:
             known[str(key)] = value
     return PartialMap(known, unresolved) if unresolved else known
@@ -184,13 +294,15 @@ def _traverse(value: Any, path: list[str | int], text: str) -> Any:
             if isinstance(step, str) and step in value.known:
                 value = value.known[step]
                 continue
-            return Unknown(f"`{text}`: {'; '.join(value.unresolved)}")
+            if isinstance(step, str) and not value.may_contain(step):
+                return _failed(f"`{text}`: no element {step!r}")
+            return Unknown(f"`{text}`: {value.reason}")
         if isinstance(value, Mapping) and str(step) in value:
             value = value[str(step)]
         elif isinstance(value, list) and isinstance(step, int) and -len(value) <= step < len(value):
             value = value[step]
         else:
-            return Unknown(f"`{text}`: no element {step!r}")
+            return _failed(f"`{text}`: no element {step!r}")
     return value
 
 
@@ -199,25 +311,28 @@ def _first_unknown(*values: Any) -> Unknown | None:
         if isinstance(v, Unknown):
             return v
         if isinstance(v, PartialMap):
-            return Unknown("; ".join(v.unresolved))
+            return Unknown(v.reason)
     return None
 
 
 def _merge(*args: Any) -> Any:
     known: dict[str, Any] = {}
-    unresolved: list[str] = []
+    unresolved: list[Unknown] = []
     for arg in args:
         if arg is None:
             continue
         if isinstance(arg, Unknown):
-            unresolved.append(arg.reason)
+            if arg.error:
+                return arg
+            # A whole unknown map may hold any key, whatever shape a string in its place would have.
+            unresolved.append(Unknown(arg.reason))
         elif isinstance(arg, PartialMap):
             known.update(arg.known)
             unresolved.extend(arg.unresolved)
         elif isinstance(arg, Mapping):
             known.update(arg)
         else:
-            return Unknown(f"merge() of a non-map value {arg!r}")
+            return _failed(f"merge() of a non-map value {arg!r}")
     return PartialMap(known, unresolved) if unresolved else known
 
 
@@ -227,12 +342,14 @@ def _lookup(mapping: Any, key: Any, *default: Any) -> Any:
     if isinstance(mapping, PartialMap):
         if key in mapping.known:
             return mapping.known[key]
-        return Unknown("; ".join(mapping.unresolved))
+        if not mapping.may_contain(str(key)):
+            return default[0] if default else _failed(f"lookup(): no key {key!r}")
+        return Unknown(mapping.reason)
     if isinstance(mapping, Unknown):
         return mapping
     if isinstance(mapping, Mapping) and key in mapping:
         return mapping[key]
-    return default[0] if default else Unknown(f"lookup(): no key {key!r}")
+    return default[0] if default else _failed(f"lookup(): no key {key!r}")
 
 
 def _coalesce(*args: Any) -> Any:
@@ -278,6 +395,56 @@ def _values(mapping: Any) -> Any:
     return [mapping[k] for k in sorted(mapping)]
 
 
+def _has_error(value: Any) -> bool:
+    """Does evaluating this value certainly fail somewhere inside?"""
+    if isinstance(value, Unknown):
+        return value.error
+    if isinstance(value, PartialMap):
+        return _has_error(value.known) or any(u.error for u in value.unresolved)
+    if isinstance(value, Mapping):
+        return any(_has_error(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_error(v) for v in value)
+    return False
+
+
+def _try(*args: Any) -> Any:
+    """The first argument that does not fail. An unknown one may or may not fail: the result is unknown."""
+    for arg in args:
+        if _has_error(arg):
+            continue
+        return arg
+    return _failed("try(): every argument fails")
+
+
+def _can(value: Any) -> Any:
+    if _has_error(value):
+        return False
+    return value if isinstance(value, Unknown) else True
+
+
+def _flatten(values: Any) -> Any:
+    if not isinstance(values, list):
+        raise TypeError(f"flatten() of a non-list value {values!r}")
+    out: list[Any] = []
+    for v in values:
+        if isinstance(v, Unknown | PartialMap):
+            return _first_unknown(v)
+        flat = _flatten(v) if isinstance(v, list) else [v]
+        if isinstance(flat, Unknown):
+            return flat
+        out.extend(flat)
+    return out
+
+
+def _compact(values: Any) -> Any:
+    if not isinstance(values, list):
+        raise TypeError(f"compact() of a non-list value {values!r}")
+    if unknown := _first_unknown(*values):
+        return unknown
+    return [v for v in values if v not in (None, "")]
+
+
 def _tostring(v: Any) -> Any:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -298,6 +465,10 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "toset": _strict(_toset),
     "tolist": _strict(lambda v: list(v) if isinstance(v, list) else _toset(v)),
     "keys": _strict(_keys),
+    "try": _try,
+    "can": _can,
+    "flatten": _strict(_flatten),
+    "compact": _strict(_compact),
     "values": _strict(_values),
     "length": _strict(lambda v: len(v) if isinstance(v, list | str | Mapping) else _toset(v)),
 }
@@ -333,7 +504,7 @@ def _apply(op: str, a: Any, b: Any) -> Any:
             "%": lambda: a % b,
         }[op]()
     except (TypeError, ZeroDivisionError, ValueError):
-        return Unknown(f"operator {op} on {a!r} and {b!r}")
+        return _failed(f"operator {op} on {a!r} and {b!r}")
 
 
 class _Parser:
@@ -493,7 +664,7 @@ class _Parser:
         try:
             return fn(*args)
         except (TypeError, AttributeError, ValueError) as exc:
-            return Unknown(f"`{name}()`: {exc}")
+            return _failed(f"`{name}()`: {exc}")
 
     def object(self) -> Any:
         self.expect("{")
@@ -501,22 +672,28 @@ class _Parser:
             return self._skip_for("{", "}")
         items: list[tuple[Any, Any]] = []
         while not self.take("}"):
-            bare = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_-]*)\s*(=(?![=>])|:)").match(self.s, self.i)
-            if bare:  # an identifier key is the literal string, not a reference
-                self.i = bare.start(2)
-                key: Any = bare.group(1)
-            else:
-                key = self.expression()
+            key = self._object_key()
             if not (self.take("=") or self.take(":")):
                 raise _Syntax("expected '=' or ':' in an object")
-            value = self.expression()
-            if isinstance(key, Unknown | PartialMap):
-                key = Unknown(f"computed key: {_first_unknown(key)}")
-            elif not isinstance(key, str | int | float | bool):
-                raise _Syntax("object key is not a string")
-            items.append((key if isinstance(key, Unknown) else _tostring(key), value))
+            items.append((key, self.expression()))
             self.take(",")
         return _make_map(items)
+
+    def _object_key(self) -> str | Unknown:
+        bare = _BARE_KEY.match(self.s, self.i)
+        if bare:  # an identifier key is the literal string, not a reference
+            self.i = bare.start(2)
+            return bare.group(1)
+        # python-hcl2 re-serialises a template key inside an expression with its own quotes kept:
+        # '"x/${a}"' (in a conditional's Python repr), "\"x/${a}"" or ""x/${a}"" (elsewhere).
+        quoted = _REPR_TEMPLATE_KEY.match(self.s, self.i) or _JSON_TEMPLATE_KEY.match(self.s, self.i)
+        if quoted:
+            self.i = quoted.end()
+            text = quoted.group("text")
+            return computed_key(_Parser(text, self.ev).template(quote=None), text)
+        start = self.i
+        key = self.expression()
+        return computed_key(key, self.s[start : self.i].strip().strip("\"'"))
 
     def tuple(self) -> Any:
         self.expect("[")
@@ -611,8 +788,18 @@ class _Parser:
         if len(parts) == 1 and not isinstance(parts[0], str):
             return parts[0]  # "${x}" is x itself, not its string form
         if unknown := _first_unknown(*parts):
-            return unknown
+            # The literal parts still say what the string could be: "team-${var.x}" is never "owner".
+            return Unknown(unknown.reason, "".join(_shape(p) for p in parts), unknown.error)
         return "".join(p if isinstance(p, str) else _render(p) for p in parts)
+
+
+def _shape(part: Any) -> str:
+    """A regular expression for one part of a template with unknown parts."""
+    if isinstance(part, Unknown):
+        return f"(?:{part.pattern})" if part.pattern else ".*"
+    if isinstance(part, PartialMap):
+        return ".*"
+    return re.escape(part if isinstance(part, str) else _render(part))
 
 
 def _render(value: Any) -> str:

@@ -62,7 +62,7 @@ def collection_size(value: Any, *, counted: bool) -> int | Unknown:
         except ValueError:
             return Unknown(f"count is not a number: {value!r}")
     if isinstance(value, PartialMap):
-        return len(value.known) or Unknown("; ".join(value.unresolved))
+        return len(value.known) or Unknown(value.reason)
     if isinstance(value, dict | list):
         return len(value)
     return Unknown(f"for_each is not a map or set: {value!r}")
@@ -109,7 +109,7 @@ def _dynamic_instances(evaluator: Evaluator, name: str, spec: dict[str, Any]) ->
     unresolved: str | None = None
     if isinstance(value, PartialMap):
         items = list(value.known.items())
-        unresolved = "; ".join(value.unresolved)
+        unresolved = value.reason
     elif isinstance(value, dict):
         items = list(value.items())
     elif isinstance(value, list):

@@ -24,7 +24,7 @@ class TerraformKind(TargetKind):
 
     @property
     def scopes(self) -> Mapping[str, ScopeFn]:
-        return {"module": lambda inventory, inputs: modules.module_units(inventory)}
+        return {"module": modules.module_units}
 
     def specs(self, values: Mapping[str, Any]) -> list[TargetSpec]:
         return directory_specs(self.name, values.get("terraform") or [])

@@ -1,8 +1,11 @@
 """The Terraform module view checks read: ``ModuleView`` builds one module's ``Block``s (resources, data
 sources, providers, module calls, ``terraform`` blocks), variables, locals and a static ``Evaluator`` on
-demand from the inventory's JSON form. Also here: ``join`` for module-relative paths, ``BUILTIN_PROVIDERS``,
-and ``nothing_here``/``module_calls_note``, which build a *not applicable* finding naming the module calls
-a module's checks leave unassessed.
+demand from the inventory's JSON form. ``ModuleView.callers`` are the calls of this module from other
+modules of the target (linked by ``calls.link_calls``), through which ``provider_sources`` finds the
+provider configuration a resource gets, as Terraform passes it down. Also here: ``join`` for
+module-relative paths, ``BUILTIN_PROVIDERS``, ``nothing_here`` (a *not applicable* finding naming the
+module calls a module's checks leave unassessed) and ``state_defaults`` (what a finding says about the
+variable defaults its verdict rests on).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from kitemark.core.model import Finding, Status
-from kitemark.targets.terraform.hcl_values import Evaluator, expression_text, strip_meta
+from kitemark.targets.terraform.hcl_values import DefaultUse, Evaluator, expression_text, strip_meta
 
 # Providers built into Terraform itself: never listed in required_providers.
 BUILTIN_PROVIDERS = frozenset({"terraform"})
@@ -54,6 +57,13 @@ class Block:
         return f"{where}:{self.line}" if self.line else where
 
     @property
+    def label(self) -> str:
+        """A provider configuration's name as references write it: ``provider aws.london``."""
+        alias = self.attrs.get("alias")
+        suffix = f".{alias}" if isinstance(alias, str) and alias else ""
+        return f"provider {self.name}{suffix}"
+
+    @property
     def provider(self) -> tuple[str, str | None]:
         """(local provider name, alias) this resource or data source is managed by."""
         ref = self.body.get("provider")
@@ -70,13 +80,66 @@ def join(module_path: str, item: str) -> str:
     return item if module_path in ("", ".") else f"{module_path}/{item}"
 
 
+@dataclass(frozen=True)
+class ModuleCall:
+    """A ``module "x" { source = "./..." }`` block of ``caller`` that calls a module of the same target."""
+
+    caller: ModuleView
+    block: Block
+
+    @property
+    def label(self) -> str:
+        return f"{self.block.address} in {self.caller.path} ({self.block.location})"
+
+    def passes(self, name: str, alias: str | None) -> tuple[str, str | None] | None:
+        """The caller's provider configuration the callee knows as ``name``/``alias``, or None when the
+        call passes none: without a ``providers`` map only default (unaliased) configurations are
+        inherited; with one, only those it lists."""
+        providers = self.block.attrs.get("providers")
+        if providers is None:
+            return (name, None) if alias is None else None
+        if not isinstance(providers, dict):
+            return None
+        raw = providers.get(f"{name}.{alias}" if alias else name)
+        if not isinstance(raw, str):
+            return None
+        local, _, caller_alias = expression_text(raw).strip('"').partition(".")
+        return local, caller_alias or None
+
+
+@dataclass(frozen=True)
+class ProviderSource:
+    """Where a resource's provider configuration comes from on one path of calls: ``config`` (None when
+    that path gives none) in ``module``, whose scope its expressions are evaluated in; ``call`` is the call
+    into the assessed module this path goes through (None for the module's own configuration);
+    ``not_passed`` is set when a call on the path does not pass the configuration down."""
+
+    config: Block | None
+    module: ModuleView
+    call: ModuleCall | None = None
+    not_passed: ModuleCall | None = None
+
+    @property
+    def origin(self) -> str:
+        """``root module infra`` / ``caller module a``: who supplied an inherited configuration."""
+        if self.call is None:
+            return ""
+        return f"{'caller' if self.module.callers else 'root'} module {self.module.path}"
+
+
 class ModuleView:
     """What checks read: one module's blocks, built on demand from the inventory's JSON form."""
 
     def __init__(self, module: dict[str, Any], target: str = "") -> None:
         self.path: str = module["path"]
+        # The module's directory relative to the target ("." for the target itself): local module
+        # sources are resolved against it.
+        self.dir: str = module.get("dir", self.path)
         self.files: dict[str, Any] = module["files"]
         self.target = target
+        self.callers: list[ModuleCall] = []
+        self.calls_in_target: dict[str, str] = {}  # call name -> the module path it resolves to
+        self._provider_sources: dict[tuple[str, str | None], list[ProviderSource]] = {}
 
     def __repr__(self) -> str:
         return f"ModuleView({self.target}/{self.path})"
@@ -140,14 +203,8 @@ class ModuleView:
 
     @cached_property
     def evaluator(self) -> Evaluator:
-        return Evaluator(self.variables, self.locals)
-
-    @cached_property
-    def resources_by_type(self) -> dict[str, list[Block]]:
-        grouped: dict[str, list[Block]] = {}
-        for resource in self.resources:
-            grouped.setdefault(resource.type, []).append(resource)
-        return grouped
+        origins = {b.name: b.location for b in self._blocks("variable", 1)}
+        return Evaluator(self.variables, self.locals, origins=origins, owner=self.path)
 
     def resources_of(self, *types: str) -> list[Block]:
         return [r for r in self.resources if r.type in types]
@@ -163,29 +220,84 @@ class ModuleView:
         where = join(self.path, file)
         return f"{where}:{line}" if line else where
 
+    def provider_sources(self, name: str, alias: str | None) -> list[ProviderSource]:
+        """The provider configuration ``name``/``alias`` is on every path of calls into this module: its
+        own ``provider`` block if it has one (it wins); else what each caller passes down, followed up
+        the chain; a module no module of the target calls has only its own (maybe none)."""
+        key = (name, alias)
+        if key not in self._provider_sources:
+            self._provider_sources[key] = _dedupe(self._sources(name, alias, frozenset()))
+        return self._provider_sources[key]
 
-def module_calls_note(module: ModuleView) -> tuple[str, list[dict[str, str]]]:
-    """For a *not applicable* finding: the module calls whose resources this module's checks do not see,
-    as a message suffix ("" when there are none) and as evidence."""
+    def _sources(self, name: str, alias: str | None, seen: frozenset[str]) -> list[ProviderSource]:
+        own = self.provider_config(name, alias)
+        callers = [c for c in self.callers if c.caller.path not in seen]  # a cycle is not Terraform
+        if own is not None or not callers:
+            return [ProviderSource(own, self)]
+        found: list[ProviderSource] = []
+        for call in callers:
+            passed = call.passes(name, alias)
+            if passed is None:
+                found.append(ProviderSource(None, call.caller, call, not_passed=call))
+                continue
+            upstream = call.caller._sources(*passed, seen | {self.path})
+            found.extend(ProviderSource(s.config, s.module, call, s.not_passed) for s in upstream)
+        return found
+
+
+def state_defaults(finding: Finding, module: ModuleView, uses: list[DefaultUse]) -> Finding:
+    """Say in ``finding`` which variable defaults its verdict rests on (evidence ``depends_on_defaults``
+    and a message note), and which of them a caller in the target overrides with an argument of its own
+    (``callers_override``): arguments are not evaluated yet, so such a verdict may not hold there."""
+    if not uses:
+        return finding
+    evidence = finding.evidence if isinstance(finding.evidence, dict) else {}
+    evidence["depends_on_defaults"] = [str(u) for u in uses]
+    overridden: dict[str, list[str]] = {}
+    for use in uses:
+        passing = [c.label for c in module.callers if use.owner == module.path and use.name in c.block.attrs]
+        if passing:
+            overridden[f"var.{use.name}"] = passing
+    names = list(dict.fromkeys(f"var.{u.name}" for u in uses))
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    note = f"given the default{'s' if len(names) > 1 else ''} of {shown}"
+    if overridden:
+        evidence["callers_override"] = overridden
+        first, callers = next(iter(overridden.items()))
+        who = callers[0].split(" (", 1)[0]
+        more = f" (and {len(overridden) - 1} more)" if len(overridden) > 1 else ""
+        note += f"; {who} passes its own {first}{more}, not evaluated here"
+    finding.evidence = evidence
+    finding.message += f" ({note})"
+    return finding
+
+
+def _dedupe(sources: list[ProviderSource]) -> list[ProviderSource]:
+    """One source per configuration (and per caller passing none): two paths to the same root's
+    provider block evaluate it the same way."""
+    out: dict[tuple[str, str], ProviderSource] = {}
+    for source in sources:
+        call = source.call.label if source.call else ""
+        key = (source.module.path, source.config.location if source.config else f"none via {call}")
+        out.setdefault(key, source)
+    return list(out.values())
+
+
+def nothing_here(module: ModuleView, reason: str) -> Finding:
+    """A *not applicable* finding for ``module`` that names the module calls it leaves unassessed: those
+    whose source is not a module of this target (a module of the target is a unit of its own)."""
     calls = [
         {"module": call.address, "source": _source_text(call.attrs.get("source"))}
         for call in module.module_calls
+        if call.name not in module.calls_in_target
     ]
     if not calls:
-        return "", []
+        return Finding(Status.NOT_APPLICABLE, module.path, reason)
     listed = "; ".join(f"{c['module']}, source {c['source']}" for c in calls)
     plural = "s" if len(calls) > 1 else ""
     that = "those modules" if plural else "that module"
     note = f"; {len(calls)} module call{plural} ({listed}) not assessed — run Kitemark on {that}"
-    return note, calls
-
-
-def nothing_here(module: ModuleView, reason: str) -> Finding:
-    """A *not applicable* finding for ``module`` that names the module calls it leaves unassessed."""
-    note, calls = module_calls_note(module)
-    return Finding(
-        Status.NOT_APPLICABLE, module.path, reason + note, {"module_calls": calls} if calls else None
-    )
+    return Finding(Status.NOT_APPLICABLE, module.path, reason + note, {"module_calls": calls})
 
 
 def _source_text(raw: Any) -> str:

@@ -1,0 +1,182 @@
+"""Stage 2 of the cluster collector: raw documents → the inventory's objects.
+
+Flattens ``List`` kinds, skips what is not a Kubernetes object (with the reason), validates, places
+namespaced objects that name no namespace in the target's default namespace (as kubectl does), redacts
+secrets, de-duplicates and sorts. A live reader feeds its raw API lists in here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kitemark.core.kinds import InputError
+from kitemark.targets.cluster import classify
+from kitemark.targets.cluster.files import Document, FileProblem
+from kitemark.targets.cluster.scoping import Scoping, cluster_scoped_crds, group_of
+
+REDACTED = "<redacted>"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+@dataclass
+class Objects:
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # where objects[i] was read (`file:line`)
+    files: list[str] = field(default_factory=list)  # the file objects[i] was read from
+    defaulted: list[int] = field(default_factory=list)  # indices placed in the default namespace
+    problems: list[FileProblem] = field(default_factory=list)
+    duplicates: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    scoping: Scoping = field(default_factory=Scoping)
+
+
+def ref_of(obj: Mapping[str, Any]) -> str:
+    meta = obj["metadata"]
+    ns = meta.get("namespace")
+    return f"{obj['kind']}/{ns}/{meta['name']}" if ns else f"{obj['kind']}/{meta['name']}"
+
+
+def build_objects(documents: Iterable[Document], default_namespace: str) -> Objects:
+    """Objects sorted by (namespace, kind, name, API group); of two copies of the same object the one
+    from the earlier file is kept and the other listed in ``duplicates``."""
+    out = Objects()
+    candidates = _kubernetes_documents(documents, out)
+    out.scoping = Scoping(cluster_scoped_crds(doc.data for doc in candidates))
+    kept: dict[tuple[str, str, str, str], tuple[dict[str, Any], Document, bool]] = {}
+    for doc in candidates:
+        obj = redact(doc.data)
+        meta = obj["metadata"]
+        defaulted = not meta.get("namespace") and out.scoping.namespaced(obj["kind"], obj.get("apiVersion"))
+        if defaulted:
+            meta["namespace"] = default_namespace
+        key = (str(meta.get("namespace") or ""), obj["kind"], meta["name"], group_of(obj.get("apiVersion")))
+        if key in kept:
+            out.duplicates.append({"object": ref_of(obj), "kept": kept[key][1].source, "ignored": doc.source})
+            continue
+        kept[key] = (obj, doc, defaulted)
+    for index, key in enumerate(sorted(kept)):
+        obj, doc, defaulted = kept[key]
+        out.objects.append(obj)
+        out.sources.append(doc.source)
+        out.files.append(doc.path)
+        if defaulted:
+            out.defaulted.append(index)
+    return out
+
+
+def _kubernetes_documents(documents: Iterable[Document], out: Objects) -> list[Document]:
+    """The documents that are Kubernetes objects; the others go to ``out.skipped`` (not Kubernetes)
+    or ``out.problems`` (a broken object)."""
+    flat = list(_flatten(documents, out.problems))
+    patches: dict[str, str] = {}
+    for doc in flat:
+        if doc.item is None and _is_kustomization(doc):
+            patches.update(dict.fromkeys(classify.kustomize_patches(doc.path, doc.data), doc.path))
+    found: list[Document] = []
+    for doc in flat:
+        reason = classify.document_skip_reason(doc.path, doc.data) if doc.item is None else None
+        if doc.path in patches and (reason is None or isinstance(doc.data, list)):
+            reason = f"a kustomize patch used by {patches[doc.path]}: {classify.RENDER_KUSTOMIZE}"
+        if reason:
+            out.skipped.append({"path": doc.path, "line": doc.line, "reason": reason})
+            continue
+        problem = invalid(doc.data)
+        if problem:
+            error = InputError(doc.path, f"{doc.where}: {problem}", doc.line)
+            out.problems.append(FileProblem(error, _own_namespace(doc.data)))
+            continue
+        found.append(doc)
+    return found
+
+
+def _is_kustomization(doc: Document) -> bool:
+    data = doc.data
+    if not isinstance(data, Mapping):
+        return False
+    return classify.document_skip_reason(doc.path, data) == classify.KUSTOMIZATION_REASON
+
+
+def _own_namespace(data: Any) -> set[str]:
+    meta = data.get("metadata") if isinstance(data, Mapping) else None
+    ns = meta.get("namespace") if isinstance(meta, Mapping) else None
+    return {ns} if isinstance(ns, str) and ns else set()
+
+
+def _flatten(documents: Iterable[Document], problems: list[FileProblem]) -> Iterator[Document]:
+    for doc in documents:
+        data = doc.data
+        if data is None:
+            continue  # an empty document (a trailing `---`)
+        kind = data.get("kind") if isinstance(data, dict) else None
+        if isinstance(kind, str) and kind.endswith("List") and "items" in data:
+            items = data.get("items") or []
+            if not isinstance(items, list):
+                error = InputError(doc.path, f"{doc.where}: {kind} `items` is not a list", doc.line)
+                problems.append(FileProblem(error))
+                continue
+            # Raw API lists (`PodList`) leave kind/apiVersion off their items; kubectl's `List` keeps them.
+            item_kind = kind[: -len("List")] or None
+            for number, item in enumerate(items, start=1):
+                if isinstance(item, dict) and item_kind:
+                    item.setdefault("kind", item_kind)
+                    if "apiVersion" in data:
+                        item.setdefault("apiVersion", data["apiVersion"])
+                line = doc.item_lines[number - 1] if number <= len(doc.item_lines) else doc.line
+                yield from _flatten([Document(doc.path, doc.index, line, item, number)], problems)
+        else:
+            yield doc
+
+
+def invalid(data: Any) -> str | None:
+    """Why a Kubernetes object cannot be assessed, or ``None``."""
+    if not isinstance(data, dict):
+        return f"expected a Kubernetes object (a mapping), found {type(data).__name__}"
+    if not isinstance(data.get("kind"), str) or not data["kind"]:
+        return "object has no kind"
+    meta = data.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
+        return f"{data['kind']} has no metadata.name"
+    if meta.get("namespace") is not None and not isinstance(meta["namespace"], str):
+        return f"{data['kind']}/{meta['name']} has a non-string metadata.namespace"
+    return None
+
+
+def namespaces_in(data: Any, scoping: Scoping, default_namespace: str) -> set[str]:
+    """The namespaces a raw document (or List) puts objects in, for charging an error to them."""
+    found: set[str] = set()
+    items = data.get("items") if isinstance(data, Mapping) else None
+    for item in items if isinstance(items, list) else [data]:
+        if not isinstance(item, Mapping):
+            continue
+        meta = item.get("metadata")
+        ns = meta.get("namespace") if isinstance(meta, Mapping) else None
+        if isinstance(ns, str) and ns:
+            found.add(ns)
+        elif isinstance(item.get("kind"), str) and scoping.namespaced(item["kind"], item.get("apiVersion")):
+            found.add(default_namespace)
+    return found
+
+
+def redact(obj: dict[str, Any]) -> dict[str, Any]:
+    """Drop what must not (or need not) reach an inventory: Secret values (keys stay, as evidence of
+    what a Secret holds), the last-applied annotation (a full copy of the object, Secret data
+    included) and managedFields (bulk without audit value)."""
+    # Copies only what it changes: the input is left as it was, without the cost of a deep copy.
+    obj = dict(obj)
+    meta = obj["metadata"] = dict(obj["metadata"])
+    meta.pop("managedFields", None)
+    annotations = meta.get("annotations")
+    if isinstance(annotations, dict):
+        annotations = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
+        if annotations:
+            meta["annotations"] = annotations
+        else:
+            del meta["annotations"]
+    if obj["kind"] == "Secret":
+        for key in ("data", "stringData"):
+            if key in obj:
+                value = obj[key]
+                obj[key] = {str(k): REDACTED for k in value} if isinstance(value, dict) else REDACTED
+    return obj
