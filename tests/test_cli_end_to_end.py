@@ -192,6 +192,8 @@ TF = str(DEMO / "terraform")
             "cannot be combined",
         ),
         (["--aws-region", "eu-west-1"], "--aws-region needs"),
+        # found while collecting, after xdist has started its workers: they must not be left waiting
+        (["--policies", str(DEMO / "cluster" / "kube-system")], "no .rego files or Gatekeeper suites"),
     ],
 )
 @pytest.mark.parametrize("workers", ["0", "2"])

@@ -146,6 +146,9 @@ def test_a_run_ending_in_a_usage_error_keeps_the_previous_reports(tmp_path: Path
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     assert sorted(p.name for p in (out / "inventory").iterdir()) == inventories
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "no temporary files left behind"
+    assert all(oct(p.stat().st_mode & 0o044) == "0o44" for p in out.iterdir() if p.is_file()), (
+        "readable reports"
+    )
 
 
 def test_a_report_that_fails_to_render_leaves_the_previous_outputs(

@@ -1,5 +1,3 @@
-import sys
+from kitemark.cli import entry
 
-from kitemark.cli import main
-
-sys.exit(main())
+entry()

@@ -8,6 +8,7 @@ incomplete), 2 usage or configuration error.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -242,5 +243,16 @@ def rebase_inventories(document: dict[str, Any], source: Path, target: Path) -> 
             record["inventory"] = os.path.relpath((source / saved).resolve(), target.resolve())
 
 
+def entry() -> NoReturn:
+    """The `kitemark` command. After a large run the interpreter would spend a second or more freeing
+    the collected targets one object at a time; the outputs are written and closed by then, so the
+    process ends at once instead (after flushing what it printed)."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -26,8 +26,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from kitemark import __version__
 from kitemark.core import jsonio, resources
 from kitemark.core.model import FileLocation, Result, fingerprint
@@ -56,10 +54,15 @@ def build_document(
     targets: list[dict[str, Any]],
     checks: dict[str, dict[str, Any]],
     frameworks: list[dict[str, Any]],
-    results: Iterable[Result],
+    results: Iterable[Result | dict[str, Any]],
     waivers: dict[str, Any],
 ) -> dict[str, Any]:
-    ordered = sorted((result_dict(r, run["id"]) for r in results), key=lambda r: (r["check_id"], r["unit"]))
+    """The document of one run; ``results`` as Result objects, or already as ``result_dict`` gives them
+    (the controller converts each as it arrives, while workers are still running)."""
+    ordered = sorted(
+        (r if isinstance(r, dict) else result_dict(r, run["id"]) for r in results),
+        key=lambda r: (r["check_id"], r["unit"]),
+    )
     document = {
         "schema_version": SCHEMA_VERSION,
         "kitemark_version": __version__,
@@ -75,6 +78,8 @@ def build_document(
 
 def validate(document: dict[str, Any]) -> None:
     """Raise jsonschema.ValidationError when the document breaks its published schema."""
+    import jsonschema  # reading documents needs it; writing one (every run) does not
+
     version = str(document.get("schema_version", ""))
     if version not in SCHEMA_FILES:
         raise jsonschema.ValidationError(
@@ -85,6 +90,8 @@ def validate(document: dict[str, Any]) -> None:
 
 def read(path: Path) -> dict[str, Any]:
     """A results document from disk, validated and migrated to the current schema."""
+    import jsonschema
+
     document = jsonio.loads(path.read_bytes())
     if not isinstance(document, dict):
         raise jsonschema.ValidationError("not a JSON object")
@@ -161,10 +168,17 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes it private; a report is as any file written
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def now() -> str:

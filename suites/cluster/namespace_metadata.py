@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from kitemark.core.inputs import Input
 from kitemark.core.labels import label_value
-from kitemark.targets.cluster.inputs import CheckedInput
 
 CP = "cloud-platform.justice.gov.uk/"
 
-BUSINESS_UNITS = CheckedInput(
+BUSINESS_UNITS = Input(
     "business_units",
     default=[
         "HQ",
@@ -43,7 +43,7 @@ BUSINESS_UNITS = CheckedInput(
     description="Values allowed in a team namespace's business-unit annotation",
     schema={"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
 )
-SOURCE_CODE_PATTERN = CheckedInput(
+SOURCE_CODE_PATTERN = Input(
     "source_code_pattern",
     default=r"https://github\.com/[\w.-]+/\S*",
     description="Python regular expression every source-code URL of a team namespace must match in full",
@@ -77,7 +77,7 @@ def _rules_schema() -> dict[str, Any]:
     return {"type": "object", "propertyNames": {"minLength": 1}, "additionalProperties": rule}
 
 
-NAMESPACE_LABELS = CheckedInput(
+NAMESPACE_LABELS = Input(
     "namespace_labels",
     default={
         f"{CP}is-production": {"allowed": ["true", "false"]},
@@ -88,7 +88,7 @@ NAMESPACE_LABELS = CheckedInput(
     description="Labels every team Namespace must carry: key → null (present, non-blank) or a rule",
     schema=_rules_schema(),
 )
-NAMESPACE_ANNOTATIONS = CheckedInput(
+NAMESPACE_ANNOTATIONS = Input(
     "namespace_annotations",
     default={
         f"{CP}business-unit": {"allowed": {"input": BUSINESS_UNITS.name}},

@@ -76,10 +76,12 @@ class Catalogue:
     """The checks of a run's suites, validated against the kind registry, and their inputs."""
 
     checks: dict[str, Check]
+    roots: tuple[Path, ...] = ()
 
     @classmethod
     def load(cls, roots: Iterable[Path] | None = None) -> Catalogue:
-        catalogue = cls(load_checks(roots))
+        folders = tuple(roots) if roots is not None else tuple(suites_roots())
+        catalogue = cls(load_checks(folders), folders)
         problems = catalogue.problems()
         if problems:
             raise UsageError("; ".join(problems))

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
 
 from kitemark.core.model import WORST_FIRST, location_text
+from kitemark.reports import html_results
+from kitemark.reports.html_results import STATUS_LABELS, occurrence
 from kitemark.verdicts.decide import RUN_VERDICTS
 from kitemark.verdicts.requirements import VERDICT_LABELS
 
@@ -33,13 +34,6 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # Order for counts and summary tables; worst-first order for sorting results and findings.
 STATUSES = ("passed", "failed", "error", "waived", "not_applicable")
-STATUS_LABELS = {
-    "passed": "Passed",
-    "failed": "Failed",
-    "error": "Error",
-    "waived": "Waived",
-    "not_applicable": "Not applicable",
-}
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 # Requirement verdicts (kitemark.verdicts.requirements) double as CSS class suffixes.
@@ -55,7 +49,7 @@ class FindingView:
     resource: str
     message: str
     location: str | None
-    evidence: Markup | None  # pretty-printed, escaped JSON; None when there is none
+    evidence: Any  # the finding's evidence (laid out when rendered, see html_results); None when none
     waiver: dict[str, Any] | None
     waiver_anchor: str | None
 
@@ -221,21 +215,45 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "x"
 
 
-def occurrence(context: str, result: ResultView) -> str:
-    """Id of one rendering of a result inside a section (a result may appear under many requirements)."""
-    return f"{context}--{result.slug}"
+_encode_string = json.encoder.encode_basestring  # json.dumps(str, ensure_ascii=False), in C
 
 
-def pretty_json(value: Any, indent: int = 0, width: int = 88) -> str:
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return _encode_string(value)
+    if value is None or isinstance(value, bool | int | float):
+        return json.dumps(value)
+    return _encode_string(str(value))  # what json.dumps(default=str) writes
+
+
+def _flat(value: Any, memo: dict[int, str]) -> str:
+    """A value as one line of JSON, ", " and ": " separated; each container is written once."""
+    key = id(value)
+    found = memo.get(key)
+    if found is not None:
+        return found
+    if isinstance(value, dict):
+        text = "{" + ", ".join(f"{_encode_string(str(k))}: {_flat(v, memo)}" for k, v in value.items()) + "}"
+    elif isinstance(value, list | tuple):
+        text = "[" + ", ".join(_flat(v, memo) for v in value) + "]"
+    else:
+        return _scalar(value)
+    memo[key] = text
+    return text
+
+
+def pretty_json(value: Any, indent: int = 0, width: int = 88, memo: dict[int, str] | None = None) -> str:
     """JSON with nesting on separate lines but short lists/objects kept on one, which reads better
-    than json.dumps(indent=2) and is a third of its size for typical evidence. Parses back unchanged."""
-    flat = json.dumps(value, ensure_ascii=False, default=str)
+    than json.dumps(indent=2) and is a third of its size for typical evidence. Parses back unchanged.
+    Every part is written flat once (``memo``), so a large report lays out its evidence in linear time."""
+    memo = {} if memo is None else memo
+    flat = _flat(value, memo)
     if indent + len(flat) <= width or not isinstance(value, dict | list) or not value:
         return flat
     pad = " " * (indent + 2)
     if isinstance(value, dict):
         items = [
-            f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {pretty_json(v, indent + 2, width).lstrip()}"
+            f"{pad}{_encode_string(str(k))}: {pretty_json(v, indent + 2, width, memo).lstrip()}"
             for k, v in value.items()
         ]
         return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
@@ -243,23 +261,15 @@ def pretty_json(value: Any, indent: int = 0, width: int = 88) -> str:
         # A long list of scalars: as many per line as fit.
         lines, line = [], ""
         for v in value:
-            item = json.dumps(v, ensure_ascii=False, default=str)
+            item = _scalar(v)
             if line and len(pad) + len(line) + len(item) + 2 > width:
                 lines.append(line + ",")
                 line = ""
             line = f"{line}, {item}" if line else item
         lines.append(line)
         return "[\n" + "\n".join(pad + ln for ln in lines) + "\n" + " " * indent + "]"
-    items = [pad + pretty_json(v, indent + 2, width).lstrip() for v in value]
+    items = [pad + pretty_json(v, indent + 2, width, memo).lstrip() for v in value]
     return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
-
-
-def _evidence(evidence: Any) -> Markup | None:
-    if evidence is None:
-        return None
-    # Escaped for element content only (quotes need no escaping there): JSON stays readable and small.
-    text = pretty_json(evidence).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return Markup(text)
 
 
 def text_blocks(text: str) -> list[tuple[str, str]]:
@@ -364,7 +374,7 @@ class _Views:
                     resource=f["resource"],
                     message=f.get("message", ""),
                     location=location_text(f.get("location")) or None,
-                    evidence=_evidence(f.get("evidence")),
+                    evidence=f.get("evidence"),
                     waiver=f.get("waiver"),
                     waiver_anchor=None,
                 )
@@ -565,6 +575,8 @@ def _environment() -> jinja2.Environment:
         STATUS_LABELS=STATUS_LABELS,
         VERDICT_LABELS=VERDICT_LABELS,
         occurrence=occurrence,
+        findings_table=html_results.findings_table,
+        result_blocks=html_results.result_blocks,
     )
     return env
 

@@ -1,101 +1,134 @@
 """`junit.xml` from the results document: one testcase per check x scope unit, one testsuite per target
-kind. Each case has the `file` and `line` of its first located finding; each suite carries the run's
+kind. Each case has the `file` and `line` of the finding that decided it; each suite carries the run's
 verdict, completeness and selection as properties, so a CI view of the file alone cannot mistake a
-partial run for a compliant one."""
+partial run for a compliant one.
+
+Written as text rather than through ElementTree, whose serializer was most of a large run's report
+time (6,000 cases: 0.64 s against 0.27 s); every value passes through `_attr` or `_text`, which
+escape it and replace what XML cannot hold."""
 
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
+import re
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 from kitemark.core.model import location_text
 
 _TAG = {"failed": "failure", "error": "error", "waived": "skipped", "not_applicable": "skipped"}
+# Characters XML 1.0 cannot carry at all (a NUL in a message would make the whole file unreadable).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _clean(value: Any) -> str:
+    text = str(value)
+    return text if text.isprintable() else _NOT_XML.sub("\ufffd", text)
+
+
+def _attr(value: Any) -> str:
+    text = (
+        _clean(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+    return '"' + text.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;") + '"'
+
+
+def _text(value: Any) -> str:
+    return _clean(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _prop(name: str, value: Any) -> str:
+    return f"<property name={_attr(name)} value={_attr(value)} />"
 
 
 def render_junit(document: dict[str, Any]) -> bytes:
     checks = document["checks"]
-    runs = document["runs"]
     by_suite: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for result in document["results"]:
-        suite = checks.get(result["check_id"], {}).get("kind", "unknown")
-        by_suite[suite].append(result)
-
-    root = ET.Element("testsuites", name="kitemark")
-    totals: dict[str, float] = defaultdict(float)
-    for suite in sorted(by_suite):
-        results = by_suite[suite]
-        element = ET.SubElement(root, "testsuite", name=f"kitemark.{suite}")
-        props = ET.SubElement(element, "properties")
-        _prop(props, "kitemark_version", document["kitemark_version"])
-        _prop(props, "run_id", ",".join(run["id"] for run in runs))
-        _prop(props, "verdict", document["summary"]["verdict"])
-        _prop(props, "compliant", str(document["summary"]["compliant"]).lower())
-        _prop(props, "complete", str(document["completeness"]["complete"]).lower())
-        for reason in document["completeness"]["reasons"]:
-            _prop(props, "incomplete_because", reason)
-        _prop(props, "selection", " | ".join(run["selection"].get("text", "") for run in runs))
-        counts: defaultdict[str, int] = defaultdict(int)
-        for result in results:
-            counts[_TAG.get(result["status"], "passed")] += 1
-            _testcase(element, result, checks.get(result["check_id"], {}))
-        attrs = {
-            "tests": len(results),
-            "failures": counts["failure"],
-            "errors": counts["error"],
-            "skipped": counts["skipped"],
-            "time": round(sum(r["duration"] for r in results), 3),
-            "timestamp": runs[0]["started"],
-            "hostname": runs[0]["hostname"],
-        }
-        for key, value in attrs.items():
-            element.set(key, str(value))
-            if key in ("tests", "failures", "errors", "skipped", "time"):
-                totals[key] += float(value)
-    for key in ("tests", "failures", "errors", "skipped"):
-        root.set(key, str(int(totals[key])))
-    root.set("time", str(round(totals["time"], 3)))
-    ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
-
-
-def _testcase(parent: ET.Element, result: dict[str, Any], check: dict[str, Any]) -> None:
-    case = ET.SubElement(
-        parent,
-        "testcase",
-        classname=f"kitemark.{check.get('kind', 'unknown')}.{result['check_id']}",
-        name=result["id"],
-        time=str(result["duration"]),
+        by_suite[checks.get(result["check_id"], {}).get("kind", "unknown")].append(result)
+    suites = [_suite(document, kind, by_suite[kind]) for kind in sorted(by_suite)]
+    totals = defaultdict(int)
+    for result in document["results"]:
+        totals[_TAG.get(result["status"], "passed")] += 1
+    time = round(sum(r["duration"] for r in document["results"]), 3)
+    head = (
+        f'<testsuites name="kitemark" tests="{len(document["results"])}" failures="{totals["failure"]}" '
+        f'errors="{totals["error"]}" skipped="{totals["skipped"]}" time="{time}">'
     )
+    body = "\n".join(["<?xml version='1.0' encoding='utf-8'?>", head, *suites, "</testsuites>"])
+    return (body + "\n").encode("utf-8")
+
+
+def _suite(document: dict[str, Any], kind: str, results: list[dict[str, Any]]) -> str:
+    runs = document["runs"]
+    counts: defaultdict[str, int] = defaultdict(int)
+    for result in results:
+        counts[_TAG.get(result["status"], "passed")] += 1
+    attrs = {
+        "name": f"kitemark.{kind}",
+        "tests": len(results),
+        "failures": counts["failure"],
+        "errors": counts["error"],
+        "skipped": counts["skipped"],
+        "time": round(sum(r["duration"] for r in results), 3),
+        "timestamp": runs[0]["started"],
+        "hostname": runs[0]["hostname"],
+    }
+    props = [
+        _prop("kitemark_version", document["kitemark_version"]),
+        _prop("run_id", ",".join(run["id"] for run in runs)),
+        _prop("verdict", document["summary"]["verdict"]),
+        _prop("compliant", str(document["summary"]["compliant"]).lower()),
+        _prop("complete", str(document["completeness"]["complete"]).lower()),
+        *(_prop("incomplete_because", reason) for reason in document["completeness"]["reasons"]),
+        _prop("selection", " | ".join(run["selection"].get("text", "") for run in runs)),
+    ]
+    opening = "  <testsuite " + " ".join(f"{k}={_attr(v)}" for k, v in attrs.items()) + ">"
+    checks = document["checks"]
+    cases = [line for r in results for line in _testcase(r, checks.get(r["check_id"], {}))]
+    return "\n".join([opening, "    <properties>", *(f"      {p}" for p in props), "    </properties>",
+                      *cases, "  </testsuite>"])  # fmt: skip
+
+
+def _testcase(result: dict[str, Any], check: dict[str, Any]) -> Iterator[str]:
+    attrs = {
+        "classname": f"kitemark.{check.get('kind', 'unknown')}.{result['check_id']}",
+        "name": result["id"],
+        "time": result["duration"],
+    }
     # The finding that decided the result's status points the CI annotation at its file and line.
     ordered = sorted(result["findings"], key=lambda f: f["status"] != result["status"])
     located = next((f["location"] for f in ordered if (f.get("location") or {}).get("type") == "file"), None)
     if located:
-        case.set("file", located["path"])
+        attrs["file"] = located["path"]
         if located.get("line"):
-            case.set("line", str(located["line"]))
-    props = ET.SubElement(case, "properties")
-    _prop(props, "check_id", result["check_id"])
-    _prop(props, "title", check.get("title", ""))
-    _prop(props, "controls", ",".join(check.get("controls", [])))
-    _prop(props, "severity", check.get("severity", ""))
-    _prop(props, "status", result["status"])
-    _prop(props, "target", result["target"])
+            attrs["line"] = located["line"]
+    yield "    <testcase " + " ".join(f"{k}={_attr(v)}" for k, v in attrs.items()) + ">"
+    yield "      <properties>"
+    for name, value in (
+        ("check_id", result["check_id"]),
+        ("title", check.get("title", "")),
+        ("controls", ",".join(check.get("controls", []))),
+        ("severity", check.get("severity", "")),
+        ("status", result["status"]),
+        ("target", result["target"]),
+    ):
+        yield f"        {_prop(name, value)}"
+    yield "      </properties>"
     tag = _TAG.get(result["status"])
-    if tag is None:
-        return
+    if tag is not None:
+        yield "      " + _outcome(tag, result, check)
+    yield "    </testcase>"
+
+
+def _outcome(tag: str, result: dict[str, Any], check: dict[str, Any]) -> str:
     relevant = [f for f in result["findings"] if f["status"] == result["status"]]
-    message = "; ".join(_summary(f) for f in relevant)
-    outcome = ET.SubElement(case, tag, message=_one_line(message))
-    if result["status"] == "waived":
-        outcome.set("type", "waived")
-    elif result["status"] == "not_applicable":
-        outcome.set("type", "not_applicable")
-    else:
-        outcome.set("type", check.get("severity", "error"))
-        outcome.text = _failure_text(relevant, check)
+    message = _attr(_one_line("; ".join(_summary(f) for f in relevant)))
+    if result["status"] in ("waived", "not_applicable"):
+        return f"<{tag} message={message} type={_attr(result['status'])} />"
+    kind = _attr(check.get("severity", "error"))
+    return f"<{tag} message={message} type={kind}>{_text(_failure_text(relevant, check))}</{tag}>"
 
 
 def _summary(finding: dict[str, Any]) -> str:
@@ -126,7 +159,3 @@ def _failure_text(findings: list[dict[str, Any]], check: dict[str, Any]) -> str:
 def _one_line(text: str, limit: int = 500) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _prop(parent: ET.Element, name: str, value: str) -> None:
-    ET.SubElement(parent, "property", name=name, value=str(value))

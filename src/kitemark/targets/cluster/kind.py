@@ -1,4 +1,7 @@
-"""The cluster target kind: ``--cluster [NAME=]snapshot:DIR[,default-namespace=NS]``."""
+"""The cluster target kind: ``--cluster [NAME=]snapshot:DIR[,default-namespace=NS]``.
+
+The reader and the scopes are imported when first needed: every pytest session with Kitemark
+installed loads the kind registry, and should not pay for YAML parsing it does not do."""
 
 from __future__ import annotations
 
@@ -17,9 +20,7 @@ from kitemark.core.kinds import (
     split_options,
     unique_name,
 )
-from kitemark.targets.cluster import collect as snapshot
 from kitemark.targets.cluster.inputs import SYSTEM_NAMESPACES
-from kitemark.targets.cluster.scopes import SCOPES
 
 TARGET_OPTIONS = ("default-namespace",)
 
@@ -40,6 +41,8 @@ class ClusterKind(TargetKind):
 
     @property
     def scopes(self) -> Mapping[str, ScopeFn]:
+        from kitemark.targets.cluster.scopes import SCOPES
+
         return SCOPES
 
     def specs(self, values: Mapping[str, Any]) -> list[TargetSpec]:
@@ -56,11 +59,15 @@ class ClusterKind(TargetKind):
                 raise UsageError(f"--cluster {value}: directory not found: {path}")
             name = unique_name(name or path.resolve().name, (s.name for s in specs))
             spec = TargetSpec(self.name, name, str(path.resolve()), dict(options))
-            snapshot.default_namespace(spec)  # refuses a malformed namespace name now
+            from kitemark.targets.cluster.collect import default_namespace
+
+            default_namespace(spec)  # refuses a malformed namespace name now
             specs.append(spec)
         return specs
 
     def collect(self, spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
+        from kitemark.targets.cluster import collect as snapshot
+
         return snapshot.collect(spec)
 
     def demo_specs(self, demo: Path) -> list[TargetSpec]:

@@ -1,4 +1,6 @@
-"""The terraform target kind: ``--terraform [NAME=]DIR`` (a module or a tree of modules)."""
+"""The terraform target kind: ``--terraform [NAME=]DIR`` (a module or a tree of modules).
+
+The HCL parser is imported when first needed, not whenever the kind registry is loaded."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from kitemark.core.kinds import Inventory, KindOption, ScopeFn, TargetKind, TargetSpec, directory_specs
-from kitemark.targets.terraform import collect as modules
 
 
 class TerraformKind(TargetKind):
@@ -24,13 +25,17 @@ class TerraformKind(TargetKind):
 
     @property
     def scopes(self) -> Mapping[str, ScopeFn]:
-        return {"module": modules.module_units}
+        from kitemark.targets.terraform.collect import module_units
+
+        return {"module": module_units}
 
     def specs(self, values: Mapping[str, Any]) -> list[TargetSpec]:
         return directory_specs(self.name, values.get("terraform") or [])
 
     def collect(self, spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
-        return modules.collect(spec)
+        from kitemark.targets.terraform.collect import collect
+
+        return collect(spec)
 
     def demo_specs(self, demo: Path) -> list[TargetSpec]:
         return [TargetSpec(self.name, "demo", str(demo / "terraform"))]
