@@ -80,7 +80,9 @@ class Controller:
         self._planner: threading.Thread | None = None
         self.results: dict[tuple[str, str], dict[str, Any]] = {}
         self.document: dict[str, Any] | None = None
-        self.timings: dict[str, float] = {}
+        self.timings: dict[str, float] = {}  # seconds per phase, kept in results.json
+        self._evaluating = time.monotonic()
+        self.report_seconds = 0.0
         self.started = results_doc.now()
         self.clock = time.monotonic()
 
@@ -114,6 +116,7 @@ class Controller:
         state.inventories = inventories  # already in memory here
         publish_shared(self.workdir, shared)
         self.timings["collect"] = time.monotonic() - started
+        self._evaluating = time.monotonic()
         if parallel:  # the controller is idle while workers run: plan meanwhile
             self._planner = threading.Thread(target=self._make_plan, name="kitemark-plan", daemon=True)
             self._planner.start()
@@ -171,6 +174,7 @@ class Controller:
         finished = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED)
         if not stopped and exitstatus not in finished:
             stopped = f"pytest exit status {int(exitstatus)}"
+        self.timings["evaluate"] = time.monotonic() - self._evaluating
         if self._planner is not None:
             self._planner.join()
         if self.plan is None:
@@ -178,7 +182,8 @@ class Controller:
         started = time.monotonic()
         self.document = self.build(str(stopped) if stopped else None)
         publish(self.document, self.options.out, self.workdir)
-        self.timings["reports"] = time.monotonic() - started
+        # Known only once written, so printed in the terminal summary and not kept in results.json.
+        self.report_seconds = time.monotonic() - started
 
     def cleanup(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)

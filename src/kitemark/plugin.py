@@ -66,6 +66,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(ControllerHooks(controller), "kitemark-controller")
 
 
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: workers only when the checks' work pays for starting them (kitemark.workers)."""
+    if not (given_targets(config) or _suites_in_args(config)):
+        return None  # not a Kitemark session: xdist's own choice
+    from kitemark.workers import auto_workers
+
+    return auto_workers(config)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """xdist: tell each worker where the controller will publish the run (it waits for it there)."""
@@ -168,7 +178,9 @@ class ControllerHooks:
         if document is not None:
             from kitemark.reports.terminal import print_summary
 
-            print_summary(document, terminalreporter._tw, self.controller.options.out)
+            print_summary(
+                document, terminalreporter._tw, self.controller.options.out, self.controller.report_seconds
+            )
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         # A run that ended before it could publish leaves the previous outputs as they were.

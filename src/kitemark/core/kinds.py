@@ -170,6 +170,12 @@ class TargetKind:
             if isinstance(value, list | dict) and key != "errors"
         }
 
+    def work(self, spec: TargetSpec) -> tuple[float, int]:
+        """A rough estimate, before collecting, of (seconds one check takes over this target, bytes of
+        its saved inventory), from which ``-n auto`` decides whether workers pay (kitemark.workers).
+        The default: negligible work, so the run stays in process."""
+        return 0.0, 0
+
     def commit_path(self, spec: TargetSpec) -> str | None:
         """The folder whose git commit identifies what was checked, if the target is files."""
         return spec.location or None

@@ -64,7 +64,28 @@ def _span(ids: list[str]) -> str:
     return ", ".join(ids)
 
 
-def render_summary(document: dict[str, Any], out: Path, *, color: bool = False, width: int = 110) -> str:
+def timings_line(document: dict[str, Any], report_seconds: float | None = None) -> str | None:
+    """Where a run's time went, so a slow nightly run says which part to look at."""
+    if len(document["runs"]) != 1 or not document["runs"][0].get("timings"):
+        return None  # a merged document's phases belong to its separate runs
+    found = document["runs"][0]["timings"]
+    checks = sum(r["duration"] for r in document["results"])
+    parts = [f"collect {found['collect']:.1f} s"] if "collect" in found else []
+    if "evaluate" in found:
+        parts.append(f"evaluate {found['evaluate']:.1f} s (checks' own time {checks:.1f} s)")
+    if report_seconds:
+        parts.append(f"reports {report_seconds:.1f} s")
+    return "Timings: " + "; ".join(parts) if parts else None
+
+
+def render_summary(
+    document: dict[str, Any],
+    out: Path,
+    *,
+    color: bool = False,
+    width: int = 110,
+    report_seconds: float | None = None,
+) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
     console.print(summary_table(document, width))
@@ -83,13 +104,16 @@ def render_summary(document: dict[str, Any], out: Path, *, color: bool = False, 
         console.print(f"  {skipped} input(s) not assessed, each listed with its reason in the report")
     for name in (HTML, JUNIT, RESULTS):
         console.print(f"  {name:<16} {out / name}", markup=False)
+    timings = timings_line(document, report_seconds)
+    if timings:
+        console.print(timings, markup=False)
     unused = [w["id"] for w in document["waivers"]["entries"] if not w["used"]]
     if unused:
         console.print(f"Unused waivers: {', '.join(unused)}", markup=False)
     return buffer.getvalue()
 
 
-def print_summary(document: dict[str, Any], tw: Any, out: Path) -> None:
+def print_summary(document: dict[str, Any], tw: Any, out: Path, report_seconds: float | None = None) -> None:
     tw.line()
     tw.write(
         render_summary(
@@ -97,5 +121,6 @@ def print_summary(document: dict[str, Any], tw: Any, out: Path) -> None:
             out,
             color=bool(getattr(tw, "hasmarkup", False)),
             width=max(80, getattr(tw, "fullwidth", 110)),
+            report_seconds=report_seconds,
         )
     )
