@@ -294,6 +294,7 @@ def test_broken_objects_name_file_and_document_and_non_objects_are_skipped(tmp_p
             "path": "mixed.yaml",
             "line": 8,
             "reason": "not a Kubernetes object: a YAML/JSON text, not a mapping with `kind`",
+            "unrendered": False,
         }
     ]
 

@@ -94,7 +94,14 @@ def test_default_namespace_option(tmp_path: Path) -> None:
     assert inventory["default_namespace"] == "payments" and inventory["defaulted"] == [0, 1, 2]
     (finding,) = run("K8S-POD-001", root, **{"default-namespace": "payments"})["namespace:payments"]
     assert finding.status is Status.FAILED and finding.resource == "Deployment/payments/web"
-    # The Namespace object is not in the folder: its metadata cannot be assessed, and the finding says why
+    # An application's manifests do not define their namespace: its labels and network policies are
+    # assessed where it is defined, and the findings say so rather than failing the application
+    (ns,) = run("K8S-NS-001", root, **{"default-namespace": "payments"})["namespace:payments"]
+    assert ns.status is Status.NOT_APPLICABLE and "does not define namespace payments" in ns.message
+    (net,) = run("K8S-NET-001", root, **{"default-namespace": "payments"})["namespace:payments"]
+    assert net.status is Status.NOT_APPLICABLE and "holds no Namespace object or NetworkPolicy" in net.message
+    # A folder that also names the namespace somewhere defines it: then its metadata is assessed
+    write(root, "other.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: payments}\n")
     (ns,) = run("K8S-NS-001", root, **{"default-namespace": "payments"})["namespace:payments"]
     assert ns.status is Status.ERROR and "name no namespace" in ns.message
 
@@ -241,7 +248,10 @@ def test_helm_chart_files_are_skipped_with_what_to_run(tmp_path: Path) -> None:
     assert reasons["chart/Chart.yaml"].startswith("Helm chart metadata")
     assert reasons["chart/values.yaml"].startswith("Helm values")
     assert reasons["chart/templates/deployment.yaml"].startswith("a template of the Helm chart chart/")
-    assert all(set(s) == {"path", "line", "reason"} for s in inventory["skipped"])
+    assert all(set(s) == {"path", "line", "reason", "unrendered"} for s in inventory["skipped"])
+    # the chart's templates hold objects Kitemark did not assess; its metadata and values do not
+    unrendered = {s["path"] for s in inventory["skipped"] if s["unrendered"]}
+    assert unrendered == {"chart/templates/deployment.yaml", "chart/templates/service.yaml"}
 
 
 def test_template_outside_a_chart_is_skipped_not_an_error(tmp_path: Path) -> None:

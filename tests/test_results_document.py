@@ -349,3 +349,29 @@ def test_merge_recomputes_waiver_use_across_shards() -> None:
     assert not next(w for w in first["waivers"]["entries"] if w["id"] == "W-1")["used"]
     merged = merge([("a.json", first), ("b.json", second)])
     assert next(w for w in merged["waivers"]["entries"] if w["id"] == "W-1")["used"]
+
+
+def test_merge_refuses_runs_judged_against_different_inputs() -> None:
+    first = document([result("a", Finding(Status.PASSED, "Namespace/a", "ok"))], run=run_record("r1"))
+    second = document(
+        [result("b", Finding(Status.PASSED, "Namespace/b", "ok"))],
+        run=run_record("r2", inputs={"mandatory_tags": ["owner"]}),
+    )
+    first["runs"][0]["inputs"] = {"mandatory_tags": ["owner", "business-unit"]}
+    with pytest.raises(UsageError, match=r"input mandatory_tags differs from a\.json's"):
+        merge([("a.json", first), ("b.json", second)])
+
+
+def test_inputs_that_hold_unrendered_objects_make_the_run_incomplete() -> None:
+    helm = {**target(), "skipped": [
+        {"path": "chart/templates/web.yaml", "line": None, "reason": "a template", "unrendered": True},
+        {"path": "chart/values.yaml", "line": None, "reason": "Helm values", "unrendered": False},
+    ]}  # fmt: skip
+    doc = document([result("a", Finding(Status.PASSED, "Namespace/a", "ok"))], targets=[helm])
+    assert doc["summary"]["verdict"] == "incomplete"
+    [reason] = doc["completeness"]["reasons"]
+    assert (
+        "1 input(s) hold Kubernetes objects only once rendered" in reason
+        and "chart/templates/web.yaml" in reason
+    )
+    assert "values.yaml" not in reason

@@ -371,3 +371,48 @@ def test_a_separate_package_adds_a_target_kind_with_one_entry_point(tmp_path: Pa
     assert statuses == {"notes:notes/a.txt": "passed", "notes:notes/b.txt": "failed"}
     help_text = kitemark("run", "--help", env={"PYTHONPATH": str(site)}).stdout
     assert "--notes" in help_text and "a folder of *.txt notes" in help_text
+
+
+def test_report_beside_an_archived_file_does_not_rewrite_it(tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    assert kitemark("run", "--terraform", TF, "--out", str(out), "-n", "0").returncode == 1
+    before = (out / "results.json").read_bytes()
+    (out / "compliance.html").unlink()
+    proc = kitemark("report", str(out / "results.json"))
+    assert proc.returncode == 1, proc.stderr
+    assert (out / "results.json").read_bytes() == before and (out / "compliance.html").is_file()
+    shutil.rmtree(out / "inventory")
+    proc = kitemark("report", str(out / "results.json"), "--out", str(tmp_path / "again"))
+    assert "the saved inventory of terraform:terraform is not at" in proc.stderr
+
+
+def test_the_demo_collects_only_what_the_selection_checks(tmp_path: Path) -> None:
+    proc = kitemark("run", "--control", "K8S-NET-001", "--out", str(tmp_path), "-n", "0")
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    document = results(tmp_path)
+    assert {t["kind"] for t in document["targets"]} == {"cluster"}
+    notes = document["runs"][0]["notes"]
+    assert any("the demo's aws part is not collected" in n for n in notes), notes
+
+
+def test_the_terminal_table_follows_the_selected_framework(tmp_path: Path) -> None:
+    proc = kitemark("run", "--terraform", TF, "--framework", "ncsc-csp", "--out", str(tmp_path), "-n", "0")
+    assert "Kitemark — NCSC Cloud Security Principles" in proc.stdout
+    assert "Supply chain security" in proc.stdout
+
+
+def test_a_helm_chart_in_a_snapshot_makes_the_run_incomplete(tmp_path: Path) -> None:
+    snapshot = tmp_path / "snap"
+    shutil.copytree(DEMO / "cluster", snapshot)
+    chart = snapshot / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    (chart / "templates" / "deployment.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"
+    )
+    proc = kitemark(
+        "run", "--cluster", f"demo=snapshot:{snapshot}", "--out", str(tmp_path / "out"), "-n", "0"
+    )
+    assert proc.returncode == 1
+    reasons = results(tmp_path / "out")["completeness"]["reasons"]
+    assert any("chart/templates/deployment.yaml" in r and "render them" in r for r in reasons), reasons

@@ -36,7 +36,8 @@ def hcl_map(tags: dict[str, str], indent: str = "    ") -> str:
 
 
 def run(check_id: str, tmp_path: Path, files: dict[str, str]) -> list[Finding]:
-    """``check_id`` on one module, the directory ``m``: its resources are ``m/<address>``."""
+    """``check_id`` on one module, the target folder ``m``: its resources are ``m/<address>`` (the root
+    module is named after its folder) and its locations are relative to ``m`` (``main.tf:1``)."""
     module = tmp_path / "m"
     module.mkdir(exist_ok=True)
     for name, text in files.items():
@@ -83,7 +84,7 @@ def test_s3_standalone_sse_with_count_index_and_bucket_attribute_passes(tmp_path
     )
     [finding] = run("TF-S3-001", tmp_path, {"main.tf": tf})
     assert finding.status is Status.PASSED, finding
-    assert finding.resource == "m/aws_s3_bucket.b" and finding.where == "m/main.tf:1"
+    assert finding.resource == "m/aws_s3_bucket.b" and finding.where == "main.tf:1"
     assert finding.evidence["encryption"]["sse_algorithm"] == "aws:kms"
 
 
@@ -227,7 +228,7 @@ resource "aws_sns_topic" "t" {
     assert queue.status is Status.ERROR and topic.status is Status.ERROR
     assert "merge(var.tags" in queue.message and "var.tags" in queue.message and "no default" in queue.message
     assert "module.labels.tags" in topic.message
-    assert queue.where == "m/main.tf:5"
+    assert queue.where == "main.tf:5"
 
 
 def test_unresolved_part_does_not_matter_when_every_tag_is_visible(tmp_path: Path) -> None:
@@ -390,14 +391,15 @@ def test_versions_pass_and_builtin_provider_needs_no_entry(tmp_path: Path) -> No
     main = 'resource "aws_sqs_queue" "q" {\n}\nresource "terraform_data" "x" {\n}\n'
     [finding] = run("TF-VER-001", tmp_path, {"versions.tf": VERSIONS % "", "main.tf": main})
     assert finding.status is Status.PASSED, finding
-    assert finding.where == "m/versions.tf:1"
+    assert finding.where == "versions.tf:1"
     assert finding.evidence["required_providers"]["aws"]["version"] == ">= 4.0"
 
 
 def test_versions_found_outside_versions_tf_are_accepted_and_named(tmp_path: Path) -> None:
     [finding] = run("TF-VER-001", tmp_path, {"main.tf": VERSIONS % 'random = "~> 3.0"'})
     assert finding.status is Status.PASSED
-    assert "m/main.tf" in finding.message and finding.evidence["required_version_in"] == "m/main.tf:1"
+    assert "declared in main.tf (convention: versions.tf)" in finding.message
+    assert finding.evidence["required_version_in"] == "main.tf:1"
     assert finding.evidence["required_providers"]["random"]["version"] == "~> 3.0"
 
 
@@ -405,7 +407,7 @@ def test_provider_used_but_not_required_fails(tmp_path: Path) -> None:
     main = 'data "http" "x" {\n  url = "https://example.org"\n}\nresource "aws_sqs_queue" "q" {\n}\n'
     [finding] = run("TF-VER-001", tmp_path, {"versions.tf": VERSIONS % "", "main.tf": main})
     assert finding.status is Status.FAILED
-    assert "provider http is used by data.http.x (m/main.tf:1)" in finding.message
+    assert "provider http is used by data.http.x (main.tf:1)" in finding.message
     assert finding.evidence["providers_used"] == ["aws", "http"]
 
 

@@ -12,9 +12,9 @@ from kitemark.core.catalog import load_checks
 from kitemark.core.checks import check_function, evaluate
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import TargetSpec
-from kitemark.core.model import Status
+from kitemark.core.model import FileLocation, Status
 from kitemark.targets.terraform.collect import collect, module_units, unclosed_brace_line
-from kitemark.testing import default_inputs
+from kitemark.testing import default_inputs, run_check
 
 TF_CHECKS = ("TF-S3-001", "TF-TAG-001", "TF-VER-001")
 load_checks()
@@ -57,7 +57,7 @@ def test_parses_blocks_with_their_lines(tmp_path: Path) -> None:
     assert unit.id == "terraform:t/queues"  # the root module is named after the location directory
     [queue] = unit.data.resources
     assert (queue.address, queue.identity) == ("aws_sqs_queue.jobs", "queues/aws_sqs_queue.jobs")
-    assert queue.location == "queues/main.tf:3"
+    assert queue.location == "main.tf:3"  # where the file is: relative to the target folder, not the name
     assert {k: inventory[k] for k in ("kind", "target", "name", "errors")} == {
         "kind": "terraform",
         "target": "terraform:t",
@@ -131,7 +131,7 @@ def test_malformed_file_errors_its_module_and_the_rest_is_checked(tmp_path: Path
 )
 def test_syntax_errors_name_a_line(tmp_path: Path, text: str, line: int | None, words: str) -> None:
     [problem] = collect(spec(write(tmp_path / "m", {"main.tf": text})))["errors"]
-    assert problem["path"] == "m/main.tf"
+    assert problem["path"] == "main.tf"  # relative to the target folder m
     assert words in problem["message"]
     if line is not None:
         assert problem["line"] == line
@@ -143,7 +143,7 @@ def test_undecodable_file_is_an_input_error(tmp_path: Path) -> None:
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "main.tf").write_bytes(b'locals {\n  a = "\xff"\n}\n')
     [problem] = collect(spec(tmp_path / "m"))["errors"]
-    assert problem["path"] == "m/main.tf" and "UTF-8" in problem["message"]
+    assert problem["path"] == "main.tf" and "UTF-8" in problem["message"]
 
 
 def test_missing_or_empty_location_is_a_usage_error(tmp_path: Path) -> None:
@@ -202,8 +202,9 @@ def unit_view(location: Path, unit_id: str) -> tuple[list[tuple[str, str]], list
 
 
 def test_a_module_is_named_the_same_alone_and_in_a_tree(tmp_path: Path) -> None:
-    """Nightly runs a tree, pre-merge one module: same unit id, identities and locations either way, so
-    waivers (globs on identities) and run-to-run comparisons agree."""
+    """Nightly runs a tree, pre-merge one module: same unit id and identities either way, so waivers (globs
+    on identities) and run-to-run comparisons (fingerprints of identities) agree. Locations are where the
+    file is relative to each run's target folder, so CI annotations point at real files."""
     tree = write(
         tmp_path / "tf",
         {
@@ -213,18 +214,24 @@ def test_a_module_is_named_the_same_alone_and_in_a_tree(tmp_path: Path) -> None:
         },
     )
     unit_id = "terraform:modules/pay-fines"
-    in_tree, alone = unit_view(tree, unit_id), unit_view(tree / "pay-fines", unit_id)
-    assert in_tree == alone
-    blocks, findings = alone
+    tree_blocks, tree_findings = unit_view(tree, unit_id)
+    blocks, findings = unit_view(tree / "pay-fines", unit_id)
     assert blocks == [
+        ("pay-fines/aws_s3_bucket.uploads", "main.tf:1"),
+        ("pay-fines/random_password.token", "main.tf:4"),
+    ]
+    assert tree_blocks == [
         ("pay-fines/aws_s3_bucket.uploads", "pay-fines/main.tf:1"),
         ("pay-fines/random_password.token", "pay-fines/main.tf:4"),
     ]
-    assert ("TF-S3-001", "pay-fines/aws_s3_bucket.uploads", "pay-fines/main.tf:1", "failed") in findings
+    assert ("TF-S3-001", "pay-fines/aws_s3_bucket.uploads", "main.tf:1", "failed") in findings
     assert [f[1] for f in findings if f[0] == "TF-VER-001"] == ["pay-fines"]  # module-level: the module
-    # Input errors name the same file either way too.
-    for location in (tree, tree / "broken"):
-        assert [e["path"] for e in collect(spec(location))["errors"]] == ["broken/main.tf"]
+    # The same findings either way, each located from its own target folder.
+    assert tree_findings == [(c, resource, f"pay-fines/{where}", s) for c, resource, where, s in findings]
+    # Input errors name the file relative to the target folder too.
+    for location, path in ((tree, "broken/main.tf"), (tree / "broken", "main.tf")):
+        assert [e["path"] for e in collect(spec(location))["errors"]] == [path]
+        assert (location / path).is_file()
 
 
 def test_a_tree_with_a_root_module_names_it_after_the_location(tmp_path: Path) -> None:
@@ -255,4 +262,39 @@ def test_root_module_named_after_a_relative_location(tmp_path: Path, monkeypatch
     [unit] = module_units(collect(spec(Path("."))), INPUTS)
     assert unit.id == "terraform:t/pay-fines"
     [queue] = unit.data.resources
-    assert (queue.identity, queue.location) == ("pay-fines/aws_sqs_queue.q", "pay-fines/main.tf:1")
+    assert (queue.identity, queue.location) == ("pay-fines/aws_sqs_queue.q", "main.tf:1")
+    assert Path(queue.location.rsplit(":", 1)[0]).is_file()  # from the target folder, here the cwd
+
+
+def test_a_target_that_is_a_module_locates_findings_in_it_and_names_them_after_it(tmp_path: Path) -> None:
+    """Pre-merge runs `kitemark run --terraform .` in a module repository: the root module is named after
+    its folder (identities keep that prefix) but its files are located in the target folder itself —
+    `main.tf:1`, not `pay-fines/main.tf:1`, a file that does not exist (CI annotations pointed at it)."""
+    target = write(tmp_path / "pay-fines", PAY_FINES)
+    found = {check_id: run_check(check_id, target)["terraform:t/pay-fines"] for check_id in TF_CHECKS}
+    for finding in (f for findings in found.values() for f in findings):
+        assert isinstance(finding.location, FileLocation), finding
+        assert (target / finding.location.path).is_file(), finding
+        assert finding.resource.startswith("pay-fines"), finding
+    bucket = next(f for f in found["TF-S3-001"] if f.resource == "pay-fines/aws_s3_bucket.uploads")
+    assert (bucket.location.path, bucket.location.line, bucket.status) == ("main.tf", 1, Status.FAILED)
+    [versions] = found["TF-VER-001"]
+    assert (versions.resource, versions.location.path, versions.location.line) == (
+        "pay-fines",
+        "versions.tf",
+        1,
+    )
+
+    # A parse error in such a target: the input error and the error findings name main.tf in it.
+    write(target, {"main.tf": 'locals {\n  a = 1\n}\n\nresource "aws_s3_bucket" "b" {\n  bucket = "x"\n'})
+    [problem] = collect(spec(target))["errors"]
+    assert (problem["path"], problem["line"]) == ("main.tf", 5)
+    assert (target / problem["path"]).is_file()
+    for check_id in TF_CHECKS:
+        [finding] = run_check(check_id, target)["terraform:t/pay-fines"]
+        assert finding.status is Status.ERROR, finding
+        assert isinstance(finding.location, FileLocation), finding
+        assert (finding.location.path, finding.location.line) == ("main.tf", 5)
+        assert (target / finding.location.path).is_file()
+        assert finding.message.startswith("main.tf:5: ")
+        assert finding.resource == "terraform:t/pay-fines"  # the unit, named after the module

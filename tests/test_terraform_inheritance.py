@@ -61,9 +61,10 @@ def test_child_inherits_the_root_default_tags(tmp_path: Path) -> None:
     )
     finding = tags(root)["modules/queue/aws_sqs_queue.q"]
     assert finding.status is Status.PASSED, finding
-    assert "provider aws default_tags from root module infra (infra/providers.tf:1)" in finding.message
+    # The root module is named after the target folder; its file is located relative to that folder.
+    assert "provider aws default_tags from root module infra (providers.tf:1)" in finding.message
     assert finding.evidence["sources"] == [
-        "provider aws default_tags from root module infra (infra/providers.tf:1)"
+        "provider aws default_tags from root module infra (providers.tf:1)"
     ]
     # The same module assessed alone has only its own provider configuration: none.
     alone = tags(root / "modules" / "queue")["queue/aws_sqs_queue.q"]
@@ -89,7 +90,7 @@ def test_inherited_default_tags_are_evaluated_in_the_callers_scope(tmp_path: Pat
     finding = tags(root)["modules/queue/aws_sqs_queue.q"]
     assert finding.status is Status.PASSED, finding
     assert finding.evidence["values"]["owner"] == "platforms"
-    assert finding.evidence["depends_on_defaults"] == ['var.team = "platforms" (infra/variables.tf:1)']
+    assert finding.evidence["depends_on_defaults"] == ['var.team = "platforms" (variables.tf:1)']
 
 
 def test_inheritance_follows_chains_of_calls(tmp_path: Path) -> None:
@@ -104,7 +105,7 @@ def test_inheritance_follows_chains_of_calls(tmp_path: Path) -> None:
     )
     finding = tags(root)["b/aws_sqs_queue.q"]
     assert finding.status is Status.PASSED, finding
-    assert "from root module infra (infra/providers.tf:1)" in finding.message
+    assert "from root module infra (providers.tf:1)" in finding.message
 
 
 def test_providers_map_passes_an_aliased_configuration(tmp_path: Path) -> None:
@@ -248,7 +249,7 @@ def test_a_configuration_the_call_does_not_pass_is_said(tmp_path: Path) -> None:
     )
     finding = tags(root)["q/aws_sqs_queue.q"]
     assert finding.status is Status.FAILED, finding
-    assert "provider aws.tagged is not passed by module.q in infra (infra/main.tf:1)" in finding.message
+    assert "provider aws.tagged is not passed by module.q in infra (main.tf:1)" in finding.message
 
 
 def test_a_default_a_caller_overrides_is_said(tmp_path: Path) -> None:
@@ -265,5 +266,5 @@ def test_a_default_a_caller_overrides_is_said(tmp_path: Path) -> None:
     finding = tags(root)["q/aws_sqs_queue.q"]
     assert finding.status is Status.PASSED, finding
     assert finding.evidence["depends_on_defaults"][0].startswith("var.tags = ")
-    assert finding.evidence["callers_override"] == {"var.tags": ["module.q in infra (infra/main.tf:1)"]}
+    assert finding.evidence["callers_override"] == {"var.tags": ["module.q in infra (main.tf:1)"]}
     assert "module.q in infra passes its own var.tags" in finding.message

@@ -138,8 +138,8 @@ def test_s3_verdict_says_which_defaults_it_depends_on(tmp_path: Path) -> None:
     ]
     assert finding.status is Status.PASSED, finding
     assert finding.evidence["depends_on_defaults"] == [
-        "var.create = true (m/variables.tf:1)",
-        "var.block = true (m/variables.tf:5)",
+        "var.create = true (variables.tf:1)",
+        "var.block = true (variables.tf:5)",
     ]
     assert "defaults" in finding.message
 
@@ -150,7 +150,7 @@ def test_s3_failure_from_a_default_says_so(tmp_path: Path) -> None:
         "m/aws_s3_bucket.b"
     ]
     assert finding.status is Status.FAILED, finding
-    assert "var.block = false (m/variables.tf:4)" in finding.evidence["depends_on_defaults"]
+    assert "var.block = false (variables.tf:4)" in finding.evidence["depends_on_defaults"]
 
 
 def test_no_defaults_no_claim(tmp_path: Path) -> None:
@@ -169,7 +169,7 @@ def test_tags_from_a_variable_default_say_so(tmp_path: Path) -> None:
         finding = found[f"m/aws_sqs_queue.{name}"]
         assert finding.status is Status.PASSED, finding
         [entry] = finding.evidence["depends_on_defaults"]
-        assert entry.startswith('var.tags = {"business-unit": "HQ"') and entry.endswith("(m/main.tf:1)")
+        assert entry.startswith('var.tags = {"business-unit": "HQ"') and entry.endswith(" (main.tf:1)")
 
 
 # ------------------------------------------------------------------------------------- inputs and reads

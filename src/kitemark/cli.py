@@ -1,5 +1,7 @@
-"""`kitemark`: run the compliance suites (a thin wrapper around pytest), re-render or merge results,
-and list the controls.
+"""`kitemark`: compliance evidence for Kubernetes, Terraform, Rego and AWS as pytest suites.
+
+It runs the compliance suites (a thin wrapper around pytest), re-renders or merges their results, and
+lists the controls.
 
 Exit codes: 0 compliant, 1 not compliant (a check failed, could not assess, or the run was
 incomplete), 2 usage or configuration error.
@@ -212,7 +214,9 @@ def _report(path: Path, out: Path | None) -> int:
     document = _read(path)
     target = out or path.parent
     rebase_inventories(document, path.parent, target)
-    return _publish(document, target)
+    # The archived results.json is the source: re-rendering beside it must not rewrite it.
+    keep = path.name if target.resolve() == path.parent.resolve() else None
+    return _publish(document, target, keep=keep)
 
 
 def _merge(paths: list[Path], out: Path) -> int:
@@ -226,21 +230,26 @@ def _merge(paths: list[Path], out: Path) -> int:
     return _publish(merge(documents), out)
 
 
-def _publish(document: dict[str, Any], out: Path) -> int:
+def _publish(document: dict[str, Any], out: Path, keep: str | None = None) -> int:
     from kitemark.reports.render import render_all
     from kitemark.reports.terminal import render_summary
 
-    render_all(document, out)
+    render_all(document, out, skip={keep} if keep else set())
     print(render_summary(document, out, color=sys.stdout.isatty()), end="")
     return EXIT_COMPLIANT if document["summary"]["compliant"] else EXIT_NONCOMPLIANT
 
 
 def rebase_inventories(document: dict[str, Any], source: Path, target: Path) -> None:
-    """Saved inventories stay where the run wrote them: point re-rendered reports at them."""
+    """Saved inventories stay where the run wrote them: point re-rendered reports at them, and say
+    when they are no longer there (an archive that kept results.json alone)."""
     for record in document["targets"]:
         saved = record.get("inventory")
         if saved and not Path(saved).is_absolute():
-            record["inventory"] = os.path.relpath((source / saved).resolve(), target.resolve())
+            found = (source / saved).resolve()
+            if not found.is_file():
+                label = record["label"]
+                print(f"kitemark: note: the saved inventory of {label} is not at {found}", file=sys.stderr)
+            record["inventory"] = os.path.relpath(found, target.resolve())
 
 
 def entry() -> NoReturn:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import shutil
@@ -66,6 +67,8 @@ class Controller:
             min_severity=opts.severity,
         )
         require_assessing_checks(self.chosen, self.catalogue.checks, kinds_of(opts.specs))
+        if opts.demo:
+            self.options = opts = _demo_for_selection(opts, self.chosen, self.catalogue.checks)
         self.waivers: list[Waiver] = load_waivers(opts.waivers) if opts.waivers else []
         if opts.waivers:
             check_known(self.waivers, set(self.catalogue.checks), opts.waivers)
@@ -249,6 +252,18 @@ class Controller:
                 "entries": [w.to_dict(opts.today) for w in self.waivers],
             },
         )
+
+
+def _demo_for_selection(options: RunOptions, chosen: set[str], checks: dict[str, Check]) -> RunOptions:
+    """The demo collects only the parts the selection has checks for (its AWS account costs seconds);
+    a target the user names is always collected, and is incomplete if nothing assesses it."""
+    kinds = {checks[cid].kind for cid in chosen if not checks[cid].input_check}
+    left = sorted({spec.kind for spec in options.specs} - kinds)
+    notes = [
+        f"the demo's {kind} part is not collected: the selection keeps none of its checks" for kind in left
+    ]
+    specs = tuple(spec for spec in options.specs if spec.kind in kinds)
+    return dataclasses.replace(options, specs=specs, notes=(*options.notes, *notes))
 
 
 def _reads_by_kind(checks: dict[str, Check], chosen: set[str]) -> dict[str, frozenset[str]]:

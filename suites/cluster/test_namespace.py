@@ -88,6 +88,10 @@ def test_namespace_metadata(ns: NamespaceView, inputs: Mapping[str, Any]) -> Ite
             evidence={"note": ns.note},
         )
         return
+    if ns.implied:
+        reason = ns.implied_reason("Namespace object", "its labels and annotations")
+        yield not_applicable(ns.ref, reason, evidence={"note": ns.note})
+        return
     if ns.namespace is None:
         why = "the snapshot holds objects in this namespace but not its Namespace object"
         yield error(ns.ref, why + ns.short_note, evidence={"note": ns.note} if ns.note else None)

@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from kitemark.core.checks import check, failed, passed
+from kitemark.core.checks import check, failed, not_applicable, passed
 from kitemark.core.labels import requirements, selects_everything
 from kitemark.core.model import Finding
 from kitemark.targets.cluster.view import KObject, NamespaceView
@@ -192,6 +192,10 @@ def classify(policy: KObject, namespace: str) -> tuple[str, str, bool]:
     reads=["v1/Namespace", "networking.k8s.io/NetworkPolicy"],
 )
 def test_default_deny_ingress(ns: NamespaceView) -> Iterator[Finding]:
+    if ns.implied and not ns.network_policies:
+        reason = ns.implied_reason("Namespace object or NetworkPolicy", "its network policies")
+        yield not_applicable(ns.ref, reason, evidence={"note": ns.note})
+        return
     verdicts = [(policy, *classify(policy, ns.name)) for policy in ns.network_policies]
     evidence: dict[str, Any] = {
         "policies": [

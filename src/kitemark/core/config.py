@@ -34,6 +34,7 @@ class Config:
         return {
             "file": str(self.path) if self.path else None,
             "frameworks": [str(p) for p in self.frameworks],
+            "overrides": sorted(self.inputs),  # inputs whose value is the file's, not the default
         }
 
 

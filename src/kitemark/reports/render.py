@@ -8,7 +8,7 @@ and never removes the previous one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,8 @@ OUTPUTS: dict[str, Callable[[dict[str, Any]], str | bytes]] = {
 }
 
 
-def render_all(document: dict[str, Any], out: Path) -> dict[str, Path]:
-    rendered = {name: render(document) for name, render in OUTPUTS.items()}
+def render_all(document: dict[str, Any], out: Path, skip: Collection[str] = ()) -> dict[str, Path]:
+    rendered = {name: render(document) for name, render in OUTPUTS.items() if name not in skip}
     paths = {}
     for name, data in rendered.items():
         paths[name] = out / name

@@ -24,10 +24,21 @@ SUMMARY_FRAMEWORK = "service-standard"
 PARTIAL = {"partial", "not_run"}
 
 
+def summary_framework(document: dict[str, Any]) -> dict[str, Any] | None:
+    """The framework the table shows: the first one the run selected, else the Service Standard."""
+    chosen = [f for run in document["runs"] for f in run["selection"].get("frameworks") or []]
+    by_id = {f["id"]: f for f in document["frameworks"]}
+    for fid in [*chosen, SUMMARY_FRAMEWORK]:
+        if fid in by_id:
+            return by_id[fid]
+    return document["frameworks"][0] if document["frameworks"] else None
+
+
 def summary_table(document: dict[str, Any], width: int = 110) -> Table:
-    framework = next((f for f in document["frameworks"] if f["id"] == SUMMARY_FRAMEWORK), None)
+    framework = summary_framework(document)
     table = Table(title=f"Kitemark — {framework['name'] if framework else 'results'}", title_justify="left")
-    table.add_column("Point", justify="right", no_wrap=True, min_width=5)
+    label = "Point" if framework and framework["id"] == SUMMARY_FRAMEWORK else "Id"
+    table.add_column(label, justify="right", no_wrap=True, min_width=5)
     # The count columns and borders take 53 characters; the requirement title gets what is left.
     table.add_column("Requirement", no_wrap=True, overflow="ellipsis", max_width=max(20, min(60, width - 53)))
     for name, style in COLUMNS:
@@ -78,6 +89,17 @@ def timings_line(document: dict[str, Any], report_seconds: float | None = None) 
     return "Timings: " + "; ".join(parts) if parts else None
 
 
+def _config_lines(document: dict[str, Any]) -> list[str]:
+    """The config file a run judged against, and which inputs it changed (a reader must know)."""
+    lines = []
+    for run in document["runs"]:
+        config = run.get("config") or {}
+        if config.get("file"):
+            changed = ", ".join(config.get("overrides") or []) or "no input"
+            lines.append(f"Config: {config['file']} (overrides {changed})")
+    return sorted(set(lines))
+
+
 def render_summary(
     document: dict[str, Any],
     out: Path,
@@ -92,6 +114,8 @@ def render_summary(
     summary = document["summary"]
     selections = sorted({run["selection"].get("text", "all checks") for run in document["runs"]})
     console.print(f"Selection: {'; '.join(selections)}", markup=False)
+    for line in _config_lines(document):
+        console.print(line, markup=False)
     console.print(f"Verdict: [bold]{RUN_VERDICTS[summary['verdict']].upper()}[/bold]")
     for note in (note for run in document["runs"] for note in run.get("notes") or []):
         console.print(f"  note: {note}", markup=False)

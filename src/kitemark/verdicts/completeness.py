@@ -45,10 +45,25 @@ def completeness(
             reasons.append(f"{len(not_run)} chosen result(s) did not run ({'; '.join(why)}): {_listed(ids)}")
     missing = _missing_shards(runs)
     reasons += missing
+    reasons += _unrendered_inputs(targets)
     if not missing:  # a shard alone may hold no assessed unit of a target; the merged whole must
         reasons += _unassessed_targets(targets, results, checks)
     incomplete_checks = sorted({n["check_id"] for run in runs for n in run.get("not_run") or []})
     return {"complete": not reasons, "reasons": reasons, "incomplete_checks": incomplete_checks}
+
+
+def _unrendered_inputs(targets: list[Mapping[str, Any]]) -> list[str]:
+    """Inputs that hold objects only once rendered (Helm templates, kustomize) were not assessed."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for target in targets:
+        for entry in target.get("skipped") or ():
+            if entry.get("unrendered"):
+                found[target["label"]].append(entry["path"])
+    return [
+        f"{label}: {len(paths)} input(s) hold Kubernetes objects only once rendered (Helm, kustomize), "
+        f"so they were not assessed: {_listed(sorted(set(paths)))}; render them and check the output"
+        for label, paths in found.items()
+    ]
 
 
 def _unassessed_targets(

@@ -19,6 +19,7 @@ def merge(documents: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     if not documents:
         raise UsageError("nothing to merge")
     _same_version(documents)
+    _same_inputs(documents)
     first_name, first = documents[0]
     merged: dict[str, Any] = {
         "schema_version": first["schema_version"],
@@ -61,6 +62,20 @@ def _same_version(documents: list[tuple[str, dict[str, Any]]]) -> None:
     if len(versions) > 1:
         listed = ", ".join(f"{name}: {version}" for version, name in versions.items())
         raise UsageError(f"results from different Kitemark versions cannot be merged ({listed})")
+
+
+def _same_inputs(documents: list[tuple[str, dict[str, Any]]]) -> None:
+    """Results judged against different platform values (a `kitemark.yaml` of one shard only) do not
+    add up to one verdict."""
+    seen: dict[str, tuple[str, Any]] = {}
+    for name, document in documents:
+        for run in document["runs"]:
+            for key, value in (run.get("inputs") or {}).items():
+                first = seen.setdefault(key, (name, value))
+                if first[1] != value:
+                    raise UsageError(
+                        f"{name}: input {key} differs from {first[0]}'s; merge runs of one configuration"
+                    )
 
 
 def _strip(frameworks: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -113,6 +113,19 @@ def document_skip_reason(path: str, data: Any) -> str | None:
     return "not a Kubernetes object (no `kind`): an application or tool configuration file"
 
 
+def unrendered(reason: str) -> bool:
+    """Whether a skipped input holds Kubernetes objects that exist only once rendered (a Helm template,
+    a Kustomization or its patches): the run then did not assess everything it was given."""
+    return reason in (TEMPLATE_REASON, KUSTOMIZATION_REASON) or reason.startswith(
+        ("a template of the Helm chart", "a kustomize patch")
+    )
+
+
+def skip(path: str, line: int | None, reason: str) -> dict[str, Any]:
+    """An entry of the inventory's ``skipped`` list."""
+    return {"path": path, "line": line, "reason": reason, "unrendered": unrendered(reason)}
+
+
 def kustomize_patches(path: str, data: Mapping[str, Any]) -> list[str]:
     """Snapshot-relative paths of the patch files a Kustomization names: partial objects, which only
     mean something once kustomize applies them."""

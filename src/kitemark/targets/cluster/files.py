@@ -111,7 +111,7 @@ def read_snapshot(root: Path) -> Snapshot:
             continue
         reason = classify.file_skip_reason(rel, text, charts)
         if reason:
-            snapshot.skipped.append({"path": rel, "line": None, "reason": reason})
+            snapshot.skipped.append(classify.skip(rel, None, reason))
             continue
         try:
             parse = _parse_json if path.suffix.lower() == ".json" else _parse_yaml
@@ -119,7 +119,7 @@ def read_snapshot(root: Path) -> Snapshot:
         except _Unreadable as exc:
             line = classify.template_line(text)
             if line is not None:
-                snapshot.skipped.append({"path": rel, "line": line, "reason": classify.TEMPLATE_REASON})
+                snapshot.skipped.append(classify.skip(rel, line, classify.TEMPLATE_REASON))
                 continue
             named = {m.group(1) for m in NAMESPACE_LINE.finditer(text)}
             snapshot.problems.append(FileProblem(exc.error, named, [d.data for d in exc.partial]))

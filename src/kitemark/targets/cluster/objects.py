@@ -80,7 +80,7 @@ def _kubernetes_documents(documents: Iterable[Document], out: Objects) -> list[D
         if doc.path in patches and (reason is None or isinstance(doc.data, list)):
             reason = f"a kustomize patch used by {patches[doc.path]}: {classify.RENDER_KUSTOMIZE}"
         if reason:
-            out.skipped.append({"path": doc.path, "line": doc.line, "reason": reason})
+            out.skipped.append(classify.skip(doc.path, doc.line, reason))
             continue
         problem = invalid(doc.data)
         if problem:

@@ -284,6 +284,21 @@ class NamespaceView:
         )
 
     @property
+    def implied(self) -> bool:
+        """The input never names this namespace: it holds no Namespace object for it, and every object
+        here named no namespace (an application's manifests, assessed under the default namespace).
+        Namespace-level controls (its labels, its network policies) are then defined elsewhere."""
+        return self.namespace is None and self.defaulted > 0 and self.defaulted == len(self.objects)
+
+    def implied_reason(self, missing: str, these: str) -> str:
+        """Why a namespace-level check does not apply to an ``implied`` namespace."""
+        return (
+            f"the input does not define namespace {self.name}: its {self.defaulted} object(s) name no "
+            f"namespace and it holds no {missing}; {these} are assessed where the namespace is defined "
+            "(the platform's environments repository, or a cluster snapshot)"
+        )
+
+    @property
     def short_note(self) -> str:
         """`` (N object(s) that name no namespace, assessed as namespace X)``, or ``""``."""
         if not self.defaulted:

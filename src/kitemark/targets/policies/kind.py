@@ -19,7 +19,7 @@ class PoliciesKind(TargetKind):
     options = (
         KindOption(
             "policies",
-            "Rego policies: runs every *_test.rego test and every Gatekeeper suite.yaml case",
+            "a folder of Rego: runs every *_test.rego test and every Gatekeeper suite.yaml case",
             metavar="[NAME=]DIR",
             repeatable=True,
         ),

@@ -110,17 +110,19 @@ def _relpath(root: Path, path: Path) -> str:
 
 
 def _collect_module(root: Path, module_dir: Path, root_path: str) -> dict[str, Any]:
-    module_path = _relpath(root, module_dir)
-    module_path = root_path if module_path == "." else module_path
+    folder = _relpath(root, module_dir)
+    module_path = root_path if folder == "." else folder
     files: dict[str, Any] = {}
     errors: list[dict[str, Any]] = []
     for path in sorted(p for p in module_dir.iterdir() if _is_tf_file(p)):
-        parsed, problem = parse_file(path, join(module_path, path.name))
+        # Errors are located where the file is, relative to the target folder (the module's name may
+        # be the folder's own name, which is not a path inside it).
+        parsed, problem = parse_file(path, join(folder, path.name))
         if problem is not None:
             errors.append(problem.to_dict())
         else:
             files[path.name] = parsed
-    return {"path": module_path, "dir": _relpath(root, module_dir), "files": files, "errors": errors}
+    return {"path": module_path, "dir": folder, "files": files, "errors": errors}
 
 
 def parse_file(path: Path, rel: str) -> tuple[dict[str, Any] | None, InputError | None]:

@@ -31,7 +31,8 @@ class Block:
     file: str
     line: int | None
     body: dict[str, Any]
-    module_path: str
+    module_path: str  # the module's name (identities)
+    module_dir: str = "."  # its folder relative to the target folder (locations)
 
     @property
     def attrs(self) -> dict[str, Any]:
@@ -53,7 +54,8 @@ class Block:
 
     @property
     def location(self) -> str:
-        where = join(self.module_path, self.file)
+        """``file:line`` relative to the target folder, where the block really is."""
+        where = join(self.module_dir, self.file)
         return f"{where}:{self.line}" if self.line else where
 
     @property
@@ -167,7 +169,7 @@ class ModuleView:
 
     def _block(self, kind: str, type_: str, name: str, filename: str, body: Any) -> Block:
         body = body if isinstance(body, dict) else {}
-        return Block(kind, type_, name, filename, body.get("__start_line__"), body, self.path)
+        return Block(kind, type_, name, filename, body.get("__start_line__"), body, self.path, self.dir)
 
     @cached_property
     def resources(self) -> list[Block]:
@@ -217,7 +219,8 @@ class ModuleView:
         return None
 
     def location(self, file: str, line: int | None = None) -> str:
-        where = join(self.path, file)
+        """``file:line`` relative to the target folder."""
+        where = join(self.dir, file)
         return f"{where}:{line}" if line else where
 
     def provider_sources(self, name: str, alias: str | None) -> list[ProviderSource]:
