@@ -192,6 +192,16 @@ TF = str(DEMO / "terraform")
             "cannot be combined",
         ),
         (["--aws-region", "eu-west-1"], "--aws-region needs"),
+        (["--aws-endpoint", "http://user:secret@127.0.0.1:9"], "the URL carries credentials"),
+        (
+            ["--terraform", f"a={TF}", "--terraform", f"a={TF}/s3-bucket-compliant"],
+            "two targets are named 'a'",
+        ),
+        (
+            ["--cluster", f"snapshot:{DEMO / 'cluster'},default-namespace=a,default-namespace=b"],
+            "given twice",
+        ),
+        (["--terraform", TF, "--out", str(DEMO / "waivers.yaml")], "exists and is not a folder"),
         # found while collecting, after xdist has started its workers: they must not be left waiting
         (["--policies", str(DEMO / "cluster" / "kube-system")], "no .rego files or Gatekeeper suites"),
     ],

@@ -121,12 +121,15 @@ def test_inventory_is_deterministic_and_json_safe(tmp_path: Path) -> None:
     assert collect(tmp_path) == first
 
 
-def test_duplicate_objects_keep_the_first_file(tmp_path: Path) -> None:
-    write(tmp_path, "a.yaml", ns_doc("team-a") + "  labels: {copy: first}\n")
-    write(tmp_path, "b.yaml", ns_doc("team-a") + "  labels: {copy: second}\n")
+def test_identical_copies_keep_the_first_file_and_differing_ones_are_an_error(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", ns_doc("team-a") + "  labels: {copy: same}\n")
+    write(tmp_path, "b.yaml", ns_doc("team-a") + "  labels: {copy: same}\n")
+    write(tmp_path, "c.yaml", ns_doc("team-a") + "  labels: {copy: other}\n")
     inv = collect(tmp_path)
-    assert [o["metadata"]["labels"]["copy"] for o in inv["objects"]] == ["first"]
+    assert [o["metadata"]["labels"]["copy"] for o in inv["objects"]] == ["same"]
     assert inv["duplicates"] == [{"object": "Namespace/team-a", "kept": "a.yaml:1", "ignored": "b.yaml:1"}]
+    (error,) = inv["errors"]
+    assert error["message"] == "conflicting copies of Namespace/team-a: a.yaml:1 and c.yaml:1"
 
 
 # --- redaction -------------------------------------------------------------------------------------
@@ -294,7 +297,7 @@ def test_broken_objects_name_file_and_document_and_non_objects_are_skipped(tmp_p
             "path": "mixed.yaml",
             "line": 8,
             "reason": "not a Kubernetes object: a YAML/JSON text, not a mapping with `kind`",
-            "unrendered": False,
+            "holds_resources": False,
         }
     ]
 

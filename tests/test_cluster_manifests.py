@@ -248,9 +248,9 @@ def test_helm_chart_files_are_skipped_with_what_to_run(tmp_path: Path) -> None:
     assert reasons["chart/Chart.yaml"].startswith("Helm chart metadata")
     assert reasons["chart/values.yaml"].startswith("Helm values")
     assert reasons["chart/templates/deployment.yaml"].startswith("a template of the Helm chart chart/")
-    assert all(set(s) == {"path", "line", "reason", "unrendered"} for s in inventory["skipped"])
+    assert all(set(s) == {"path", "line", "reason", "holds_resources"} for s in inventory["skipped"])
     # the chart's templates hold objects Kitemark did not assess; its metadata and values do not
-    unrendered = {s["path"] for s in inventory["skipped"] if s["unrendered"]}
+    unrendered = {s["path"] for s in inventory["skipped"] if s["holds_resources"]}
     assert unrendered == {"chart/templates/deployment.yaml", "chart/templates/service.yaml"}
 
 

@@ -152,3 +152,47 @@ def test_checks_outside_a_suites_folder_need_a_target(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Kitemark checks need a target" in proc.stdout
     assert "Traceback" not in proc.stdout and "plugin.py" not in proc.stdout
+
+
+CRASHER = """
+import os
+
+from kitemark.core.checks import check, passed
+
+META = dict(scope="terraform.module", severity="low", reads=["aws_s3_bucket"],
+            rationale="A probe used by Kitemark's plugin tests to exercise one state.",
+            remediation="Nothing to remediate: this check exists only in the plugin tests.")
+
+
+@check("PROBE-CRASH-002", title="A check that kills its worker", **META)
+def test_kills_worker(module):
+    os._exit(3)
+
+
+@check("PROBE-FINE-001", title="A check that passes", **META)
+def test_fine(module):
+    yield passed("x", "fine")
+"""
+
+
+def test_a_worker_that_dies_leaves_error_results_not_silence(tmp_path: Path) -> None:
+    suites = tmp_path / "suites"
+    (suites / "terraform").mkdir(parents=True)
+    (suites / ".kitemark-suites").write_text("")
+    (suites / "__init__.py").write_text("")
+    (suites / "terraform" / "__init__.py").write_text("")
+    (suites / "terraform" / "test_crash.py").write_text(textwrap.dedent(CRASHER))
+    module = tmp_path / "module"
+    module.mkdir()
+    (module / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "b"\n}\n')
+    out = tmp_path / "out"
+    proc = run_pytest(
+        tmp_path, str(suites), f"--kitemark-terraform={module}", f"--kitemark-out={out}", "-n", "2"
+    )
+    assert proc.returncode != 0
+    document = json.loads((out / "results.json").read_text())
+    crashed = by_check(document)["PROBE-CRASH-002"]
+    assert crashed["status"] == "error", crashed
+    assert "crashed" in crashed["findings"][0]["message"]
+    assert by_check(document)["PROBE-FINE-001"]["status"] == "passed"
+    assert document["summary"]["compliant"] is False

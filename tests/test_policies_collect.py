@@ -424,3 +424,22 @@ def test_directory_without_rego_or_suites_is_a_usage_error(tmp_path: Path, files
     with pytest.raises(UsageError, match=r"no \.rego files or Gatekeeper suites") as raised:
         collect(root)
     assert "\n" not in str(raised.value) and str(root) in str(raised.value)
+
+
+def test_kitemark_report_folders_inside_the_target_are_not_read(tmp_path: Path) -> None:
+    """A run started inside the target writes ``kitemark-reports/`` there; the next run must not read it."""
+    from kitemark.core.resources import OUTPUT_MARKER
+    from kitemark.targets.policies.files import target_files
+
+    write(
+        tmp_path,
+        {
+            "a_test.rego": "package a\ntest_a := true\n",
+            f"kitemark-reports/{OUTPUT_MARKER}": "",
+            "kitemark-reports/x_test.rego": "package x\ntest_x := true\n",
+            "kitemark-reports/deep/suite.yaml": "kind: Suite\n",
+            "reports/b_test.rego": "package b\ntest_b := true\n",  # no marker: read
+        },
+    )
+    assert [f["path"] for f in collect(tmp_path)["rego_files"]] == ["a_test.rego", "reports/b_test.rego"]
+    assert [p.relative_to(tmp_path).as_posix() for p in target_files(tmp_path, (".yaml",))] == []

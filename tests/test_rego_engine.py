@@ -173,3 +173,12 @@ def test_unknown_engine_is_refused() -> None:
     assert isinstance(create_engine("regorus"), RegorusEngine)
     with pytest.raises(ValueError, match="unknown Rego engine"):
         create_engine("nope")
+
+
+def test_a_builtin_the_engine_lacks_is_named_as_the_engines_gap_not_the_policys() -> None:
+    engine = create_engine()
+    engine.add_policy("p.rego", 'package p\nimport rego.v1\n\nok if re_match("a", "abc")\n', V1)
+    with pytest.raises(RegoEvalError) as info:
+        engine.eval_rule("data.p.ok")
+    assert "could not find function re_match" in info.value.message
+    assert "regorus, does not provide the builtin re_match; OPA does" in info.value.message

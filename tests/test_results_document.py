@@ -315,7 +315,7 @@ def test_schema_1_documents_are_migrated(tmp_path: Path) -> None:
 
 def shard(run_id: str, units: str, index: int) -> dict[str, Any]:
     found = [result(u, Finding(Status.PASSED, f"Namespace/{u}", "ok")) for u in units]
-    return document(found, run=run_record(run_id, shard={"index": index, "count": 2}))
+    return document(found, run=run_record(run_id, shard={"index": index, "count": 2, "signature": "one-run"}))
 
 
 def test_merge_joins_shards_into_one_compliant_document() -> None:
@@ -364,14 +364,54 @@ def test_merge_refuses_runs_judged_against_different_inputs() -> None:
 
 def test_inputs_that_hold_unrendered_objects_make_the_run_incomplete() -> None:
     helm = {**target(), "skipped": [
-        {"path": "chart/templates/web.yaml", "line": None, "reason": "a template", "unrendered": True},
-        {"path": "chart/values.yaml", "line": None, "reason": "Helm values", "unrendered": False},
+        {"path": "chart/templates/web.yaml", "line": None, "reason": "a template", "holds_resources": True},
+        {"path": "chart/values.yaml", "line": None, "reason": "Helm values", "holds_resources": False},
     ]}  # fmt: skip
     doc = document([result("a", Finding(Status.PASSED, "Namespace/a", "ok"))], targets=[helm])
     assert doc["summary"]["verdict"] == "incomplete"
     [reason] = doc["completeness"]["reasons"]
     assert (
-        "1 input(s) hold Kubernetes objects only once rendered" in reason
-        and "chart/templates/web.yaml" in reason
+        "1 input(s) hold resources Kitemark could not read" in reason and "chart/templates/web.yaml" in reason
     )
     assert "values.yaml" not in reason
+
+
+def test_merge_refuses_shards_of_different_runs() -> None:
+    first, second = shard("r1", "ab", 1), shard("r2", "cd", 2)
+    first["runs"][0]["shard"]["signature"] = "targets-and-checks-of-run-1"
+    second["runs"][0]["shard"]["signature"] = "another-selection"
+    with pytest.raises(UsageError, match=r"shard 2/2 is not of the same run as a\.json's"):
+        merge([("a.json", first), ("b.json", second)])
+    second["runs"][0]["shard"]["signature"] = "targets-and-checks-of-run-1"
+    assert merge([("a.json", first), ("b.json", second)])["summary"]["verdict"] == "compliant"
+    del second["runs"][0]["shard"]["signature"]
+    with pytest.raises(UsageError, match="records no signature"):
+        merge([("a.json", first), ("b.json", second)])
+
+
+def test_a_documents_conclusions_are_decided_from_its_results_not_trusted() -> None:
+    from kitemark.verdicts.decide import decide
+
+    doc = document()
+    doc["summary"].update(failed=0, error=0, compliant=True, verdict="compliant")
+    doc["results"][1]["status"] = "passed"  # its finding still failed
+    again = decide(doc)
+    assert again["results"][1]["status"] == "failed" and again["summary"]["verdict"] == "not_compliant"
+
+
+def test_no_requirement_is_met_while_the_run_is_incomplete() -> None:
+    alone = shard("r1", "ab", 1)
+    verdicts = {r["id"]: r["verdict"] for r in alone["frameworks"][0]["requirements"]}
+    assert verdicts == {"1": "manual", "9": "partial", "14": "partial"}
+    stopped = document(
+        [result("a", Finding(Status.PASSED, "Namespace/a", "ok"))], run=run_record(stopped="-x")
+    )
+    assert {r["verdict"] for r in stopped["frameworks"][0]["requirements"]} == {"manual", "partial"}
+
+
+def test_merged_shards_list_each_target_once() -> None:
+    first, second = shard("r1", "ab", 1), shard("r2", "cd", 2)
+    for doc in (first, second):
+        doc["targets"][0].update(inventory_sha256="a" * 64, errors=[{"path": "x.yaml", "message": "bad"}])
+    merged = merge([("a.json", first), ("b.json", second)])
+    assert len(merged["targets"]) == 1 and merged["summary"]["input_errors"] == 1

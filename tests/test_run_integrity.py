@@ -141,14 +141,31 @@ def test_a_run_ending_in_a_usage_error_keeps_the_previous_reports(tmp_path: Path
     assert kitemark("run", "--terraform", TF, "--out", str(out), "-n", "0").returncode == 1
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     inventories = sorted(p.name for p in (out / "inventory").iterdir())
-    proc = kitemark("run", "--terraform", TF, "--out", str(out), "-n", "0", "--control", "service-standard:1")
-    assert proc.returncode == 2
-    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
-    assert sorted(p.name for p in (out / "inventory").iterdir()) == inventories
-    assert not [p for p in out.iterdir() if p.name.startswith(".")], "no temporary files left behind"
+    for bad in (["--control", "service-standard:1"], ["--", str(tmp_path / "no_such_test.py")]):
+        # refused before collecting, and refused by pytest after collecting
+        proc = kitemark("run", "--terraform", TF, "--out", str(out), "-n", "0", *bad)
+        assert proc.returncode == 2, proc.stdout[-2000:]
+        assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+        assert sorted(p.name for p in (out / "inventory").iterdir()) == inventories
+    left = [p.name for p in out.iterdir() if p.name.startswith(".")]
+    assert left == [".kitemark-output"], "no temporary files left behind, only the folder's marker"
     assert all(oct(p.stat().st_mode & 0o044) == "0o44" for p in out.iterdir() if p.is_file()), (
         "readable reports"
     )
+
+
+def test_run_folders_of_killed_runs_are_cleaned_and_live_ones_kept(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    dead, live, unknown = out / ".kitemark-run-dead", out / ".kitemark-run-live", out / ".kitemark-run-new"
+    for folder in (dead, live, unknown):
+        (folder / "inventory").mkdir(parents=True)
+    dead_pid = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    (dead / "pid").write_text(dead_pid.stdout.strip())
+    (live / "pid").write_text(str(os.getpid()))
+    assert kitemark("run", "--terraform", COMPLIANT_TF, "--out", str(out), "-n", "0").returncode == 0
+    assert not dead.exists() and live.is_dir() and unknown.is_dir()
 
 
 def test_a_report_that_fails_to_render_leaves_the_previous_outputs(
@@ -415,4 +432,6 @@ def test_a_helm_chart_in_a_snapshot_makes_the_run_incomplete(tmp_path: Path) -> 
     )
     assert proc.returncode == 1
     reasons = results(tmp_path / "out")["completeness"]["reasons"]
-    assert any("chart/templates/deployment.yaml" in r and "render them" in r for r in reasons), reasons
+    assert any("chart/templates/deployment.yaml" in r and "could not read as they are" in r for r in reasons)
+    skipped = {s["path"]: s for s in results(tmp_path / "out")["targets"][0]["skipped"]}
+    assert "helm template" in skipped["chart/templates/deployment.yaml"]["reason"]

@@ -208,6 +208,7 @@ def test_a_caller_without_provider_configuration_gives_none(tmp_path: Path) -> N
 
 
 def test_module_calls_in_the_target_are_not_reported_as_unassessed(tmp_path: Path) -> None:
+    write(tmp_path, {"elsewhere/main.tf": QUEUE})  # outside the target: assessed on its own
     root = write(
         tmp_path / "infra",
         {

@@ -123,7 +123,7 @@ resource "aws_elastic_beanstalk_environment" "e" {{
 }}
 
 module "db" {{
-  source         = "./modules/db"
+  source         = "terraform-aws-modules/rds/aws"
   admin_password = "module-arg-literal"
 }}
 

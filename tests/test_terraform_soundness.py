@@ -311,13 +311,15 @@ def test_s3_wording_asks_for_an_explicit_configuration(tmp_path: Path) -> None:
 
 
 def test_not_applicable_names_module_calls(tmp_path: Path) -> None:
-    tf = 'module "s3" {\n  source = "./modules/s3"\n}\nresource "random_id" "r" {\n  byte_length = 2\n}\n'
+    # A registry source (a local one must name a module: see test_terraform_inputs).
+    source = "terraform-aws-modules/s3-bucket/aws"
+    tf = f'module "s3" {{\n  source = "{source}"\n}}\nresource "random_id" "r" {{\n  byte_length = 2\n}}\n'
     for check_id, what in (("TF-S3-001", "aws_s3_bucket resources"), ("TF-TAG-001", "taggable AWS")):
         [finding] = run(check_id, tmp_path, tf)
         assert finding.status is Status.NOT_APPLICABLE
         assert what in finding.message
-        assert "1 module call (module.s3, source ./modules/s3) not assessed" in finding.message
-        assert finding.evidence["module_calls"] == [{"module": "module.s3", "source": "./modules/s3"}]
+        assert f"1 module call (module.s3, source {source}) not assessed" in finding.message
+        assert finding.evidence["module_calls"] == [{"module": "module.s3", "source": source}]
 
 
 def test_not_applicable_without_module_calls_says_nothing_about_them(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ EXIT_COMPLIANT, EXIT_NONCOMPLIANT, EXIT_USAGE = 0, 1, 2
 # Kitemark's own pytest configuration for `kitemark run`: whatever pytest.ini, pyproject.toml,
 # tox.ini or conftest.py sits around the working directory, a run behaves the same.
 PYTEST_INI = "pytest-kitemark.ini"
+NO_AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -147,6 +148,12 @@ def pytest_args(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
         f"--confcutdir={base if len(roots) > 1 else roots[0]}",
         "-p",
         "no:cacheprovider",
+        # Plugin autoloading is off for the run (a user's pytest-randomly must not reorder it): these
+        # are the plugins it needs, xdist workers included.
+        "-p",
+        "xdist.plugin",
+        "-p",
+        "kitemark.plugin",
         *cli_to_pytest(args),
     ]
     if str(args.workers) != "0":
@@ -156,18 +163,25 @@ def pytest_args(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:
 
 @contextmanager
 def _without_pytest_env() -> Iterator[None]:
-    """PYTEST_ADDOPTS (`-x`, `-k` …) from the environment is the user's pytest configuration, not
-    this run's: set it aside while the run lasts, and say so."""
-    saved = os.environ.pop("PYTEST_ADDOPTS", None)
-    if saved:
-        print(
-            f"kitemark: ignoring PYTEST_ADDOPTS={saved!r} (pass pytest arguments after `--`)", file=sys.stderr
-        )
+    """PYTEST_ADDOPTS (`-x`, `-k` …) and PYTEST_PLUGINS from the environment, and whatever pytest
+    plugins happen to be installed, are the user's pytest set-up, not this run's: set them aside while
+    the run lasts (saying so), and load only the plugins a run needs (`-p` in ``pytest_args``)."""
+    saved = {name: os.environ.pop(name, None) for name in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
+    for name, value in saved.items():
+        if value:
+            print(f"kitemark: ignoring {name}={value!r} (pass pytest arguments after `--`)", file=sys.stderr)
+    autoload = os.environ.get(NO_AUTOLOAD)
+    os.environ[NO_AUTOLOAD] = "1"
     try:
         yield
     finally:
-        if saved is not None:
-            os.environ["PYTEST_ADDOPTS"] = saved
+        for name, value in saved.items():
+            if value is not None:
+                os.environ[name] = value
+        if autoload is None:
+            os.environ.pop(NO_AUTOLOAD, None)
+        else:
+            os.environ[NO_AUTOLOAD] = autoload
 
 
 def _run(args: argparse.Namespace, extra: Sequence[str]) -> int:
@@ -220,8 +234,12 @@ def _report(path: Path, out: Path | None) -> int:
 
 
 def _merge(paths: list[Path], out: Path) -> int:
+    from kitemark.reports.render import RESULTS
     from kitemark.verdicts.merge import merge
 
+    for path in paths:
+        if (out / RESULTS).resolve() == path.resolve():
+            raise UsageError(f"--out {out}: the merged results.json would overwrite the input {path}")
     documents = []
     for path in paths:
         document = _read(path)

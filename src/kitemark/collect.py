@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import subprocess
 import time
 from collections.abc import Callable, Mapping
@@ -85,7 +86,8 @@ def git_commit(location: str) -> dict[str, Any] | None:
     path = Path(location)
     folder = path if path.is_dir() else path.parent
     try:
-        if _git(folder, "rev-parse", "--show-toplevel").returncode != 0:
+        top = _git(folder, "rev-parse", "--show-toplevel")
+        if top.returncode != 0:
             return None
         tracked = _git(folder, "ls-files", "--", ".").stdout.strip()
         if not tracked:
@@ -96,4 +98,6 @@ def git_commit(location: str) -> dict[str, Any] | None:
         dirty = _git(folder, "status", "--porcelain", "--", ".").stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
-    return {"tracked": True, "commit": commit, "dirty": bool(dirty)} if commit else None
+    # Where the target lies in the repository, so CI annotations can name files from its root.
+    inside = Path(os.path.relpath(folder.resolve(), Path(top.stdout.strip()).resolve())).as_posix()
+    return {"tracked": True, "commit": commit, "dirty": bool(dirty), "path": inside} if commit else None

@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import inspect
 import os
 import platform
 import shutil
@@ -31,10 +33,12 @@ from kitemark import results as results_doc
 from kitemark.collect import collect_all
 from kitemark.core import jsonio
 from kitemark.core.catalog import Catalogue
+from kitemark.core.checks import check_function
 from kitemark.core.config import find_config, load_config
 from kitemark.core.errors import UsageError
 from kitemark.core.frameworks import controls_by_check, load_frameworks, problems
 from kitemark.core.model import Check, Finding, Result, Status
+from kitemark.core.resources import OUTPUT_MARKER
 from kitemark.options import RunOptions, kinds_of, run_options
 from kitemark.reports.failures import item_outcome
 from kitemark.runstate import RunState, publish_shared
@@ -43,6 +47,7 @@ from kitemark.verdicts.waivers import Waiver, apply_waivers, check_known, load_w
 
 ITEM = "kitemark.item"
 RESULTS = "kitemark.results"
+LOCAL = "local"  # the RESULTS property of an item run in this process: its results wait in RunState
 
 
 class Controller:
@@ -76,7 +81,9 @@ class Controller:
         # This run's own folder: inventories are collected here and replace `<out>/inventory` only at
         # the end; workers wait here for the controller's go.
         self.workdir = opts.out / f".kitemark-run-{self.run_id[:8]}"
+        prepare_out(opts.out)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "pid").write_text(str(os.getpid()))
         self.controls = controls_by_check(self.frameworks, self.catalogue.checks)
         self.state: RunState | None = None
         self.plan: dict[str, list[tuple[str, str]]] | None = None
@@ -140,14 +147,21 @@ class Controller:
 
     def receive(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
-        if ITEM not in props:
+        if ITEM in props:
+            meta = jsonio.loads(str(props[ITEM]))
+        elif report.failed and report.when not in ("setup", "call", "teardown"):
+            # An xdist worker died running the item (xdist's own report carries none of ours).
+            found_meta = self._meta_of(report.nodeid)
+            if found_meta is None:
+                return
+            meta = found_meta
+        else:
             return
-        meta = jsonio.loads(str(props[ITEM]))
         if report.when == "call" and RESULTS in props:
-            found = [Result.from_dict(r) for r in jsonio.loads(str(props[RESULTS]))]
+            found = self._payload(report.nodeid, str(props[RESULTS]))
             # The payload has been read; do not carry it into other plugins' reports.
             report.user_properties = [p for p in report.user_properties if p[0] != RESULTS]
-        elif report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        elif report.when != "teardown" and (report.when == "call" or report.outcome != "passed"):
             reason = _crash_reason(report)
             found = [
                 Result(
@@ -155,22 +169,51 @@ class Controller:
                     target,
                     unit,
                     [Finding(Status.ERROR, unit, f"check did not run: {reason}")],
-                )
+                ).to_dict()
                 for target, unit in meta["units"]
             ]
         else:
             return
-        for result in found:
-            apply_waivers(result.findings, result.check_id, result.target, self.waivers, self.options.today)
-            self.results[(result.check_id, result.unit)] = results_doc.result_dict(result, self.run_id)
+        for data in found:
+            apply_waivers(
+                data["findings"], data["check_id"], data["target"], self.waivers, self.options.today
+            )
+            self.results[(data["check_id"], data["unit"])] = results_doc.stamp(data, self.run_id)
         if report.when == "call":
             check = self.catalogue.checks[meta["check_id"]]
             item_outcome(report, check, self.controls.get(check.id, []), found)
 
+    def _payload(self, nodeid: str, payload: str) -> list[dict[str, Any]]:
+        """An item's results as ``Result.to_dict`` gives them: from the process-local hand-over when the
+        item ran here, else decoded from the JSON a worker sent."""
+        if payload == LOCAL and self.state is not None:
+            return self.state.local_results.pop(nodeid)
+        found: list[dict[str, Any]] = jsonio.loads(payload)
+        return found
+
+    def _meta_of(self, nodeid: str) -> dict[str, Any] | None:
+        """The check and units of the item ``nodeid`` names (``<module>::<function>[<chunk id>]``)."""
+        if self.state is None:
+            return None
+        path, _, rest = nodeid.partition("::")
+        function, _, param = rest.partition("[")
+        for cid in self.chosen:
+            fn = check_function(cid)
+            if fn.__name__ == function and (inspect.getsourcefile(fn) or "").endswith(path):
+                for chunk in self.state.chunks(self.catalogue.checks[cid]):
+                    if chunk.id == param.removesuffix("]"):
+                        return {"check_id": cid, "units": [[u.target, u.id] for u in chunk.units]}
+        return None
+
     # --- the end ----------------------------------------------------------------------------------
 
     def finish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self.state is None:  # collection never finished: nothing to report, the last outputs stay
+        if (
+            self.state is None
+            or session.config.option.collectonly
+            or exitstatus == pytest.ExitCode.USAGE_ERROR
+        ):
+            # Nothing was assessed (collection never finished, or --collect-only): the last outputs stay.
             return
         # `-x`, `--maxfail`, Ctrl-C: the results are partial and must say so.
         stopped = session.shouldfail or session.shouldstop
@@ -182,6 +225,7 @@ class Controller:
             self._planner.join()
         if self.plan is None:
             self._make_plan()
+        self.timings["units"] = self.state.unit_seconds
         started = time.monotonic()
         self.document = self.build(str(stopped) if stopped else None)
         publish(self.document, self.options.out, self.workdir)
@@ -205,6 +249,22 @@ class Controller:
             for target, unit in planned
             if (cid, unit) not in self.results
         ]
+
+    def shard_record(self, selection: list[str]) -> dict[str, Any] | None:
+        """This shard's index, and the signature its sibling shards must share: the same targets as
+        collected (their inventories' digests), checks, pytest selection and inputs. `kitemark merge`
+        refuses shards whose signatures differ: their union would be no one run."""
+        if not self.options.shard or self.state is None:
+            return None
+        signature = {
+            "targets": sorted([t["label"], t["inventory_sha256"]] for t in self.state.targets),
+            "checks": sorted(self.chosen),
+            "pytest": selection,
+            "inputs": self.inputs,
+            "count": self.options.shard[1],
+        }
+        digest = hashlib.sha256(jsonio.dumps(signature, sort_keys=True)).hexdigest()
+        return {"index": self.options.shard[0], "count": self.options.shard[1], "signature": digest}
 
     def build(self, stopped: str | None) -> dict[str, Any]:
         assert self.state is not None
@@ -234,7 +294,7 @@ class Controller:
             "stopped": stopped,
             "planned": sum(len(v) for v in (self.plan or {}).values()),
             "not_run": self.not_run(stopped),
-            "shard": {"index": opts.shard[0], "count": opts.shard[1]} if opts.shard else None,
+            "shard": self.shard_record(selection),
             "waivers_file": str(opts.waivers) if opts.waivers else None,
             "notes": list(opts.notes),
             "timings": {name: round(seconds, 3) for name, seconds in self.timings.items()},
@@ -252,6 +312,35 @@ class Controller:
                 "entries": [w.to_dict(opts.today) for w in self.waivers],
             },
         )
+
+
+def prepare_out(out: Path) -> None:
+    """Check the report folder can take this run's outputs, mark it as Kitemark's (collectors never
+    read it back as input), and remove the folders of earlier runs that were killed before cleaning up."""
+    from kitemark.reports.render import OUTPUTS
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    for name in OUTPUTS:
+        if (out / name).is_dir():
+            raise UsageError(f"--out {out}: {name} there is a folder; remove it or choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / OUTPUT_MARKER).touch()
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    for folder in out.glob(".kitemark-run-*"):
+        if not _alive(folder / "pid"):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid_file: Path) -> bool:
+    """Whether the run that owns a run folder is still going (a folder without a pid is kept)."""
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except (OSError, ValueError) as exc:
+        return isinstance(exc, PermissionError) or not pid_file.exists()
+    return True
 
 
 def _demo_for_selection(options: RunOptions, chosen: set[str], checks: dict[str, Check]) -> RunOptions:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from kitemark.controller import ITEM, RESULTS, Controller
+from kitemark.controller import ITEM, LOCAL, RESULTS, Controller
 from kitemark.core import jsonio
 from kitemark.core.catalog import MARKER, Catalogue, suites_roots
 from kitemark.core.checks import CheckFn, run_on_units
@@ -142,9 +142,12 @@ def kitemark_evaluate(request: pytest.FixtureRequest, kitemark_chunk: Chunk) -> 
     check: Check = request.function.kitemark_check
 
     def evaluate(fn: CheckFn) -> None:
-        results = run_on_units(check, fn, kitemark_chunk.units, state.inputs)
-        payload = jsonio.dumps([r.to_dict() for r in results]).decode("utf-8")
-        request.node.user_properties.append((RESULTS, payload))
+        found = [r.to_dict() for r in run_on_units(check, fn, kitemark_chunk.units, state.inputs)]
+        if _is_worker(request.config):
+            request.node.user_properties.append((RESULTS, jsonio.dumps(found).decode("utf-8")))
+        else:  # the controller is this process: no need to write and read back JSON
+            state.local_results[request.node.nodeid] = found
+            request.node.user_properties.append((RESULTS, LOCAL))
 
     return evaluate
 
@@ -172,6 +175,10 @@ class ControllerHooks:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.controller.finish(session, exitstatus)
+        document = self.controller.document
+        if document is not None and not document["summary"]["compliant"] and session.exitstatus == 0:
+            # Plain pytest: every item may have passed while the run was incomplete (`-k`): CI must fail.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         document = self.controller.document

@@ -28,7 +28,7 @@ from typing import Any
 
 from kitemark import __version__
 from kitemark.core import jsonio, resources
-from kitemark.core.model import FileLocation, Result, fingerprint
+from kitemark.core.model import FileLocation, Result, fingerprint, worst
 from kitemark.verdicts.decide import decide
 
 SCHEMA_VERSION = "2.0"
@@ -41,10 +41,18 @@ def schema(version: str = SCHEMA_VERSION) -> dict[str, Any]:
 
 
 def result_dict(result: Result, run_id: str) -> dict[str, Any]:
-    data = result.to_dict()
+    return stamp(result.to_dict(), run_id)
+
+
+def stamp(data: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """A result as a worker sent it (``Result.to_dict``), made a result of run ``run_id``: its status
+    from its findings, each finding's fingerprint. In place, without rebuilding objects (a large run
+    has tens of thousands of findings)."""
     data["run"] = run_id
+    check_id, target = data["check_id"], data["target"]
     for finding in data["findings"]:
-        finding["fingerprint"] = fingerprint(result.check_id, result.target, finding["resource"])
+        finding["fingerprint"] = fingerprint(check_id, target, finding["resource"])
+    data["status"] = worst(f["status"] for f in data["findings"])
     return data
 
 
@@ -89,14 +97,15 @@ def validate(document: dict[str, Any]) -> None:
 
 
 def read(path: Path) -> dict[str, Any]:
-    """A results document from disk, validated and migrated to the current schema."""
+    """A results document from disk, validated and migrated to the current schema, with its
+    conclusions decided again from its results: a summary or status edited by hand counts for nothing."""
     import jsonschema
 
     document = jsonio.loads(path.read_bytes())
     if not isinstance(document, dict):
         raise jsonschema.ValidationError("not a JSON object")
     validate(document)
-    return migrate_v1(document) if document["schema_version"] == "1.0" else document
+    return migrate_v1(document) if document["schema_version"] == "1.0" else decide(document)
 
 
 def migrate_v1(old: dict[str, Any]) -> dict[str, Any]:

@@ -37,6 +37,9 @@ class RunState:
         shard = shared.get("shard")
         self.shard: tuple[int, int] | None = (shard[0], shard[1]) if shard else None
         self._units: dict[str, list[Unit]] = {}
+        self.unit_seconds = 0.0  # building the typed views checks read, from the inventories
+        # Items run in the controller's own process hand their results over here, not as JSON.
+        self.local_results: dict[str, list[dict[str, Any]]] = {}
 
     @cached_property
     def inventories(self) -> list[Inventory]:
@@ -51,7 +54,9 @@ class RunState:
 
     def units(self, scope: str) -> list[Unit]:
         if scope not in self._units:
+            started = time.perf_counter()
             self._units[scope] = units_for(scope, self.inventories, self.inputs, self.shard)
+            self.unit_seconds += time.perf_counter() - started
         return self._units[scope]
 
 

@@ -158,7 +158,7 @@ def _linux_problems(label: str, container: Container, seen: dict[str, Any]) -> l
 
 
 def _container_problems(container: Container, template: PodTemplate, linux: bool) -> Assessment:
-    label = f"{container.type} '{container.name}'"
+    label = container.label
     added = _strings(dig(container.spec, "securityContext", "capabilities", "add"))
     seccomp, seccomp_from = _seccomp(container)
     seen: dict[str, Any] = {
@@ -194,14 +194,17 @@ def _container_problems(container: Container, template: PodTemplate, linux: bool
 
 
 def assess(template: PodTemplate) -> Assessment:
-    """(evidence, problems) of one pod template against the restricted profile."""
+    """(evidence, problems) of one pod template against the restricted profile. The ephemeral
+    containers of an owned Pod are assessed alone: the Pod's own settings are its owner's template's."""
     linux = dig(template.pod_spec, "os", "name") != "windows"
-    problems = _pod_problems(template)
+    problems = [] if template.ephemeral_only else _pod_problems(template)
     containers = []
     for container in template.containers():
         seen, found = _container_problems(container, template, linux)
         containers.append(seen)
         problems += found
+    if template.ephemeral_only:
+        return {"containers": containers}, problems
     evidence = {
         "host_namespaces": {key: template.pod_spec.get(key) for key in HOST_NAMESPACES},
         "pod_seccompProfile": dig(template.pod_spec, "securityContext", "seccompProfile", "type"),

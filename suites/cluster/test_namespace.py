@@ -79,6 +79,15 @@ def _seen(required: list[MetadataRule], values: dict[str, str]) -> dict[str, str
     inputs=INPUTS,
 )
 def test_namespace_metadata(ns: NamespaceView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    labels, annotations = rules("namespace_labels", inputs), rules("namespace_annotations", inputs)
+    if not labels and not annotations:
+        # Nothing to find missing is no evidence that anything is present: not a pass.
+        yield not_applicable(
+            ns.ref,
+            "no labels or annotations are required "
+            "(inputs namespace_labels and namespace_annotations are empty)",
+        )
+        return
     if ns.system:
         # Assessed only for the snapshot's own manifests placed here; the Namespace is the platform's.
         yield not_applicable(
@@ -96,7 +105,6 @@ def test_namespace_metadata(ns: NamespaceView, inputs: Mapping[str, Any]) -> Ite
         why = "the snapshot holds objects in this namespace but not its Namespace object"
         yield error(ns.ref, why + ns.short_note, evidence={"note": ns.note} if ns.note else None)
         return
-    labels, annotations = rules("namespace_labels", inputs), rules("namespace_annotations", inputs)
     missing, invalid = _problems("label", labels, ns.namespace.labels)
     missing_a, invalid_a = _problems("annotation", annotations, ns.namespace.annotations)
     missing += missing_a

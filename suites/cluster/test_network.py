@@ -9,7 +9,7 @@ from typing import Any
 from kitemark.core.checks import check, failed, not_applicable, passed
 from kitemark.core.labels import requirements, selects_everything
 from kitemark.core.model import Finding
-from kitemark.targets.cluster.view import KObject, NamespaceView
+from kitemark.targets.cluster.view import NETWORK_POLICY_GROUPS, KObject, NamespaceView
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -152,6 +152,30 @@ def classify(policy: KObject, namespace: str) -> tuple[str, str, bool]:
     return "default-deny", f"selects every pod and {why}", False
 
 
+def _not_assessed(ns: NamespaceView) -> tuple[list[dict[str, str]], str]:
+    """NetworkPolicies of other API groups (Calico, Antrea …): their semantics are not Kubernetes', so
+    they count neither way; named in the evidence and, with their groups, in the message."""
+    others = ns.namesakes("NetworkPolicy", NETWORK_POLICY_GROUPS)
+    listed = [
+        {
+            "name": o.name,
+            "apiVersion": o.api_version,
+            "reason": f"a NetworkPolicy of {o.group}, not networking.k8s.io",
+        }
+        for o in others
+    ]
+    groups: dict[str, int] = {}
+    for other in others:
+        groups[other.group or "the core group"] = groups.get(other.group or "the core group", 0) + 1
+    parts = [
+        f"{n} NetworkPolicy of {group}" if n == 1 else f"{n} NetworkPolicies of {group}"
+        for group, n in groups.items()
+    ]
+    verb = "is" if len(others) == 1 else "are"
+    note = f" ({', '.join(parts)} {verb} not assessed by this check)" if others else ""
+    return listed, note
+
+
 @check(
     "K8S-NET-001",
     scope="cluster.namespace",
@@ -164,7 +188,9 @@ def classify(policy: KObject, namespace: str) -> tuple[str, str, bool]:
         service interfaces (principle 11) rest on each team namespace carrying a policy that selects
         all pods and admits ingress only from the same namespace; narrower allow policies (ingress
         controllers, monitoring) are then added on top. A policy that opens every pod to any source
-        cancels the default deny, because policies are additive.
+        cancels the default deny, because policies are additive. Only Kubernetes' own
+        (networking.k8s.io) NetworkPolicies are judged: a Calico or Antrea policy of the same kind name
+        has other semantics, so it is named as not assessed and never counts towards a pass.
     """,
     remediation="""
         Add the platform's `default` policy to the namespace folder (04-networkpolicy.yaml) and
@@ -192,9 +218,11 @@ def classify(policy: KObject, namespace: str) -> tuple[str, str, bool]:
     reads=["v1/Namespace", "networking.k8s.io/NetworkPolicy"],
 )
 def test_default_deny_ingress(ns: NamespaceView) -> Iterator[Finding]:
+    not_assessed, note = _not_assessed(ns)
     if ns.implied and not ns.network_policies:
         reason = ns.implied_reason("Namespace object or NetworkPolicy", "its network policies")
-        yield not_applicable(ns.ref, reason, evidence={"note": ns.note})
+        evidence = {"note": ns.note, **({"not_assessed": not_assessed} if not_assessed else {})}
+        yield not_applicable(ns.ref, reason + note, evidence=evidence)
         return
     verdicts = [(policy, *classify(policy, ns.name)) for policy in ns.network_policies]
     evidence: dict[str, Any] = {
@@ -209,6 +237,8 @@ def test_default_deny_ingress(ns: NamespaceView) -> Iterator[Finding]:
             for p, v, why, every in verdicts
         ]
     }
+    if not_assessed:
+        evidence["not_assessed"] = not_assessed
     if ns.note:
         evidence["note"] = ns.note
     deny = [p for p, v, _, _ in verdicts if v == "default-deny"]
@@ -217,17 +247,26 @@ def test_default_deny_ingress(ns: NamespaceView) -> Iterator[Finding]:
         policy, why = opens[0]
         yield failed(
             ns.ref,
-            f"NetworkPolicy '{policy.name}' {why}, which cancels any default deny{ns.short_note}",
+            f"NetworkPolicy '{policy.name}' {why}, which cancels any default deny{ns.short_note}{note}",
             evidence=evidence,
             location=policy.source,
         )
     elif not deny:
+        kubernetes = "Kubernetes (networking.k8s.io) " if not_assessed else ""
         what = (
-            "has no NetworkPolicy" if not verdicts else "has no NetworkPolicy that denies ingress by default"
+            f"has no {kubernetes}NetworkPolicy"
+            if not verdicts
+            else f"has no {kubernetes}NetworkPolicy that denies ingress by default"
+        )
+        # Another group's policy may deny what Kubernetes' would: say only what this check can tell.
+        so = (
+            "no policy this check assesses denies ingress from other namespaces"
+            if not_assessed
+            else "pods accept traffic from every other namespace"
         )
         yield failed(
             ns.ref,
-            f"namespace {what}: pods accept traffic from every other namespace{ns.short_note}",
+            f"namespace {what}: {so}{ns.short_note}{note}",
             evidence=evidence,
             location=ns.location,
         )
@@ -235,7 +274,8 @@ def test_default_deny_ingress(ns: NamespaceView) -> Iterator[Finding]:
         yield passed(
             ns.ref,
             f"NetworkPolicy '{deny[0].name}' selects every pod and admits ingress only from this namespace"
-            + ns.short_note,
+            + ns.short_note
+            + note,
             evidence=evidence,
             location=deny[0].source,
         )

@@ -28,7 +28,7 @@ def _assess(container: Container) -> tuple[dict[str, Any], list[str]]:
         "runAsUser": user,
         "runAsUser_from": user_from,
     }
-    label = f"{container.type} '{container.name}'"
+    label = container.label
     problems: list[str] = []
     if privileged:
         problems.append(f"{label} is privileged")
@@ -52,8 +52,11 @@ def _assess(container: Container) -> tuple[dict[str, Any], list[str]]:
         so escaping it is trivial; a container running as root turns any breakout or mounted-volume
         mistake into root on the node. On a multi-tenant cluster either one breaks the separation
         between teams (NCSC principle 3) and the operational security of the platform (principle 5).
-        Init and ephemeral (debug) containers run with the same rights and are checked too; a
-        container's own securityContext overrides the pod's, as Kubernetes applies it.
+        Init and ephemeral (debug) containers run with the same rights and are checked too (those
+        `kubectl debug` adds to a running Pod are assessed with the workload that owns the Pod); a
+        container's own securityContext overrides the pod's, as Kubernetes applies it. Any object with
+        a pod template at `spec.template.spec` (an Argo Rollout …) is assessed like a Deployment; one
+        holding containers elsewhere is reported as not assessed.
     """,
     remediation="""
         Remove `privileged: true` and run every container as a non-root user, at pod level (inherited
@@ -118,7 +121,8 @@ def test_no_privileged_or_root_containers(ns: NamespaceView) -> Iterator[Finding
         platform each of these weakens the separation between teams (NCSC principle 3) and the
         platform's operational security (principle 5). Every container is assessed (init and
         ephemeral ones too); a container's securityContext overrides the pod's, as Kubernetes applies
-        it; Windows pods are exempt from the Linux-only controls, as in the standard.
+        it; Windows pods are exempt from the Linux-only controls, as in the standard. Workloads are
+        found as for K8S-POD-001, custom resources with a pod template included.
     """,
     remediation="""
         Remove `hostPID`, `hostIPC`, `hostNetwork`, `hostPort`s and hostPath volumes, and give every

@@ -11,14 +11,21 @@ from kitemark.targets.cluster.view import NamespaceView, PodTemplate, Workload
 
 # What one check makes of one pod template: (evidence about it, problems found).
 Assessment = tuple[dict[str, Any], list[str]]
-NO_WORKLOADS = "no workloads (Deployments, StatefulSets, DaemonSets, Jobs, CronJobs, Pods)"
+NO_WORKLOADS = (
+    "no workloads (Deployments, StatefulSets, DaemonSets, Jobs, CronJobs, Pods, or other objects with a pod "
+    "template at spec.template.spec)"
+)
 
 
 def _group_evidence(workload: Workload, assessed: list[Assessment]) -> dict[str, Any]:
     """A plain workload's evidence is its template's; objects assessed in their owner's name (a
     ReplicaSet's Pods …) are listed per distinct evidence, so identical replicas appear once."""
     if workload.owner is None and len(workload.templates) == 1:
-        return dict(assessed[0][0])
+        evidence = dict(assessed[0][0])
+        where = workload.templates[0].read_from
+        if where is not None:
+            evidence["pod_template"] = where
+        return evidence
     groups: list[dict[str, Any]] = []
     for template, (seen, _) in zip(workload.templates, assessed, strict=True):
         same = next((g for g in groups if {k: v for k, v in g.items() if k != "objects"} == seen), None)
@@ -36,39 +43,71 @@ def _group_evidence(workload: Workload, assessed: list[Assessment]) -> dict[str,
     return evidence
 
 
+def _ephemeral_note(workload: Workload) -> str:
+    pods = ", ".join(f"'{t.obj.name}'" for t in workload.ephemeral)
+    return (
+        f"; with the ephemeral containers of its Pod(s) {pods}, which no template holds "
+        "(added to a running Pod, e.g. by `kubectl debug`)"
+    )
+
+
+def _finding(
+    ns: NamespaceView,
+    workload: Workload,
+    assess: Callable[[PodTemplate], Assessment],
+    passed_message: Callable[[int], str],
+) -> Finding:
+    """The finding of one workload: failed with every problem ``assess`` found, else passed."""
+    if not any(t.containers() for t in workload.templates):
+        return error(workload.ref, "pod template has no containers to assess", location=workload.source)
+    assessed = [assess(t) for t in workload.templates]
+    extra = [assess(t) for t in workload.ephemeral]
+    evidence = _group_evidence(workload, assessed)
+    if extra:
+        evidence["ephemeral_note"] = (
+            "ephemeral containers are added to a running Pod (e.g. by `kubectl debug`) and held by no "
+            f"template: those of the Pods {workload.ref} owns are assessed with it"
+        )
+        evidence["ephemeral"] = [
+            {"object": t.obj.ref, **seen} for t, (seen, _) in zip(workload.ephemeral, extra, strict=True)
+        ]
+    if any(t.obj.defaulted for t in workload.templates):
+        evidence["namespace"] = (
+            f"the manifest names no namespace, so it is assessed as namespace {ns.name} "
+            "(the target's default-namespace, `default` unless set)"
+        )
+    problems = list(dict.fromkeys(p for _, found in (*assessed, *extra) for p in found))
+    prefix = ""
+    if workload.owner is not None:
+        kinds = sorted({t.obj.kind for t in workload.templates})
+        count = len(workload.templates)
+        prefix = f"{workload.owner.describe()}, so its {count} {'/'.join(kinds)}(s) were assessed: "
+    if problems:
+        return failed(workload.ref, prefix + "; ".join(problems), evidence=evidence, location=workload.source)
+    count = len({(c.type, c.name, c.of) for c in workload.containers()})
+    message = prefix + passed_message(count) + (_ephemeral_note(workload) if workload.ephemeral else "")
+    return passed(workload.ref, message, evidence=evidence, location=workload.source)
+
+
 def workload_findings(
     ns: NamespaceView,
     assess: Callable[[PodTemplate], Assessment],
     passed_message: Callable[[int], str],
 ) -> Iterator[Finding]:
-    """One finding per workload of ``ns``: failed with every problem ``assess`` found, else passed."""
-    workloads = ns.workloads()
-    if not workloads:
+    """One finding per workload of ``ns``, and an *error* for each object holding containers that are
+    in no pod template Kitemark reads (so they are listed as not assessed, never passed over)."""
+    workloads, unassessed = ns.workloads(), ns.unassessed()
+    if not workloads and not unassessed:
         yield not_applicable(ns.ref, NO_WORKLOADS, evidence={"note": ns.note} if ns.note else None)
         return
     for workload in workloads:
-        if not workload.containers():
-            yield error(workload.ref, "pod template has no containers to assess", location=workload.source)
-            continue
-        assessed = [assess(t) for t in workload.templates]
-        evidence = _group_evidence(workload, assessed)
-        if any(t.obj.defaulted for t in workload.templates):
-            evidence["namespace"] = (
-                f"the manifest names no namespace, so it is assessed as namespace {ns.name} "
-                "(the target's default-namespace, `default` unless set)"
-            )
-        problems = list(dict.fromkeys(p for _, found in assessed for p in found))
-        prefix = ""
-        if workload.owner is not None:
-            kinds = sorted({t.obj.kind for t in workload.templates})
-            count = len(workload.templates)
-            prefix = f"{workload.owner.describe()}, so its {count} {'/'.join(kinds)}(s) were assessed: "
-        if problems:
-            yield failed(
-                workload.ref, prefix + "; ".join(problems), evidence=evidence, location=workload.source
-            )
-        else:
-            count = len({(c.type, c.name) for c in workload.containers()})
-            yield passed(
-                workload.ref, prefix + passed_message(count), evidence=evidence, location=workload.source
-            )
+        yield _finding(ns, workload, assess, passed_message)
+    for ref, obj, where in unassessed:
+        yield error(
+            ref,
+            f"holds containers at {where}, which is not a pod template Kitemark reads (the pod "
+            "templates of Kubernetes' workload kinds, or spec.template.spec of any other kind): "
+            "they are not assessed",
+            evidence={"apiVersion": obj.api_version, "containers_at": where},
+            location=obj.source,
+        )

@@ -15,12 +15,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from kitemark.core import resources
 from kitemark.core.checks import check, error, failed, passed
 from kitemark.core.inputs import Input
 from kitemark.core.model import Finding, Status
+from kitemark.core.yamlfile import load_config_file
 from kitemark.targets.terraform.hcl_values import PartialMap, Unknown, defaults_used, expression_text
 from kitemark.targets.terraform.instances import nested_blocks
 from kitemark.targets.terraform.view import Block, ModuleView, ProviderSource, nothing_here, state_defaults
@@ -54,7 +53,7 @@ MANDATORY_TAGS = Input(
 def _load_tagging_data() -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
     """(UNTAGGABLE_SUFFIXES, TAGGABLE_DESPITE_SUFFIX, NON_TAGGABLE) from the bundled aws_tagging.yaml."""
     path = resources.data_dir() / "aws_tagging.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_config_file(path, "tagging data")
     return (
         tuple(data["untaggable_suffixes"]),
         frozenset(data["taggable_despite_suffix"]),

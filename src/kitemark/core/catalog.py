@@ -110,6 +110,3 @@ class Catalogue:
         for check_id in self.checks:
             found.declare(check_id, declared_inputs(check_id))
         return found
-
-    def function(self, check_id: str) -> object:
-        return check_function(check_id)

@@ -121,14 +121,22 @@ def _requirement(path: Path, fid: str, entry: Any) -> Requirement:
     )
 
 
-def controls_by_check(frameworks: Iterable[Framework], checks: Iterable[str]) -> dict[str, list[str]]:
-    """Every control each check evidences, in framework order, as the framework files say."""
+def controls_by_check(
+    frameworks: Iterable[Framework | Mapping[str, Any]], checks: Iterable[str]
+) -> dict[str, list[str]]:
+    """Every control each check evidences, in framework order, as the framework files say (given as
+    loaded, or as a results document holds them)."""
     out: dict[str, list[str]] = {cid: [] for cid in checks}
     for fw in frameworks:
-        for req in fw.requirements:
-            for cid in req.checks:
-                if cid in out and req.control not in out[cid]:
-                    out[cid].append(req.control)
+        pairs = (
+            [(req.control, req.checks) for req in fw.requirements]
+            if isinstance(fw, Framework)
+            else [(req["control"], req.get("checks") or ()) for req in fw["requirements"]]
+        )
+        for control, mapped in pairs:
+            for cid in mapped:
+                if cid in out and control not in out[cid]:
+                    out[cid].append(control)
     return out
 
 

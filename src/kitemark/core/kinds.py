@@ -253,13 +253,19 @@ def split_options(value: str, known: Iterable[str]) -> tuple[str, dict[str, str]
             raise UsageError(
                 f"{value}: unknown target option {pair!r} (known: {', '.join(sorted(known)) or 'none'})"
             )
+        if key in options:
+            raise UsageError(f"{value}: target option {key} is given twice")
         options[key] = setting
     return location, options
 
 
-def unique_name(name: str, taken: Iterable[str]) -> str:
-    """``name``, or ``name-2``, ``name-3`` … when a target of the same kind already has it."""
+def unique_name(name: str, taken: Iterable[str], *, given: bool = False) -> str:
+    """``name``, or ``name-2``, ``name-3`` … when a target of the same kind already has it. A name the
+    user gave (``NAME=``) is never changed: two targets given one name is a usage error, since results,
+    waivers and merges key on it."""
     used = set(taken)
+    if given and name in used:
+        raise UsageError(f"two targets are named {name!r}: give each its own NAME=")
     candidate, n = name, 1
     while candidate in used:
         n += 1
@@ -278,6 +284,6 @@ def directory_specs(kind: str, values: Iterable[str], *, option: str | None = No
             raise UsageError(f"{flag} {value}: {path} is a file; pass the directory that holds it")
         if not path.is_dir():
             raise UsageError(f"{flag} {value}: directory not found: {path}")
-        name = unique_name(name or path.resolve().name, (s.name for s in specs))
+        name = unique_name(name or path.resolve().name, (s.name for s in specs), given=bool(name))
         specs.append(TargetSpec(kind, name, str(path.resolve())))
     return specs

@@ -68,7 +68,7 @@ class Check:
     reads: tuple[str, ...] = ()  # the data the check needs (kinds, resource types, API calls)
     inputs: tuple[str, ...] = ()  # names of the check inputs it reads (see kitemark.core.inputs)
     input_check: bool = False  # reports on the input itself: always runs, never counts as assessment
-    always_run: bool = False  # kept by every selection
+    always_run: bool = False  # kept by every selection (``@check`` sets it for input checks too)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,7 +83,7 @@ class Check:
             "reads": list(self.reads),
             "inputs": list(self.inputs),
             "input_check": self.input_check,
-            "always_run": self.always_run or self.input_check,
+            "always_run": self.always_run,
         }
 
 

@@ -33,3 +33,12 @@ def check_fixtures_dir() -> Path:
 
 def data_dir() -> Path:
     return _PACKAGE / "data"
+
+
+# Written into every report folder (`--out`): collectors walking a target skip a folder holding it, so
+# a run started inside its own target never reads its earlier reports back as input.
+OUTPUT_MARKER = ".kitemark-output"
+
+
+def is_output_folder(folder: Path) -> bool:
+    return (folder / OUTPUT_MARKER).is_file()

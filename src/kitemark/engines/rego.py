@@ -193,11 +193,22 @@ _LOCATION = re.compile(r"-->\s*(?P<path>.*?):(?P<line>\d+):(?P<col>\d+)\s*$", re
 _MESSAGE = re.compile(r"^error:\s*(?P<msg>.+)$", re.MULTILINE)
 
 
+_MISSING_BUILTIN = re.compile(r"could not find function (?P<name>[\w.]+)")
+
+
 def _regorus_error(exc: Exception, cls: type[RegoError]) -> RegoError:
     text = str(exc).split("Stack backtrace:")[0]
     loc = _LOCATION.search(text)
     msg = _MESSAGE.search(text)
     message = msg["msg"].strip() if msg else next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    missing = _MISSING_BUILTIN.search(message)
+    if missing:
+        # A gap of the engine, not a fault of the policy: say so, or users chase a bug that is not theirs.
+        builtin = missing["name"]
+        message += (
+            f" (the in-process Rego engine, regorus, does not provide the builtin {builtin}; OPA does: "
+            "the policy cannot be assessed here until Kitemark evaluates it with OPA)"
+        )
     if not loc:
         return cls(message or type(exc).__name__)
     path = None if loc["path"].startswith("<query") else loc["path"]

@@ -4,10 +4,11 @@ reviewer reading the terminal needs (the check, each failing resource with its l
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
-from kitemark.core.model import Check, Result, Status, worst
+from kitemark.core.model import Check, location_text, worst
 
 MAX_LINES = 30
 
@@ -18,42 +19,42 @@ def first_sentence(text: str, limit: int = 200) -> str:
     return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
 
 
-def _lines(results: Sequence[Result], statuses: set[Status]) -> list[str]:
-    lines = [
-        f"{f.status.value.upper()} {f.resource}"
-        # an input error's message already starts with its file and line
-        + (f" ({f.where})" if f.location and not f.message.startswith(f.where) else "")
-        + f": {f.message}"
-        for r in results
-        for f in r.findings
-        if f.status in statuses
-    ]
+def _lines(results: Sequence[dict[str, Any]], statuses: set[str]) -> list[str]:
+    lines = []
+    for result in results:
+        for f in result["findings"]:
+            if f["status"] not in statuses:
+                continue
+            where = location_text(f.get("location"))
+            # an input error's message already starts with its file and line
+            shown = f" ({where})" if where and not f["message"].startswith(where) else ""
+            lines.append(f"{f['status'].upper()} {f['resource']}{shown}: {f['message']}")
     if len(lines) > MAX_LINES:
         lines = [*lines[:MAX_LINES], f"… and {len(lines) - MAX_LINES} more (compliance.html lists them all)"]
     return lines
 
 
 def item_outcome(
-    report: pytest.TestReport, check: Check, controls: Sequence[str], results: Sequence[Result]
+    report: pytest.TestReport, check: Check, controls: Sequence[str], results: Sequence[dict[str, Any]]
 ) -> None:
-    """Set the report's outcome and text from its results (failed and error fail the item; waived is
-    an xfail; not applicable a skip)."""
-    status = worst(r.status.value for r in results)
+    """Set the report's outcome and text from its results, as results.json holds them (failed and
+    error fail the item; waived is an xfail; not applicable a skip)."""
+    status = worst(r["status"] for r in results)
     header = f"{check.id} {check.title} [{check.severity.value}; {', '.join(controls) or 'no controls'}]"
     path, line = str(report.location[0]), (report.location[1] or 0) + 1
     if status == "failed":
-        shown = _lines(results, {Status.FAILED, Status.ERROR, Status.WAIVED})
+        shown = _lines(results, {"failed", "error", "waived"})
         footer = f"fix: {first_sentence(check.remediation)} (more: compliance.html#check-{check.id})"
         report.outcome, report.longrepr = "failed", "\n".join([header, *shown, footer])
     elif status == "error":
-        shown = _lines(results, {Status.ERROR})
+        shown = _lines(results, {"error"})
         report.outcome, report.longrepr = "failed", "\n".join([header, "could not assess:", *shown])
     elif status == "waived":
         report.outcome = "skipped"
-        report.wasxfail = "; ".join(_lines(results, {Status.WAIVED}))
+        report.wasxfail = "; ".join(_lines(results, {"waived"}))
         report.longrepr = (path, line, "waived")
     elif status == "not_applicable":
-        reasons = sorted({f.message for r in results for f in r.findings})
+        reasons = sorted({f["message"] for r in results for f in r["findings"]})
         report.outcome, report.longrepr = "skipped", (path, line, "; ".join(reasons)[:500])
     else:
         report.outcome, report.longrepr = "passed", None

@@ -24,7 +24,7 @@ from typing import Any
 
 import jinja2
 
-from kitemark.core.model import WORST_FIRST, location_text
+from kitemark.core.model import SEVERITY_ORDER, WORST_FIRST, location_text
 from kitemark.reports import html_results
 from kitemark.reports.html_results import STATUS_LABELS, occurrence
 from kitemark.verdicts.decide import RUN_VERDICTS
@@ -33,8 +33,9 @@ from kitemark.verdicts.requirements import VERDICT_LABELS
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # Order for counts and summary tables; worst-first order for sorting results and findings.
+# Order of count columns (the model's worst-first order is for sorting).
 STATUSES = ("passed", "failed", "error", "waived", "not_applicable")
-SEVERITIES = ("critical", "high", "medium", "low", "info")
+SEVERITIES = SEVERITY_ORDER
 
 # Requirement verdicts (kitemark.verdicts.requirements) double as CSS class suffixes.
 _SETTLED = ("passed", "not_applicable")

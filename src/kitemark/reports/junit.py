@@ -48,7 +48,7 @@ def render_junit(document: dict[str, Any]) -> bytes:
     for result in document["results"]:
         by_suite[checks.get(result["check_id"], {}).get("kind", "unknown")].append(result)
     suites = [_suite(document, kind, by_suite[kind]) for kind in sorted(by_suite)]
-    totals = defaultdict(int)
+    totals: defaultdict[str, int] = defaultdict(int)
     for result in document["results"]:
         totals[_TAG.get(result["status"], "passed")] += 1
     time = round(sum(r["duration"] for r in document["results"]), 3)
@@ -86,12 +86,22 @@ def _suite(document: dict[str, Any], kind: str, results: list[dict[str, Any]]) -
     ]
     opening = "  <testsuite " + " ".join(f"{k}={_attr(v)}" for k, v in attrs.items()) + ">"
     checks = document["checks"]
-    cases = [line for r in results for line in _testcase(r, checks.get(r["check_id"], {}))]
+    in_repo = _repository_paths(document)
+    cases = [line for r in results for line in _testcase(r, checks.get(r["check_id"], {}), in_repo)]
     return "\n".join([opening, "    <properties>", *(f"      {p}" for p in props), "    </properties>",
                       *cases, "  </testsuite>"])  # fmt: skip
 
 
-def _testcase(result: dict[str, Any], check: dict[str, Any]) -> Iterator[str]:
+def _repository_paths(document: dict[str, Any]) -> dict[str, str]:
+    """Each git-tracked target's folder relative to its repository root (CI runs from the root)."""
+    return {
+        t["label"]: t["commit"]["path"]
+        for t in document["targets"]
+        if (t.get("commit") or {}).get("tracked") and t["commit"].get("path")
+    }
+
+
+def _testcase(result: dict[str, Any], check: dict[str, Any], in_repo: dict[str, str]) -> Iterator[str]:
     attrs = {
         "classname": f"kitemark.{check.get('kind', 'unknown')}.{result['check_id']}",
         "name": result["id"],
@@ -101,7 +111,8 @@ def _testcase(result: dict[str, Any], check: dict[str, Any]) -> Iterator[str]:
     ordered = sorted(result["findings"], key=lambda f: f["status"] != result["status"])
     located = next((f["location"] for f in ordered if (f.get("location") or {}).get("type") == "file"), None)
     if located:
-        attrs["file"] = located["path"]
+        base = in_repo.get(result["target"], ".")
+        attrs["file"] = located["path"] if base == "." else f"{base}/{located['path']}"
         if located.get("line"):
             attrs["line"] = located["line"]
     yield "    <testcase " + " ".join(f"{k}={_attr(v)}" for k, v in attrs.items()) + ">"

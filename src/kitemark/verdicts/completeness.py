@@ -8,7 +8,9 @@ Reasons a run is incomplete:
   pytest, or a check function pytest never collected);
 - for some target, no check (input checks aside) assessed any resource: everything was *not
   applicable* or *error* (e.g. plain manifests read as 0 namespaces);
-- a shard of a sharded run is missing from a merged document.
+- a shard of a sharded run is missing from a merged document;
+- an input holds resources Kitemark could not read as they are (a Helm template, a Kustomization, a
+  module in Terraform's JSON syntax): it is listed as skipped with ``holds_resources``.
 """
 
 from __future__ import annotations
@@ -53,15 +55,16 @@ def completeness(
 
 
 def _unrendered_inputs(targets: list[Mapping[str, Any]]) -> list[str]:
-    """Inputs that hold objects only once rendered (Helm templates, kustomize) were not assessed."""
+    """Skipped inputs that hold what checks assess (a Helm template, a Kustomization, a *.tf.json
+    module) leave the run short of what it was given."""
     found: dict[str, list[str]] = defaultdict(list)
     for target in targets:
         for entry in target.get("skipped") or ():
-            if entry.get("unrendered"):
+            if entry.get("holds_resources"):
                 found[target["label"]].append(entry["path"])
     return [
-        f"{label}: {len(paths)} input(s) hold Kubernetes objects only once rendered (Helm, kustomize), "
-        f"so they were not assessed: {_listed(sorted(set(paths)))}; render them and check the output"
+        f"{label}: {len(paths)} input(s) hold resources Kitemark could not read as they are, so they were "
+        f"not assessed: {_listed(sorted(set(paths)))} (each target's skipped inputs say why and what to do)"
         for label, paths in found.items()
     ]
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from kitemark.core.model import ASSESSED, Status
+from kitemark.core.frameworks import controls_by_check
+from kitemark.core.model import ASSESSED, Status, worst
 from kitemark.verdicts.completeness import completeness
 from kitemark.verdicts.requirements import decide_requirements
 
@@ -24,22 +25,21 @@ RUN_VERDICTS = {
 def decide(document: dict[str, Any]) -> dict[str, Any]:
     """Fill in the document's conclusions (in place) and return it."""
     results = document["results"]
+    for result in results:  # a result is its worst finding, whatever a (hand-edited) file says
+        result["status"] = worst(f["status"] for f in result["findings"])
     _controls(document)
     _waiver_use(document)
     complete = completeness(document["runs"], document["targets"], results, document["checks"])
     document["completeness"] = complete
-    decide_requirements(document["frameworks"], results, set(complete["incomplete_checks"]))
+    decide_requirements(
+        document["frameworks"], results, set(complete["incomplete_checks"]), complete["complete"]
+    )
     document["summary"] = summarise(results, document["targets"], complete=complete["complete"])
     return document
 
 
 def _controls(document: dict[str, Any]) -> None:
-    mapped: dict[str, list[str]] = {cid: [] for cid in document["checks"]}
-    for framework in document["frameworks"]:
-        for requirement in framework["requirements"]:
-            for cid in requirement.get("checks", []):
-                if cid in mapped and requirement["control"] not in mapped[cid]:
-                    mapped[cid].append(requirement["control"])
+    mapped = controls_by_check(document["frameworks"], document["checks"])
     for cid, check in document["checks"].items():
         check["controls"] = mapped[cid]
 

@@ -20,6 +20,7 @@ def merge(documents: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         raise UsageError("nothing to merge")
     _same_version(documents)
     _same_inputs(documents)
+    _shards_of_one_run(documents)
     first_name, first = documents[0]
     merged: dict[str, Any] = {
         "schema_version": first["schema_version"],
@@ -39,7 +40,7 @@ def merge(documents: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
                 raise UsageError(f"{name}: run {run['id']} is also in {run_ids[run['id']]}: merge it once")
             run_ids[run["id"]] = name
         merged["runs"] += copy.deepcopy(document["runs"])
-        merged["targets"] += copy.deepcopy(document["targets"])
+        _add_targets(merged["targets"], document["targets"])
         _add_checks(merged["checks"], document["checks"], name)
         if _strip(document["frameworks"]) != merged["frameworks"]:
             raise UsageError(
@@ -62,6 +63,38 @@ def _same_version(documents: list[tuple[str, dict[str, Any]]]) -> None:
     if len(versions) > 1:
         listed = ", ".join(f"{name}: {version}" for version, name in versions.items())
         raise UsageError(f"results from different Kitemark versions cannot be merged ({listed})")
+
+
+def _shards_of_one_run(documents: list[tuple[str, dict[str, Any]]]) -> None:
+    """Shards of N merge only with shards of the same run: the same targets (as collected), checks,
+    pytest selection and inputs, recorded as each shard's signature."""
+    first: dict[int, tuple[str, str]] = {}
+    for name, document in documents:
+        for run in document["runs"]:
+            shard = run.get("shard")
+            if not shard:
+                continue
+            if not shard.get("signature"):
+                raise UsageError(
+                    f"{name}: shard {shard['index']}/{shard['count']} records no signature, so nothing shows "
+                    "it is of the same run as the others; re-run the shards with this Kitemark"
+                )
+            seen = first.setdefault(int(shard["count"]), (name, shard["signature"]))
+            if seen[1] != shard["signature"]:
+                raise UsageError(
+                    f"{name}: shard {shard['index']}/{shard['count']} is not of the same run as {seen[0]}'s "
+                    "(different targets, checks, pytest selection or inputs); merge the shards of one run"
+                )
+
+
+def _add_targets(into: list[dict[str, Any]], targets: list[dict[str, Any]]) -> None:
+    """One record per target as collected: every shard of a run collects the same targets."""
+    known = {(t["label"], t.get("inventory_sha256")) for t in into}
+    for target in targets:
+        key = (target["label"], target.get("inventory_sha256"))
+        if key not in known or key[1] is None:
+            into.append(copy.deepcopy(target))
+            known.add(key)
 
 
 def _same_inputs(documents: list[tuple[str, dict[str, Any]]]) -> None:

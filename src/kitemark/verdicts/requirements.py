@@ -49,14 +49,21 @@ def requirement_verdict(
 
 
 def decide_requirements(
-    frameworks: Iterable[dict[str, Any]], results: Iterable[dict[str, Any]], incomplete_checks: set[str]
+    frameworks: Iterable[dict[str, Any]],
+    results: Iterable[dict[str, Any]],
+    incomplete_checks: set[str],
+    complete: bool = True,
 ) -> None:
-    """Set ``verdict`` and ``counts`` on every requirement of every framework (in place)."""
+    """Set ``verdict`` and ``counts`` on every requirement of every framework (in place). In a run that
+    is incomplete as a whole (stopped early, a shard missing, a target or input not assessed), no
+    requirement is "Met": at best it is partly assessed."""
     by_check: dict[str, Counter[str]] = {}
     for result in results:
         by_check.setdefault(result["check_id"], Counter())[result["status"]] += 1
     for framework in frameworks:
         for requirement in framework.get("requirements", []):
             verdict, counts = requirement_verdict(requirement, by_check, incomplete_checks)
+            if not complete and verdict in ("passed", "waived", "not_applicable"):
+                verdict = "partial"
             requirement["verdict"] = verdict
             requirement["counts"] = counts

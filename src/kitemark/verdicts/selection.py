@@ -51,7 +51,7 @@ def select_checks(
     floor = validate_severity(min_severity)
     if floor is not None:
         chosen = {cid for cid in chosen if checks[cid].severity.rank >= floor}
-    return chosen | {cid for cid, c in checks.items() if c.always_run or c.input_check}
+    return chosen | {cid for cid, c in checks.items() if c.always_run}
 
 
 def _validate_controls(

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kitemark.core.errors import UsageError
-from kitemark.core.model import Finding, Status
+from kitemark.core.model import Status
 from kitemark.core.yamlfile import load_config_file
 
 _REQUIRED = ("check", "resource", "justification", "owner", "expires")
@@ -92,6 +92,9 @@ def load_waivers(path: Path) -> list[Waiver]:
         for key in ("check", "resource", "target", "id"):
             if entry.get(key) is not None and not isinstance(entry[key], str | int):
                 raise UsageError(f"{name}: {key} must be a single string (one waiver per selector)")
+        for key in ("justification", "owner"):
+            if not isinstance(entry[key], str):
+                raise UsageError(f"{name}: {key} must be text, not a {type(entry[key]).__name__}")
         try:
             expires = dt.date.fromisoformat(str(entry["expires"]))
         except ValueError:
@@ -122,19 +125,23 @@ def check_known(waivers: list[Waiver], known: set[str], path: Path) -> None:
 
 
 def apply_waivers(
-    findings: list[Finding], check_id: str, target: str, waivers: list[Waiver], today: dt.date
-) -> list[Finding]:
+    findings: list[dict[str, Any]], check_id: str, target: str, waivers: list[Waiver], today: dt.date
+) -> list[dict[str, Any]]:
+    """Waive the failed findings (as results.json holds them) a waiver matches, in place. A waiver
+    covers every failure of the resource it names for that check, whatever the message."""
+    if not waivers:
+        return findings
     for finding in findings:
-        if finding.status is not Status.FAILED:
+        if finding["status"] != Status.FAILED.value:
             continue
-        matching = [w for w in waivers if w.matches(check_id, target, finding.resource)]
+        matching = [w for w in waivers if w.matches(check_id, target, finding["resource"])]
         if not matching:
             continue
         # A valid waiver wins over an expired one for the same finding.
         waiver = next((w for w in matching if not w.expired(today)), matching[0])
-        finding.waiver = waiver.ref(today)
+        finding["waiver"] = waiver.ref(today)
         if waiver.expired(today):
-            finding.message += f" [waiver {waiver.id} expired on {waiver.expires.isoformat()}]"
+            finding["message"] += f" [waiver {waiver.id} expired on {waiver.expires.isoformat()}]"
         else:
-            finding.status = Status.WAIVED
+            finding["status"] = Status.WAIVED.value
     return findings

@@ -26,11 +26,11 @@ from typing import Any
 
 import boto3
 import jsonschema
-import yaml
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
 from kitemark.core.errors import UsageError
+from kitemark.core.yamlfile import load_config_file
 from kitemark.targets.aws.collect import DUMMY_CREDENTIALS, fix_s3control_host
 from kitemark.targets.aws.constants import DEFAULT_REGION, EKS_LOG_TYPES, NEEDS_MOTO, PUBLIC_ACCESS_SETTINGS
 
@@ -85,13 +85,9 @@ def load_seed_file(path: Path) -> dict[str, Any]:
     """The validated seed at ``path``; a missing or malformed seed is a usage error (one line)."""
     if not path.is_file():
         raise UsageError(f"AWS seed file not found: {path}")
+    seed = load_config_file(path, "AWS seed") or {}
     try:
-        seed = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         jsonschema.validate(seed, SEED_SCHEMA)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise UsageError(f"{where}: malformed AWS seed: {getattr(exc, 'problem', exc)}") from None
     except jsonschema.ValidationError as exc:
         at = "/".join(str(p) for p in exc.absolute_path) or "(top)"
         raise UsageError(f"{path}: invalid AWS seed at {at}: {exc.message}") from None

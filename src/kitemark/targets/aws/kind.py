@@ -47,6 +47,11 @@ class AwsKind(TargetKind):
         if endpoint or profile:
             if endpoint and not endpoint.startswith(("http://", "https://")):
                 raise UsageError(f"--aws-endpoint {endpoint}: expected an http:// or https:// URL")
+            if endpoint and "@" in endpoint.split("://", 1)[1].split("/", 1)[0]:
+                # It would be written into every report; credentials come from the profile or environment.
+                raise UsageError(
+                    "--aws-endpoint: the URL carries credentials (user:password@); use a profile"
+                )
             return [TargetSpec(self.name, profile or "default", endpoint or "", options)]
         return []
 

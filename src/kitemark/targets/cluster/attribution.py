@@ -9,7 +9,8 @@ line. The evidence, strongest first (the first rule that names a namespace decid
 2. the namespaces of the objects in other files of the same directory;
 3. the nearest enclosing directory named like a known namespace.
 
-An error no rule places belongs to the whole cluster (the ``cluster`` scope unit).
+An error no rule places belongs to the whole cluster (the ``cluster`` scope unit). An error about one
+object (conflicting copies of it) is ``placed``: it is charged to that object's namespace only.
 """
 
 from __future__ import annotations
@@ -40,11 +41,14 @@ def attribute(
             by_file[path].add(ns)
             by_dir[posixpath.dirname(path)].add(ns)
             known.add(ns)
-        elif obj["kind"] == "Namespace":
+        elif obj["kind"] == "Namespace" and "/" not in str(obj.get("apiVersion", "")):
             known.add(obj["metadata"]["name"])
     errors = []
     for problem in problems:
         path = problem.error.path
+        if problem.placed:
+            errors.append({**problem.error.to_dict(), "namespaces": sorted(problem.namespaces)})
+            continue
         named = set(problem.namespaces) | by_file.get(path, set())
         for data in problem.partial:
             named |= namespaces_in(data, found.scoping, default_namespace)

@@ -123,7 +123,7 @@ def unrendered(reason: str) -> bool:
 
 def skip(path: str, line: int | None, reason: str) -> dict[str, Any]:
     """An entry of the inventory's ``skipped`` list."""
-    return {"path": path, "line": line, "reason": reason, "unrendered": unrendered(reason)}
+    return {"path": path, "line": line, "reason": reason, "holds_resources": unrendered(reason)}
 
 
 def kustomize_patches(path: str, data: Mapping[str, Any]) -> list[str]:

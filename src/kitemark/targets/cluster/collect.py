@@ -3,12 +3,14 @@
 Three stages, kept apart so a live reader (``live:CONTEXT``) can replace the first one:
 
 1. *read files* (``files.read_snapshot``): every ``.yaml``/``.yml``/``.json`` file under the directory
-   → raw documents, each tagged with its file and line; an unparsable file becomes an input error,
-   a Helm template or chart metadata is skipped with its reason.
-2. *documents → objects* (``objects.build_objects``): flatten ``List`` kinds, skip what is not a
-   Kubernetes object, validate, place namespaced objects that name no namespace in the target's
-   ``default-namespace``, redact secrets, de-duplicate, sort; then charge each input error to the
-   namespaces it may hide objects from (``attribution``).
+   (except hidden ones and Kitemark's own report folders) → raw documents, each tagged with its file
+   and line; an unparsable file becomes an input error, a Helm template or chart metadata is skipped
+   with its reason.
+2. *documents → objects* (``objects.build_objects``): redact Secret values, flatten ``List`` kinds,
+   skip what is not a Kubernetes object, validate (a lower-case kind is an error), place namespaced
+   objects that name no namespace in the target's ``default-namespace``, de-duplicate identical
+   copies (differing ones are an error), sort; then charge each input error to the namespaces it
+   may hide objects from (``attribution``).
 3. *scopes* (``scopes``): the inventory's JSON form → units whose data are views.
 """
 

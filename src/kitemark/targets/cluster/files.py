@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any
 import yaml
 
 from kitemark.core.kinds import InputError
+from kitemark.core.resources import is_output_folder
 from kitemark.core.yamlfile import Loader, error_text
 from kitemark.targets.cluster import classify
 
@@ -60,6 +62,7 @@ class FileProblem:
     error: InputError
     namespaces: set[str] = field(default_factory=set)  # named in the file's text
     partial: list[Any] = field(default_factory=list)  # documents parsed before the error
+    placed: bool = False  # ``namespaces`` is exactly where it belongs (empty: the cluster)
 
 
 @dataclass
@@ -80,19 +83,24 @@ class _Unreadable(Exception):
 
 
 def snapshot_files(root: Path) -> list[Path]:
-    """Snapshot files under ``root`` in a stable order, skipping hidden files and directories."""
+    """Snapshot files under ``root`` in a stable order, skipping hidden files and directories and
+    Kitemark's own report folders (a run started inside its target writes ``--out`` there: its
+    reports are not the user's input, and reading them back would assess the last run)."""
     if root.is_file():
         return [root]
-    return sorted(
-        (
-            p
-            for p in root.rglob("*")
-            if p.is_file()
-            and p.suffix.lower() in SUFFIXES
-            and not any(part.startswith(".") for part in p.relative_to(root).parts)
-        ),
-        key=lambda p: p.relative_to(root).as_posix(),
-    )
+    found: list[Path] = []
+    for folder, dirs, names in os.walk(root):
+        here = Path(folder)
+        if is_output_folder(here):
+            dirs.clear()
+            continue
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(
+            here / name
+            for name in names
+            if not name.startswith(".") and Path(name).suffix.lower() in SUFFIXES and (here / name).is_file()
+        )
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
 def read_snapshot(root: Path) -> Snapshot:

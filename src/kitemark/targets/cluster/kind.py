@@ -57,7 +57,7 @@ class ClusterKind(TargetKind):
             path = Path(location).expanduser()
             if not path.is_dir():
                 raise UsageError(f"--cluster {value}: directory not found: {path}")
-            name = unique_name(name or path.resolve().name, (s.name for s in specs))
+            name = unique_name(name or path.resolve().name, (s.name for s in specs), given=bool(name))
             spec = TargetSpec(self.name, name, str(path.resolve()), dict(options))
             from kitemark.targets.cluster.collect import default_namespace
 

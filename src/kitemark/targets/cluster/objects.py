@@ -7,6 +7,7 @@ secrets, de-duplicates and sorts. A live reader feeds its raw API lists in here 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,9 +15,47 @@ from typing import Any
 from kitemark.core.kinds import InputError
 from kitemark.targets.cluster import classify
 from kitemark.targets.cluster.files import Document, FileProblem
-from kitemark.targets.cluster.scoping import Scoping, cluster_scoped_crds, group_of
+from kitemark.targets.cluster.scoping import CLUSTER_SCOPED_KINDS, Scoping, cluster_scoped_crds, group_of
 
 REDACTED = "<redacted>"
+KIND = re.compile(r"[A-Z][-A-Za-z0-9]*")
+# Namespaced kinds of Kubernetes itself: with the cluster-scoped ones, how a mis-cased kind is corrected.
+NAMESPACED_KINDS = (
+    "Binding",
+    "ConfigMap",
+    "ControllerRevision",
+    "CronJob",
+    "CSIStorageCapacity",
+    "DaemonSet",
+    "Deployment",
+    "Endpoints",
+    "EndpointSlice",
+    "Event",
+    "HorizontalPodAutoscaler",
+    "Ingress",
+    "Job",
+    "Lease",
+    "LimitRange",
+    "LocalSubjectAccessReview",
+    "NetworkPolicy",
+    "PersistentVolumeClaim",
+    "Pod",
+    "PodDisruptionBudget",
+    "PodTemplate",
+    "ReplicaSet",
+    "ReplicationController",
+    "ResourceClaim",
+    "ResourceClaimTemplate",
+    "ResourceQuota",
+    "Role",
+    "RoleBinding",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+    "StatefulSet",
+    "List",
+)
+_KNOWN_KINDS = {kind.casefold(): kind for kind in (*NAMESPACED_KINDS, *CLUSTER_SCOPED_KINDS)}
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
@@ -39,8 +78,10 @@ def ref_of(obj: Mapping[str, Any]) -> str:
 
 
 def build_objects(documents: Iterable[Document], default_namespace: str) -> Objects:
-    """Objects sorted by (namespace, kind, name, API group); of two copies of the same object the one
-    from the earlier file is kept and the other listed in ``duplicates``."""
+    """Objects sorted by (namespace, kind, name, API group). Of two identical copies of the same object
+    the one from the earlier file is kept and the other listed in ``duplicates``; copies that differ
+    are an input error naming both (which one is the cluster's is unknowable), charged to the object's
+    namespace, and the earlier copy is kept only so the rest of the snapshot still resolves."""
     out = Objects()
     candidates = _kubernetes_documents(documents, out)
     out.scoping = Scoping(cluster_scoped_crds(doc.data for doc in candidates))
@@ -52,10 +93,12 @@ def build_objects(documents: Iterable[Document], default_namespace: str) -> Obje
         if defaulted:
             meta["namespace"] = default_namespace
         key = (str(meta.get("namespace") or ""), obj["kind"], meta["name"], group_of(obj.get("apiVersion")))
-        if key in kept:
+        if key not in kept:
+            kept[key] = (obj, doc, defaulted)
+        elif obj == kept[key][0]:
             out.duplicates.append({"object": ref_of(obj), "kept": kept[key][1].source, "ignored": doc.source})
-            continue
-        kept[key] = (obj, doc, defaulted)
+        else:
+            out.problems.append(_conflict(obj, kept[key][1], doc))
     for index, key in enumerate(sorted(kept)):
         obj, doc, defaulted = kept[key]
         out.objects.append(obj)
@@ -64,6 +107,19 @@ def build_objects(documents: Iterable[Document], default_namespace: str) -> Obje
         if defaulted:
             out.defaulted.append(index)
     return out
+
+
+def _conflict(obj: Mapping[str, Any], first: Document, later: Document) -> FileProblem:
+    """Two differing copies of one object. Compared after redaction, so copies that differ only in a
+    Secret's values (which Kitemark never keeps) are duplicates, and no value reaches the message."""
+    message = f"conflicting copies of {ref_of(obj)}: {first.source} and {later.source}"
+    meta = obj["metadata"]
+    if obj["kind"] == "Namespace" and not group_of(obj.get("apiVersion")):
+        namespaces = {meta["name"]}
+    else:
+        namespaces = {meta["namespace"]} if meta.get("namespace") else set()
+    # `placed`: the object says where it belongs; the other objects of its file or folder do not.
+    return FileProblem(InputError(later.path, message, later.line), namespaces, placed=True)
 
 
 def _kubernetes_documents(documents: Iterable[Document], out: Objects) -> list[Document]:
@@ -106,7 +162,8 @@ def _own_namespace(data: Any) -> set[str]:
 
 def _flatten(documents: Iterable[Document], problems: list[FileProblem]) -> Iterator[Document]:
     for doc in documents:
-        data = doc.data
+        # Before anything else looks at it (validation, skipping, messages): a Secret's values go.
+        data = doc.data = without_secret_values(doc.data)
         if data is None:
             continue  # an empty document (a trailing `---`)
         kind = data.get("kind") if isinstance(data, dict) else None
@@ -135,12 +192,23 @@ def invalid(data: Any) -> str | None:
         return f"expected a Kubernetes object (a mapping), found {type(data).__name__}"
     if not isinstance(data.get("kind"), str) or not data["kind"]:
         return "object has no kind"
+    kind = data["kind"]
+    if not KIND.fullmatch(kind):
+        # The API server refuses these; read as given, `secret` would escape every rule about Secrets.
+        why = "kinds are CamelCase" if KIND.fullmatch(kind[:1].upper() + kind[1:]) else "kinds are letters"
+        return f"kind {kind!r} is not a Kubernetes kind: {why} ({camel_case(kind)})"
     meta = data.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
-        return f"{data['kind']} has no metadata.name"
+        return f"{kind} has no metadata.name"
     if meta.get("namespace") is not None and not isinstance(meta["namespace"], str):
-        return f"{data['kind']}/{meta['name']} has a non-string metadata.namespace"
+        return f"{kind}/{meta['name']} has a non-string metadata.namespace"
     return None
+
+
+def camel_case(kind: str) -> str:
+    """The kind ``kind`` was probably meant to be: a known kind of that spelling, else capitalised."""
+    letters = re.sub(r"[^A-Za-z0-9]", "", kind)
+    return _KNOWN_KINDS.get(letters.casefold(), letters[:1].upper() + letters[1:])
 
 
 def namespaces_in(data: Any, scoping: Scoping, default_namespace: str) -> set[str]:
@@ -164,7 +232,7 @@ def redact(obj: dict[str, Any]) -> dict[str, Any]:
     what a Secret holds), the last-applied annotation (a full copy of the object, Secret data
     included) and managedFields (bulk without audit value)."""
     # Copies only what it changes: the input is left as it was, without the cost of a deep copy.
-    obj = dict(obj)
+    obj = without_secret_values(dict(obj))
     meta = obj["metadata"] = dict(obj["metadata"])
     meta.pop("managedFields", None)
     annotations = meta.get("annotations")
@@ -174,9 +242,18 @@ def redact(obj: dict[str, Any]) -> dict[str, Any]:
             meta["annotations"] = annotations
         else:
             del meta["annotations"]
-    if obj["kind"] == "Secret":
-        for key in ("data", "stringData"):
-            if key in obj:
-                value = obj[key]
-                obj[key] = {str(k): REDACTED for k in value} if isinstance(value, dict) else REDACTED
     return obj
+
+
+def without_secret_values(data: Any) -> Any:
+    """``data`` with the values of ``data``/``stringData`` replaced when it is a Secret, whatever the
+    case or spacing of its kind (`secret`, `SECRET `): a copy, the input is left as it was."""
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if not isinstance(kind, str) or kind.strip().casefold() != "secret":
+        return data
+    data = dict(data)
+    for key in ("data", "stringData"):
+        if key in data:
+            value = data[key]
+            data[key] = {str(k): REDACTED for k in value} if isinstance(value, dict) else REDACTED
+    return data

@@ -65,13 +65,11 @@ def namespace_units(inventory: Inventory, inputs: Mapping[str, Any]) -> list[Uni
     patterns = _system_patterns(inputs)
     namespace_objects: dict[str, KObject] = {}
     members: dict[str, list[KObject]] = defaultdict(list)
-    # The collector validated every object (kind, metadata.name, a string namespace): read them raw.
     for obj in _objects(inventory):
-        raw = obj.raw
-        if raw["kind"] == "Namespace":
-            namespace_objects[raw["metadata"]["name"]] = obj
-        elif raw["metadata"].get("namespace"):
-            members[raw["metadata"]["namespace"]].append(obj)
+        if obj.kind == "Namespace" and not obj.group:
+            namespace_objects[obj.name] = obj
+        elif obj.namespace:
+            members[obj.namespace].append(obj)
     errors: dict[str, list[InputError]] = defaultdict(list)
     for error, namespaces in _errors(inventory):
         for ns in namespaces:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 DEFAULT_NAMESPACE = "default"
+CRD_GROUP = "apiextensions.k8s.io"
 
 # Cluster-scoped kinds of Kubernetes itself and of the add-ons a platform commonly runs
 # (`kubectl api-resources --namespaced=false`). Every kind not listed here is namespaced, unless a
@@ -96,7 +97,7 @@ def cluster_scoped_crds(objects: Iterable[Mapping[str, Any]]) -> frozenset[tuple
     """(group, kind) of every CustomResourceDefinition in the snapshot declaring ``scope: Cluster``."""
     found: set[tuple[str, str]] = set()
     for obj in objects:
-        if obj.get("kind") != "CustomResourceDefinition":
+        if obj.get("kind") != "CustomResourceDefinition" or group_of(obj.get("apiVersion")) != CRD_GROUP:
             continue
         spec = obj.get("spec")
         if not isinstance(spec, Mapping) or spec.get("scope") != "Cluster":

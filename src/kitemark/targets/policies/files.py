@@ -1,7 +1,8 @@
-"""The files of a policies target directory: ``target_files`` walks it (hidden directories and files
-skipped, sorted by relative path), ``relative_path`` names a file as the inventory does (POSIX, relative
-to the target location) and ``read_file`` reads one as UTF-8. Shared by the Rego file collection
-(``kitemark.targets.policies.rego_files``) and the Gatekeeper suite collection
+"""The files of a policies target directory: ``target_files`` walks it, sorted by relative path (hidden
+directories and files skipped, and Kitemark's own report folders: a run started inside the target writes
+one there, which the next run must not read back); ``relative_path`` names a file as the inventory does
+(POSIX, relative to the target location) and ``read_file`` reads one as UTF-8. Shared by the Rego file
+collection (``kitemark.targets.policies.rego_files``) and the Gatekeeper suite collection
 (``kitemark.targets.policies.gatekeeper_suites``).
 """
 
@@ -10,11 +11,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from kitemark.core.resources import is_output_folder
+
 
 def target_files(root: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    """Files under ``root`` with one of ``suffixes``, hidden directories skipped, sorted by path."""
+    """Files under ``root`` with one of ``suffixes``, hidden directories and report folders skipped, sorted
+    by path."""
     found: list[Path] = []
     for current, dirs, files in os.walk(root, followlinks=False):
+        if is_output_folder(Path(current)):
+            dirs[:] = []
+            continue
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found.extend(Path(current) / f for f in files if f.endswith(suffixes) and not f.startswith("."))
     return sorted(found, key=lambda p: relative_path(root, p))

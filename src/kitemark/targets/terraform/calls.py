@@ -1,7 +1,8 @@
 """The calls between the modules of one target: ``module "x" { source = "./modules/x" }`` in a module
 calls the module in that folder, resolved relative to the caller's own folder as Terraform does. Only
 local paths (``./``, ``../``) inside the target are followed; a registry, git or outside source is left
-to the *not applicable* note of ``view.nothing_here``.
+to the *not applicable* note of ``view.nothing_here``. (A local source that names no module at all is an
+input error of its caller, found on disk by the collector: ``files.local_source_problem``.)
 """
 
 from __future__ import annotations

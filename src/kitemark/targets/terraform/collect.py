@@ -1,10 +1,13 @@
 """Terraform collector: a directory of modules parsed with python-hcl2 into a JSON-safe inventory.
 
-A *module* is any directory holding ``*.tf`` files; the target location is one module or a tree of them
-(hidden directories such as ``.terraform/`` and ``.git/`` are skipped, symlinked directories are not
-followed). Each module is one scope unit. A file that does not parse is recorded as an ``InputError``
-on its module — every check on that module then reports *error* naming file and line — and the other
-modules are checked as usual.
+A *module* is any directory holding Terraform configuration files; the target location is one module or a
+tree of them (hidden directories such as ``.terraform/`` and ``.git/`` are skipped, and Kitemark's own
+report folders; symlinked directories are not followed). Each module is one scope unit. A file that does
+not parse, and a ``module`` block whose local source (``./``, ``../``) names no folder of ``.tf`` files, is
+recorded as an ``InputError`` on its module — every check on that module then reports *error* naming file
+and line — and the other modules are checked as usual. Only HCL ``*.tf`` files are read: JSON syntax
+(``*.tf.json``), override files and OpenTofu files are listed in ``skipped`` (see ``files``) with
+``holds_resources`` (the run is incomplete), and the checks of their module report *error* naming them.
 
 Inventory payload::
 
@@ -12,8 +15,10 @@ Inventory payload::
         {"path": "pay-fines" | "s3-bucket",     # the module path (below)
          "dir": "." | "modules/s3",             # its folder relative to the location (module sources)
          "files": {"main.tf": {<python-hcl2 output with __start_line__/__end_line__>}, ...},
-         "errors": [InputError.to_dict(), ...]},
+         "errors": [InputError.to_dict(), ...],
+         "skipped": [{"path", "line": null, "reason", "holds_resources": true}, ...]},
     ]
+    "errors": [...], "skipped": [...]          # every module's, for the report
 
 Module paths name units (``terraform:<name>/<path>``), prefix resource identities (``<path>/<address>``)
 and file locations (``<path>/main.tf:12``). A sub-module's path is its directory relative to the target
@@ -47,6 +52,13 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import InputError, Inventory, TargetSpec, Unit
 from kitemark.targets.terraform.calls import link_calls
+from kitemark.targets.terraform.files import (
+    discover_modules,
+    is_config_file,
+    local_source_problem,
+    relpath,
+    unread_reason,
+)
 from kitemark.targets.terraform.redaction import redact_secrets
 from kitemark.targets.terraform.view import ModuleView, join
 
@@ -70,59 +82,62 @@ def collect(spec: TargetSpec) -> Inventory:
         raise UsageError(f"terraform target '{spec.name}': no .tf files found under {spec.location}")
     root_path = root_module_path(root, module_dirs)
     modules = [_collect_module(root, d, root_path) for d in module_dirs]
+    for module in modules:
+        module["errors"] += _broken_sources(root, module)
     return {
         "kind": KIND,
         "target": spec.label,
         "name": spec.name,
         "location": spec.location,
         "errors": [e for m in modules for e in m["errors"]],
+        "skipped": [s for m in modules for s in m["skipped"]],
         "modules": modules,
     }
-
-
-def discover_modules(root: Path) -> list[Path]:
-    """Every directory under ``root`` (itself included) holding a ``.tf`` file, sorted by relative path."""
-    found: list[Path] = []
-    for current, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        if any(_is_tf_file(Path(current) / f) for f in files):
-            found.append(Path(current))
-    return sorted(found, key=lambda p: _relpath(root, p))
 
 
 def root_module_path(root: Path, module_dirs: list[Path]) -> str:
     """The root module's path: the location directory's own name, or ``.`` when that is empty or a
     sub-module's path equals it or lies under it (see the module docstring)."""
     name = Path(os.path.abspath(root)).name
-    subs = [p for p in (_relpath(root, d) for d in module_dirs) if p != "."]
+    subs = [p for p in (relpath(root, d) for d in module_dirs) if p != "."]
     if not name or any(p == name or p.startswith(f"{name}/") for p in subs):
         return "."
     return name
 
 
-def _is_tf_file(path: Path) -> bool:
-    # Terraform itself ignores hidden files and editor backups (`.#x.tf`, `x.tf~`).
-    return path.name.endswith(".tf") and not path.name.startswith((".", "#")) and path.is_file()
-
-
-def _relpath(root: Path, path: Path) -> str:
-    return path.relative_to(root).as_posix() or "."
-
-
 def _collect_module(root: Path, module_dir: Path, root_path: str) -> dict[str, Any]:
-    folder = _relpath(root, module_dir)
+    folder = relpath(root, module_dir)
     module_path = root_path if folder == "." else folder
     files: dict[str, Any] = {}
     errors: list[dict[str, Any]] = []
-    for path in sorted(p for p in module_dir.iterdir() if _is_tf_file(p)):
+    skipped: list[dict[str, Any]] = []
+    for path in sorted(p for p in module_dir.iterdir() if is_config_file(p)):
         # Errors are located where the file is, relative to the target folder (the module's name may
         # be the folder's own name, which is not a path inside it).
-        parsed, problem = parse_file(path, join(folder, path.name))
+        rel = join(folder, path.name)
+        if reason := unread_reason(path.name):
+            skipped.append({"path": rel, "line": None, "reason": reason, "holds_resources": True})
+            continue
+        parsed, problem = parse_file(path, rel)
         if problem is not None:
             errors.append(problem.to_dict())
         else:
             files[path.name] = parsed
-    return {"path": module_path, "dir": folder, "files": files, "errors": errors}
+    return {"path": module_path, "dir": folder, "files": files, "errors": errors, "skipped": skipped}
+
+
+def _broken_sources(root: Path, module: dict[str, Any]) -> list[dict[str, Any]]:
+    """An input error at each ``module`` block of ``module`` whose local source names no module: Terraform
+    would refuse it, and its resources would otherwise go unassessed without a word."""
+    errors: list[dict[str, Any]] = []
+    for call in ModuleView(module).module_calls:
+        source = call.attrs.get("source")
+        if not isinstance(source, str) or not source.startswith(("./", "../")):
+            continue  # a registry, git or other remote source: listed as not assessed by the checks
+        if problem := local_source_problem(root, module["dir"], source):
+            message = f'{call.address}: source "{source}" names no module: {problem}'
+            errors.append(InputError(join(module["dir"], call.file), message, call.line).to_dict())
+    return errors
 
 
 def parse_file(path: Path, rel: str) -> tuple[dict[str, Any] | None, InputError | None]:
@@ -227,7 +242,17 @@ def module_units(inventory: Inventory, inputs: Mapping[str, Any]) -> list[Unit]:
             id=f"{target}/{module['path']}".replace("::", ":"),
             target=target,
             data=view,
-            errors=[InputError.from_dict(e) for e in module.get("errors", [])],
+            errors=[InputError.from_dict(e) for e in module.get("errors", [])] + _unread(module),
         )
         for module, view in zip(modules, views, strict=True)
+    ]
+
+
+def _unread(module: dict[str, Any]) -> list[InputError]:
+    """A module's unread files (listed in ``skipped``) as input errors of its unit: a check judges the whole
+    module, and a file it did not read may hold the block a verdict rests on (a bucket's encryption, the
+    provider's ``default_tags``, ``required_version``), so a verdict on the rest could be wrong either way."""
+    return [
+        InputError(s["path"], f"{s['reason']}; this module's checks need every file of it", s["line"])
+        for s in module.get("skipped") or []
     ]

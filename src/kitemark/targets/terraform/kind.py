@@ -42,7 +42,11 @@ class TerraformKind(TargetKind):
 
     def describe(self, inventory: Inventory) -> dict[str, Any]:
         found = inventory.get("modules") or []
-        return {"modules": len(found), "files": sum(len(m.get("files") or {}) for m in found)}
+        return {
+            "modules": len(found),
+            "files": sum(len(m.get("files") or {}) for m in found),
+            "skipped": len(inventory.get("skipped") or []),
+        }
 
 
 KIND = TerraformKind()

@@ -1,0 +1,338 @@
+"""Which objects of a namespace the pod-security checks assess, under which identity, and which hold
+containers they cannot assess.
+
+- A *workload* is an object with a pod template: a kind of Kubernetes itself (matched with its API
+  group) at its known path, or any other object with a template at ``spec.template.spec`` whose
+  ``containers`` is a list (an Argo Rollout, a Knative Service, a Deployment of another group …).
+- A ReplicaSet, Job or Pod whose controller is in the snapshot with a pod template is not assessed
+  again under its generated name: its template is its owner's. Its owner's finding carries what no
+  template holds: the ephemeral (``kubectl debug``) containers of such a Pod.
+- One absent from the snapshot (or without a template) is assessed grouped under its owner's
+  identity, so a snapshot of Pods alone is still assessed, under names that survive a rollout.
+- An object of another API group that holds containers anywhere else is listed as not assessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from kitemark.core.labels import label_value
+from kitemark.targets.cluster.kobject import KObject, dig
+
+TEMPLATE = ("spec", "template", "spec")
+# Kinds of Kubernetes itself whose pod template is evaluated, by (API group, kind), and where it lives.
+POD_SPEC_PATHS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("apps", "Deployment"): TEMPLATE,
+    ("apps", "StatefulSet"): TEMPLATE,
+    ("apps", "DaemonSet"): TEMPLATE,
+    ("apps", "ReplicaSet"): TEMPLATE,
+    # `extensions/v1beta1` until Kubernetes 1.16: still found in old snapshots and manifests
+    ("extensions", "Deployment"): TEMPLATE,
+    ("extensions", "DaemonSet"): TEMPLATE,
+    ("extensions", "ReplicaSet"): TEMPLATE,
+    ("", "ReplicationController"): TEMPLATE,
+    ("batch", "Job"): TEMPLATE,
+    ("batch", "CronJob"): ("spec", "jobTemplate", "spec", "template", "spec"),
+    ("", "Pod"): ("spec",),
+    ("", "PodTemplate"): ("template", "spec"),
+}
+# Kind names of the table: one of another group is assessed under ``Kind.group/…`` so it never shares
+# an identity with the built-in one.
+BUILTIN_WORKLOAD_KINDS = frozenset(kind for _, kind in POD_SPEC_PATHS)
+# Where the finding's evidence names the path read: every workload but the familiar controllers.
+FAMILIAR = frozenset(POD_SPEC_PATHS) - {("", "PodTemplate")}
+# What the pod-security checks read (`reads=`), as `<group>/<Kind>` (a live API serves the
+# `extensions` kinds as `apps`). Custom resources with a pod template cannot be named in advance.
+WORKLOAD_READS = tuple(f"{group or 'v1'}/{kind}" for group, kind in POD_SPEC_PATHS if group != "extensions")
+# Usually created by a controller above them, whose template they copy.
+SKIP_WHEN_OWNED = frozenset(
+    {("apps", "ReplicaSet"), ("extensions", "ReplicaSet"), ("batch", "Job"), ("", "Pod")}
+)
+CONTAINER_FIELDS = (
+    ("containers", "container"),
+    ("initContainers", "initContainer"),
+    ("ephemeralContainers", "ephemeralContainer"),
+)
+EPHEMERAL_ONLY = (("ephemeralContainers", "ephemeralContainer"),)
+
+
+def pod_spec_path(obj: KObject) -> tuple[str, ...] | None:
+    """Where ``obj``'s pod template is, or ``None`` when it has none Kitemark reads."""
+    path = POD_SPEC_PATHS.get((obj.group, obj.kind))
+    if path is not None:
+        return path
+    # Another kind: only a template that holds a list of containers is a pod template (cluster-api's
+    # MachineDeployment has a `spec.template.spec` too, describing a machine).
+    return TEMPLATE if isinstance(obj.get(*TEMPLATE, "containers"), list) else None
+
+
+def workload_ref(obj: KObject) -> str:
+    """``obj.ref``, qualified by the group (``Deployment.example.com/ns/name``) when a built-in
+    workload kind has that name and ``obj`` is not that built-in kind."""
+    if obj.kind in BUILTIN_WORKLOAD_KINDS and (obj.group, obj.kind) not in POD_SPEC_PATHS:
+        qualified = f"{obj.kind}.{obj.group or 'core'}"
+        return f"{qualified}/{obj.namespace}/{obj.name}" if obj.namespace else f"{qualified}/{obj.name}"
+    return obj.ref
+
+
+@dataclass(frozen=True)
+class Container:
+    """A container of a pod template, with the pod spec it inherits security settings from.
+    ``of``: the Pod it was added to, for ephemeral containers assessed with the Pod's owner."""
+
+    name: str
+    type: str  # container | initContainer | ephemeralContainer
+    spec: Mapping[str, Any]
+    pod_spec: Mapping[str, Any]
+    of: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How findings name it: ``container 'app'``, ``ephemeralContainer 'debugger' of Pod 'web-1'``."""
+        return f"{self.type} '{self.name}'" + (f" of {self.of}" if self.of else "")
+
+    def security(self, key: str) -> Any:
+        """A field of the container's own ``securityContext`` (``None`` when unset)."""
+        return dig(self.spec, "securityContext", key)
+
+    def effective(self, key: str) -> tuple[Any, str]:
+        """A field that may be set on the container or the pod (``runAsNonRoot``, ``runAsUser`` …):
+        the container's value wins; returns ``(value, "container" | "pod" | "unset")``."""
+        value = self.security(key)
+        if value is not None:
+            return value, "container"
+        value = dig(self.pod_spec, "securityContext", key)
+        if value is not None:
+            return value, "pod"
+        return None, "unset"
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    """One object's pod spec (a Deployment's template, a Pod's own spec …). ``ephemeral_only``: it
+    stands for the ephemeral containers of a Pod whose other containers are its owner's template's."""
+
+    obj: KObject
+    pod_spec: Mapping[str, Any]
+    pod_metadata: Mapping[str, Any] = field(default_factory=dict)  # the template's (or Pod's) metadata
+    path: tuple[str, ...] = ("spec",)
+    ephemeral_only: bool = False
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        notes = self.pod_metadata.get("annotations")
+        return {str(k): label_value(v) for k, v in notes.items()} if isinstance(notes, Mapping) else {}
+
+    @property
+    def read_from(self) -> str | None:
+        """The path the template was read at, when the kind does not make it obvious."""
+        return None if (self.obj.group, self.obj.kind) in FAMILIAR else ".".join(self.path)
+
+    def containers(self) -> list[Container]:
+        return self._containers
+
+    @cached_property
+    def _containers(self) -> list[Container]:
+        found: list[Container] = []
+        of = f"{self.obj.kind} '{self.obj.name}'" if self.ephemeral_only else None
+        for field_name, type_name in EPHEMERAL_ONLY if self.ephemeral_only else CONTAINER_FIELDS:
+            entries = self.pod_spec.get(field_name) or []
+            if not isinstance(entries, list):
+                continue
+            for index, spec in enumerate(entries):
+                if isinstance(spec, Mapping):
+                    name = str(spec.get("name") or f"{field_name}[{index}]")
+                    found.append(Container(name, type_name, spec, self.pod_spec, of))
+        return found
+
+
+def template_of(obj: KObject, path: tuple[str, ...], ephemeral_only: bool = False) -> PodTemplate:
+    spec, metadata = obj.get(*path), obj.get(*path[:-1], "metadata")
+    return PodTemplate(
+        obj,
+        spec if isinstance(spec, Mapping) else {},
+        metadata if isinstance(metadata, Mapping) else {},
+        path,
+        ephemeral_only,
+    )
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The controller a workload is reported as, when Kitemark assesses the objects it owns instead of
+    the controller itself (absent from the snapshot, or a kind without a pod template Kitemark reads)."""
+
+    kind: str
+    name: str
+    in_snapshot: bool
+
+    def describe(self) -> str:
+        why = "has no pod template Kitemark reads" if self.in_snapshot else "is not in the snapshot"
+        return f"owner {self.kind} '{self.name}' {why}"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a pod-security finding is about: a top-level object that owns a pod template
+    (``Deployment/<ns>/<name>``, a bare Pod …), or the objects one controller owns, grouped under that
+    controller's identity (``ReplicaSet/<ns>/<name>`` for its Pods) so a pod suffix is never an identity.
+    ``ephemeral``: the ephemeral containers of the Pods it owns, which no template holds."""
+
+    ref: str
+    templates: tuple[PodTemplate, ...]
+    owner: Owner | None = None
+    ephemeral: tuple[PodTemplate, ...] = ()
+
+    @property
+    def obj(self) -> KObject:
+        return self.templates[0].obj
+
+    @property
+    def pod_spec(self) -> Mapping[str, Any]:
+        return self.templates[0].pod_spec
+
+    @property
+    def source(self) -> str | None:
+        return self.obj.source
+
+    def containers(self) -> list[Container]:
+        return [c for t in (*self.templates, *self.ephemeral) for c in t.containers()]
+
+
+def controller_of(obj: KObject) -> Mapping[str, Any] | None:
+    """The owner reference marked ``controller: true``, else the first one."""
+    refs = [r for r in obj.owner_references if r.get("kind") and r.get("name")]
+    return next((r for r in refs if r.get("controller") is True), refs[0] if refs else None)
+
+
+class _Snapshot:
+    """The objects of one namespace, indexed for owner lookups, with each one's pod template path."""
+
+    def __init__(self, objects: list[KObject]) -> None:
+        self.objects = objects
+        self.paths: dict[int, tuple[str, ...]] = {}
+        self.named: dict[tuple[str, str | None, str], list[KObject]] = {}
+        for obj in objects:
+            path = pod_spec_path(obj)
+            if path is not None:
+                self.paths[id(obj)] = path
+            self.named.setdefault((obj.kind, obj.namespace, obj.name), []).append(obj)
+
+    def owner(self, obj: KObject, ref: Mapping[str, Any]) -> KObject | None:
+        """The object ``ref`` names, matched with its API group when the reference gives one; one
+        with a pod template first."""
+        found = self.named.get((str(ref["kind"]), obj.namespace, str(ref["name"])), [])
+        if ref.get("apiVersion"):
+            group = str(ref["apiVersion"]).rpartition("/")[0]
+            found = [o for o in found if o.group == group]
+        return next((o for o in found if id(o) in self.paths), found[0] if found else None)
+
+    def defers_to(self, obj: KObject) -> KObject | None:
+        """The controller ``obj`` is assessed through (in the snapshot, with a pod template), if any."""
+        if (obj.group, obj.kind) not in SKIP_WHEN_OWNED:
+            return None
+        ref = controller_of(obj)
+        owner = self.owner(obj, ref) if ref is not None else None
+        return owner if owner is not None and id(owner) in self.paths else None
+
+    def assessor(self, obj: KObject) -> KObject | None:
+        """The object at the end of ``obj``'s chain of deferring owners, or ``None`` when ``obj`` is
+        assessed itself: also when the chain loops (crafted ownerReferences must not hide a workload)."""
+        seen = {id(obj)}
+        current = obj
+        while (owner := self.defers_to(current)) is not None:
+            if id(owner) in seen:
+                return None
+            seen.add(id(owner))
+            current = owner
+        return current if current is not obj else None
+
+
+def workloads_of(objects: list[KObject]) -> list[Workload]:
+    """The workloads among ``objects`` (see the module's docstring), in the objects' order."""
+    snapshot = _Snapshot(objects)
+    grouped: dict[str, tuple[list[PodTemplate], Owner | None]] = {}
+    ref_of: dict[int, str] = {}  # assessed object → the identity it is assessed under
+    debugged: list[tuple[KObject, KObject]] = []  # (Pod with ephemeral containers, its assessor)
+    for obj in objects:
+        path = snapshot.paths.get(id(obj))
+        if path is None:
+            continue
+        assessor = snapshot.assessor(obj)
+        if assessor is not None:
+            # decided before reading the template: most Pods of a snapshot stop here
+            if _has_ephemeral_containers(obj):
+                debugged.append((obj, assessor))
+            continue
+        ref, owner = _identity(snapshot, obj)
+        ref_of[id(obj)] = ref
+        grouped.setdefault(ref, ([], owner))[0].append(template_of(obj, path))
+    ephemeral: dict[str, list[PodTemplate]] = {}
+    for pod, assessor in debugged:
+        ephemeral.setdefault(ref_of[id(assessor)], []).append(
+            template_of(pod, ("spec",), ephemeral_only=True)
+        )
+    return [
+        Workload(ref, tuple(templates), owner, tuple(ephemeral.get(ref, ())))
+        for ref, (templates, owner) in grouped.items()
+    ]
+
+
+def _has_ephemeral_containers(obj: KObject) -> bool:
+    found = obj.get("spec", "ephemeralContainers") if obj.kind == "Pod" else None
+    return isinstance(found, list) and bool(found)
+
+
+def _identity(snapshot: _Snapshot, obj: KObject) -> tuple[str, Owner | None]:
+    """The identity ``obj`` is assessed under: its own, or that of its controller when it is an owned
+    ReplicaSet, Job or Pod whose controller is absent or has no pod template (no generated name)."""
+    ref = controller_of(obj) if (obj.group, obj.kind) in SKIP_WHEN_OWNED else None
+    if ref is None or snapshot.defers_to(obj) is not None:  # a loop of owners: assessed as itself
+        return workload_ref(obj), None
+    kind, name = str(ref["kind"]), str(ref["name"])
+    owner = Owner(kind, name, snapshot.owner(obj, ref) is not None)
+    return KObject({"kind": kind, "metadata": {"name": name, "namespace": obj.namespace}}).ref, owner
+
+
+# --- containers Kitemark cannot assess --------------------------------------------------------------
+
+_SEARCH_DEPTH = 12
+
+
+def _builtin_group(group: str) -> bool:
+    """Kubernetes' own groups (core, `apps`, `*.k8s.io` …): their kinds with containers are known."""
+    return "." not in group or group.endswith(".k8s.io")
+
+
+def containers_elsewhere(obj: KObject) -> str | None:
+    """Where an object that is no workload still holds containers (``spec.templates[0].container``), for
+    objects of other API groups; ``None`` when it holds none."""
+    if _builtin_group(obj.group) or pod_spec_path(obj) is not None:
+        return None
+    for key, value in obj.raw.items():
+        if key not in ("metadata", "status"):
+            found = next(_containers_in(value, key, 0), None)
+            if found is not None:
+                return found
+    return None
+
+
+def _containers_in(data: Any, path: str, depth: int) -> Iterator[str]:
+    if depth > _SEARCH_DEPTH:
+        return
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            here = f"{path}.{key}"
+            if key in ("containers", "initContainers") and isinstance(value, list):
+                if any(isinstance(v, Mapping) for v in value):
+                    yield here
+            elif key == "container" and isinstance(value, Mapping) and "image" in value:
+                yield here
+            else:
+                yield from _containers_in(value, here, depth + 1)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _containers_in(value, f"{path}[{index}]", depth + 1)
