@@ -221,8 +221,8 @@ def test_default_deny_ingress(ns: NamespaceView) -> Iterator[Finding]:
     not_assessed, note = _not_assessed(ns)
     if ns.implied and not ns.network_policies:
         reason = ns.implied_reason("Namespace object or NetworkPolicy", "its network policies")
-        evidence = {"note": ns.note, **({"not_assessed": not_assessed} if not_assessed else {})}
-        yield not_applicable(ns.ref, reason + note, evidence=evidence)
+        found = {"note": ns.note, **({"not_assessed": not_assessed} if not_assessed else {})}
+        yield not_applicable(ns.ref, reason + note, evidence=found)
         return
     verdicts = [(policy, *classify(policy, ns.name)) for policy in ns.network_policies]
     evidence: dict[str, Any] = {

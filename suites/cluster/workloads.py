@@ -21,11 +21,11 @@ def _group_evidence(workload: Workload, assessed: list[Assessment]) -> dict[str,
     """A plain workload's evidence is its template's; objects assessed in their owner's name (a
     ReplicaSet's Pods …) are listed per distinct evidence, so identical replicas appear once."""
     if workload.owner is None and len(workload.templates) == 1:
-        evidence = dict(assessed[0][0])
+        own = dict(assessed[0][0])
         where = workload.templates[0].read_from
         if where is not None:
-            evidence["pod_template"] = where
-        return evidence
+            own["pod_template"] = where
+        return own
     groups: list[dict[str, Any]] = []
     for template, (seen, _) in zip(workload.templates, assessed, strict=True):
         same = next((g for g in groups if {k: v for k, v in g.items() if k != "objects"} == seen), None)
