@@ -180,6 +180,7 @@ TF = str(DEMO / "terraform")
         (["--cluster", "live:prod"], "not supported yet"),
         (["--cluster", "/tmp"], "snapshot:"),
         (["--terraform", TF, "--control", "NOPE-999"], "NOPE-999"),
+        (["--terraform", TF, "--control", "tf-s3-001"], "did you mean TF-S3-001?"),
         (["--terraform", TF, "--control", "K8S-NET-001"], "keeps no check of the given"),
         (["--terraform", TF, "--severity", "urgent"], "--severity urgent"),
         (["--terraform", TF, "--framework", "cis"], "unknown framework"),

@@ -196,3 +196,22 @@ def test_a_worker_that_dies_leaves_error_results_not_silence(tmp_path: Path) -> 
     assert "crashed" in crashed["findings"][0]["message"]
     assert by_check(document)["PROBE-FINE-001"]["status"] == "passed"
     assert document["summary"]["compliant"] is False
+
+
+def test_a_check_pytest_would_not_collect_is_refused_by_name(tmp_path: Path) -> None:
+    suites = tmp_path / "suites"
+    (suites / "terraform").mkdir(parents=True)
+    (suites / ".kitemark-suites").write_text("")
+    (suites / "__init__.py").write_text("")
+    (suites / "terraform" / "__init__.py").write_text("")
+    (suites / "terraform" / "test_named.py").write_text(
+        textwrap.dedent(PROBES).replace("def test_empty(module):", "def empty_check(module):")
+    )
+    module = tmp_path / "module"
+    module.mkdir()
+    (module / "main.tf").write_text("# empty\n")
+    proc = run_pytest(
+        tmp_path, str(suites), f"--kitemark-terraform={module}", f"--kitemark-out={tmp_path / 'o'}"
+    )
+    assert proc.returncode == 4, proc.stdout[-2000:]
+    assert "PROBE-EMPTY-001: its function empty_check must be named test_" in proc.stdout + proc.stderr

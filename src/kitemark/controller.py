@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import inspect
 import os
@@ -121,6 +122,7 @@ class Controller:
             "chosen": sorted(self.chosen),
             "inputs": self.inputs,
             "shard": list(self.options.shard) if self.options.shard else None,
+            "workers": int(getattr(self.config.option, "numprocesses", 0) or 0),
         }
         self.state = state = RunState(shared)
         state.inventories = inventories  # already in memory here
@@ -179,6 +181,8 @@ class Controller:
                 data["findings"], data["check_id"], data["target"], self.waivers, self.options.today
             )
             self.results[(data["check_id"], data["unit"])] = results_doc.stamp(data, self.run_id)
+        # Results live until the end: out of the collector's sight, so its passes stay short as they grow.
+        gc.freeze()
         if report.when == "call":
             check = self.catalogue.checks[meta["check_id"]]
             item_outcome(report, check, self.controls.get(check.id, []), found)

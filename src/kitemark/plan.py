@@ -17,9 +17,11 @@ from typing import Any
 
 from kitemark.core.kinds import Inventory, NothingInScope, Unit, scope_units, searched
 
-# Items per check and target: enough to keep every worker busy, few enough that pytest's own
-# per-item cost stays small next to the checks'.
-ITEMS_PER_TARGET = 16
+# A target with up to this many units gets one item per unit (reads best, costs little); a larger one
+# is split into a few chunks per worker: enough to keep every worker busy, few enough that pytest's
+# own few milliseconds per item stay small next to the checks' time.
+ONE_ITEM_EACH = 16
+CHUNKS_PER_WORKER = 4
 
 
 @dataclass(frozen=True)
@@ -70,13 +72,16 @@ def _folder(location: Any) -> str | None:
     return str(location) if isinstance(location, str) and location and Path(location).is_dir() else None
 
 
-def chunks(units: Iterable[Unit]) -> list[Chunk]:
-    """Consecutive units of one target, at most ``ITEMS_PER_TARGET`` chunks per target."""
+def chunks(units: Iterable[Unit], workers: int = 0) -> list[Chunk]:
+    """Consecutive units of one target: one per item for a small target, else a few chunks per worker
+    (``workers`` 0 is the controller's own process)."""
     by_target: dict[str, list[Unit]] = {}
     for unit in units:
         by_target.setdefault(unit.target, []).append(unit)
+    items = CHUNKS_PER_WORKER * max(1, workers)
     out: list[Chunk] = []
     for target_units in by_target.values():
-        size = max(1, math.ceil(len(target_units) / ITEMS_PER_TARGET))
+        count = len(target_units)
+        size = 1 if count <= ONE_ITEM_EACH else math.ceil(count / items)
         out += [Chunk(tuple(target_units[i : i + size])) for i in range(0, len(target_units), size)]
     return out

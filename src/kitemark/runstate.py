@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kitemark.collect import load_inventories
+from kitemark.core.jsonio import paused_gc
 from kitemark.core.kinds import Inventory, Unit
 from kitemark.core.model import Check
 from kitemark.plan import Chunk, chunks, units_for
@@ -50,12 +51,14 @@ class RunState:
         return {t["kind"] for t in self.targets}
 
     def chunks(self, check: Check) -> list[Chunk]:
-        return chunks(self.units(check.scope))
+        # Every process must split alike (xdist requires the same items on every worker).
+        return chunks(self.units(check.scope), int(self.shared.get("workers", 0)))
 
     def units(self, scope: str) -> list[Unit]:
         if scope not in self._units:
             started = time.perf_counter()
-            self._units[scope] = units_for(scope, self.inventories, self.inputs, self.shard)
+            with paused_gc():  # views live until the run ends; freezing them keeps collections short
+                self._units[scope] = units_for(scope, self.inventories, self.inputs, self.shard)
             self.unit_seconds += time.perf_counter() - started
         return self._units[scope]
 

@@ -66,7 +66,10 @@ def _validate_controls(
             continue
         if control in manual:
             raise UsageError(f"--control {control}: a manual requirement; no automated check evidences it")
-        raise UsageError(f"--control {control}: not a check id nor a control of any check")
+        known = {*checks, *(c for v in mapped.values() for c in v)}
+        near = next((k for k in sorted(known) if k.lower() == control.lower()), None)
+        hint = f" (did you mean {near}?)" if near else ""
+        raise UsageError(f"--control {control}: not a check id nor a control of any check{hint}")
 
 
 def require_assessing_checks(chosen: set[str], checks: Mapping[str, Check], kinds: set[str]) -> None:
