@@ -203,6 +203,9 @@ TF = str(DEMO / "terraform")
             "given twice",
         ),
         (["--terraform", TF, "--out", str(DEMO / "waivers.yaml")], "exists and is not a folder"),
+        (["--terraform", TF, "--out", "a", "--out", "b"], "--out is given 2 times"),
+        (["--terraform", TF, "--config", "a.yaml", "--config=b.yaml"], "--config is given 2 times"),
+        (["--terraform", TF, "--", "--kitemark-waivers=a", "--kitemark-waivers=b"], "given 2 times"),
         # found while collecting, after xdist has started its workers: they must not be left waiting
         (["--policies", str(DEMO / "cluster" / "kube-system")], "no .rego files or Gatekeeper suites"),
     ],
@@ -211,7 +214,8 @@ TF = str(DEMO / "terraform")
 def test_usage_errors_exit_2_with_one_line(
     args: list[str], message: str, workers: str, tmp_path: Path
 ) -> None:
-    proc = kitemark("run", "--out", str(tmp_path), "-n", workers, *args)
+    out = [] if "--out" in args else ["--out", str(tmp_path)]
+    proc = kitemark("run", *out, "-n", workers, *args)
     assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout and "INTERNALERROR" not in proc.stdout

@@ -415,3 +415,28 @@ def test_merged_shards_list_each_target_once() -> None:
         doc["targets"][0].update(inventory_sha256="a" * 64, errors=[{"path": "x.yaml", "message": "bad"}])
     merged = merge([("a.json", first), ("b.json", second)])
     assert len(merged["targets"]) == 1 and merged["summary"]["input_errors"] == 1
+
+
+def test_a_finding_marked_waived_counts_only_with_a_live_waiver_covering_it() -> None:
+    from kitemark.verdicts.decide import decide
+
+    doc = document()
+    assert doc["results"][2]["status"] == "waived"  # W-1 covers Namespace/c
+    doc["results"][1]["findings"][0].update(status="waived", waiver={"id": "W-1"})  # Namespace/b
+    again = decide(doc)
+    assert again["results"][1]["status"] == "failed"
+    assert "no waiver in the results covers it" in again["results"][1]["findings"][0]["message"]
+    assert again["results"][2]["status"] == "waived"
+    next(w for w in doc["waivers"]["entries"] if w["id"] == "W-1")["expired"] = True
+    assert decide(doc)["results"][2]["status"] == "failed"
+    doc = document()
+    doc["waivers"]["entries"] = []  # waived by a waiver the document does not hold
+    assert decide(doc)["results"][2]["status"] == "failed" and not decide(doc)["summary"]["compliant"]
+
+
+def test_merge_refuses_two_different_targets_under_one_label() -> None:
+    first, second = shard("r1", "ab", 1), shard("r2", "cd", 2)
+    first["targets"][0]["inventory_sha256"] = "a" * 64
+    second["targets"][0].update(inventory_sha256="b" * 64, location="/elsewhere")
+    with pytest.raises(UsageError, match=r"b\.json: target cluster:demo \(/elsewhere\) is not the"):
+        merge([("a.json", first), ("b.json", second)])

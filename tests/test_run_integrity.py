@@ -136,15 +136,22 @@ def test_a_projects_pytest_configuration_and_conftest_do_not_change_a_run(tmp_pa
 # --- 5. lost reports ----------------------------------------------------------------------------
 
 
-def test_a_run_ending_in_a_usage_error_keeps_the_previous_reports(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_run_ending_in_a_usage_error_keeps_the_previous_reports(tmp_path: Path, workers: str) -> None:
     out = tmp_path / "reports"
     assert kitemark("run", "--terraform", TF, "--out", str(out), "-n", "0").returncode == 1
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     inventories = sorted(p.name for p in (out / "inventory").iterdir())
-    for bad in (["--control", "service-standard:1"], ["--", str(tmp_path / "no_such_test.py")]):
-        # refused before collecting, and refused by pytest after collecting
-        proc = kitemark("run", "--terraform", TF, "--out", str(out), "-n", "0", *bad)
+    for bad in (
+        ["--control", "service-standard:1"],  # refused before collecting
+        # refused by pytest after collecting: under xdist only the workers collect
+        ["--", str(tmp_path / "no_such_test.py")],
+        ["--", "-k", "("],
+        ["--", "-m", "slow and"],
+    ):
+        proc = kitemark("run", "--terraform", TF, "--out", str(out), "-n", workers, *bad)
         assert proc.returncode == 2, proc.stdout[-2000:]
+        assert "INTERNALERROR" not in proc.stdout + proc.stderr
         assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
         assert sorted(p.name for p in (out / "inventory").iterdir()) == inventories
     left = [p.name for p in out.iterdir() if p.name.startswith(".")]

@@ -32,6 +32,11 @@ NO_AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line (the contract for exit code 2), pointing at --help for the rest."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # No abbreviations: `--co` (pytest's --collect-only) must not be taken for --config.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
@@ -123,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(Path(args.results), Path(args.out) if args.out else None)
         if args.command == "merge":
             return _merge([Path(p) for p in args.results], Path(args.out))
+        from kitemark.options import refuse_repeats
+
+        refuse_repeats(sys.argv[1:] if argv is None else argv, "")
         return _run(args, [a for a in extra if a != "--"])
     except UsageError as exc:
         print(f"kitemark: error: {exc}", file=sys.stderr)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,20 @@ class RunOptions:
     notes: tuple[str, ...] = ()  # what the run leaves out and why (a demo part that cannot run here)
 
 
+def refuse_repeats(argv: Sequence[str], prefix: str) -> None:
+    """An option that takes one value given twice (``--out a --out b``): argparse keeps the last one
+    silently, which drops the other's file or folder from the run, so it is a usage error."""
+    args = list(argv)
+    args = args[: args.index("--")] if "--" in args else args
+    for option in [o for _, o in kind_options()] + list(RUN_OPTIONS):
+        if option.repeatable:
+            continue
+        flag = f"--{prefix}{option.name}"
+        given = [a for a in args if a == flag or a.startswith(flag + "=")]
+        if len(given) > 1:
+            raise UsageError(f"{flag} is given {len(given)} times: it takes one value")
+
+
 def given_targets(config: pytest.Config) -> bool:
     """Whether any target option was given (the plugin activates on them)."""
     return any(getattr(config.option, o.dest, None) for _, o in kind_options())
@@ -110,6 +124,7 @@ def given_targets(config: pytest.Config) -> bool:
 
 def run_options(config: pytest.Config) -> RunOptions:
     opt = config.option
+    refuse_repeats([str(a) for a in config.invocation_params.args], "kitemark-")
     specs: list[TargetSpec] = []
     for kind in registry().values():
         values = {o.name: getattr(opt, o.dest, None) for o in kind.options}

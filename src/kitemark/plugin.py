@@ -59,11 +59,37 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if not (given_targets(config) or _suites_in_args(config)):
         return
+    if int(getattr(config.option, "numprocesses", 0) or 0) > 0:
+        _refuse_bad_arguments(config)
     try:
         controller = Controller(config, _suites_in_args(config) or suites_roots())
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(ControllerHooks(controller), "kitemark-controller")
+
+
+def _refuse_bad_arguments(config: pytest.Config) -> None:
+    """Under xdist only the workers collect, and a bad `-k`/`-m` or path there ends the session as an
+    internal error after the controller has set out to publish: check them here first, as pytest
+    does in process, so a usage error leaves the last reports as they were."""
+    try:
+        from _pytest.mark.expression import Expression
+    except ImportError:  # pytest moved it: the workers will still refuse a bad expression
+        Expression = None  # type: ignore[assignment,misc]
+    for option, flag in (("keyword", "-k"), ("markexpr", "-m")):
+        expr = getattr(config.option, option, "") or ""
+        if expr and Expression is not None:
+            try:
+                Expression.compile(expr)
+            except SyntaxError as exc:
+                raise pytest.UsageError(
+                    f"Wrong expression passed to '{flag}': {exc.text}: at column {exc.offset}: {exc.msg}"
+                ) from None
+    here = config.invocation_params.dir
+    for arg in config.args:
+        path = str(arg).split("::", 1)[0]
+        if not (here / path).exists():
+            raise pytest.UsageError(f"file or directory not found: {arg}")
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)

@@ -12,6 +12,7 @@ from kitemark.core.frameworks import controls_by_check
 from kitemark.core.model import ASSESSED, Status, worst
 from kitemark.verdicts.completeness import completeness
 from kitemark.verdicts.requirements import decide_requirements
+from kitemark.verdicts.waivers import covers
 
 # The run's verdict, and how reports word it.
 RUN_VERDICTS = {
@@ -25,6 +26,7 @@ RUN_VERDICTS = {
 def decide(document: dict[str, Any]) -> dict[str, Any]:
     """Fill in the document's conclusions (in place) and return it."""
     results = document["results"]
+    _unbacked_waivers(document)
     for result in results:  # a result is its worst finding, whatever a (hand-edited) file says
         result["status"] = worst(f["status"] for f in result["findings"])
     _controls(document)
@@ -42,6 +44,23 @@ def _controls(document: dict[str, Any]) -> None:
     mapped = controls_by_check(document["frameworks"], document["checks"])
     for cid, check in document["checks"].items():
         check["controls"] = mapped[cid]
+
+
+def _unbacked_waivers(document: dict[str, Any]) -> None:
+    """A finding counts as waived only if a live waiver in the document covers it: one marked
+    waived by hand, or whose waiver is gone or expired, is failed again."""
+    entries = {entry["id"]: entry for entry in document["waivers"]["entries"]}
+    for result in document["results"]:
+        for finding in result["findings"]:
+            if finding["status"] != Status.WAIVED.value:
+                continue
+            entry = entries.get((finding.get("waiver") or {}).get("id"))
+            if entry is None or entry.get("expired") or not covers(
+                entry, result["check_id"], result["target"], finding["resource"]
+            ):
+                finding["status"] = Status.FAILED.value
+                finding["waiver"] = None
+                finding["message"] += " [marked waived, but no waiver in the results covers it]"
 
 
 def _waiver_use(document: dict[str, Any]) -> None:

@@ -40,7 +40,7 @@ def merge(documents: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
                 raise UsageError(f"{name}: run {run['id']} is also in {run_ids[run['id']]}: merge it once")
             run_ids[run["id"]] = name
         merged["runs"] += copy.deepcopy(document["runs"])
-        _add_targets(merged["targets"], document["targets"])
+        _add_targets(merged["targets"], document["targets"], name)
         _add_checks(merged["checks"], document["checks"], name)
         if _strip(document["frameworks"]) != merged["frameworks"]:
             raise UsageError(
@@ -87,14 +87,24 @@ def _shards_of_one_run(documents: list[tuple[str, dict[str, Any]]]) -> None:
                 )
 
 
-def _add_targets(into: list[dict[str, Any]], targets: list[dict[str, Any]]) -> None:
-    """One record per target as collected: every shard of a run collects the same targets."""
-    known = {(t["label"], t.get("inventory_sha256")) for t in into}
+def _add_targets(into: list[dict[str, Any]], targets: list[dict[str, Any]], name: str) -> None:
+    """One record per target as collected: every shard of a run collects the same targets. Two
+    different targets under one label would read as one in every report, so they are refused."""
+    known = {t["label"]: t for t in into}
     for target in targets:
-        key = (target["label"], target.get("inventory_sha256"))
-        if key not in known or key[1] is None:
+        seen = known.get(target["label"])
+        if seen is None:
             into.append(copy.deepcopy(target))
-            known.add(key)
+            known[target["label"]] = into[-1]
+        elif (seen.get("location"), seen.get("inventory_sha256")) != (
+            target.get("location"),
+            target.get("inventory_sha256"),
+        ):
+            raise UsageError(
+                f"{name}: target {target['label']} ({target.get('location')}) is not the "
+                f"{seen['label']} of the runs before it ({seen.get('location')}, collected differently); "
+                "give different targets different names"
+            )
 
 
 def _same_inputs(documents: list[tuple[str, dict[str, Any]]]) -> None:

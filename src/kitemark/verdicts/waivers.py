@@ -40,10 +40,11 @@ class Waiver:
     target: str | None = None
 
     def matches(self, check_id: str, target: str, resource: str) -> bool:
-        return (
-            self.check == check_id
-            and fnmatchcase(resource, self.resource)
-            and (self.target is None or fnmatchcase(target, self.target))
+        return covers(
+            {"check": self.check, "resource": self.resource, "target": self.target},
+            check_id,
+            target,
+            resource,
         )
 
     def expired(self, today: dt.date) -> bool:
@@ -69,6 +70,15 @@ class Waiver:
             "expires": self.expires.isoformat(),
             "expired": self.expired(today),
         }
+
+
+def covers(entry: dict[str, Any], check_id: str, target: str, resource: str) -> bool:
+    """Whether a waiver (as results.json lists it) covers a failure of ``resource`` for the check."""
+    return (
+        entry["check"] == check_id
+        and fnmatchcase(resource, entry["resource"])
+        and (not entry.get("target") or fnmatchcase(target, entry["target"]))
+    )
 
 
 def load_waivers(path: Path) -> list[Waiver]:
