@@ -17,6 +17,7 @@ from kitemark.core.model import Finding, Status
 from kitemark.core.resources import OUTPUT_MARKER
 from kitemark.targets.cluster import collect as cluster
 from kitemark.targets.cluster.view import KObject, NamespaceView
+from kitemark.testing import compliant_namespace as namespace
 from kitemark.testing import run_check
 
 UNIT = "cluster:t/namespace:team-a"
@@ -44,29 +45,6 @@ def collect(root: Path) -> dict[str, Any]:
 
 def findings_of(check_id: str, root: Path, inputs: dict[str, Any] | None = None) -> dict[str, Finding]:
     return {f.resource: f for f in run_check(check_id, root, inputs=inputs)[UNIT]}
-
-
-def namespace(name: str = "team-a") -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {
-            "name": name,
-            "labels": {
-                f"{CP}is-production": "false",
-                f"{CP}environment-name": "development",
-                "pod-security.kubernetes.io/enforce": "restricted",
-            },
-            "annotations": {
-                f"{CP}business-unit": "HMPPS",
-                f"{CP}slack-channel": "team-a",
-                f"{CP}application": "Team A",
-                f"{CP}owner": "Team A: team-a@digital.justice.gov.uk",
-                f"{CP}source-code": "https://github.com/ministryofjustice/team-a",
-                f"{CP}team-name": "team-a",
-            },
-        },
-    }
 
 
 def obj(api: str, kind: str, name: str, ns: str = "team-a", **fields: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from kitemark.core import resources
 from kitemark.core.catalog import load_checks
 from kitemark.core.model import Finding, Status
 from kitemark.targets.cluster.view import KObject
+from kitemark.testing import compliant_namespace as namespace
 from kitemark.testing import run_check, run_on_fixture
 
 CHECK_IDS = ("K8S-NET-001", "K8S-NS-001", "K8S-POD-001", "K8S-POD-002", "K8S-INPUT-001")
@@ -55,35 +56,6 @@ def snapshot(tmp_path: Path, text: str, name: str = "snap.yaml") -> Path:
 
 
 CP = "cloud-platform.justice.gov.uk/"
-
-
-def namespace(name: str = "team-a", **changes: str | None) -> dict:
-    """A fully compliant Namespace; ``changes`` maps a full label/annotation key (``_`` for ``/``
-    and ``-`` is awkward, so pass them via ``**{...}``) to a new value, or ``None`` to remove it."""
-    labels = {
-        f"{CP}is-production": "false",
-        f"{CP}environment-name": "development",
-        "pod-security.kubernetes.io/enforce": "restricted",
-    }
-    annotations = {
-        f"{CP}business-unit": "HMPPS",
-        f"{CP}slack-channel": "team-a",
-        f"{CP}application": "Team A",
-        f"{CP}owner": "Team A: team-a@digital.justice.gov.uk",
-        f"{CP}source-code": "https://github.com/ministryofjustice/team-a",
-        f"{CP}team-name": "team-a",
-    }
-    for key, value in changes.items():
-        target = labels if key in labels else annotations
-        if value is None:
-            target.pop(key, None)
-        else:
-            target[key] = value
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": name, "labels": labels, "annotations": annotations},
-    }
 
 
 def dump(tmp_path: Path, *objects: dict, name: str = "objects.json") -> Path:

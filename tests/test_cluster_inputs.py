@@ -15,35 +15,12 @@ from kitemark.core.config import load_config
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import get_kind
 from kitemark.core.model import Finding, Status
+from kitemark.testing import compliant_namespace as namespace
 from kitemark.testing import run_check
 
 CP = "cloud-platform.justice.gov.uk/"
 SOURCE = f"{CP}source-code"
 UNIT = "cluster:t/namespace:team-a"
-
-
-def namespace(name: str = "team-a", **annotations: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {
-            "name": name,
-            "labels": {
-                f"{CP}is-production": "false",
-                f"{CP}environment-name": "development",
-                "pod-security.kubernetes.io/enforce": "restricted",
-            },
-            "annotations": {
-                f"{CP}business-unit": "HMPPS",
-                f"{CP}slack-channel": "team-a",
-                f"{CP}application": "Team A",
-                f"{CP}owner": "Team A: team-a@digital.justice.gov.uk",
-                SOURCE: "https://github.com/ministryofjustice/team-a",
-                f"{CP}team-name": "team-a",
-                **annotations,
-            },
-        },
-    }
 
 
 def dump(root: Path, *objects: dict[str, Any]) -> Path:

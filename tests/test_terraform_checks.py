@@ -14,25 +14,11 @@ from kitemark.core.checks import check_function, evaluate
 from kitemark.core.kinds import TargetSpec
 from kitemark.core.model import Finding, Result, Status
 from kitemark.targets.terraform.collect import collect, module_units
-from kitemark.testing import default_inputs
+from kitemark.testing import MANDATORY_TAGS as MANDATORY
+from kitemark.testing import default_inputs, hcl_map
 
 load_checks()
 INPUTS = default_inputs()
-
-MANDATORY = {
-    "business-unit": "HQ",
-    "application": "app",
-    "is-production": "false",
-    "owner": "team",
-    "namespace": "ns",
-    "environment-name": "dev",
-    "infrastructure-support": "team@example.org",
-}
-
-
-def hcl_map(tags: dict[str, str], indent: str = "    ") -> str:
-    lines = "".join(f'{indent}{k} = "{v}"\n' for k, v in tags.items())
-    return "{\n" + lines + indent[:-2] + "}"
 
 
 def run(check_id: str, tmp_path: Path, files: dict[str, str]) -> list[Finding]:

@@ -6,21 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from kitemark.core.model import Finding, Status
-from kitemark.testing import run_check
-
-MANDATORY = {
-    "business-unit": "HQ",
-    "application": "app",
-    "is-production": "false",
-    "owner": "team",
-    "namespace": "ns",
-    "environment-name": "dev",
-    "infrastructure-support": "team@example.org",
-}
-
-
-def hcl_map(tags: dict[str, str], indent: str = "      ") -> str:
-    return "{\n" + "".join(f'{indent}{k} = "{v}"\n' for k, v in tags.items()) + indent[:-2] + "}"
+from kitemark.testing import MANDATORY_TAGS as MANDATORY
+from kitemark.testing import hcl_map, run_check
 
 
 def provider(tags: str, alias: str | None = None) -> str:

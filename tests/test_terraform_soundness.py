@@ -11,24 +11,11 @@ from kitemark.core.kinds import TargetSpec
 from kitemark.core.model import Finding, Status
 from kitemark.targets.terraform.collect import collect, module_units
 from kitemark.targets.terraform.hcl_values import Evaluator, Unknown
-from kitemark.testing import default_inputs
+from kitemark.testing import MANDATORY_TAGS as MANDATORY
+from kitemark.testing import default_inputs, hcl_map
 
 load_checks()
 INPUTS = default_inputs()
-
-MANDATORY = {
-    "business-unit": "HQ",
-    "application": "app",
-    "is-production": "false",
-    "owner": "team",
-    "namespace": "ns",
-    "environment-name": "dev",
-    "infrastructure-support": "team@example.org",
-}
-
-
-def hcl_map(tags: dict[str, str]) -> str:
-    return "{\n" + "".join(f'    {k} = "{v}"\n' for k, v in tags.items()) + "  }"
 
 
 def run(check_id: str, tmp_path: Path, tf: str) -> list[Finding]:

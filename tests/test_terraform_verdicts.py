@@ -14,22 +14,10 @@ from kitemark.core.errors import UsageError
 from kitemark.core.kinds import get_kind
 from kitemark.core.model import Finding, Status
 from kitemark.targets.terraform.collect import module_units
-from kitemark.testing import run_check
+from kitemark.testing import MANDATORY_TAGS as MANDATORY
+from kitemark.testing import hcl_map, run_check
 
-MANDATORY = {
-    "business-unit": "HQ",
-    "application": "app",
-    "is-production": "false",
-    "owner": "team",
-    "namespace": "ns",
-    "environment-name": "dev",
-    "infrastructure-support": "team@example.org",
-}
 TF_CHECKS = ("TF-S3-001", "TF-TAG-001", "TF-VER-001")
-
-
-def hcl_map(tags: dict[str, str]) -> str:
-    return "{\n" + "".join(f'    {k} = "{v}"\n' for k, v in tags.items()) + "  }"
 
 
 def run(check_id: str, tmp_path: Path, files: dict[str, str], **inputs: object) -> dict[str, Finding]:

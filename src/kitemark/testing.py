@@ -55,3 +55,55 @@ def run_on_fixture(check_id: str, variant: str) -> list[Finding]:
     meta = Catalogue.load().checks[check_id]
     inventory = get_kind(meta.kind).collect_fixture(fixture_path(check_id, variant))
     return [f for findings in run_on_inventory(check_id, inventory).values() for f in findings]
+
+
+# --- builders for the bundled checks' inputs (the Cloud Platform defaults) ----------------------------
+
+CLOUD_PLATFORM = "cloud-platform.justice.gov.uk/"
+
+# A value for each tag the default `mandatory_tags` input asks of every taggable AWS resource.
+MANDATORY_TAGS = {
+    "business-unit": "HQ",
+    "application": "app",
+    "is-production": "false",
+    "owner": "team",
+    "namespace": "ns",
+    "environment-name": "dev",
+    "infrastructure-support": "team@example.org",
+}
+
+
+def compliant_namespace(name: str = "team-a", **changes: str | None) -> dict[str, Any]:
+    """A team Namespace that meets the default namespace inputs. ``changes`` maps a full label or
+    annotation key (pass it as ``**{key: value}``) to a new value, or to ``None`` to remove it; a key
+    that is not a label is an annotation."""
+    cp = CLOUD_PLATFORM
+    labels: dict[str, str] = {
+        f"{cp}is-production": "false",
+        f"{cp}environment-name": "development",
+        "pod-security.kubernetes.io/enforce": "restricted",
+    }
+    annotations: dict[str, str] = {
+        f"{cp}business-unit": "HMPPS",
+        f"{cp}slack-channel": "team-a",
+        f"{cp}application": "Team A",
+        f"{cp}owner": "Team A: team-a@digital.justice.gov.uk",
+        f"{cp}source-code": "https://github.com/ministryofjustice/team-a",
+        f"{cp}team-name": "team-a",
+    }
+    for key, value in changes.items():
+        into = labels if key in labels else annotations
+        if value is None:
+            into.pop(key, None)
+        else:
+            into[key] = value
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": labels, "annotations": annotations},
+    }
+
+
+def hcl_map(tags: Mapping[str, str], indent: str = "    ") -> str:
+    """``tags`` as an HCL object literal whose entries are indented by ``indent``."""
+    return "{\n" + "".join(f'{indent}{k} = "{v}"\n' for k, v in tags.items()) + indent[:-2] + "}"

@@ -55,8 +55,10 @@ def _unbacked_waivers(document: dict[str, Any]) -> None:
             if finding["status"] != Status.WAIVED.value:
                 continue
             entry = entries.get((finding.get("waiver") or {}).get("id"))
-            if entry is None or entry.get("expired") or not covers(
-                entry, result["check_id"], result["target"], finding["resource"]
+            if (
+                entry is None
+                or entry.get("expired")
+                or not covers(entry, result["check_id"], result["target"], finding["resource"])
             ):
                 finding["status"] = Status.FAILED.value
                 finding["waiver"] = None
