@@ -287,6 +287,11 @@ def test_report_refuses_what_is_not_a_results_document(tmp_path: Path, content: 
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_report_on_a_folder_is_a_one_line_error(tmp_path: Path) -> None:
+    proc = kitemark("report", str(tmp_path))
+    assert proc.returncode == 2 and "cannot read it" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_manual_requirement_is_named_as_such() -> None:
     proc = kitemark(
         "run", "--terraform", str(DEMO / "terraform"), "--control", "service-standard:1", "-n", "0"

@@ -225,6 +225,8 @@ def _read(path: Path) -> dict[str, Any]:
         return results.read(path)
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
+    except OSError as exc:  # a folder, or not readable
+        raise UsageError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     except ValueError as exc:
         raise UsageError(f"{path}: not JSON ({exc})") from None
     except jsonschema.ValidationError as exc:
