@@ -229,3 +229,32 @@ def test_a_report_folder_inside_the_target_is_not_read(tmp_path: Path) -> None:
     inventory = collect(spec(root))
     assert [m["path"] for m in inventory["modules"]] == ["infra", "reports-lookalike"]
     assert inventory["skipped"] == []
+
+
+def test_a_local_source_into_a_folder_kitemark_does_not_read_is_listed_as_not_assessed(
+    tmp_path: Path,
+) -> None:
+    root = write(
+        tmp_path / "infra",
+        {"main.tf": BUCKET + "\n" + call("h", "./.modules/h"), ".modules/h/main.tf": BUCKET},
+    )
+    inventory = collect(spec(root))
+    assert inventory["errors"] == []
+    [entry] = inventory["skipped"]
+    assert entry["path"] == ".modules/h" and entry["holds_resources"]
+    assert "module.h" in entry["reason"] and "main.tf:5" in entry["reason"]
+
+
+@pytest.mark.parametrize("block", ["module", "resource", "provider", "variable", "locals"])
+def test_a_block_type_written_as_an_attribute_is_an_input_error(tmp_path: Path, block: str) -> None:
+    root = write(tmp_path / "infra", {"main.tf": f"{block} = 1\n", "other/main.tf": QUEUE})
+    [problem] = collect(spec(root))["errors"]
+    assert problem["path"] == "main.tf" and f"`{block}` is set as an attribute" in problem["message"]
+    [finding] = run_check("TF-S3-001", root)["terraform:t/infra"]
+    assert finding.status is Status.ERROR
+
+
+def test_terraform_reads_a_file_named_with_a_leading_hash_but_not_an_autosave(tmp_path: Path) -> None:
+    root = write(tmp_path / "infra", {"#x.tf": QUEUE, "#main.tf#": "garbage {", "main.tf": BUCKET})
+    [module] = collect(spec(root))["modules"]
+    assert sorted(module["files"]) == ["#x.tf", "main.tf"]

@@ -5,7 +5,8 @@ tree of them (hidden directories such as ``.terraform/`` and ``.git/`` are skipp
 report folders; symlinked directories are not followed). Each module is one scope unit. A file that does
 not parse, and a ``module`` block whose local source (``./``, ``../``) names no folder of ``.tf`` files, is
 recorded as an ``InputError`` on its module — every check on that module then reports *error* naming file
-and line — and the other modules are checked as usual. Only HCL ``*.tf`` files are read: JSON syntax
+and line — and the other modules are checked as usual; a local source naming a module in a folder that is
+not read (hidden, or a report folder) is listed in ``skipped``. Only HCL ``*.tf`` files are read: JSON syntax
 (``*.tf.json``), override files and OpenTofu files are listed in ``skipped`` (see ``files``) with
 ``holds_resources`` (the run is incomplete), and the checks of their module report *error* naming them.
 
@@ -51,7 +52,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import InputError, Inventory, TargetSpec, Unit
-from kitemark.targets.terraform.calls import link_calls
+from kitemark.targets.terraform.calls import link_calls, local_source
 from kitemark.targets.terraform.files import (
     discover_modules,
     is_config_file,
@@ -63,6 +64,9 @@ from kitemark.targets.terraform.redaction import redact_secrets
 from kitemark.targets.terraform.view import ModuleView, join
 
 KIND = "terraform"
+
+# Top-level block types the views read; python-hcl2 gives each as a list of blocks.
+BLOCK_TYPES = ("resource", "data", "module", "provider", "variable", "locals", "output", "terraform")
 
 
 # ---------------------------------------------------------------------------------------------- collect
@@ -82,8 +86,11 @@ def collect(spec: TargetSpec) -> Inventory:
         raise UsageError(f"terraform target '{spec.name}': no .tf files found under {spec.location}")
     root_path = root_module_path(root, module_dirs)
     modules = [_collect_module(root, d, root_path) for d in module_dirs]
+    read = {m["dir"] for m in modules}
     for module in modules:
-        module["errors"] += _broken_sources(root, module)
+        errors, unread = _local_calls(root, module, read)
+        module["errors"] += errors
+        module["skipped"] += unread
     return {
         "kind": KIND,
         "target": spec.label,
@@ -126,18 +133,30 @@ def _collect_module(root: Path, module_dir: Path, root_path: str) -> dict[str, A
     return {"path": module_path, "dir": folder, "files": files, "errors": errors, "skipped": skipped}
 
 
-def _broken_sources(root: Path, module: dict[str, Any]) -> list[dict[str, Any]]:
-    """An input error at each ``module`` block of ``module`` whose local source names no module: Terraform
-    would refuse it, and its resources would otherwise go unassessed without a word."""
+def _local_calls(
+    root: Path, module: dict[str, Any], read: set[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(errors, skipped) for the ``module`` blocks of ``module`` with a local source. One naming no
+    module is an input error at the block: Terraform would refuse it, and its resources would otherwise
+    go unassessed without a word. One naming a module inside the target that Kitemark does not read (a
+    hidden or report folder) lists that folder as holding resources not assessed."""
     errors: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
     for call in ModuleView(module).module_calls:
         source = call.attrs.get("source")
         if not isinstance(source, str) or not source.startswith(("./", "../")):
             continue  # a registry, git or other remote source: listed as not assessed by the checks
+        where = join(module["dir"], call.file)
         if problem := local_source_problem(root, module["dir"], source):
             message = f'{call.address}: source "{source}" names no module: {problem}'
-            errors.append(InputError(join(module["dir"], call.file), message, call.line).to_dict())
-    return errors
+            errors.append(InputError(where, message, call.line).to_dict())
+        elif (folder := local_source(module["dir"], source)) is not None and folder not in read:
+            reason = (
+                f"a module called by {call.address} ({where}:{call.line}) in a hidden or report folder, "
+                "which Kitemark does not read: its resources are not assessed"
+            )
+            skipped.append({"path": folder, "line": None, "reason": reason, "holds_resources": True})
+    return errors, skipped
 
 
 def parse_file(path: Path, rel: str) -> tuple[dict[str, Any] | None, InputError | None]:
@@ -160,6 +179,9 @@ def parse_file(path: Path, rel: str) -> tuple[dict[str, Any] | None, InputError 
     except Exception as exc:  # python-hcl2's transformer raises assorted errors on odd input
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return None, InputError(rel, f"HCL parse error: {first}")
+    for key in BLOCK_TYPES:
+        if key in parsed and not isinstance(parsed[key], list):
+            return None, InputError(rel, f"`{key}` is set as an attribute; Terraform expects `{key}` blocks")
     return redact_secrets(_json_safe(parsed)), None
 
 

@@ -26,13 +26,16 @@ OVERRIDE_REASON = (
 TOFU_REASON = "an OpenTofu file (*.tofu, *.tofu.json): not read yet, so its resources are not assessed"
 
 _SUFFIXES = (".tf", ".tf.json", ".tofu", ".tofu.json")
+_LONGEST_FIRST = sorted(_SUFFIXES, key=len, reverse=True)
 
 
 def config_suffix(name: str) -> str | None:
     """The configuration suffix of a file name Terraform or OpenTofu would read, or None."""
-    if name.startswith((".", "#")):  # hidden files and editor lock files (`.#x.tf`); `x.tf~` has no suffix
+    # Hidden files (editor lock files `.#x.tf` among them) and `#x.tf#` autosaves, as Terraform skips
+    # them; `x.tf~` has no suffix.
+    if name.startswith(".") or (name.startswith("#") and name.endswith("#")):
         return None
-    return next((s for s in sorted(_SUFFIXES, key=len, reverse=True) if name.endswith(s)), None)
+    return next((s for s in _LONGEST_FIRST if name.endswith(s)), None)
 
 
 def is_config_file(path: Path) -> bool:
