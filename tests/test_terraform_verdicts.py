@@ -11,9 +11,7 @@ import pytest
 
 from kitemark.core.catalog import Catalogue
 from kitemark.core.errors import UsageError
-from kitemark.core.kinds import get_kind
 from kitemark.core.model import Finding, Status
-from kitemark.targets.terraform.collect import module_units
 from kitemark.testing import MANDATORY_TAGS as MANDATORY
 from kitemark.testing import hcl_map, run_check
 
@@ -187,7 +185,3 @@ def test_every_terraform_check_declares_what_it_reads() -> None:
     assert "provider" in checks["TF-TAG-001"].reads and "module" in checks["TF-TAG-001"].reads
     assert "terraform" in checks["TF-VER-001"].reads
     assert {cid for cid, c in checks.items() if c.kind == "terraform"} == set(TF_CHECKS)
-
-
-def test_the_scope_function_takes_the_inventory_and_inputs() -> None:
-    assert get_kind("terraform").scopes["module"] is module_units

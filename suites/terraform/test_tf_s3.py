@@ -164,9 +164,7 @@ def _public_access_block(module: ModuleView, bucket: Block) -> dict[str, Any]:
 
 def _show(value: Any) -> Any:
     """A value for evidence: unresolved expressions say why, everything else as is."""
-    if isinstance(value, Unknown):
-        return f"unresolved: {value.reason}"
-    if isinstance(value, PartialMap):
+    if isinstance(value, Unknown | PartialMap):
         return f"unresolved: {value.reason}"
     return value
 

@@ -193,8 +193,12 @@ class ModuleView:
         return self._blocks("module", 1)
 
     @cached_property
+    def _variable_blocks(self) -> list[Block]:
+        return self._blocks("variable", 1)
+
+    @cached_property
     def variables(self) -> dict[str, dict[str, Any]]:
-        return {b.name: b.body for b in self._blocks("variable", 1)}
+        return {b.name: b.body for b in self._variable_blocks}
 
     @cached_property
     def locals(self) -> dict[str, Any]:
@@ -205,7 +209,7 @@ class ModuleView:
 
     @cached_property
     def evaluator(self) -> Evaluator:
-        origins = {b.name: b.location for b in self._blocks("variable", 1)}
+        origins = {b.name: b.location for b in self._variable_blocks}
         return Evaluator(self.variables, self.locals, origins=origins, owner=self.path)
 
     def resources_of(self, *types: str) -> list[Block]:
