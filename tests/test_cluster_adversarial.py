@@ -203,7 +203,7 @@ def test_pod_deployment_of_another_group_is_assessed_under_a_qualified_name(tmp_
     assert other.evidence["pod_template"] == "spec.template.spec"
 
 
-# --- 3. ephemeral containers of owned Pods -----------------------------------------------------------
+# --- 3. containers owned Pods add: ephemeral, injected at admission -----------------------------------
 
 
 def test_pod_ephemeral_container_of_an_owned_pod_is_assessed_with_its_owner(tmp_path: Path) -> None:
@@ -231,7 +231,7 @@ def test_pod_ephemeral_container_of_an_owned_pod_is_assessed_with_its_owner(tmp_
     finding = findings["Deployment/team-a/web"]
     assert finding.status is Status.FAILED
     assert "ephemeralContainer 'debugger' of Pod 'web-5d8f7-x2kqp' is privileged" in finding.message
-    (ephemeral,) = finding.evidence["ephemeral"]
+    (ephemeral,) = finding.evidence["added"]
     assert ephemeral["object"] == "Pod/team-a/web-5d8f7-x2kqp"
     assert [c["name"] for c in ephemeral["containers"]] == ["debugger"]
 
@@ -251,7 +251,31 @@ def test_pod_owned_pod_without_ephemeral_containers_still_defers_to_its_owner(tm
     findings = findings_of("K8S-POD-001", dump(tmp_path, *objects))
     assert list(findings) == ["Deployment/team-a/web"]
     assert findings["Deployment/team-a/web"].status is Status.PASSED
-    assert "ephemeral" not in findings["Deployment/team-a/web"].evidence
+    assert "added" not in findings["Deployment/team-a/web"].evidence
+
+
+def test_containers_added_to_an_owned_pod_at_admission_are_assessed_with_its_owner(tmp_path: Path) -> None:
+    # A mesh injects an init container and a sidecar the Deployment's template does not hold.
+    injected = {
+        **GOOD_POD,
+        "initContainers": [
+            {"name": "istio-init", "image": "proxy", "securityContext": {"privileged": True, "runAsUser": 0}}
+        ],
+        "containers": [*GOOD_POD["containers"], {"name": "istio-proxy", "image": "proxy"}],
+    }
+    objects = [
+        namespace(),
+        deployment("web", GOOD_POD),
+        obj("v1", "Pod", "web-x", spec=injected, **owner("apps/v1", "Deployment", "web")),
+    ]
+    findings = findings_of("K8S-POD-001", dump(tmp_path, *objects))
+    assert list(findings) == ["Deployment/team-a/web"]
+    finding = findings["Deployment/team-a/web"]
+    assert finding.status is Status.FAILED
+    assert "initContainer 'istio-init' of Pod 'web-x' is privileged" in finding.message
+    (added,) = finding.evidence["added"]
+    # only what the template lacks: its own container 'app' is the template's
+    assert sorted(c["name"] for c in added["containers"]) == ["istio-init", "istio-proxy"]
 
 
 def test_pod_owner_reference_loop_hides_no_workload(tmp_path: Path) -> None:

@@ -194,16 +194,16 @@ def _container_problems(container: Container, template: PodTemplate, linux: bool
 
 
 def assess(template: PodTemplate) -> Assessment:
-    """(evidence, problems) of one pod template against the restricted profile. The ephemeral
-    containers of an owned Pod are assessed alone: the Pod's own settings are its owner's template's."""
+    """(evidence, problems) of one pod template against the restricted profile. The containers an
+    owned Pod adds to its owner's template are assessed alone: its own settings are the template's."""
     linux = dig(template.pod_spec, "os", "name") != "windows"
-    problems = [] if template.ephemeral_only else _pod_problems(template)
+    problems = [] if template.added_only else _pod_problems(template)
     containers = []
     for container in template.containers():
         seen, found = _container_problems(container, template, linux)
         containers.append(seen)
         problems += found
-    if template.ephemeral_only:
+    if template.added_only:
         return {"containers": containers}, problems
     evidence = {
         "host_namespaces": {key: template.pod_spec.get(key) for key in HOST_NAMESPACES},

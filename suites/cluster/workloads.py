@@ -43,11 +43,11 @@ def _group_evidence(workload: Workload, assessed: list[Assessment]) -> dict[str,
     return evidence
 
 
-def _ephemeral_note(workload: Workload) -> str:
-    pods = ", ".join(f"'{t.obj.name}'" for t in workload.ephemeral)
+def _added_note(workload: Workload) -> str:
+    pods = ", ".join(f"'{t.obj.name}'" for t in workload.added)
     return (
-        f"; with the ephemeral containers of its Pod(s) {pods}, which no template holds "
-        "(added to a running Pod, e.g. by `kubectl debug`)"
+        f"; with the containers its template does not hold of its Pod(s) {pods} "
+        "(ephemeral ones added by `kubectl debug`, or added at admission, e.g. a mesh sidecar)"
     )
 
 
@@ -61,15 +61,16 @@ def _finding(
     if not any(t.containers() for t in workload.templates):
         return error(workload.ref, "pod template has no containers to assess", location=workload.source)
     assessed = [assess(t) for t in workload.templates]
-    extra = [assess(t) for t in workload.ephemeral]
+    extra = [assess(t) for t in workload.added]
     evidence = _group_evidence(workload, assessed)
     if extra:
-        evidence["ephemeral_note"] = (
-            "ephemeral containers are added to a running Pod (e.g. by `kubectl debug`) and held by no "
-            f"template: those of the Pods {workload.ref} owns are assessed with it"
+        evidence["added_note"] = (
+            "a Pod may run containers its owner's template does not hold: ephemeral ones (`kubectl "
+            f"debug`) and those added at admission (a mesh sidecar); those of the Pods {workload.ref} "
+            "owns are assessed with it"
         )
-        evidence["ephemeral"] = [
-            {"object": t.obj.ref, **seen} for t, (seen, _) in zip(workload.ephemeral, extra, strict=True)
+        evidence["added"] = [
+            {"object": t.obj.ref, **seen} for t, (seen, _) in zip(workload.added, extra, strict=True)
         ]
     if any(t.obj.defaulted for t in workload.templates):
         evidence["namespace"] = (
@@ -85,7 +86,7 @@ def _finding(
     if problems:
         return failed(workload.ref, prefix + "; ".join(problems), evidence=evidence, location=workload.source)
     count = len({(c.type, c.name, c.of) for c in workload.containers()})
-    message = prefix + passed_message(count) + (_ephemeral_note(workload) if workload.ephemeral else "")
+    message = prefix + passed_message(count) + (_added_note(workload) if workload.added else "")
     return passed(workload.ref, message, evidence=evidence, location=workload.source)
 
 

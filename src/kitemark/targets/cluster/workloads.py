@@ -5,8 +5,10 @@ containers they cannot assess.
   group) at its known path, or any other object with a template at ``spec.template.spec`` whose
   ``containers`` is a list (an Argo Rollout, a Knative Service, a Deployment of another group …).
 - A ReplicaSet, Job or Pod whose controller is in the snapshot with a pod template is not assessed
-  again under its generated name: its template is its owner's. Its owner's finding carries what no
-  template holds: the ephemeral (``kubectl debug``) containers of such a Pod.
+  again under its generated name: its template is its owner's. Its owner's finding carries the
+  containers of such a Pod that the owner's template does not hold (by name): ephemeral ones
+  (``kubectl debug``) and those added at admission (a service mesh's sidecar and init container).
+  The Pod's own settings are taken to be its template's.
 - One absent from the snapshot (or without a template) is assessed grouped under its owner's
   identity, so a snapshot of Pods alone is still assessed, under names that survive a rollout.
 - An object of another API group that holds containers anywhere else is listed as not assessed.
@@ -56,7 +58,6 @@ CONTAINER_FIELDS = (
     ("initContainers", "initContainer"),
     ("ephemeralContainers", "ephemeralContainer"),
 )
-EPHEMERAL_ONLY = (("ephemeralContainers", "ephemeralContainer"),)
 
 
 def pod_spec_path(obj: KObject) -> tuple[str, ...] | None:
@@ -81,7 +82,7 @@ def workload_ref(obj: KObject) -> str:
 @dataclass(frozen=True)
 class Container:
     """A container of a pod template, with the pod spec it inherits security settings from.
-    ``of``: the Pod it was added to, for ephemeral containers assessed with the Pod's owner."""
+    ``of``: the Pod it was added to, for added containers assessed with the Pod's owner."""
 
     name: str
     type: str  # container | initContainer | ephemeralContainer
@@ -112,14 +113,19 @@ class Container:
 
 @dataclass(frozen=True)
 class PodTemplate:
-    """One object's pod spec (a Deployment's template, a Pod's own spec …). ``ephemeral_only``: it
-    stands for the ephemeral containers of a Pod whose other containers are its owner's template's."""
+    """One object's pod spec (a Deployment's template, a Pod's own spec …). ``template_holds``: when
+    set, it stands only for the containers of an owned Pod that its owner's template does not hold
+    (those ``(field, name)`` pairs are the template's)."""
 
     obj: KObject
     pod_spec: Mapping[str, Any]
     pod_metadata: Mapping[str, Any] = field(default_factory=dict)  # the template's (or Pod's) metadata
     path: tuple[str, ...] = ("spec",)
-    ephemeral_only: bool = False
+    template_holds: frozenset[tuple[str, str]] | None = None
+
+    @property
+    def added_only(self) -> bool:
+        return self.template_holds is not None
 
     @property
     def annotations(self) -> dict[str, str]:
@@ -136,27 +142,60 @@ class PodTemplate:
 
     @cached_property
     def _containers(self) -> list[Container]:
-        found: list[Container] = []
-        of = f"{self.obj.kind} '{self.obj.name}'" if self.ephemeral_only else None
-        for field_name, type_name in EPHEMERAL_ONLY if self.ephemeral_only else CONTAINER_FIELDS:
-            entries = self.pod_spec.get(field_name) or []
-            if not isinstance(entries, list):
-                continue
-            for index, spec in enumerate(entries):
-                if isinstance(spec, Mapping):
-                    name = str(spec.get("name") or f"{field_name}[{index}]")
-                    found.append(Container(name, type_name, spec, self.pod_spec, of))
-        return found
+        held = self.template_holds or frozenset()
+        of = f"{self.obj.kind} '{self.obj.name}'" if self.added_only else None
+        return [
+            Container(name, type_name, spec, self.pod_spec, of)
+            for field_name, type_name, name, spec in _container_entries(self.pod_spec)
+            if (field_name, name) not in held
+        ]
 
 
-def template_of(obj: KObject, path: tuple[str, ...], ephemeral_only: bool = False) -> PodTemplate:
+def _container_entries(pod_spec: Mapping[str, Any]) -> Iterator[tuple[str, str, str, Mapping[str, Any]]]:
+    """(field, type, name, spec) of each container of a pod spec; unnamed ones by position."""
+    for field_name, type_name in CONTAINER_FIELDS:
+        entries = pod_spec.get(field_name) or []
+        if not isinstance(entries, list):
+            continue
+        for index, spec in enumerate(entries):
+            if isinstance(spec, Mapping):
+                yield field_name, type_name, str(spec.get("name") or f"{field_name}[{index}]"), spec
+
+
+def held_by(pod_spec: Any) -> frozenset[tuple[str, str]]:
+    """The ``(field, name)`` of each container a pod template holds."""
+    if not isinstance(pod_spec, Mapping):
+        return frozenset()
+    return frozenset((field_name, name) for field_name, _, name, _ in _container_entries(pod_spec))
+
+
+def _held(pod_spec: Any, held: frozenset[tuple[str, str]]) -> bool:
+    """Whether a template holding ``held`` holds every container of ``pod_spec``. Run for every owned
+    Pod of a cluster, so the common case (named containers, all held) builds nothing."""
+    if not isinstance(pod_spec, Mapping):
+        return True
+    for field_name, _ in CONTAINER_FIELDS:
+        entries = pod_spec.get(field_name)
+        if not entries:
+            continue
+        if not isinstance(entries, list):
+            return False  # malformed: assessed with the owner, where it shows
+        for spec in entries:
+            if not isinstance(spec, Mapping) or (field_name, spec.get("name")) not in held:
+                return held_by(pod_spec) <= held  # unnamed or extra: the full rule decides
+    return True
+
+
+def template_of(
+    obj: KObject, path: tuple[str, ...], template_holds: frozenset[tuple[str, str]] | None = None
+) -> PodTemplate:
     spec, metadata = obj.get(*path), obj.get(*path[:-1], "metadata")
     return PodTemplate(
         obj,
         spec if isinstance(spec, Mapping) else {},
         metadata if isinstance(metadata, Mapping) else {},
         path,
-        ephemeral_only,
+        template_holds,
     )
 
 
@@ -179,12 +218,12 @@ class Workload:
     """What a pod-security finding is about: a top-level object that owns a pod template
     (``Deployment/<ns>/<name>``, a bare Pod …), or the objects one controller owns, grouped under that
     controller's identity (``ReplicaSet/<ns>/<name>`` for its Pods) so a pod suffix is never an identity.
-    ``ephemeral``: the ephemeral containers of the Pods it owns, which no template holds."""
+    ``added``: the containers of the Pods it owns that its template does not hold."""
 
     ref: str
     templates: tuple[PodTemplate, ...]
     owner: Owner | None = None
-    ephemeral: tuple[PodTemplate, ...] = ()
+    added: tuple[PodTemplate, ...] = ()
 
     @property
     def obj(self) -> KObject:
@@ -199,7 +238,7 @@ class Workload:
         return self.obj.source
 
     def containers(self) -> list[Container]:
-        return [c for t in (*self.templates, *self.ephemeral) for c in t.containers()]
+        return [c for t in (*self.templates, *self.added) for c in t.containers()]
 
 
 def controller_of(obj: KObject) -> Mapping[str, Any] | None:
@@ -256,34 +295,33 @@ def workloads_of(objects: list[KObject]) -> list[Workload]:
     snapshot = _Snapshot(objects)
     grouped: dict[str, tuple[list[PodTemplate], Owner | None]] = {}
     ref_of: dict[int, str] = {}  # assessed object → the identity it is assessed under
-    debugged: list[tuple[KObject, KObject]] = []  # (Pod with ephemeral containers, its assessor)
+    holds: dict[int, frozenset[tuple[str, str]]] = {}  # assessor → the containers its template holds
+    changed: list[tuple[KObject, KObject]] = []  # (Pod with containers its template lacks, its assessor)
     for obj in objects:
         path = snapshot.paths.get(id(obj))
         if path is None:
             continue
         assessor = snapshot.assessor(obj)
         if assessor is not None:
-            # decided before reading the template: most Pods of a snapshot stop here
-            if _has_ephemeral_containers(obj):
-                debugged.append((obj, assessor))
+            if obj.kind == "Pod":
+                held = holds.get(id(assessor))
+                if held is None:
+                    held = holds[id(assessor)] = held_by(assessor.get(*snapshot.paths[id(assessor)]))
+                if not _held(obj.raw.get("spec"), held):
+                    changed.append((obj, assessor))
             continue
         ref, owner = _identity(snapshot, obj)
         ref_of[id(obj)] = ref
         grouped.setdefault(ref, ([], owner))[0].append(template_of(obj, path))
-    ephemeral: dict[str, list[PodTemplate]] = {}
-    for pod, assessor in debugged:
-        ephemeral.setdefault(ref_of[id(assessor)], []).append(
-            template_of(pod, ("spec",), ephemeral_only=True)
+    added: dict[str, list[PodTemplate]] = {}
+    for pod, assessor in changed:
+        added.setdefault(ref_of[id(assessor)], []).append(
+            template_of(pod, ("spec",), template_holds=holds[id(assessor)])
         )
     return [
-        Workload(ref, tuple(templates), owner, tuple(ephemeral.get(ref, ())))
+        Workload(ref, tuple(templates), owner, tuple(added.get(ref, ())))
         for ref, (templates, owner) in grouped.items()
     ]
-
-
-def _has_ephemeral_containers(obj: KObject) -> bool:
-    found = obj.get("spec", "ephemeralContainers") if obj.kind == "Pod" else None
-    return isinstance(found, list) and bool(found)
 
 
 def _identity(snapshot: _Snapshot, obj: KObject) -> tuple[str, Owner | None]:
