@@ -435,3 +435,38 @@ def test_report_folders_inside_the_target_are_not_read(tmp_path: Path) -> None:
     assert inventory["files"] == ["not-a-report/results.json", "objects.json"]
     assert [o["metadata"]["name"] for o in inventory["objects"]] == ["team-a"]
     assert [s["path"] for s in inventory["skipped"]] == ["not-a-report/results.json"]
+
+
+# --- malformed fields are never read as empty --------------------------------------------------------
+
+
+def test_an_ingress_that_is_not_a_list_is_no_default_deny(tmp_path: Path) -> None:
+    spec = {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": {"from": [{"namespaceSelector": {}}]}}
+    policy = obj("networking.k8s.io/v1", "NetworkPolicy", "looks-like-deny", spec=spec)
+    finding = findings_of("K8S-NET-001", dump(tmp_path, namespace(), policy))["Namespace/team-a"]
+    assert finding.status is Status.FAILED, finding
+
+
+@pytest.mark.parametrize(
+    ("pod", "words"),
+    [
+        ({**GOOD_POD, "volumes": {"host": {"hostPath": {"path": "/"}}}}, "pod volumes is not a list"),
+        (
+            {**GOOD_POD, "containers": [{"name": "app", "image": "a", "ports": {"hostPort": 80}}]},
+            "ports is not a list",
+        ),
+    ],
+)
+def test_a_restricted_field_that_is_not_a_list_fails(tmp_path: Path, pod: dict[str, Any], words: str) -> None:
+    finding = findings_of("K8S-POD-002", dump(tmp_path, namespace(), deployment("web", pod)))
+    assert finding["Deployment/team-a/web"].status is Status.FAILED
+    assert words in finding["Deployment/team-a/web"].message
+
+
+def test_containers_that_are_not_a_list_are_an_error_not_passed_over(tmp_path: Path) -> None:
+    pod = {**GOOD_POD, "initContainers": {"name": "init", "securityContext": {"privileged": True}}}
+    root = dump(tmp_path, namespace(), deployment("web", pod))
+    for check_id in ("K8S-POD-001", "K8S-POD-002"):
+        finding = findings_of(check_id, root)["Deployment/team-a/web"]
+        assert finding.status is Status.ERROR, finding
+        assert "spec.template.spec.initContainers" in finding.message

@@ -74,6 +74,15 @@ def _strings(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
+def _entries(value: Any, what: str, problems: list[str]) -> list[Any]:
+    """A field that must be a list; anything else (the API server refuses it) is a problem, never
+    read as empty."""
+    if value is None or isinstance(value, list):
+        return value or []
+    problems.append(f"{what} is not a list, so it cannot be assessed (the API server would refuse it)")
+    return []
+
+
 # --- pod level ------------------------------------------------------------------------------------
 
 
@@ -84,7 +93,7 @@ def _pod_problems(template: PodTemplate) -> list[str]:
     ]
     if dig(pod, "securityContext", "windowsOptions", "hostProcess") is True:
         problems.append("pod runs as a Windows HostProcess (windowsOptions.hostProcess: true)")
-    for volume in pod.get("volumes") or []:
+    for volume in _entries(pod.get("volumes"), "pod volumes", problems):
         if not isinstance(volume, Mapping):
             continue
         kinds = sorted(k for k in volume if k != "name")
@@ -96,7 +105,9 @@ def _pod_problems(template: PodTemplate) -> list[str]:
                 "persistentVolumeClaim, projected, secret)"
             )
     sysctls = [
-        str(s.get("name")) for s in dig(pod, "securityContext", "sysctls") or [] if isinstance(s, Mapping)
+        str(s.get("name"))
+        for s in _entries(dig(pod, "securityContext", "sysctls"), "pod securityContext.sysctls", problems)
+        if isinstance(s, Mapping)
     ]
     unsafe = [name for name in sysctls if name not in SAFE_SYSCTLS]
     if unsafe:
@@ -176,7 +187,11 @@ def _container_problems(container: Container, template: PodTemplate, linux: bool
         problems.append(f"{label} adds capabilities {', '.join(extra)}")
     if dig(container.spec, "securityContext", "windowsOptions", "hostProcess") is True:
         problems.append(f"{label} runs as a Windows HostProcess")
-    ports = [p.get("hostPort") for p in container.spec.get("ports") or [] if isinstance(p, Mapping)]
+    ports = [
+        p.get("hostPort")
+        for p in _entries(container.spec.get("ports"), f"{label} ports", problems)
+        if isinstance(p, Mapping)
+    ]
     if any(ports):
         seen["hostPorts"] = [p for p in ports if p]
         problems.append(f"{label} binds host ports {', '.join(map(str, seen['hostPorts']))}")

@@ -101,8 +101,11 @@ def _covered_space(rules: list[Any]) -> str | None:
 
 def _ingress(spec: Mapping[str, Any], namespace: str) -> tuple[str, str]:
     """What a policy's ingress rules admit: ('none' | 'same' | 'open' | 'narrow', why)."""
-    rules = spec.get("ingress") or []
-    if not isinstance(rules, list) or not rules:
+    rules = spec.get("ingress")
+    if rules is not None and not isinstance(rules, list):
+        # the API server refuses it: never read as "admits nothing", which would pass as a deny
+        return "open", "its `ingress` is not a list of rules, so what it admits cannot be read"
+    if not rules:
         return "none", "admits no ingress"
     seen: list[str] = []
     for number, rule in enumerate(rules, start=1):

@@ -58,6 +58,12 @@ def _finding(
     passed_message: Callable[[int], str],
 ) -> Finding:
     """The finding of one workload: failed with every problem ``assess`` found, else passed."""
+    malformed = [
+        f"{t.obj.ref}: {field}" for t in (*workload.templates, *workload.added) for field in t.malformed
+    ]
+    if malformed:
+        message = f"cannot read the containers (not a list of containers): {', '.join(malformed)}"
+        return error(workload.ref, message, location=workload.source)
     if not any(t.containers() for t in workload.templates):
         return error(workload.ref, "pod template has no containers to assess", location=workload.source)
     assessed = [assess(t) for t in workload.templates]

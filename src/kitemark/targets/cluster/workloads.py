@@ -140,6 +140,19 @@ class PodTemplate:
     def containers(self) -> list[Container]:
         return self._containers
 
+    @property
+    def malformed(self) -> list[str]:
+        """Container fields that cannot be read (not a list, or an entry that is no mapping): the API
+        server refuses such a spec, and its containers are never passed over as if absent."""
+        found = []
+        for field_name, _ in CONTAINER_FIELDS:
+            entries = self.pod_spec.get(field_name)
+            if entries is None:
+                continue
+            if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
+                found.append(".".join((*self.path, field_name)))
+        return found
+
     @cached_property
     def _containers(self) -> list[Container]:
         held = self.template_holds or frozenset()
