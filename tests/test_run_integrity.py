@@ -442,3 +442,19 @@ def test_a_helm_chart_in_a_snapshot_makes_the_run_incomplete(tmp_path: Path) -> 
     assert any("chart/templates/deployment.yaml" in r and "could not read as they are" in r for r in reasons)
     skipped = {s["path"]: s for s in results(tmp_path / "out")["targets"][0]["skipped"]}
     assert "helm template" in skipped["chart/templates/deployment.yaml"]["reason"]
+
+
+def test_a_file_name_that_is_not_utf8_is_read_and_shown_with_replacement_characters(tmp_path: Path) -> None:
+    snapshot = tmp_path / "snap"
+    shutil.copytree(DEMO / "cluster", snapshot)
+    name = os.fsencode(snapshot / "namespaces") + b"/caf\xe9.yaml"
+    try:
+        Path(os.fsdecode(name)).write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")
+    except OSError:
+        pytest.skip("this file system refuses file names that are not UTF-8")
+    for workers in ("0", "2"):
+        out = tmp_path / f"out{workers}"
+        proc = kitemark("run", "--cluster", f"b=snapshot:{snapshot}", "--out", str(out), "-n", workers)
+        assert "INTERNALERROR" not in proc.stdout + proc.stderr and (out / "results.json").is_file()
+        inventory = json.loads((out / "inventory" / "cluster-b.json").read_text())
+        assert "namespaces/caf\ufffd.yaml" in inventory["files"]

@@ -37,7 +37,11 @@ def collect_all(
             inventory = kind.collect(spec, reads.get(spec.kind, frozenset()))
         elapsed = time.perf_counter() - started
         path = inventory_dir / f"{spec.kind}-{spec.name}.json"
-        data = jsonio.dumps(inventory, sort_keys=True)
+        try:
+            data = jsonio.dumps(inventory, sort_keys=True)
+        except TypeError:  # an undecodable file name: kept, shown with U+FFFD for each bad byte
+            inventory = jsonio.without_surrogates(inventory)
+            data = jsonio.dumps(inventory, sort_keys=True)
         path.write_bytes(data)
         errors = inventory.get("errors", [])
         skipped = inventory.get("skipped", [])

@@ -20,6 +20,26 @@ def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
     return orjson.dumps(value, default=str, option=_OPTIONS | (orjson.OPT_SORT_KEYS if sort_keys else 0))
 
 
+def without_surrogates(value: Any) -> Any:
+    """``value`` with every text made valid UTF-8: a file name the file system gave as undecodable bytes
+    (Python keeps them as lone surrogates, which no JSON encoder accepts) shows each bad byte as U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if _bad(value) else value
+    if isinstance(value, dict):
+        return {without_surrogates(k): without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_surrogates(v) for v in value]
+    return value
+
+
+def _bad(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def loads(data: bytes | str) -> Any:
     with paused_gc():
         return orjson.loads(data)
