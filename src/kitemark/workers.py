@@ -34,10 +34,13 @@ def auto_workers(config: pytest.Config) -> int:
         return 0
     evaluate = 0.0
     inventory = 0
-    for spec in options.specs:
-        seconds_per_check, size = get_kind(spec.kind).work(spec)
-        evaluate += seconds_per_check * checks[spec.kind]
-        inventory += size
+    try:
+        for spec in options.specs:
+            seconds_per_check, size = get_kind(spec.kind).work(spec)
+            evaluate += seconds_per_check * checks[spec.kind]
+            inventory += size
+    except OSError:  # a file gone or unreadable: the collector reports it, in process
+        return 0
     saved = evaluate * (1 - 1 / cores)
     cost = WORKER_START_SECONDS + inventory * LOAD_SECONDS_PER_BYTE
     return cores if saved > cost else 0

@@ -77,15 +77,16 @@ def template_line(text: str) -> int | None:
     return text.count("\n", 0, found.start()) + 1 if found else None
 
 
-def file_skip_reason(rel: str, text: str, charts: ChartDirs) -> str | None:
-    """Why a whole file is not read as Kubernetes objects, or ``None`` to read it."""
+def file_skip_reason(rel: str, text: str, charts: ChartDirs) -> tuple[str, bool] | None:
+    """Why a whole file is not read as Kubernetes objects, and whether it holds objects that exist
+    once rendered (a Helm template); ``None`` to read it."""
     name = posixpath.basename(rel)
     if name == "Chart.yaml":
-        return f"Helm chart metadata (Chart.yaml), not a Kubernetes object: {RENDER_HELM}"
+        return f"Helm chart metadata (Chart.yaml), not a Kubernetes object: {RENDER_HELM}", False
     chart = charts.chart_of_template(rel)
     if chart is not None and "{{" in text:
         where = "at the snapshot root" if chart == "." else f"{chart}/"
-        return f"a template of the Helm chart {where}, not YAML until rendered: {RENDER_HELM}"
+        return f"a template of the Helm chart {where}, not YAML until rendered: {RENDER_HELM}", True
     return None
 
 
@@ -113,17 +114,11 @@ def document_skip_reason(path: str, data: Any) -> str | None:
     return "not a Kubernetes object (no `kind`): an application or tool configuration file"
 
 
-def unrendered(reason: str) -> bool:
-    """Whether a skipped input holds Kubernetes objects that exist only once rendered (a Helm template,
-    a Kustomization or its patches): the run then did not assess everything it was given."""
-    return reason in (TEMPLATE_REASON, KUSTOMIZATION_REASON) or reason.startswith(
-        ("a template of the Helm chart", "a kustomize patch")
-    )
-
-
-def skip(path: str, line: int | None, reason: str) -> dict[str, Any]:
-    """An entry of the inventory's ``skipped`` list."""
-    return {"path": path, "line": line, "reason": reason, "holds_resources": unrendered(reason)}
+def skip(path: str, line: int | None, reason: str, holds_resources: bool) -> dict[str, Any]:
+    """An entry of the inventory's ``skipped`` list. ``holds_resources``: the input holds Kubernetes
+    objects that exist only once rendered (a Helm template, a Kustomization or its patches), so the
+    run did not assess everything it was given."""
+    return {"path": path, "line": line, "reason": reason, "holds_resources": holds_resources}
 
 
 def kustomize_patches(path: str, data: Mapping[str, Any]) -> list[str]:

@@ -16,13 +16,12 @@ Three stages, kept apart so a live reader (``live:CONTEXT``) can replace the fir
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 
 from kitemark.core.errors import UsageError
+from kitemark.core.jsonio import paused_gc
 from kitemark.core.kinds import Inventory, TargetSpec
 from kitemark.targets.cluster.attribution import attribute
 from kitemark.targets.cluster.files import Document, FileProblem, read_snapshot
@@ -73,19 +72,6 @@ def build_inventory(
     }
 
 
-@contextmanager
-def _without_gc() -> Iterator[None]:
-    """Parsing builds millions of small containers and no reference cycles: the cyclic collector would
-    traverse them again and again (more than half the time of a 20,000-pod snapshot) for nothing."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def collect(spec: TargetSpec) -> Inventory:
     location = spec.location
     if location.startswith("live:"):
@@ -95,7 +81,7 @@ def collect(spec: TargetSpec) -> Inventory:
     if not root.exists():
         raise UsageError(f"{spec.label}: snapshot directory not found: {location}")
     default_namespace(spec)  # a bad option is a usage error before any file is read
-    with _without_gc():
+    with paused_gc():  # parsing builds millions of objects that live until the run ends
         snapshot = read_snapshot(root)
         return build_inventory(
             spec,
@@ -105,7 +91,3 @@ def collect(spec: TargetSpec) -> Inventory:
             skipped=snapshot.skipped,
             mode="snapshot",
         )
-
-
-def collect_fixture(path: Path) -> Inventory:
-    return collect(TargetSpec("cluster", "fixture", str(path)))

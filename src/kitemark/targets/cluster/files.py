@@ -117,9 +117,9 @@ def read_snapshot(root: Path) -> Snapshot:
             problem = InputError(rel, f"cannot read file: {_one_line(str(exc))}")
             snapshot.problems.append(FileProblem(problem))
             continue
-        reason = classify.file_skip_reason(rel, text, charts)
-        if reason:
-            snapshot.skipped.append(classify.skip(rel, None, reason))
+        skipped = classify.file_skip_reason(rel, text, charts)
+        if skipped:
+            snapshot.skipped.append(classify.skip(rel, None, *skipped))
             continue
         try:
             parse = _parse_json if path.suffix.lower() == ".json" else _parse_yaml
@@ -127,7 +127,7 @@ def read_snapshot(root: Path) -> Snapshot:
         except _Unreadable as exc:
             line = classify.template_line(text)
             if line is not None:
-                snapshot.skipped.append(classify.skip(rel, line, classify.TEMPLATE_REASON))
+                snapshot.skipped.append(classify.skip(rel, line, classify.TEMPLATE_REASON, True))
                 continue
             named = {m.group(1) for m in NAMESPACE_LINE.finditer(text)}
             snapshot.problems.append(FileProblem(exc.error, named, [d.data for d in exc.partial]))

@@ -73,7 +73,9 @@ class ClusterKind(TargetKind):
     def work(self, spec: TargetSpec) -> tuple[float, int]:
         # Measured (bench/bench_scale.py): 120 MB of `kubectl get -o json` output, 5 checks in 1.1 s,
         # saved as a 41 MB inventory.
-        size = sum(p.stat().st_size for p in Path(spec.location).rglob("*") if p.is_file())
+        from kitemark.targets.cluster.files import snapshot_files
+
+        size = sum(p.stat().st_size for p in snapshot_files(Path(spec.location)))
         return size * 1.8e-9, size // 3
 
     def demo_specs(self, demo: Path) -> list[TargetSpec]:

@@ -133,10 +133,12 @@ def _kubernetes_documents(documents: Iterable[Document], out: Objects) -> list[D
     found: list[Document] = []
     for doc in flat:
         reason = classify.document_skip_reason(doc.path, doc.data) if doc.item is None else None
+        unrendered = reason == classify.KUSTOMIZATION_REASON
         if doc.path in patches and (reason is None or isinstance(doc.data, list)):
             reason = f"a kustomize patch used by {patches[doc.path]}: {classify.RENDER_KUSTOMIZE}"
+            unrendered = True
         if reason:
-            out.skipped.append(classify.skip(doc.path, doc.line, reason))
+            out.skipped.append(classify.skip(doc.path, doc.line, reason, unrendered))
             continue
         problem = invalid(doc.data)
         if problem:
