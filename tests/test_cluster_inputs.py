@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from kitemark.core import resources
 from kitemark.core.catalog import Catalogue
 from kitemark.core.config import load_config
 from kitemark.core.errors import UsageError
@@ -39,7 +38,6 @@ def ns001(root: Path, inputs: dict[str, Any] | None = None) -> Finding:
 
 
 def test_platform_file_and_option_are_gone(tmp_path: Path) -> None:
-    assert not (resources.data_dir() / "platform.yaml").exists()
     with pytest.raises(UsageError, match=r"unknown target option 'platform=p\.yaml'"):
         get_kind("cluster").specs({"cluster": [f"x=snapshot:{tmp_path},platform=p.yaml"]})
 
