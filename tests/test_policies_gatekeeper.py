@@ -676,3 +676,34 @@ def test_what_skipped_suites_tests_and_cases_name_is_not_read(tmp_path: Path) ->
         "skipped-test/c": Status.NOT_APPLICABLE,
         "t/c": Status.NOT_APPLICABLE,
     }
+
+
+def test_a_suite_is_recognised_from_its_parsed_documents(tmp_path: Path) -> None:
+    # `kind: Suite` with a comment, or flow style, is still a suite: its failing case is not dropped.
+    files = base_files()
+    files["suite.yaml"] = files["suite.yaml"].replace("kind: Suite\n", "kind: Suite  # gator\n")
+    files["suite.yaml"] = files["suite.yaml"].replace(
+        "assertions: [{violations: yes}]", "assertions: [{violations: no}]"
+    )
+    [finding] = results(write(tmp_path, files)).values()
+    assert finding.status == Status.FAILED
+
+
+def test_a_suite_file_that_is_not_utf8_is_an_input_error(tmp_path: Path) -> None:
+    files = base_files()
+    write(tmp_path, files)
+    (tmp_path / "suite.yaml").write_bytes(files["suite.yaml"].encode() + b"# caf\xe9\n")
+    inventory = P.collect(TargetSpec("policies", "t", str(tmp_path)))
+    [err] = inventory["errors"]
+    assert err["path"] == "suite.yaml" and "cannot be read as UTF-8" in err["message"]
+    [unit] = units(tmp_path)
+    assert unit.id == "policies:t/suite.yaml" and run(unit)[0].status == Status.ERROR
+
+
+def test_a_template_whose_code_is_not_a_list_is_an_error_on_the_case(tmp_path: Path) -> None:
+    template = (
+        "kind: ConstraintTemplate\nspec:\n  crd: {}\n"
+        "  targets:\n    - target: admission.k8s.gatekeeper.sh\n      code: 5\n"
+    )
+    [finding] = results(write(tmp_path, base_files(**{"template.yaml": template}))).values()
+    assert finding.status == Status.ERROR and "has no Rego" in finding.message

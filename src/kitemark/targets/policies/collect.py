@@ -122,7 +122,7 @@ def collect(spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
     suites, templates, objects = (
         collect_suites(engine, engine_cfg, root, suite_files, errors) if read_suites else ([], {}, {})
     )
-    if not rego_paths and not (suites if read_suites else suite_files):
+    if not rego_paths and not suite_files:
         # Nothing to assess would otherwise read as "not applicable" and a compliant run.
         raise UsageError(
             f"policies target '{spec.name}': no .rego files or Gatekeeper suites (kind: Suite) "

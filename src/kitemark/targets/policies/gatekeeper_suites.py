@@ -11,7 +11,6 @@ list) is an error of the whole suite, as it is in gator. YAML loading and line n
 from __future__ import annotations
 
 import posixpath
-import re
 from pathlib import Path
 from typing import Any
 
@@ -29,21 +28,27 @@ from kitemark.targets.policies.gatekeeper_yaml import (
 )
 
 SUITE_API_VERSION = "test.gatekeeper.sh/v1alpha1"
-_SUITE_KIND = re.compile(r"^kind:\s*[\"']?Suite[\"']?\s*$", re.MULTILINE)
 
 Entries = dict[str, Any]
 
 
-def find_suites(root: Path) -> list[tuple[str, str]]:
-    """``(relative path, text)`` of every YAML file under ``root`` that looks like a suite."""
-    found = []
+def find_suites(root: Path) -> list[tuple[str, str | None]]:
+    """``(relative path, text)`` of every YAML file under ``root`` that names the suite API; whether
+    it holds a suite is decided on its parsed documents (a `kind: Suite  # comment` line is one). The
+    text is ``None`` for such a file that cannot be read as UTF-8 text: an input error of the suites."""
+    found: list[tuple[str, str | None]] = []
+    marker = SUITE_API_VERSION.encode()
     for path in target_files(root, (".yaml", ".yml")):
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue  # not ours unless it is a suite; an unreadable suite cannot be recognised either
-        if SUITE_API_VERSION in text and _SUITE_KIND.search(text):
-            found.append((relative_path(root, path), text))
+            data = path.read_bytes()
+        except OSError:
+            continue  # cannot tell whether it is a suite
+        if marker not in data:
+            continue
+        try:
+            found.append((relative_path(root, path), data.decode("utf-8")))
+        except UnicodeDecodeError:
+            found.append((relative_path(root, path), None))
     return found
 
 
@@ -51,7 +56,7 @@ def collect_suites(
     engine: RegoEngine,
     engine_cfg: dict[str, Any],
     root: Path,
-    found: list[tuple[str, str]],
+    found: list[tuple[str, str | None]],
     errors: list[InputError],
 ) -> tuple[list[dict[str, Any]], Entries, Entries]:
     """The suites among ``found`` (see ``find_suites``), and the templates and objects they need."""
@@ -59,6 +64,13 @@ def collect_suites(
     templates: Entries = {}
     objects: Entries = {}
     for rel, text in found:
+        if text is None:  # one error unit, as a suite gator cannot read
+            unreadable = InputError(rel, f"names {SUITE_API_VERSION} but cannot be read as UTF-8 text")
+            errors.append(unreadable)
+            suites.append(
+                {"path": rel, "name": None, "skip": False, "tests": [], "error": unreadable.to_dict()}
+            )
+            continue
         suite = _collect_suite(rel, text, errors)
         if suite is None:
             continue
@@ -213,7 +225,8 @@ def _template_rego(spec_target: dict[str, Any]) -> tuple[Any, list[str], str]:
     ``engine: Rego`` (whose ``source.version`` may say v1)."""
     if spec_target.get("rego"):
         return spec_target["rego"], _libs(spec_target.get("libs")), V0
-    for code in spec_target.get("code") or []:
+    codes = spec_target.get("code")
+    for code in codes if isinstance(codes, list) else []:
         source = _dig(code, "source") or {}
         if _dig(code, "engine") == "Rego" and isinstance(source, dict) and source.get("rego"):
             version = V1 if str(source.get("version", "")).lower() == "v1" else V0
