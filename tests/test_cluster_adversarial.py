@@ -470,3 +470,10 @@ def test_containers_that_are_not_a_list_are_an_error_not_passed_over(tmp_path: P
         finding = findings_of(check_id, root)["Deployment/team-a/web"]
         assert finding.status is Status.ERROR, finding
         assert "spec.template.spec.initContainers" in finding.message
+
+
+def test_a_policy_selector_that_cannot_be_read_is_an_error_not_a_deny(tmp_path: Path) -> None:
+    spec = {"podSelector": {"matchExpressions": "app Exists"}, "policyTypes": ["Ingress"]}
+    policy = obj("networking.k8s.io/v1", "NetworkPolicy", "odd", spec=spec)
+    [finding] = findings_of("K8S-NET-001", dump(tmp_path, namespace(), policy)).values()
+    assert finding.status is Status.ERROR and "matchExpressions is not a list" in finding.message

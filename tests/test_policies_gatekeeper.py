@@ -422,6 +422,14 @@ def test_a_selector_that_cannot_be_read_is_a_case_error() -> None:
         G.matches({"namespaceSelector": bogus}, NS_OBJ)
     with pytest.raises(G.CaseError, match="must be a mapping"):
         G.matches({"labelSelector": ["app=web"]}, POD)
+    for malformed in (
+        {"matchExpressions": ["app In (web)"]},
+        {"matchExpressions": {"key": "app", "operator": "Exists"}},
+        {"matchExpressions": [{"key": "app", "operator": "In", "values": "web"}]},
+        {"matchLabels": ["app=web"]},
+    ):  # read as fewer requirements, each would select every pod
+        with pytest.raises(G.CaseError, match="label selector"):
+            G.matches({"labelSelector": malformed}, POD)
     # An earlier part of the match that does not hold decides first, as in Gatekeeper.
     assert (
         G.matches({"kinds": [{"apiGroups": ["apps"], "kinds": ["Deployment"]}], "labelSelector": bogus}, POD)

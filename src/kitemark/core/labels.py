@@ -19,14 +19,23 @@ def label_value(value: Any) -> str:
 
 def requirements(selector: Mapping[str, Any]) -> list[Requirement]:
     """A label selector as (key, operator, values) requirements; matchLabels entries are ``In``.
-    Operators are returned as written (``unknown`` ones too: the caller decides what they mean)."""
-    found: list[Requirement] = [
-        (str(k), "In", frozenset({label_value(v)})) for k, v in (selector.get("matchLabels") or {}).items()
-    ]
-    for expr in selector.get("matchExpressions") or []:
-        if isinstance(expr, Mapping):
-            values = frozenset(label_value(v) for v in expr.get("values") or [])
-            found.append((str(expr.get("key", "")), str(expr.get("operator", "")), values))
+    Operators are returned as written (``unknown`` ones too: the caller decides what they mean). A
+    selector the API server would refuse (a field of the wrong type) raises ValueError: read as
+    fewer requirements, it would select more than it says."""
+    labels = selector.get("matchLabels") or {}
+    expressions = selector.get("matchExpressions") or []
+    if not isinstance(labels, Mapping):
+        raise ValueError(f"label selector matchLabels is not a mapping: {labels!r}")
+    if not isinstance(expressions, list):
+        raise ValueError(f"label selector matchExpressions is not a list: {expressions!r}")
+    found: list[Requirement] = [(str(k), "In", frozenset({label_value(v)})) for k, v in labels.items()]
+    for expr in expressions:
+        values = expr.get("values") or [] if isinstance(expr, Mapping) else None
+        if not isinstance(values, list):
+            raise ValueError(f"label selector expression is not a key, operator and list of values: {expr!r}")
+        found.append(
+            (str(expr.get("key", "")), str(expr.get("operator", "")), frozenset(map(label_value, values)))
+        )
     return found
 
 
