@@ -62,11 +62,11 @@ def by_resource(findings: list[Finding]) -> dict[str, Finding]:
     return {f.resource: f for f in findings}
 
 
-def deny(code: str, status: int = 403) -> Any:
+def deny(code: str, status: int = 403, message: str = "simulated refusal") -> Any:
     """A `before-call` handler that answers like AWS refusing the call (the request is never sent)."""
 
     def handler(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
-        parsed = {"Error": {"Code": code, "Message": "simulated refusal"}, "ResponseMetadata": {}}
+        parsed = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {}}
         return AWSResponse("https://example.invalid", status, {}, None), parsed
 
     return handler
@@ -133,6 +133,17 @@ def test_describe_cluster_refused_makes_only_that_cluster_error(endpoint: str) -
     assert refused.status is Status.ERROR
     assert "eks:DescribeCluster" in refused.message and "AccessDeniedException" in refused.message
     assert [e["path"] for e in inventory["errors"]] == ["eu-west-2 manager eks:DescribeCluster"]
+
+
+def test_an_aws_error_message_is_kept_to_its_first_line(endpoint: str) -> None:
+    # SignatureDoesNotMatch goes on to quote the canonical request, session token header included.
+    message = "The request signature we calculated does not match.\nx-amz-security-token:CANARY-TOKEN"
+    session = dummy_session()
+    session.events.register("before-call.eks.ListClusters", deny("SignatureDoesNotMatch", message=message))
+    inventory = collect_seed(endpoint, {}, session)
+    [error] = [e for e in inventory["errors"] if "eks:ListClusters" in e["path"]]
+    assert "SignatureDoesNotMatch: The request signature we calculated does not match." in error["message"]
+    assert "CANARY" not in json.dumps(inventory)
 
 
 def test_list_clusters_refused_gives_an_error_unit(endpoint: str) -> None:

@@ -191,7 +191,7 @@ class _Reader:
             code = err.get("Code", "Unknown")
             if NOT_CONFIGURED.get((service, operation)) == code:
                 return None, None
-            return None, self._record(path, f"{code}: {err.get('Message', exc)}")
+            return None, self._record(path, f"{code}: {_first_line(err.get('Message', exc))}")
         except _UNREACHABLE as exc:
             self._down[host] = f"{host} unreachable ({type(exc).__name__})"
             return None, self._record(path, f"{type(exc).__name__}: {exc}")
@@ -414,3 +414,11 @@ def _encryption(answer: dict[str, Any] | None) -> dict[str, Any] | None:
                 "bucket_key": rule.get("BucketKeyEnabled"),
             }
     return None
+
+
+def _first_line(message: object, limit: int = 200) -> str:
+    """An AWS error message as one short line: some (SignatureDoesNotMatch) go on to quote the signed
+    request, whose headers may carry a session token."""
+    lines = str(message).strip().splitlines()
+    first = lines[0] if lines else ""
+    return first if len(first) <= limit else first[: limit - 1] + "…"
