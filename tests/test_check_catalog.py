@@ -5,6 +5,7 @@ inputs, and its own compliant and non-compliant fixture (`fixtures/checks/<CHECK
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -121,3 +122,13 @@ def test_no_suite_module_is_outside_the_package() -> None:
 def test_fixture_folders_belong_to_known_checks() -> None:
     folders = {p.name for p in resources.check_fixtures_dir().iterdir() if p.is_dir()}
     assert folders == set(CHECKS), "a fixture folder per check, and none for a check that is gone"
+
+
+def test_a_check_listed_twice_under_a_requirement_counts_once(tmp_path: Path) -> None:
+    extra = tmp_path / "fw.yaml"
+    extra.write_text(
+        "id: twice\nname: Twice\nrequirements:\n"
+        "  - id: '1'\n    title: t\n    checks: [K8S-NET-001, K8S-NET-001, K8S-NS-001]\n"
+    )
+    twice = next(fw for fw in load_frameworks([extra]) if fw.id == "twice")
+    assert twice.requirements[0].checks == ("K8S-NET-001", "K8S-NS-001")

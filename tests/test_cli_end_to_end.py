@@ -292,6 +292,15 @@ def test_report_on_a_folder_is_a_one_line_error(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "cannot read it" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_report_into_an_out_that_is_a_file_is_a_one_line_error(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert kitemark("run", "--terraform", str(DEMO / "terraform"), "--out", str(out), "-n", "0").returncode == 1
+    (tmp_path / "afile").write_text("x")
+    proc = kitemark("report", str(out / "results.json"), "--out", str(tmp_path / "afile"))
+    assert proc.returncode == 2 and "exists and is not a folder" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_manual_requirement_is_named_as_such() -> None:
     proc = kitemark(
         "run", "--terraform", str(DEMO / "terraform"), "--control", "service-standard:1", "-n", "0"

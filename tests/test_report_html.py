@@ -334,7 +334,7 @@ def test_verdict_is_compliant_when_only_passed_waived_or_not_applicable() -> Non
 
 def test_inconsistent_summary_never_claims_compliance(sample: dict[str, Any]) -> None:
     results = copy.deepcopy(sample)
-    results["summary"].update(failed=0, error=0, compliant=True)
+    results["summary"].update(failed=0, error=0, compliant=True, verdict="compliant")
     doc = parse(render_html(results))
     assert "Not compliant" in doc.by_id("verdict").text()
     assert "does not match its results" in doc.text()
@@ -461,14 +461,10 @@ def test_input_errors_alone_make_the_verdict_not_compliant() -> None:
         for finding in result["findings"]:
             finding["status"] = "passed"
             finding["waiver"] = None
-    results["summary"] = {
-        "total": len(results["results"]),
-        **{s: 0 for s in STATUSES},
-        "passed": len(results["results"]),
-        "input_errors": 1,
-        "compliant": False,
-    }
-    verdict = parse(render_html(results)).by_id("verdict")
+    for target in results["targets"]:
+        target["errors"] = []
+    results["targets"][0]["errors"] = [{"path": "ns.yaml", "line": 3, "message": "invalid YAML"}]
+    verdict = parse(render_html(decide(results))).by_id("verdict")
     assert "Not compliant" in verdict.text() and "1 input error" in verdict.text()
 
 

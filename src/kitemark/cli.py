@@ -259,9 +259,11 @@ def _merge(paths: list[Path], out: Path) -> int:
 
 
 def _publish(document: dict[str, Any], out: Path, keep: str | None = None) -> int:
+    from kitemark.controller import prepare_out
     from kitemark.reports.render import render_all
     from kitemark.reports.terminal import render_summary
 
+    prepare_out(out)  # the same one-line refusals as `run --out`
     render_all(document, out, skip={keep} if keep else set())
     print(render_summary(document, out, color=sys.stdout.isatty()), end="")
     return EXIT_COMPLIANT if document["summary"]["compliant"] else EXIT_NONCOMPLIANT

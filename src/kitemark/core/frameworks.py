@@ -115,7 +115,7 @@ def _requirement(path: Path, fid: str, entry: Any) -> Requirement:
         id=str(entry["id"]),
         title=str(entry["title"]),
         description=str(entry.get("description", "")),
-        checks=tuple(str(c) for c in checks),
+        checks=tuple(dict.fromkeys(str(c) for c in checks)),  # a check listed twice counts once
         manual=manual,
         manual_evidence=str(entry.get("manual_evidence", "")),
     )

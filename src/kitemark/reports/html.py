@@ -126,15 +126,12 @@ class RequirementView:
     manual_evidence: str
     anchor: str
     checks: list[CheckView]
-    verdict: str  # decided in results.json (kitemark.verdicts.requirements)
+    verdict: str  # decided in results.json (kitemark.verdicts.requirements), as are its counts
+    counts: dict[str, int]
 
     @property
     def results(self) -> list[ResultView]:
         return [r for c in self.checks for r in c.results]
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return count_statuses(self.results)
 
     @property
     def open(self) -> bool:
@@ -417,6 +414,7 @@ class _Views:
                 anchor=self.anchors.make("req", fw_id, req_id.removeprefix(f"{fw_id}:")),
                 checks=[self.check(cid) for cid in dict.fromkeys(req.get("checks", []))],
                 verdict=req.get("verdict") or "not_run",
+                counts={status: int((req.get("counts") or {}).get(status, 0)) for status in STATUSES},
             )
             for cv in rv.checks:
                 cv.requirements.append(rv)
@@ -462,7 +460,10 @@ def build_view(results: dict[str, Any]) -> dict[str, Any]:
     computed = count_statuses(all_results)
     summary_counts = {s: summary.get(s, computed[s]) for s in STATUSES}
     total = summary.get("total", len(all_results))
+    mismatch = computed != summary_counts or total != len(all_results)
     verdict = summary.get("verdict", "not_compliant")
+    if mismatch and verdict == "compliant":  # a summary that disagrees with the results proves nothing
+        verdict = "not_compliant"
 
     control_links: dict[str, list[RequirementView]] = {}
     for fwv in frameworks:
@@ -483,7 +484,7 @@ def build_view(results: dict[str, Any]) -> dict[str, Any]:
         "summary_counts": summary_counts,
         "input_errors": summary.get("input_errors", 0),
         "computed_counts": computed,
-        "counts_mismatch": computed != summary_counts or total != len(all_results),
+        "counts_mismatch": mismatch,
         "result_count": len(all_results),
         "frameworks": frameworks,
         "checks": sorted(checks.values(), key=lambda c: c.id),
