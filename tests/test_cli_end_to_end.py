@@ -294,7 +294,7 @@ def test_report_on_a_folder_is_a_one_line_error(tmp_path: Path) -> None:
 
 def test_report_into_an_out_that_is_a_file_is_a_one_line_error(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    assert kitemark("run", "--terraform", str(DEMO / "terraform"), "--out", str(out), "-n", "0").returncode == 1
+    assert kitemark("run", "--terraform", TF, "--out", str(out), "-n", "0").returncode == 1
     (tmp_path / "afile").write_text("x")
     proc = kitemark("report", str(out / "results.json"), "--out", str(tmp_path / "afile"))
     assert proc.returncode == 2 and "exists and is not a folder" in proc.stderr
