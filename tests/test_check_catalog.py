@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -92,6 +93,9 @@ def test_compliant_fixture_passes_exactly_the_listed_resources(check_id: str) ->
     findings = run_on_fixture(check_id, "compliant")
     assert not [f for f in findings if f.status in (Status.FAILED, Status.ERROR)], findings
     assert {f.resource for f in findings if f.status is Status.PASSED} == expected, findings
+    _located_by_arn_if_aws(check_id, findings)
+    if CHECKS[check_id].kind == "aws":  # an account read in full: every resource is in scope
+        assert all(f.status is Status.PASSED for f in findings), findings
 
 
 @pytest.mark.parametrize("check_id", sorted(CHECKS))
@@ -107,6 +111,13 @@ def test_noncompliant_fixture_fails_exactly_the_listed_resources(check_id: str) 
         finding = bad[entry["resource"]]
         assert finding.status is outcome, finding
         assert entry["message"] in finding.message, finding
+    _located_by_arn_if_aws(check_id, findings)
+
+
+def _located_by_arn_if_aws(check_id: str, findings: list[Any]) -> None:
+    """An AWS check's every finding points at its resource's ARN."""
+    if CHECKS[check_id].kind == "aws":
+        assert all(f.where.startswith("arn:aws:") for f in findings), findings
 
 
 def test_no_suite_module_is_outside_the_package() -> None:

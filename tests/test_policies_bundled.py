@@ -9,19 +9,13 @@ import yaml
 
 from kitemark.core.catalog import load_checks
 from kitemark.core.checks import check_function, evaluate
-from kitemark.core.kinds import TargetSpec, Unit
+from kitemark.core.kinds import TargetSpec
 from kitemark.core.model import Status, aggregate_status
 from kitemark.core.resources import demo_dir, policies_dir
-from kitemark.plan import units_for
 from kitemark.targets.policies import collect as P
-from kitemark.testing import fixture_path, run_on_fixture
+from kitemark.testing import fixture_path, run_on_fixture, scope_units
 
 load_checks()
-
-
-def scope_units(scope: str, inventories: list[dict]) -> list[Unit]:
-    """The units of a scope as a run plans them (file roots filled in); policies scopes read no inputs."""
-    return units_for(scope, inventories, {})
 
 
 GATEKEEPER_POLICIES = ["k8singresshostlength", "k8spsarestricted"]

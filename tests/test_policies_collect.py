@@ -12,15 +12,10 @@ from kitemark.core.checks import check_function, evaluate, registered
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import TargetSpec, Unit, get_kind
 from kitemark.core.model import Finding, Status, aggregate_status
-from kitemark.plan import units_for
 from kitemark.targets.policies import collect as P
+from kitemark.testing import scope_units
 
 load_checks()
-
-
-def scope_units(scope: str, inventories: list[dict]) -> list[Unit]:
-    """The units of a scope as a run plans them (file roots filled in); policies scopes read no inputs."""
-    return units_for(scope, inventories, {})
 
 
 POLICY_V1 = """package kitemark.svc

@@ -13,15 +13,10 @@ from kitemark.core.kinds import TargetSpec, Unit
 from kitemark.core.model import Finding, Status
 from kitemark.core.resources import demo_dir
 from kitemark.engines import gatekeeper as G
-from kitemark.plan import units_for
 from kitemark.targets.policies import collect as P
+from kitemark.testing import scope_units
 
 load_checks()
-
-
-def scope_units(scope: str, inventories: list[dict]) -> list[Unit]:
-    """The units of a scope as a run plans them (file roots filled in); policies scopes read no inputs."""
-    return units_for(scope, inventories, {})
 
 
 # Reports what it was given, so tests can see the input Kitemark builds.

@@ -8,17 +8,12 @@ from pathlib import Path
 
 from kitemark.core.catalog import load_checks
 from kitemark.core.checks import check_function, evaluate
-from kitemark.core.kinds import TargetSpec, Unit
+from kitemark.core.kinds import TargetSpec
 from kitemark.core.model import Finding, Status
-from kitemark.plan import units_for
 from kitemark.targets.policies import collect as P
+from kitemark.testing import scope_units
 
 load_checks()
-
-
-def scope_units(scope: str, inventories: list[dict]) -> list[Unit]:
-    """The units of a scope as a run plans them (file roots filled in); policies scopes read no inputs."""
-    return units_for(scope, inventories, {})
 
 
 def findings(root: Path, files: dict[str, str], *, via_json: bool = False) -> dict[str, Finding]:

@@ -12,7 +12,7 @@ from typing import Any
 from kitemark.core import resources
 from kitemark.core.catalog import Catalogue
 from kitemark.core.checks import check_function, evaluate
-from kitemark.core.kinds import Inventory, TargetSpec, get_kind
+from kitemark.core.kinds import Inventory, TargetSpec, Unit, get_kind
 from kitemark.core.model import Finding
 from kitemark.plan import units_for
 
@@ -55,6 +55,13 @@ def run_on_fixture(check_id: str, variant: str) -> list[Finding]:
     meta = Catalogue.load().checks[check_id]
     inventory = get_kind(meta.kind).collect_fixture(fixture_path(check_id, variant))
     return [f for findings in run_on_inventory(check_id, inventory).values() for f in findings]
+
+
+def scope_units(
+    scope: str, inventories: list[Inventory], inputs: Mapping[str, Any] | None = None
+) -> list[Unit]:
+    """The units of a scope as a run plans them (file locations' roots filled in)."""
+    return units_for(scope, inventories, inputs or {})
 
 
 # --- builders for the bundled checks' inputs (the Cloud Platform defaults) ----------------------------

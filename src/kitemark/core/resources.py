@@ -3,6 +3,8 @@ repository root in a checkout (editable install)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -42,3 +44,16 @@ OUTPUT_MARKER = ".kitemark-output"
 
 def is_output_folder(folder: Path) -> bool:
     return (folder / OUTPUT_MARKER).is_file()
+
+
+def input_folders(root: Path) -> Iterator[tuple[Path, list[str]]]:
+    """Each folder under ``root`` (itself included) a collector reads, with its visible file names:
+    hidden folders and files (``.git``, ``.terraform``) and Kitemark's own report folders are left out.
+    Symlinked folders are not followed."""
+    for current, dirs, files in os.walk(root, followlinks=False):
+        here = Path(current)
+        if is_output_folder(here):
+            dirs.clear()
+            continue
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        yield here, sorted(f for f in files if not f.startswith("."))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from typing import Any
 import yaml
 
 from kitemark.core.kinds import InputError
-from kitemark.core.resources import is_output_folder
+from kitemark.core.resources import input_folders
 from kitemark.core.yamlfile import Loader, error_text
 from kitemark.targets.cluster import classify
 
@@ -88,18 +87,12 @@ def snapshot_files(root: Path) -> list[Path]:
     reports are not the user's input, and reading them back would assess the last run)."""
     if root.is_file():
         return [root]
-    found: list[Path] = []
-    for folder, dirs, names in os.walk(root):
-        here = Path(folder)
-        if is_output_folder(here):
-            dirs.clear()
-            continue
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(
-            here / name
-            for name in names
-            if not name.startswith(".") and Path(name).suffix.lower() in SUFFIXES and (here / name).is_file()
-        )
+    found = [
+        here / name
+        for here, names in input_folders(root)
+        for name in names
+        if Path(name).suffix.lower() in SUFFIXES and (here / name).is_file()
+    ]
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 

@@ -113,7 +113,8 @@ def collect(spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
         raise UsageError(f"policies target '{spec.name}': {spec.location} is not a directory")
     read_rego, read_suites = wanted(reads)
     rego_paths = target_files(root, (".rego",))
-    suite_files = find_suites(root)
+    # Suites are looked for only when a selected check reads them, or to tell an empty target apart.
+    suite_files = find_suites(root) if read_suites or not rego_paths else []
     engine_cfg = engine_config(spec.options.get("engine"))
     engine = create_engine(**engine_cfg)
     errors: list[InputError] = []

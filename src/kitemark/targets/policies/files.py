@@ -8,22 +8,14 @@ collection (``kitemark.targets.policies.rego_files``) and the Gatekeeper suite c
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from kitemark.core.resources import is_output_folder
+from kitemark.core.resources import input_folders
 
 
 def target_files(root: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    """Files under ``root`` with one of ``suffixes``, hidden directories and report folders skipped, sorted
-    by path."""
-    found: list[Path] = []
-    for current, dirs, files in os.walk(root, followlinks=False):
-        if is_output_folder(Path(current)):
-            dirs[:] = []
-            continue
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(Path(current) / f for f in files if f.endswith(suffixes) and not f.startswith("."))
+    """Files under ``root`` with one of ``suffixes`` (see ``input_folders``), sorted by path."""
+    found = [here / f for here, names in input_folders(root) for f in names if f.endswith(suffixes)]
     return sorted(found, key=lambda p: relative_path(root, p))
 
 

@@ -16,7 +16,7 @@ import os
 import posixpath
 from pathlib import Path
 
-from kitemark.core.resources import is_output_folder
+from kitemark.core.resources import input_folders
 
 JSON_REASON = "Terraform JSON syntax (*.tf.json) is not read yet: its resources are not assessed"
 OVERRIDE_REASON = (
@@ -58,15 +58,7 @@ def unread_reason(name: str) -> str | None:
 def discover_modules(root: Path) -> list[Path]:
     """Every folder under ``root`` (itself included) holding a configuration file, sorted by relative path.
     Hidden folders (``.terraform/``, ``.git/``) and Kitemark's own report folders are not entered."""
-    found: list[Path] = []
-    for current, dirs, files in os.walk(root, followlinks=False):
-        here = Path(current)
-        if is_output_folder(here):
-            dirs[:] = []
-            continue
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        if any(is_config_file(here / f) for f in files):
-            found.append(here)
+    found = [here for here, names in input_folders(root) if any(is_config_file(here / f) for f in names)]
     return sorted(found, key=lambda p: relpath(root, p))
 
 
