@@ -32,7 +32,6 @@ from kitemark.verdicts.requirements import VERDICT_LABELS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-# Order for counts and summary tables; worst-first order for sorting results and findings.
 # Order of count columns (the model's worst-first order is for sorting).
 STATUSES = ("passed", "failed", "error", "waived", "not_applicable")
 SEVERITIES = SEVERITY_ORDER
@@ -104,10 +103,6 @@ class CheckView:
     @property
     def counts(self) -> dict[str, int]:
         return count_statuses(self.results)
-
-    @property
-    def status(self) -> str | None:
-        return worst(r.status for r in self.results)
 
     @property
     def severity_rank(self) -> int:
@@ -183,11 +178,6 @@ class WaiverView:
 def count_statuses(results: Iterable[ResultView]) -> dict[str, int]:
     counts = Counter(r.status for r in results)
     return {status: counts[status] for status in STATUSES}
-
-
-def worst(statuses: Iterable[str]) -> str | None:
-    seen = set(statuses)
-    return next((s for s in WORST_FIRST if s in seen), None)
 
 
 def _status_rank(status: str) -> int:
