@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kitemark.targets.cluster.view import Container, PodTemplate, dig
+from kitemark.core.mappings import dig
+from kitemark.targets.cluster.view import Container, PodTemplate
 
 from .workloads import Assessment
 

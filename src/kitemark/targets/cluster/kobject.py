@@ -7,17 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kitemark.core.labels import label_value
+from kitemark.core.mappings import dig
 from kitemark.targets.cluster.scoping import group_of
-
-
-def dig(data: Any, *path: str, default: Any = None) -> Any:
-    """``data[path[0]][path[1]]…``, or ``default`` as soon as a step is missing or not a mapping."""
-    for key in path:
-        # dict first: inventories are JSON, and the ABC check costs more than the lookup itself.
-        if not isinstance(data, (dict, Mapping)) or key not in data:
-            return default
-        data = data[key]
-    return data
 
 
 @dataclass(frozen=True)

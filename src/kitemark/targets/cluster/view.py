@@ -14,7 +14,8 @@ from functools import cached_property
 from typing import Any
 
 from kitemark.core.kinds import InputError
-from kitemark.targets.cluster.kobject import KObject, dig
+from kitemark.core.mappings import dig
+from kitemark.targets.cluster.kobject import KObject
 from kitemark.targets.cluster.workloads import (
     WORKLOAD_READS,
     Container,

@@ -22,7 +22,8 @@ from functools import cached_property
 from typing import Any
 
 from kitemark.core.labels import label_value
-from kitemark.targets.cluster.kobject import KObject, dig
+from kitemark.core.mappings import dig
+from kitemark.targets.cluster.kobject import KObject
 
 TEMPLATE = ("spec", "template", "spec")
 # Kinds of Kubernetes itself whose pod template is evaluated, by (API group, kind), and where it lives.

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from kitemark.core.kinds import InputError
+from kitemark.core.mappings import dig
 from kitemark.engines.rego import V0, V1, RegoEngine, RegoError, create_engine
 from kitemark.targets.policies.files import read_file, relative_path, target_files
 from kitemark.targets.policies.gatekeeper_yaml import (
@@ -118,7 +119,7 @@ def _collect_suite(rel: str, text: str, errors: list[InputError]) -> dict[str, A
         suite = next((d for d in docs if _is_suite(d)), None)
         if suite is None:
             return None
-        entry["name"] = _dig(suite, "metadata", "name")
+        entry["name"] = dig(suite, "metadata", "name")
         entry["skip"] = bool(suite.get("skip"))
         tests = suite.get("tests") or []
         shape = _shape_error(rel, tree, tests)
@@ -211,15 +212,6 @@ def _collect_objects(root: Path, rel: str, errors: list[InputError]) -> dict[str
     return entry
 
 
-def _dig(value: Any, *keys: str) -> Any:
-    """``value[k1][k2]...``, or None where a level is missing or not a mapping."""
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
 def _template_rego(spec_target: dict[str, Any]) -> tuple[Any, list[str], str]:
     """The Rego of a template target: ``rego``/``libs`` (Gatekeeper's v0), else a ``code`` entry with
     ``engine: Rego`` (whose ``source.version`` may say v1)."""
@@ -227,8 +219,8 @@ def _template_rego(spec_target: dict[str, Any]) -> tuple[Any, list[str], str]:
         return spec_target["rego"], _libs(spec_target.get("libs")), V0
     codes = spec_target.get("code")
     for code in codes if isinstance(codes, list) else []:
-        source = _dig(code, "source") or {}
-        if _dig(code, "engine") == "Rego" and isinstance(source, dict) and source.get("rego"):
+        source = dig(code, "source") or {}
+        if dig(code, "engine") == "Rego" and isinstance(source, dict) and source.get("rego"):
             version = V1 if str(source.get("version", "")).lower() == "v1" else V0
             return source["rego"], _libs(source.get("libs")), version
     return None, [], V0
@@ -289,10 +281,10 @@ def _read_template(root: Path, rel: str, entry: dict[str, Any]) -> list[_Part]:
     if len(docs) != 1 or not isinstance(docs[0], dict) or docs[0].get("kind") != "ConstraintTemplate":
         raise _TemplateRefused(InputError(rel, "expected exactly one ConstraintTemplate"))
     template = docs[0]
-    entry["name"] = _dig(template, "metadata", "name")
-    entry["kind"] = _dig(template, "spec", "crd", "spec", "names", "kind")
-    entry["schema"] = _dig(template, "spec", "crd", "spec", "validation", "openAPIV3Schema")
-    targets = _dig(template, "spec", "targets")
+    entry["name"] = dig(template, "metadata", "name")
+    entry["kind"] = dig(template, "spec", "crd", "spec", "names", "kind")
+    entry["schema"] = dig(template, "spec", "crd", "spec", "validation", "openAPIV3Schema")
+    targets = dig(template, "spec", "targets")
     target = targets[0] if isinstance(targets, list) and targets and isinstance(targets[0], dict) else {}
     rego, libs, version = _template_rego(target)
     if not rego or not isinstance(rego, str):
