@@ -183,7 +183,8 @@ class Controller:
             self.results[(data["check_id"], data["unit"])] = results_doc.stamp(data, self.run_id)
         # Results live until the end: out of the collector's sight, so its passes stay short as they grow.
         gc.freeze()
-        if report.when == "call":
+        # A worker that died has no "call" report: its crash report then names the check and units.
+        if report.when not in ("setup", "teardown"):
             check = self.catalogue.checks[meta["check_id"]]
             item_outcome(report, check, self.controls.get(check.id, []), found)
 
