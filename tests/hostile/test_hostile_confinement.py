@@ -404,3 +404,15 @@ def test_a_folder_chmod_000_is_refused(tmp_path: Path) -> None:
 )
 def test_what_a_refusal_concerns(refused: Refused, suffixes: tuple[str, ...], concerns: bool) -> None:
     assert refused.concerns(suffixes) is concerns
+
+
+def test_a_link_out_of_the_target_says_nothing_of_what_exists_there(tmp_path: Path) -> None:
+    (tmp_path / "outside.yaml").write_text(CANARY)
+    target = tmp_path / "target"
+    link(target / "a.yaml", tmp_path / "outside.yaml")
+    link(target / "b.yaml", tmp_path / "no-such-file.yaml")
+    link(target / "c.yaml", tmp_path / "no-such-folder" / "x.yaml")
+    tree = walk_inputs(target)
+    assert tree.files((".yaml",)) == []
+    assert {r.reason for r in tree.refused} == {"symlink leads outside the target: not read"}
+    assert [r.path for r in tree.refused] == ["a.yaml", "b.yaml", "c.yaml"]

@@ -113,8 +113,11 @@ def walk_inputs(root: Path) -> InputTree:
     links: list[Path] = []  # followed once every real folder is walked
     pending = [(root, real_root)]
     while pending or links:
-        if not pending:
-            _take_link(tree, real_root, links.pop(0), seen, pending)
+        if not pending:  # every folder reachable so far is walked: follow the links found, in order
+            batch = sorted(links, key=tree.rel)
+            links.clear()
+            for link in batch:
+                _take_link(tree, real_root, link, seen, pending)
             continue
         folder, real = pending.pop()
         if real in seen and folder != root:
@@ -142,7 +145,6 @@ def walk_inputs(root: Path) -> InputTree:
                 names.append(entry.name)
             else:
                 tree.refused.append(Refused(tree.rel(path), "not a regular file or folder: not read", False))
-        links.sort(key=tree.rel)
     return tree
 
 
@@ -152,7 +154,14 @@ def _take_link(
     """Follow one symlink found by ``walk_inputs`` if it stays inside the target, else refuse it."""
     rel = tree.rel(link)
     try:
-        real = link.resolve(strict=True)
+        real = link.resolve()
+        if not real.is_relative_to(real_root):
+            # Neither where it points nor whether that exists is looked at or said: that would tell
+            # what exists on the machine.
+            tree.refused.append(Refused(rel, "symlink leads outside the target: not read", None))
+            return
+        is_dir = real.is_dir()
+        real.stat()
     except FileNotFoundError:
         tree.refused.append(Refused(rel, "dangling symlink (its target does not exist): not read", None))
         return
@@ -160,11 +169,6 @@ def _take_link(
         loop = isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP
         reason = "symlink loop" if loop else f"symlink cannot be resolved ({_reason(exc)})"
         tree.refused.append(Refused(rel, f"{reason}: not read", None))
-        return
-    is_dir = real.is_dir()
-    if not real.is_relative_to(real_root):
-        # Where it points is not said: that would tell what exists on the machine.
-        tree.refused.append(Refused(rel, "symlink leads outside the target: not read", is_dir))
         return
     if real in seen:
         return  # read under its own path already

@@ -51,6 +51,12 @@ Two scopes:
   that needs it, or, when none does (all its cases skipped), is a unit ``<label>/<relpath>`` of its
   own. As with gator, what a skipped suite, test or case names is not read.
 
+Nothing outside the directory is read (see ``kitemark.core.resources.walk_inputs``): a symlink leading
+outside it, dangling or looping, a folder that cannot be listed, and a suite's ``template``,
+``constraint``, ``object`` or ``inventory`` that lands outside it (``..``, an absolute path, a symlink)
+are input errors, the last named in the suite at its test or case. The text of a Rego file that does not
+parse, or of a template's Rego that does not parse or compile, is not kept in the inventory.
+
 A directory with no ``.rego`` file and no suite is a usage error, not an empty (compliant) target.
 
 What is read: the Rego files when a selected check reads ``REGO_READS`` (REGO-TEST-001), the suites and
