@@ -423,8 +423,7 @@ def test_directory_without_rego_or_suites_is_a_usage_error(tmp_path: Path, files
 
 def test_kitemark_report_folders_inside_the_target_are_not_read(tmp_path: Path) -> None:
     """A run started inside the target writes ``kitemark-reports/`` there; the next run must not read it."""
-    from kitemark.core.resources import OUTPUT_MARKER
-    from kitemark.targets.policies.files import target_files
+    from kitemark.core.resources import OUTPUT_MARKER, walk_inputs
 
     write(
         tmp_path,
@@ -437,4 +436,4 @@ def test_kitemark_report_folders_inside_the_target_are_not_read(tmp_path: Path) 
         },
     )
     assert [f["path"] for f in collect(tmp_path)["rego_files"]] == ["a_test.rego", "reports/b_test.rego"]
-    assert [p.relative_to(tmp_path).as_posix() for p in target_files(tmp_path, (".yaml",))] == []
+    assert [p.relative_to(tmp_path).as_posix() for p in walk_inputs(tmp_path).files((".yaml",))] == []

@@ -15,8 +15,21 @@ from typing import Any
 from kitemark.core import jsonio
 from kitemark.core.kinds import Inventory, TargetSpec, get_kind
 
-# Read a repository without running its hooks or writing to it (no fsmonitor, no index refresh).
-GIT = ("git", "-c", "core.fsmonitor=", "--no-optional-locks")
+# Read a repository without running anything its configuration names or writing to it: no fsmonitor
+# (the built-in daemon neither), no hooks, no pager, no index refresh. Filter drivers are switched off
+# per repository (``_no_filters``); submodules are not entered (their configuration would apply).
+GIT = (
+    "git",
+    "--no-pager",
+    "--no-optional-locks",
+    "-c",
+    "core.fsmonitor=",
+    "-c",
+    "core.useBuiltinFSMonitor=false",
+    "-c",
+    "core.hooksPath=/dev/null",
+)
+FILTER_FIELDS = (("clean", ""), ("smudge", ""), ("process", ""), ("required", "false"))
 
 
 def collect_all(
@@ -75,9 +88,27 @@ def load_inventories(records: list[dict[str, Any]]) -> list[Inventory]:
     return [jsonio.loads(Path(record["inventory"]).read_bytes()) for record in records]
 
 
-def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _git(folder: Path, *args: str, config: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*GIT, "-C", str(folder), *args], capture_output=True, text=True, timeout=30, check=False
+        [*GIT, *config, "-C", str(folder), *args], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def _no_filters(folder: Path) -> tuple[str, ...] | None:
+    """``-c`` options that switch off every filter driver the repository's configuration defines:
+    ``git status`` runs a driver's ``clean`` command on a file whose stat data changed, and the
+    configuration is the target's. None when a driver's name cannot be given on a command line."""
+    listed = _git(folder, "config", "-z", "--name-only", "--get-regexp", r"^filter\.")
+    names = {
+        key[len("filter.") : key.rindex(".")] for key in listed.stdout.split("\0") if key.count(".") >= 2
+    }
+    if any("=" in name for name in names):
+        return None
+    return tuple(
+        arg
+        for name in sorted(names)
+        for field, value in FILTER_FIELDS
+        for arg in ("-c", f"filter.{name}.{field}={value}")
     )
 
 
@@ -99,7 +130,16 @@ def git_commit(location: str) -> dict[str, Any] | None:
             reason = "ignored by" if ignored else "not tracked by"
             return {"tracked": False, "reason": f"the folder is {reason} the enclosing git repository"}
         commit = _git(folder, "rev-parse", "HEAD").stdout.strip()
-        dirty = _git(folder, "status", "--porcelain", "--", ".").stdout.strip()
+        config = _no_filters(folder)
+        # A repository whose filters cannot be switched off is not inspected: said to be dirty, as
+        # nothing shows that its files are the commit's.
+        dirty = (
+            "unknown"
+            if config is None
+            else _git(
+                folder, "status", "--porcelain", "--ignore-submodules=dirty", "--", ".", config=config
+            ).stdout.strip()
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     # Where the target lies in the repository, so CI annotations can name files from its root.

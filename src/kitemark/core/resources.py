@@ -3,8 +3,10 @@ repository root in a checkout (editable install)."""
 
 from __future__ import annotations
 
+import errno
 import os
-from collections.abc import Iterator
+import posixpath
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -46,14 +48,163 @@ def is_output_folder(folder: Path) -> bool:
     return (folder / OUTPUT_MARKER).is_file()
 
 
-def input_folders(root: Path) -> Iterator[tuple[Path, list[str]]]:
-    """Each folder under ``root`` (itself included) a collector reads, with its visible file names:
-    hidden folders and files (``.git``, ``.terraform``) and Kitemark's own report folders are left out.
-    Symlinked folders are not followed."""
-    for current, dirs, files in os.walk(root, followlinks=False):
-        here = Path(current)
-        if is_output_folder(here):
-            dirs.clear()
+@dataclass(frozen=True)
+class Refused:
+    """Something under a target that is not read, and why: a symlink that leads outside the target,
+    dangles or loops, a folder that cannot be listed, or an entry that is not a regular file (a FIFO
+    named ``x.yaml`` would block the run forever)."""
+
+    path: str  # relative to the target root, POSIX separators
+    reason: str
+    folder: bool | None  # a folder, a file, or unknown (a dangling or looping symlink)
+
+    def concerns(self, suffixes: tuple[str, ...]) -> bool:
+        """Whether a collector reading files ending in ``suffixes`` may miss input because of it: a
+        folder may hold anything, a file matters by its name, and a link of unknown kind matters by
+        its name too, or when it has no extension (it may have been a folder)."""
+        name = posixpath.basename(self.path)
+        if self.folder or name.lower().endswith(suffixes):
+            return True
+        return self.folder is None and "." not in name
+
+
+@dataclass
+class InputTree:
+    """What ``walk_inputs`` found under a target: each folder read with its visible file names (by the
+    path they are read at, under ``root``), and what was refused."""
+
+    root: Path
+    folders: dict[Path, list[str]] = field(default_factory=dict)
+    refused: list[Refused] = field(default_factory=list)
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix() or "."
+
+    def files(self, suffixes: tuple[str, ...]) -> list[Path]:
+        """The files whose name ends with one of ``suffixes`` (any case), sorted by relative path."""
+        found = [
+            folder / name
+            for folder, names in self.folders.items()
+            for name in names
+            if name.lower().endswith(suffixes)
+        ]
+        return sorted(found, key=self.rel)
+
+    def sorted_folders(self) -> list[tuple[Path, list[str]]]:
+        return sorted(self.folders.items(), key=lambda item: self.rel(item[0]))
+
+    def refused_for(self, suffixes: tuple[str, ...]) -> list[Refused]:
+        return [r for r in self.refused if r.concerns(suffixes)]
+
+
+def walk_inputs(root: Path) -> InputTree:
+    """Every folder under ``root`` (itself included) a collector reads, with its visible file names.
+
+    Hidden folders and files (``.git``, ``.terraform``) and Kitemark's own report folders are left out.
+    Nothing outside the target is read: a symlink is followed only when it resolves inside ``root``;
+    one that leads outside, dangles or loops is refused, as is a folder that cannot be listed and an
+    entry that is neither a folder nor a regular file. A folder or file reached twice (a symlink to
+    something the walk reads anyway) is read once, so links to an enclosing folder terminate. Links
+    are followed after every real folder is walked, so a file is named by its own path, not a link's.
+    """
+    tree = InputTree(root)
+    real_root = root.resolve()
+    seen: set[Path] = set()  # real paths of the folders and files taken
+    links: list[Path] = []  # followed once every real folder is walked
+    pending = [(root, real_root)]
+    while pending or links:
+        if not pending:  # every folder reachable so far is walked: follow the links found, in order
+            batch = sorted(links, key=tree.rel)
+            links.clear()
+            for link in batch:
+                _take_link(tree, real_root, link, seen, pending)
             continue
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        yield here, sorted(f for f in files if not f.startswith("."))
+        folder, real = pending.pop()
+        if real in seen and folder != root:
+            continue
+        seen.add(real)
+        if is_output_folder(folder):
+            continue
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            tree.refused.append(Refused(tree.rel(folder), f"cannot list folder: {_reason(exc)}", True))
+            continue
+        names = tree.folders.setdefault(folder, [])
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = folder / entry.name
+            if entry.is_symlink():
+                links.append(path)
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append((path, real / entry.name))
+            elif entry.is_file(follow_symlinks=False):
+                seen.add(real / entry.name)
+                names.append(entry.name)
+            else:
+                tree.refused.append(Refused(tree.rel(path), "not a regular file or folder: not read", False))
+    return tree
+
+
+def _take_link(
+    tree: InputTree, real_root: Path, link: Path, seen: set[Path], pending: list[tuple[Path, Path]]
+) -> None:
+    """Follow one symlink found by ``walk_inputs`` if it stays inside the target, else refuse it."""
+    rel = tree.rel(link)
+    try:
+        real = link.resolve()
+        if not real.is_relative_to(real_root):
+            # Neither where it points nor whether that exists is looked at or said: that would tell
+            # what exists on the machine.
+            tree.refused.append(Refused(rel, "symlink leads outside the target: not read", None))
+            return
+        is_dir = real.is_dir()
+        real.stat()
+    except FileNotFoundError:
+        tree.refused.append(Refused(rel, "dangling symlink (its target does not exist): not read", None))
+        return
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a loop, before Python 3.13
+        loop = isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP
+        reason = "symlink loop" if loop else f"symlink cannot be resolved ({_reason(exc)})"
+        tree.refused.append(Refused(rel, f"{reason}: not read", None))
+        return
+    if real in seen:
+        return  # read under its own path already
+    if is_dir:
+        if any(is_output_folder(p) for p in (real, *real.parents) if p.is_relative_to(real_root)):
+            return
+        pending.append((link, real))
+    elif real.is_file():
+        seen.add(real)
+        tree.folders.setdefault(link.parent, []).append(link.name)
+        tree.folders[link.parent].sort()
+    else:
+        tree.refused.append(Refused(rel, "symlink to something that is not a regular file: not read", False))
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or type(exc).__name__
+
+
+class RefusedPath(Exception):
+    """A reference to a file that is refused because it is not inside the target (the reason)."""
+
+
+def resolve_inside(root: Path, rel: str) -> Path:
+    """The real path of ``rel`` (relative to ``root``, POSIX) when it stays inside the target, symlinks
+    resolved. A reference that leaves by its own words (absolute, or ``..`` past the top) is refused
+    without touching the file system, so the refusal tells nothing about what exists outside.
+    Raises ``RefusedPath``."""
+    norm = posixpath.normpath(rel)
+    if posixpath.isabs(norm) or norm == ".." or norm.startswith("../"):
+        raise RefusedPath("leads outside the target")
+    real_root = root.resolve()
+    try:
+        real = (real_root / norm).resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop
+        raise RefusedPath("symlink loop") from None
+    if not real.is_relative_to(real_root):
+        raise RefusedPath("leads outside the target through a symlink")
+    return real

@@ -5,7 +5,8 @@ Three stages, kept apart so a live reader (``live:CONTEXT``) can replace the fir
 1. *read files* (``files.read_snapshot``): every ``.yaml``/``.yml``/``.json`` file under the directory
    (except hidden ones and Kitemark's own report folders) → raw documents, each tagged with its file
    and line; an unparsable file becomes an input error, a Helm template or chart metadata is skipped
-   with its reason.
+   with its reason. Nothing outside the directory is read: a symlink leading outside it, dangling or
+   looping, and a folder or file that cannot be read, is an input error.
 2. *documents → objects* (``objects.build_objects``): redact Secret values, flatten ``List`` kinds,
    skip what is not a Kubernetes object, validate (a lower-case kind is an error), place namespaced
    objects that name no namespace in the target's ``default-namespace``, de-duplicate identical

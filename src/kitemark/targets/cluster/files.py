@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from kitemark.core.kinds import InputError
-from kitemark.core.resources import input_folders
+from kitemark.core.resources import walk_inputs
 from kitemark.core.yamlfile import Loader, error_text
 from kitemark.targets.cluster import classify
 
@@ -81,19 +81,17 @@ class _Unreadable(Exception):
         self.partial = partial or []
 
 
-def snapshot_files(root: Path) -> list[Path]:
+def snapshot_files(root: Path) -> tuple[list[Path], list[InputError]]:
     """Snapshot files under ``root`` in a stable order, skipping hidden files and directories and
     Kitemark's own report folders (a run started inside its target writes ``--out`` there: its
-    reports are not the user's input, and reading them back would assess the last run)."""
+    reports are not the user's input, and reading them back would assess the last run); and an input
+    error for each thing the walk refused that may hold snapshot files (a symlink leading outside the
+    snapshot, dangling or looping, a folder that cannot be listed: see ``walk_inputs``)."""
     if root.is_file():
-        return [root]
-    found = [
-        here / name
-        for here, names in input_folders(root)
-        for name in names
-        if Path(name).suffix.lower() in SUFFIXES and (here / name).is_file()
-    ]
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+        return [root], []
+    tree = walk_inputs(root)
+    refused = [InputError(r.path, r.reason) for r in tree.refused_for(SUFFIXES)]
+    return tree.files(SUFFIXES), refused
 
 
 def read_snapshot(root: Path) -> Snapshot:
@@ -101,7 +99,9 @@ def read_snapshot(root: Path) -> Snapshot:
     chart metadata are skipped with their reason."""
     snapshot = Snapshot([], [], [], [])
     charts = classify.ChartDirs(root)
-    for path in snapshot_files(root):
+    paths, refused = snapshot_files(root)
+    snapshot.problems += [FileProblem(error) for error in refused]
+    for path in paths:
         rel = path.name if root.is_file() else path.relative_to(root).as_posix()
         snapshot.files.append(rel)
         try:

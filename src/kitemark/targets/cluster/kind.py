@@ -75,7 +75,7 @@ class ClusterKind(TargetKind):
         # saved as a 41 MB inventory.
         from kitemark.targets.cluster.files import snapshot_files
 
-        size = sum(p.stat().st_size for p in snapshot_files(Path(spec.location)))
+        size = sum(p.stat().st_size for p in snapshot_files(Path(spec.location))[0])
         return size * 1.8e-9, size // 3
 
     def demo_specs(self, demo: Path) -> list[TargetSpec]:

@@ -51,6 +51,12 @@ Two scopes:
   that needs it, or, when none does (all its cases skipped), is a unit ``<label>/<relpath>`` of its
   own. As with gator, what a skipped suite, test or case names is not read.
 
+Nothing outside the directory is read (see ``kitemark.core.resources.walk_inputs``): a symlink leading
+outside it, dangling or looping, a folder that cannot be listed, and a suite's ``template``,
+``constraint``, ``object`` or ``inventory`` that lands outside it (``..``, an absolute path, a symlink)
+are input errors, the last named in the suite at its test or case. The text of a Rego file that does not
+parse, or of a template's Rego that does not parse or compile, is not kept in the inventory.
+
 A directory with no ``.rego`` file and no suite is a usage error, not an empty (compliant) target.
 
 What is read: the Rego files when a selected check reads ``REGO_READS`` (REGO-TEST-001), the suites and
@@ -80,10 +86,15 @@ from pathlib import Path
 
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import InputError, Inventory, TargetSpec
+from kitemark.core.resources import walk_inputs
 from kitemark.engines.rego import create_engine
-from kitemark.targets.policies.files import target_files
-from kitemark.targets.policies.gatekeeper_suites import collect_suites, find_suites
-from kitemark.targets.policies.rego_files import collect_rego_file, engine_config, set_aside_compile_errors
+from kitemark.targets.policies.gatekeeper_suites import YAML, collect_suites, find_suites
+from kitemark.targets.policies.rego_files import (
+    collect_rego_file,
+    engine_config,
+    refused_rego_entry,
+    set_aside_compile_errors,
+)
 
 KIND = "policies"
 
@@ -112,18 +123,26 @@ def collect(spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
     if not root.is_dir():
         raise UsageError(f"policies target '{spec.name}': {spec.location} is not a directory")
     read_rego, read_suites = wanted(reads)
-    rego_paths = target_files(root, (".rego",))
+    tree = walk_inputs(root)
+    rego_paths = tree.files((".rego",))
+    refused_rego = tree.refused_for((".rego",))
+    # A refused folder may hold both: reported once, with the Rego files when those are read.
+    refused_yaml = [r for r in tree.refused_for(YAML) if not (read_rego and r in refused_rego)]
     # Suites are looked for only when a selected check reads them, or to tell an empty target apart.
-    suite_files = find_suites(root) if read_suites or not rego_paths else []
+    suite_files = find_suites(tree, refused_yaml) if read_suites or not rego_paths else []
     engine_cfg = engine_config(spec.options.get("engine"))
     engine = create_engine(**engine_cfg)
     errors: list[InputError] = []
-    rego_files = [collect_rego_file(engine, root, path, errors) for path in rego_paths] if read_rego else []
+    rego_files = []
+    if read_rego:
+        rego_files = [collect_rego_file(engine, root, path, errors) for path in rego_paths]
+        rego_files += [refused_rego_entry(r, errors) for r in refused_rego]
+        rego_files.sort(key=lambda f: f["path"])
     set_aside_compile_errors(engine_cfg, rego_files, errors)
     suites, templates, objects = (
         collect_suites(engine, engine_cfg, root, suite_files, errors) if read_suites else ([], {}, {})
     )
-    if not rego_paths and not suite_files:
+    if not rego_paths and not suite_files and not refused_rego:
         # Nothing to assess would otherwise read as "not applicable" and a compliant run.
         raise UsageError(
             f"policies target '{spec.name}': no .rego files or Gatekeeper suites (kind: Suite) "

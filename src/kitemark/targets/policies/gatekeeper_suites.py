@@ -11,6 +11,7 @@ list) is an error of the whole suite, as it is in gator. YAML loading and line n
 from __future__ import annotations
 
 import posixpath
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,9 @@ import yaml
 
 from kitemark.core.kinds import InputError
 from kitemark.core.mappings import dig
+from kitemark.core.resources import InputTree, Refused, RefusedPath
 from kitemark.engines.rego import V0, V1, RegoEngine, RegoError, create_engine
-from kitemark.targets.policies.files import read_file, relative_path, target_files
+from kitemark.targets.policies.files import read_file
 from kitemark.targets.policies.gatekeeper_yaml import (
     embedded_at,
     line_of,
@@ -29,35 +31,41 @@ from kitemark.targets.policies.gatekeeper_yaml import (
 )
 
 SUITE_API_VERSION = "test.gatekeeper.sh/v1alpha1"
+YAML = (".yaml", ".yml")
 
 Entries = dict[str, Any]
 
 
-def find_suites(root: Path) -> list[tuple[str, str | None]]:
-    """``(relative path, text)`` of every YAML file under ``root`` that names the suite API; whether
-    it holds a suite is decided on its parsed documents (a `kind: Suite  # comment` line is one). The
-    text is ``None`` for such a file that cannot be read as UTF-8 text: an input error of the suites."""
-    found: list[tuple[str, str | None]] = []
+def find_suites(tree: InputTree, refused: list[Refused]) -> list[tuple[str, str | InputError]]:
+    """``(relative path, text)`` of every YAML file of ``tree`` that names the suite API; whether it
+    holds a suite is decided on its parsed documents (a `kind: Suite  # comment` line is one). A file
+    that cannot be read, or read as UTF-8 text, and each of ``refused`` (what the walk did not read),
+    comes with its input error instead: it may be a suite, so it is an error unit of the suites."""
+    found: list[tuple[str, str | InputError]] = []
     marker = SUITE_API_VERSION.encode()
-    for path in target_files(root, (".yaml", ".yml")):
+    for path in tree.files(YAML):
+        rel = tree.rel(path)
         try:
             data = path.read_bytes()
-        except OSError:
-            continue  # cannot tell whether it is a suite
+        except OSError as exc:
+            found.append((rel, InputError(rel, f"cannot read: {exc.strerror or exc}")))
+            continue
         if marker not in data:
             continue
         try:
-            found.append((relative_path(root, path), data.decode("utf-8")))
+            found.append((rel, data.decode("utf-8")))
         except UnicodeDecodeError:
-            found.append((relative_path(root, path), None))
-    return found
+            unreadable = f"names {SUITE_API_VERSION} but cannot be read as UTF-8 text"
+            found.append((rel, InputError(rel, unreadable)))
+    found += [(r.path, InputError(r.path, r.reason)) for r in refused]
+    return sorted(found, key=lambda item: item[0])
 
 
 def collect_suites(
     engine: RegoEngine,
     engine_cfg: dict[str, Any],
     root: Path,
-    found: list[tuple[str, str | None]],
+    found: list[tuple[str, str | InputError]],
     errors: list[InputError],
 ) -> tuple[list[dict[str, Any]], Entries, Entries]:
     """The suites among ``found`` (see ``find_suites``), and the templates and objects they need."""
@@ -65,12 +73,9 @@ def collect_suites(
     templates: Entries = {}
     objects: Entries = {}
     for rel, text in found:
-        if text is None:  # one error unit, as a suite gator cannot read
-            unreadable = InputError(rel, f"names {SUITE_API_VERSION} but cannot be read as UTF-8 text")
-            errors.append(unreadable)
-            suites.append(
-                {"path": rel, "name": None, "skip": False, "tests": [], "error": unreadable.to_dict()}
-            )
+        if isinstance(text, InputError):  # one error unit, as a suite gator cannot read
+            errors.append(text)
+            suites.append({"path": rel, "name": None, "skip": False, "tests": [], "error": text.to_dict()})
             continue
         suite = _collect_suite(rel, text, errors)
         if suite is None:
@@ -80,7 +85,7 @@ def collect_suites(
         # that nothing reviews, so they cannot make the run an error.
         for test in [] if suite["skip"] else suite["tests"]:
             if not test["skip"]:
-                _collect_needed(engine, engine_cfg, root, test, templates, objects, errors)
+                _collect_needed(engine, engine_cfg, root, suite["path"], test, templates, objects, errors)
     return suites, templates, objects
 
 
@@ -88,6 +93,7 @@ def _collect_needed(
     engine: RegoEngine,
     engine_cfg: dict[str, Any],
     root: Path,
+    suite: str,
     test: dict[str, Any],
     templates: Entries,
     objects: Entries,
@@ -95,19 +101,35 @@ def _collect_needed(
 ) -> None:
     """The template, constraint, objects and inventories one test's running cases need (once each)."""
     if test["template_path"] and test["template_path"] not in templates:
+        ref = Reference(suite, "template", test["template"], test["line"])
         templates[test["template_path"]] = _collect_template(
-            engine, engine_cfg, root, test["template_path"], errors
+            engine, engine_cfg, root, test["template_path"], ref, errors
         )
-    refs = [test["constraint_path"]]
-    refs += [
-        p
-        for case in test["cases"]
-        if not case["skip"]
-        for p in [case["object_path"], *case["inventory_paths"]]
-    ]
-    for ref in refs:
-        if ref and ref not in objects:
-            objects[ref] = _collect_objects(root, ref, errors)
+    refs = [(test["constraint_path"], Reference(suite, "constraint", test["constraint"], test["line"]))]
+    for case in test["cases"]:
+        if not case["skip"]:
+            refs.append((case["object_path"], Reference(suite, "object", case["object"], case["line"])))
+            refs += [
+                (path, Reference(suite, "inventory", name, case["line"]))
+                for path, name in zip(case["inventory_paths"], case["inventory"], strict=True)
+            ]
+    for path, ref in refs:
+        if path and path not in objects:
+            objects[path] = _collect_objects(root, path, ref, errors)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Where a suite names a file (its ``template``, ``constraint``, ``object`` or ``inventory``), so a
+    reference that is refused is reported in the suite, at the test or case that makes it."""
+
+    suite: str
+    field: str
+    value: Any
+    line: int | None
+
+    def refused(self, why: str) -> InputError:
+        return InputError(self.suite, f"{self.field} {self.value!r} {why}: not read", self.line)
 
 
 def _collect_suite(rel: str, text: str, errors: list[InputError]) -> dict[str, Any] | None:
@@ -193,10 +215,12 @@ def _join(base: str, ref: Any) -> str | None:
     return posixpath.normpath(posixpath.join(base, ref))
 
 
-def _collect_objects(root: Path, rel: str, errors: list[InputError]) -> dict[str, Any]:
+def _collect_objects(root: Path, rel: str, ref: Reference, errors: list[InputError]) -> dict[str, Any]:
     entry: dict[str, Any] = {"path": rel, "documents": [], "error": None}
     try:
         docs = load_documents(read_file(root, rel))
+    except RefusedPath as refused:
+        err = ref.refused(str(refused))
     except (OSError, UnicodeDecodeError) as exc:
         err = InputError(rel, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
     except yaml.YAMLError as exc:
@@ -244,7 +268,12 @@ _Part = tuple[str, str, tuple[int, int] | None]
 
 
 def _collect_template(
-    engine: RegoEngine, engine_cfg: dict[str, Any], root: Path, rel: str, errors: list[InputError]
+    engine: RegoEngine,
+    engine_cfg: dict[str, Any],
+    root: Path,
+    rel: str,
+    ref: Reference,
+    errors: list[InputError],
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "path": rel,
@@ -259,20 +288,23 @@ def _collect_template(
         "error": None,
     }
     try:
-        parts = _read_template(root, rel, entry)
+        parts = _read_template(root, rel, ref, entry)
         _check_template_rego(engine, engine_cfg, entry, parts)
     except _TemplateRefused as refused:
         errors.append(refused.error)
-        entry["error"] = refused.error.to_dict()
+        # Rego that does not parse or compile is not kept as evidence: it may be anything.
+        entry.update(rego=None, libs=[], error=refused.error.to_dict())
     return entry
 
 
-def _read_template(root: Path, rel: str, entry: dict[str, Any]) -> list[_Part]:
+def _read_template(root: Path, rel: str, ref: Reference, entry: dict[str, Any]) -> list[_Part]:
     """Fill ``entry`` from the template file; its blocks of Rego. Raises ``_TemplateRefused``."""
     try:
         text = read_file(root, rel)
         docs = load_documents(text)
         tree = yaml_tree(text)
+    except RefusedPath as refused:
+        raise _TemplateRefused(ref.refused(str(refused))) from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or exc
         raise _TemplateRefused(InputError(rel, f"cannot read template: {reason}")) from None

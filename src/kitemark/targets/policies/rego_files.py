@@ -1,8 +1,9 @@
 """The Rego files of a policies target and the engine they are evaluated with: ``engine_config``
 (``options["engine"]``, default ``DEFAULT_ENGINE``), ``collect_rego_file`` (one ``.rego`` file's
 inventory entry: source, package, Rego version and ``test_*`` rules from the engine's parse tree, or
-its syntax error) and ``set_aside_compile_errors`` (files that do not compile with the others are
-recorded as input errors and left out). Used by ``kitemark.targets.policies.collect``.
+its syntax error, without its text), ``refused_rego_entry`` (one the walk refused, as a broken file)
+and ``set_aside_compile_errors`` (files that do not compile with the others are recorded as input errors
+and left out). Used by ``kitemark.targets.policies.collect``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kitemark.core.kinds import InputError
+from kitemark.core.resources import Refused
 from kitemark.engines.rego import RegoEngine, RegoError, create_engine
 from kitemark.targets.policies.files import relative_path
 
@@ -31,18 +33,30 @@ def _rego_input_error(rel: str, kind: str, exc: RegoError) -> InputError:
     return InputError(rel, f"Rego {kind} error{col}: {exc.message}", exc.line)
 
 
-def collect_rego_file(engine: RegoEngine, root: Path, path: Path, errors: list[InputError]) -> dict[str, Any]:
-    rel = relative_path(root, path)
-    entry: dict[str, Any] = {
+def _entry(rel: str) -> dict[str, Any]:
+    return {
         "path": rel,
         "source": "",
         "package": None,
         "package_path": None,
         "version": None,
-        "test_file": path.name.endswith("_test.rego"),
+        "test_file": rel.endswith("_test.rego"),
         "tests": [],
         "error": None,
     }
+
+
+def refused_rego_entry(refused: Refused, errors: list[InputError]) -> dict[str, Any]:
+    """A ``.rego`` file (or a folder that may hold some) the walk did not read, as a broken file: the
+    tests of its folder carry its error, or it is a unit of its own."""
+    err = InputError(refused.path, refused.reason)
+    errors.append(err)
+    return {**_entry(refused.path), "error": err.to_dict()}
+
+
+def collect_rego_file(engine: RegoEngine, root: Path, path: Path, errors: list[InputError]) -> dict[str, Any]:
+    rel = relative_path(root, path)
+    entry = _entry(rel)
     try:
         entry["source"] = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -59,6 +73,8 @@ def collect_rego_file(engine: RegoEngine, root: Path, path: Path, errors: list[I
         # Remember the declared package so tests of the same package know they depend on this file.
         declared = re.search(r"^\s*package\s+([\w.]+)", entry["source"], re.MULTILINE)
         entry["package"] = declared[1] if declared else None
+        # Text that is not Rego is not kept as evidence: it may be anything (a key pasted by mistake).
+        entry["source"] = ""
         return entry
     entry["package"] = module.package_name
     entry["package_path"] = list(module.package)

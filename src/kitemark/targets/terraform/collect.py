@@ -2,13 +2,15 @@
 
 A *module* is any directory holding Terraform configuration files; the target location is one module or a
 tree of them (hidden directories such as ``.terraform/`` and ``.git/`` are skipped, and Kitemark's own
-report folders; symlinked directories are not followed). Each module is one scope unit. A file that does
-not parse, and a ``module`` block whose local source (``./``, ``../``) names no folder of ``.tf`` files, is
-recorded as an ``InputError`` on its module — every check on that module then reports *error* naming file
-and line — and the other modules are checked as usual; a local source naming a module in a folder that is
-not read (hidden, or a report folder) is listed in ``skipped``. Only HCL ``*.tf`` files are read: JSON syntax
-(``*.tf.json``), override files and OpenTofu files are listed in ``skipped`` (see ``files``) with
-``holds_resources`` (the run is incomplete), and the checks of their module report *error* naming them.
+report folders; a symlink is followed only when it stays inside the target: one leading outside it, dangling
+or looping, and a folder that cannot be listed, is an input error of the module it belongs to). Each module
+is one scope unit. A file that does not parse, and a ``module`` block whose local source (``./``, ``../``)
+names no folder of ``.tf`` files inside the target, is recorded as an ``InputError`` on its module — every
+check on that module then reports *error* naming file and line — and the other modules are checked as usual;
+a local source naming a module in a folder that is not read (hidden, or a report folder) is listed in
+``skipped``. Only HCL ``*.tf`` files are read: JSON syntax (``*.tf.json``), override files and OpenTofu
+files are listed in ``skipped`` (see ``files``) with ``holds_resources`` (the run is incomplete), and the
+checks of their module report *error* naming them.
 
 Inventory payload::
 
@@ -40,6 +42,7 @@ callers' provider configurations.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -52,11 +55,12 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import InputError, Inventory, TargetSpec, Unit
+from kitemark.core.resources import walk_inputs
 from kitemark.targets.terraform.calls import link_calls, local_source
 from kitemark.targets.terraform.files import (
     discover_modules,
-    is_config_file,
     local_source_problem,
+    refused_inputs,
     relpath,
     unread_reason,
 )
@@ -81,11 +85,14 @@ def collect(spec: TargetSpec) -> Inventory:
             f"terraform target '{spec.name}': {spec.location} is a file; pass the module's directory "
             f"({root.parent}) instead"
         )
-    module_dirs = discover_modules(root)
-    if not module_dirs:
-        raise UsageError(f"terraform target '{spec.name}': no .tf files found under {spec.location}")
-    root_path = root_module_path(root, module_dirs)
-    modules = [_collect_module(root, d, root_path) for d in module_dirs]
+    tree = walk_inputs(root)
+    found = discover_modules(tree)
+    if not found:
+        why = "".join(f"; {r.path}: {r.reason}" for r in tree.refused_for((".tf",))[:3])
+        raise UsageError(f"terraform target '{spec.name}': no .tf files found under {spec.location}{why}")
+    root_path = root_module_path(root, list(found))
+    refused = refused_inputs(tree, list(found))
+    modules = [_collect_module(root, d, names, root_path, refused.get(d, [])) for d, names in found.items()]
     read = {m["dir"] for m in modules}
     for module in modules:
         errors, unread = _local_calls(root, module, read)
@@ -96,7 +103,8 @@ def collect(spec: TargetSpec) -> Inventory:
         "target": spec.label,
         "name": spec.name,
         "location": spec.location,
-        "errors": [e for m in modules for e in m["errors"]],
+        # Once each: a refused folder above several modules is an error of each of them.
+        "errors": list({json.dumps(e, sort_keys=True): e for m in modules for e in m["errors"]}.values()),
         "skipped": [s for m in modules for s in m["skipped"]],
         "modules": modules,
     }
@@ -112,13 +120,15 @@ def root_module_path(root: Path, module_dirs: list[Path]) -> str:
     return name
 
 
-def _collect_module(root: Path, module_dir: Path, root_path: str) -> dict[str, Any]:
+def _collect_module(
+    root: Path, module_dir: Path, names: list[str], root_path: str, refused: list[InputError]
+) -> dict[str, Any]:
     folder = relpath(root, module_dir)
     module_path = root_path if folder == "." else folder
     files: dict[str, Any] = {}
-    errors: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = [e.to_dict() for e in refused]
     skipped: list[dict[str, Any]] = []
-    for path in sorted(p for p in module_dir.iterdir() if is_config_file(p)):
+    for path in (module_dir / name for name in sorted(names)):
         # Errors are located where the file is, relative to the target folder (the module's name may
         # be the folder's own name, which is not a path inside it).
         rel = join(folder, path.name)

@@ -12,11 +12,11 @@ Kitemark's own output marker (a report folder written inside the target) is not 
 
 from __future__ import annotations
 
-import os
 import posixpath
 from pathlib import Path
 
-from kitemark.core.resources import input_folders
+from kitemark.core.kinds import InputError
+from kitemark.core.resources import InputTree, RefusedPath, resolve_inside
 
 JSON_REASON = "Terraform JSON syntax (*.tf.json) is not read yet: its resources are not assessed"
 OVERRIDE_REASON = (
@@ -38,8 +38,8 @@ def config_suffix(name: str) -> str | None:
     return next((s for s in _LONGEST_FIRST if name.endswith(s)), None)
 
 
-def is_config_file(path: Path) -> bool:
-    return config_suffix(path.name) is not None and path.is_file()
+def is_config_file(name: str) -> bool:
+    return config_suffix(name) is not None
 
 
 def unread_reason(name: str) -> str | None:
@@ -55,11 +55,29 @@ def unread_reason(name: str) -> str | None:
     return None
 
 
-def discover_modules(root: Path) -> list[Path]:
-    """Every folder under ``root`` (itself included) holding a configuration file, sorted by relative path.
-    Hidden folders (``.terraform/``, ``.git/``) and Kitemark's own report folders are not entered."""
-    found = [here for here, names in input_folders(root) if any(is_config_file(here / f) for f in names)]
-    return sorted(found, key=lambda p: relpath(root, p))
+def discover_modules(tree: InputTree) -> dict[Path, list[str]]:
+    """Every folder of ``tree`` (see ``walk_inputs``) holding a configuration file, with the names of
+    its configuration files, sorted by relative path. Hidden folders (``.terraform/``, ``.git/``) and
+    Kitemark's own report folders are not entered, and nothing outside the target is followed."""
+    found = {
+        folder: [name for name in names if is_config_file(name)] for folder, names in tree.sorted_folders()
+    }
+    return {folder: names for folder, names in found.items() if names}
+
+
+def refused_inputs(tree: InputTree, modules: list[Path]) -> dict[Path, list[InputError]]:
+    """What the walk refused that may hold configuration (a symlink leading outside the target, dangling
+    or looping, a folder that cannot be listed), as input errors of the module it belongs to: the
+    module of its own folder, else of the nearest folder above it; one above every module is charged
+    to them all, since any of them may call what it holds."""
+    charged: dict[Path, list[InputError]] = {}
+    for refused in tree.refused_for(_SUFFIXES):
+        error = InputError(refused.path, refused.reason)
+        parent = (tree.root / refused.path).parent
+        owners = [m for m in (parent, *parent.parents) if m in modules][:1] or modules
+        for module in owners:
+            charged.setdefault(module, []).append(error)
+    return charged
 
 
 def relpath(root: Path, path: Path) -> str:
@@ -68,16 +86,22 @@ def relpath(root: Path, path: Path) -> str:
 
 def local_source_problem(root: Path, caller_dir: str, source: str) -> str | None:
     """Why a local module source (``./x``, ``../x``) of a module in ``caller_dir`` (relative to the target
-    folder ``root``) names no module — it does not exist, is not a folder, or holds no configuration file
-    (an uninitialised git submodule is an empty folder) — or None when it names one."""
+    folder ``root``) names no module inside the target — it does not exist, is not a folder, holds no
+    configuration file (an uninitialised git submodule is an empty folder), or leads outside the target
+    through a symlink — or None when it names one. A source outside the target by its own words
+    (``../x`` above the target folder) is None and not looked at: it is listed as not assessed, like a
+    registry source, and whether it exists on this machine is not Kitemark's to tell."""
     shown = posixpath.normpath(posixpath.join(caller_dir, source))
-    folder = Path(os.path.normpath(root / caller_dir / source))
+    try:
+        folder = resolve_inside(root, shown)
+    except RefusedPath as refused:
+        return None if posixpath.isabs(shown) or shown.split("/")[0] == ".." else f"{shown} {refused}"
     try:
         if not folder.exists():
             return f"{shown} does not exist"
         if not folder.is_dir():
             return f"{shown} is not a folder"
-        if not any(is_config_file(p) for p in folder.iterdir()):
+        if not any(is_config_file(p.name) and p.is_file() for p in folder.iterdir()):
             return f"{shown} holds no .tf files"
     except OSError as exc:
         return f"{shown} cannot be read: {exc.strerror or exc}"
