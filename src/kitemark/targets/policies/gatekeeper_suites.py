@@ -24,6 +24,7 @@ from kitemark.targets.policies.gatekeeper_yaml import (
     embedded_at,
     line_of,
     load_documents,
+    without_secret_values,
     yaml_error,
     yaml_tree,
 )
@@ -204,7 +205,7 @@ def _collect_objects(root: Path, rel: str, errors: list[InputError]) -> dict[str
     else:
         bad = next((d for d in docs if not isinstance(d, dict)), None)
         if bad is None:
-            entry["documents"] = docs
+            entry["documents"] = without_secret_values(docs)
             return entry
         err = InputError(rel, f"expected Kubernetes objects, found a {type(bad).__name__}")
     errors.append(err)
