@@ -22,6 +22,7 @@ secrets.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -129,8 +130,12 @@ _SEPARATORS = re.compile(r"[-.\s]+")
 
 def is_credential_name(name: object) -> bool:
     """Does a value held under this name hold a credential (see CREDENTIAL_NAMES)?"""
-    if not isinstance(name, str) or len(name) > 200:
-        return False
+    return isinstance(name, str) and len(name) <= 200 and credential_key(name)
+
+
+@functools.lru_cache(maxsize=8192)  # the same few keys recur in every object of a snapshot
+def credential_key(name: str) -> bool:
+    """``is_credential_name`` for a string known to be short (a mapping's key): cached, for hot loops."""
     normal = _SEPARATORS.sub("_", _HUMP.sub("_", name.strip("\"' -"))).lower().removesuffix("_wo")
     return normal in CREDENTIAL_NAMES or normal.endswith(CREDENTIAL_SUFFIXES)
 
@@ -206,6 +211,21 @@ def redact_text(text: str, mask: Mask = _mask_literal) -> str:
     the Terraform collector passes one that keeps ``${...}`` references). The rest is left alone."""
     if not text:
         return text
+    if mask is _mask_literal and len(text) <= SHORT:
+        return redact_short(text)
+    return _redact_text(text, mask)
+
+
+SHORT = 256
+
+
+@functools.lru_cache(maxsize=65536)  # labels, images, names: short strings recur across objects
+def redact_short(text: str) -> str:
+    """``redact_text`` with markers, for a string of at most ``SHORT`` characters: cached, for hot loops."""
+    return _redact_text(text, _mask_literal)
+
+
+def _redact_text(text: str, mask: Mask) -> str:
     hinted = _HINT.search(text) is not None
     if hinted:
         text = _PEM.sub(lambda m: m["begin"] + mask(m["val"]), text)

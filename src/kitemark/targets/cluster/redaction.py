@@ -17,21 +17,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from kitemark.core.redaction import is_credential_name, redact_text, redact_value
+from kitemark.core.redaction import (
+    SHORT,
+    credential_key,
+    is_credential_name,
+    redact_short,
+    redact_text,
+    redact_value,
+)
 
 SECRET_FIELDS = ("data", "stringData", "binaryData")
 _ARGV_KEYS = frozenset({"args", "command"})
 
 
 def redact_document(data: Any, list_kind: str = "") -> Any:
-    """A redacted copy of one raw document (an object, or a ``List`` of them); the input is left as
-    it was. ``list_kind``: the kind of the List holding it (raw API lists, ``SecretList``, leave their
-    items' kind off)."""
-    if not isinstance(data, dict):
-        return _walk(data)
+    """One raw document (an object, or a ``List`` of them) redacted in place (it is the reader's own
+    fresh parse; a snapshot holds millions of values, too many to copy). ``list_kind``: the kind of
+    the List holding it (raw API lists, ``SecretList``, leave their items' kind off)."""
+    if type(data) is str:
+        return redact_text(data)
+    if type(data) is list:
+        _walk_list(data)
+    if type(data) is not dict:
+        return data
+    kind, items = data.get("kind"), data.get("items")
+    if isinstance(kind, str) and type(items) is list:
+        # A List: each item by the rules of its own kind (a Secret inside a List is still a Secret).
+        del data["items"]
+        _walk_dict(data)
+        data["items"] = [redact_document(item, kind) for item in items]
+        return data
+    meta = data.get("metadata")
+    if type(meta) is dict:  # dropped from the inventory anyway (``objects.redact``): not worth a walk
+        meta.pop("managedFields", None)
     secret = is_secret(data, list_kind)
-    out = _walk({k: v for k, v in data.items() if not (secret and k in SECRET_FIELDS)})
-    return redact_secret_fields(data, out) if secret else out
+    held = {key: data.pop(key) for key in SECRET_FIELDS if secret and key in data}
+    _walk_dict(data)
+    if held:
+        data.update(redact_secret_fields(held))
+    return data
 
 
 def is_secret(data: dict[str, Any], list_kind: str = "") -> bool:
@@ -54,30 +78,39 @@ def redact_secret_fields(secret: dict[str, Any], into: dict[str, Any] | None = N
     return out
 
 
-def _walk(node: Any) -> Any:
-    if isinstance(node, str):
-        return redact_text(node)
-    if isinstance(node, list):
-        return [_walk(v) for v in node]
-    if not isinstance(node, dict):
-        return node
-    if "items" in node and isinstance(node.get("kind"), str) and isinstance(node["items"], list):
-        # A List: each item by the rules of its own kind (a Secret inside a List is still a Secret).
-        return {
-            k: [redact_document(i, node["kind"]) for i in v] if k == "items" else _walk(v)
-            for k, v in node.items()
-        }
-    out: dict[str, Any] = {}
+def _walk_dict(node: dict[Any, Any]) -> None:
+    # Hot: every value of a snapshot passes here once. Exact type tests, and a change only where needed.
     for key, value in node.items():
-        if is_credential_name(key) and not isinstance(value, dict | list):
-            out[key] = redact_value(value)
-        elif key in _ARGV_KEYS and isinstance(value, list):
-            out[key] = _argv(value)
-        else:
-            out[key] = _walk(value)
-    if isinstance(node.get("value"), str | int | float) and is_credential_name(node.get("name")):
-        out["value"] = redact_value(node["value"])  # env: {name: DB_PASSWORD, value: x}
-    return out
+        kind = type(value)
+        if kind is str:
+            if type(key) is str and credential_key(key):
+                node[key] = redact_value(value)
+            elif value:
+                node[key] = redact_short(value) if len(value) <= SHORT else redact_text(value)
+        elif kind is dict:
+            _walk_dict(value)
+        elif kind is list:
+            if key in _ARGV_KEYS:
+                node[key] = _argv(value)
+            else:
+                _walk_list(value)
+        elif (kind is int or kind is float) and is_credential_name(key):
+            node[key] = redact_value(value)
+    name = node.get("name")
+    if type(name) is str and "value" in node and is_credential_name(name):
+        node["value"] = redact_value(node["value"])  # env: {name: DB_PASSWORD, value: x}
+
+
+def _walk_list(node: list[Any]) -> None:
+    for index, value in enumerate(node):
+        kind = type(value)
+        if kind is str:
+            if value:
+                node[index] = redact_short(value) if len(value) <= SHORT else redact_text(value)
+        elif kind is dict:
+            _walk_dict(value)
+        elif kind is list:
+            _walk_list(value)
 
 
 def _argv(args: list[Any]) -> list[Any]:
@@ -88,7 +121,7 @@ def _argv(args: list[Any]) -> list[Any]:
         if after_flag and isinstance(word, str) and not word.startswith("-"):
             out.append(redact_value(word))
         else:
-            out.append(_walk(word))
+            out.append(redact_document(word))
         after_flag = (
             isinstance(word, str) and word.startswith("-") and "=" not in word and is_credential_name(word)
         )
