@@ -222,7 +222,13 @@ TERRAFORM = {
           data = {
             username = "CANARY-TF-K8S-SECRET"
             empty    = ""
+            login    = var.login
           }
+        }
+
+        resource "aws_db_instance" "db" {
+          identifier = "db"
+          password   = local.master
         }
 
         resource "aws_ssm_parameter" "conn" {
@@ -236,6 +242,20 @@ TERRAFORM = {
           container_definitions = jsonencode([{ name = "app", command = ["--password=CANARY-TF-ARG"] }])
         }
     """,
+    # Declared in another file, named like nothing secret: read where a secret is written.
+    "inputs.tf": """
+        variable "login" {
+          default = "CANARY-TF-FED-VARIABLE"
+        }
+
+        locals {
+          master = "${var.prefix}CANARY-TF-FED-LOCAL"
+        }
+
+        variable "prefix" {
+          default = "CANARY-TF-FED-TWICE"
+        }
+    """,
 }
 TERRAFORM_SOURCES = {
     "variable default under a credential name": "CANARY-TF-VARIABLE",
@@ -243,6 +263,9 @@ TERRAFORM_SOURCES = {
     "kubernetes_secret data": "CANARY-TF-K8S-SECRET",
     "connection string": "CANARY-TF-CONN-STRING",
     "--password= in a command": "CANARY-TF-ARG",
+    "variable feeding a kubernetes_secret": "CANARY-TF-FED-VARIABLE",
+    "local feeding a password": "CANARY-TF-FED-LOCAL",
+    "variable feeding that local": "CANARY-TF-FED-TWICE",
 }
 
 

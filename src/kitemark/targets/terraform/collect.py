@@ -60,7 +60,7 @@ from kitemark.targets.terraform.files import (
     relpath,
     unread_reason,
 )
-from kitemark.targets.terraform.redaction import redact_secrets
+from kitemark.targets.terraform.redaction import redact_fed_values, redact_secrets
 from kitemark.targets.terraform.view import ModuleView, join
 
 KIND = "terraform"
@@ -118,6 +118,7 @@ def _collect_module(root: Path, module_dir: Path, root_path: str) -> dict[str, A
     files: dict[str, Any] = {}
     errors: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
+    feeding: set[tuple[str, str]] = set()  # variables and locals a secret is read from
     for path in sorted(p for p in module_dir.iterdir() if is_config_file(p)):
         # Errors are located where the file is, relative to the target folder (the module's name may
         # be the folder's own name, which is not a path inside it).
@@ -125,11 +126,12 @@ def _collect_module(root: Path, module_dir: Path, root_path: str) -> dict[str, A
         if reason := unread_reason(path.name):
             skipped.append({"path": rel, "line": None, "reason": reason, "holds_resources": True})
             continue
-        parsed, problem = parse_file(path, rel)
+        parsed, problem = parse_file(path, rel, feeding)
         if problem is not None:
             errors.append(problem.to_dict())
         else:
             files[path.name] = parsed
+    redact_fed_values(files, feeding)
     return {"path": module_path, "dir": folder, "files": files, "errors": errors, "skipped": skipped}
 
 
@@ -159,8 +161,11 @@ def _local_calls(
     return errors, skipped
 
 
-def parse_file(path: Path, rel: str) -> tuple[dict[str, Any] | None, InputError | None]:
-    """python-hcl2's parse of one file (JSON-safe), or the reason it could not be read."""
+def parse_file(
+    path: Path, rel: str, feeding: set[tuple[str, str]] | None = None
+) -> tuple[dict[str, Any] | None, InputError | None]:
+    """python-hcl2's parse of one file (JSON-safe, secrets redacted), or the reason it could not be
+    read. ``feeding`` collects the variables and locals its secrets are read from."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -182,7 +187,7 @@ def parse_file(path: Path, rel: str) -> tuple[dict[str, Any] | None, InputError 
     for key in BLOCK_TYPES:
         if key in parsed and not isinstance(parsed[key], list):
             return None, InputError(rel, f"`{key}` is set as an attribute; Terraform expects `{key}` blocks")
-    return redact_secrets(_json_safe(parsed)), None
+    return redact_secrets(_json_safe(parsed), feeding), None
 
 
 def _syntax_message(exc: UnexpectedInput) -> str:

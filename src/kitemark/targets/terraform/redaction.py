@@ -8,12 +8,18 @@ references and ``${...}`` interpolations intact so the evidence still shows wher
 
 from __future__ import annotations
 
+import re
+from contextvars import ContextVar
 from typing import Any
 
 from kitemark.core.redaction import is_credential_name, is_marker, marker, redact_text
 from kitemark.targets.terraform.hcl_values import META_KEYS
 
-__all__ = ["is_credential_name", "mask_template", "redact_secrets"]
+__all__ = ["is_credential_name", "mask_template", "redact_fed_values", "redact_secrets"]
+
+# `var.x` / `local.x` read where a secret is written: their literal values are secrets too.
+_REFERENCE = re.compile(r"\b(var|local)\.([A-Za-z_][\w-]*)")
+_feeding: ContextVar[set[tuple[str, str]] | None] = ContextVar("feeding", default=None)
 
 # Resource types whose `value` argument is the secret itself (an SSM parameter unless it is known to be a
 # plain String/StringList, an API Gateway key).
@@ -28,7 +34,7 @@ _SECRET_DATA_KEYS = ("data", "binary_data")
 _LABELS = {"resource": 2, "data": 2, "variable": 1, "output": 1, "module": 1, "provider": 1, "check": 1}
 
 
-def redact_secrets(parsed: dict[str, Any]) -> dict[str, Any]:
+def redact_secrets(parsed: dict[str, Any], feeding: set[tuple[str, str]] | None = None) -> dict[str, Any]:
     """Replace, in one file's python-hcl2 parse (in place), every literal secret value with its marker:
 
     - the literal values of credential-like attributes and map keys (``is_credential_name``) anywhere,
@@ -41,14 +47,52 @@ def redact_secrets(parsed: dict[str, Any]) -> dict[str, Any]:
     its quoted string literals and the template text around ``${...}`` are replaced
     (``coalesce(var.p, "x")`` becomes ``coalesce(var.p, "<redacted>")``). Numbers inside an expression are
     not treated as secrets.
+
+    ``feeding`` collects the ``("var", name)`` and ``("local", name)`` references read where a secret is
+    written, for ``redact_fed_values`` (the variable may be declared in another file of the module).
     """
-    for kind, entries in parsed.items():
-        if not isinstance(entries, list):
-            continue
-        for entry in entries:
-            for labels, body in _labelled_bodies(entry, _LABELS.get(kind, 0)):
-                _redact_block(kind, labels, body)
+    token = _feeding.set(feeding)
+    try:
+        for kind, entries in parsed.items():
+            if not isinstance(entries, list):
+                continue
+            for entry in entries:
+                for labels, body in _labelled_bodies(entry, _LABELS.get(kind, 0)):
+                    _redact_block(kind, labels, body)
+    finally:
+        _feeding.reset(token)
     return parsed
+
+
+def redact_fed_values(files: dict[str, Any], feeding: set[tuple[str, str]]) -> None:
+    """Redact, across one module's parsed files (in place), the default of every variable and the value
+    of every local that ``feeding`` says a secret is read from (``password = var.db`` makes ``db``'s
+    default a secret, whatever its name); a local read this way may name more, until none is left."""
+    done: set[tuple[str, str]] = set()
+    while pending := feeding - done:
+        done |= pending
+        more: set[tuple[str, str]] = set()
+        token = _feeding.set(more)
+        try:
+            for parsed in files.values():
+                _redact_fed_file(parsed, pending)
+        finally:
+            _feeding.reset(token)
+        feeding |= more
+
+
+def _redact_fed_file(parsed: Any, names: set[tuple[str, str]]) -> None:
+    if not isinstance(parsed, dict):
+        return
+    for entry in parsed.get("variable") or []:
+        for labels, body in _labelled_bodies(entry, 1):
+            if labels and ("var", labels[0]) in names and isinstance(body, dict) and "default" in body:
+                body["default"] = _redact_all(body["default"])
+    for body in parsed.get("locals") or []:
+        if isinstance(body, dict):
+            for key in body:
+                if key not in META_KEYS and ("local", key) in names:
+                    body[key] = _mask_literals(body[key])
 
 
 Labelled = list[tuple[tuple[str, ...], Any]]
@@ -116,12 +160,16 @@ def _redact_pair(node: dict[str, Any]) -> None:
 
 
 def _mask_literals(value: Any) -> Any:
-    """A credential's value with every literal replaced and references kept (bool/null kept as well)."""
+    """A credential's value with every literal replaced and references kept (bool/null kept as well);
+    the references are noted for ``redact_fed_values``."""
     if isinstance(value, dict):
         return {k: v if k in META_KEYS else _mask_literals(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_mask_literals(v) for v in value]
     if isinstance(value, str):
+        feeding = _feeding.get()
+        if feeding is not None and "." in value:
+            feeding.update((m[1], m[2]) for m in _REFERENCE.finditer(value))
         return mask_template(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return marker(value)
