@@ -193,7 +193,7 @@ class _Reader:
             code = err.get("Code", "Unknown")
             if NOT_CONFIGURED.get((service, operation)) == code:
                 return None, None
-            return None, self._record(path, f"{code}: {_first_line(err.get('Message', exc))}")
+            return None, self._record(path, f"{code}: {redact_text(_first_line(err.get('Message', exc)))}")
         except _UNREACHABLE as exc:
             self._down[host] = f"{host} unreachable ({type(exc).__name__})"
             return None, self._record(path, error_text(exc))

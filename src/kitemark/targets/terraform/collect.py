@@ -52,6 +52,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import InputError, Inventory, TargetSpec, Unit
+from kitemark.core.redaction import redact_text
 from kitemark.targets.terraform.calls import link_calls, local_source
 from kitemark.targets.terraform.files import (
     discover_modules,
@@ -183,7 +184,7 @@ def parse_file(
         return None, InputError(rel, message, line)
     except Exception as exc:  # python-hcl2's transformer raises assorted errors on odd input
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, InputError(rel, f"HCL parse error: {first}")
+        return None, InputError(rel, f"HCL parse error: {redact_text(first)}")
     for key in BLOCK_TYPES:
         if key in parsed and not isinstance(parsed[key], list):
             return None, InputError(rel, f"`{key}` is set as an attribute; Terraform expects `{key}` blocks")
