@@ -82,7 +82,7 @@ CLUSTER = {
     "team-a/ns.yaml": """
         apiVersion: v1
         kind: Namespace
-        metadata: {name: team-a}
+        metadata: {name: team-a, labels: {auth: oidc}}
     """,
     "team-a/deploy.yaml": """
         apiVersion: apps/v1
@@ -188,6 +188,7 @@ def test_cluster_redaction_keeps_what_checks_read(cluster_run: Run) -> None:
     config = by_name["settings"]["data"]
     assert config["colour"] == "blue"
     assert "spring.datasource.url=jdbc:postgresql://db/app" in config["application.properties"]
+    assert by_name["team-a"]["metadata"]["labels"] == {"auth": "oidc"}  # labels hold no secrets
     secret = by_name["db"]
     assert secret["data"] == {"username": marker("Q0FOQVJZLURBVEE="), "empty": ""}  # keys kept
     assert secret["type"] == "Opaque"

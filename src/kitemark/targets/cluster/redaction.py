@@ -88,7 +88,8 @@ def _walk_dict(node: dict[Any, Any]) -> None:
             elif value:
                 node[key] = redact_short(value) if len(value) <= SHORT else redact_text(value)
         elif kind is dict:
-            _walk_dict(value)
+            if key != "labels":  # label values cannot hold a secret (63 characters, no `=`/`:`/space)
+                _walk_dict(value)
         elif kind is list:
             if key in _ARGV_KEYS:
                 node[key] = _argv(value)
