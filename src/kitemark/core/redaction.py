@@ -189,12 +189,13 @@ _VALUE_THEN_NAME = re.compile(
     + r"""\s*,?\s*(?P<nq>["']?)(?:name|key)(?P=nq)\s*[:=]\s*"""
     + _QUOTED.format(q="q1", v="name")
 )
-_URL_PASSWORD = re.compile(r"""(?P<pre>[A-Za-z][\w+.-]*://[^\s/:@"'<>]*:)(?P<val>[^\s/@"'<>]+)(?=@)""")
-_PEM = re.compile(
-    r"(?P<begin>-----BEGIN (?P<label>[A-Z0-9 ]*PRIVATE KEY)-----)(?P<val>.*?)(?=-----END (?P=label)-----)",
-    re.S,
+# Patterns start only where a word starts (a lookbehind), so a long word is scanned once, not once per
+# character: a megabyte of base64 would otherwise take seconds.
+_URL_PASSWORD = re.compile(
+    r"""(?<![\w+.-])(?P<pre>[A-Za-z][\w+.-]*://[^\s/:@"'<>]*:)(?P<val>[^\s/@"'<>]+)(?=@)"""
 )
-_PEM_OPEN = re.compile(r"(?P<begin>-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(?P<val>(?:(?!-----END).)+)$", re.S)
+# A private key's body runs to the next `-----` (its END line, or a truncated key's end of text).
+_PEM = re.compile(r"(?P<begin>-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(?P<val>(?:(?!-----).)+)", re.S)
 _AWS_KEY_ID = re.compile(r"(?<![A-Z0-9])(?P<val>(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16})(?![A-Z0-9])")
 # A 40-character secret access key standing alone: mixed case and not hex (git commits, digests are hex).
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])(?P<val>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
@@ -229,7 +230,6 @@ def _redact_text(text: str, mask: Mask) -> str:
     hinted = _HINT.search(text) is not None
     if hinted:
         text = _PEM.sub(lambda m: m["begin"] + mask(m["val"]), text)
-        text = _PEM_OPEN.sub(lambda m: m["begin"] + mask(m["val"]), text)
 
         def by_key(m: re.Match[str]) -> str:
             return _replace(m, "val", mask) if is_credential_name(m["key"]) else m[0]
