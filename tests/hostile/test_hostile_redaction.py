@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -502,3 +503,18 @@ def test_markers_tell_values_apart_without_showing_them() -> None:
 def test_url_userinfo_is_replaced_whole() -> None:
     assert redact_url("http://user:hunter2@host:9/x") == f"http://{redaction.marker('user:hunter2')}@host:9/x"
     assert redact_url("http://[::1") == "http://[::1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "QUJD" * 75_000,  # a 300 kB base64 blob: one long word
+        "-----BEGIN RSA PRIVATE KEY-----" * 10_000,  # keys that never end
+        "http://" + "a" * 300_000,
+    ],
+)
+def test_megabyte_strings_are_redacted_in_linear_time(text: str) -> None:
+    # Patterns that restart inside a long word take minutes here; linear ones well under a second.
+    started = time.monotonic()
+    redact_text(text)
+    assert time.monotonic() - started < 10
