@@ -273,17 +273,3 @@ def redact_url(url: str) -> str:
         userinfo, _, host = authority.rpartition("@")
         authority = f"{marker(userinfo)}@{host}"
     return redact_text(f"{scheme}://{authority}{slash}{path}")
-
-
-def redact_strings(node: Any, mask: Mask = _mask_literal) -> Any:
-    """A copy of a JSON-like ``node`` with ``redact_text`` applied to every string in it (keys too)."""
-    if isinstance(node, str):
-        return redact_text(node, mask)
-    if isinstance(node, dict):
-        return {
-            redact_text(k, mask) if isinstance(k, str) else k: redact_strings(v, mask)
-            for k, v in node.items()
-        }
-    if isinstance(node, list):
-        return [redact_strings(v, mask) for v in node]
-    return node
