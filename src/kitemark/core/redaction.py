@@ -160,7 +160,9 @@ def redact_value(value: Any) -> Any:
 # --- patterns inside free text ---------------------------------------------------------------------
 
 # A cheap test first: most strings hold none of these and are returned untouched.
-_HINT = re.compile(r"pass|pwd|secret|token|key|credential|auth|connection|://|AKIA|ASIA|PRIVATE", re.I)
+_HINT = re.compile(
+    r"pass|pwd|secret|token|key|credential|auth|connection|plaintext|://|AKIA|ASIA|AROA|AIDA|PRIVATE", re.I
+)
 _AWS_SECRET_HINT = re.compile(r"[A-Za-z0-9/+]{40}")
 
 _QUOTED = r"""(?P<{q}>["'])(?P<{v}>(?:\\.|(?!(?P={q}))[^\\])*)(?P={q})"""
