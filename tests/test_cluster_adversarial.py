@@ -14,6 +14,7 @@ import pytest
 
 from kitemark.core.kinds import TargetSpec
 from kitemark.core.model import Finding, Status
+from kitemark.core.redaction import marker
 from kitemark.core.resources import OUTPUT_MARKER
 from kitemark.targets.cluster import collect as cluster
 from kitemark.targets.cluster.view import KObject, NamespaceView
@@ -140,8 +141,12 @@ def test_secret_copies_differing_only_in_values_do_not_leak_them(tmp_path: Path)
     inventory = collect(tmp_path)
     text = json.dumps(inventory)
     assert "c2VjcmV0" not in text
-    # Kitemark keeps no value of a Secret, so two copies that differ only there are the same evidence.
-    assert inventory["errors"] == [] and len(inventory["duplicates"]) == 1
+    # The markers of different values differ: which copy is the cluster's is unknowable, so the
+    # copies conflict, and the message names the files, never a value.
+    assert [e["message"] for e in inventory["errors"]] == [
+        "conflicting copies of Secret/team-a/s: a.yaml:1 and b.yaml:1"
+    ]
+    assert inventory["duplicates"] == []
 
 
 # --- 2. API groups ----------------------------------------------------------------------------------
@@ -414,7 +419,7 @@ def test_secret_values_are_redacted_whatever_the_kinds_case(tmp_path: Path) -> N
     inventory = collect(tmp_path)
     assert LEAK not in json.dumps(inventory)
     (secret,) = inventory["objects"]
-    assert secret["data"] == {"k": "<redacted>"}
+    assert secret["data"] == {"k": marker(LEAK)}
 
 
 # --- 7. Kitemark's own report folder ------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import TargetSpec
+from kitemark.core.redaction import marker
 from kitemark.targets.cluster import collect as cluster
 from kitemark.targets.cluster.inputs import SYSTEM_NAMESPACES
 from kitemark.targets.cluster.scopes import SCOPES
@@ -207,12 +208,13 @@ def test_secret_values_never_reach_the_inventory(tmp_path: Path) -> None:
     assert "last-applied-configuration" not in text and "managedFields" not in text
     by_ref = dict(zip(refs(inv), inv["objects"], strict=True))
     db = by_ref["Secret/team-a/db"]
-    assert db["data"] == {"password": "<redacted>"}
-    assert db["stringData"] == {"token": "<redacted>"}
+    # Each value's marker carries a keyed digest of it: values can be told apart, not read.
+    assert db["data"] == {"password": marker(ENCODED)}
+    assert db["stringData"] == {"token": marker(PLAIN)}
     assert db["metadata"]["annotations"] == {"owner": "team-a"}
     assert db["type"] == "Opaque"
-    assert by_ref["Secret/team-a/listed"]["data"] == {"api-key": "<redacted>"}
-    assert by_ref["Secret/team-a/raw"]["data"] == {"key": "<redacted>"}
+    assert by_ref["Secret/team-a/listed"]["data"] == {"api-key": marker(IN_LIST)}
+    assert by_ref["Secret/team-a/raw"]["data"] == {"key": marker(RAW_LIST)}
     assert "annotations" not in by_ref["Deployment/team-a/web"]["metadata"]
 
 

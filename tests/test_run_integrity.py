@@ -281,11 +281,15 @@ def test_every_saved_inventory_has_its_digest_in_the_results(tmp_path: Path) -> 
 def test_shards_merged_equal_the_whole_run(tmp_path: Path) -> None:
     cluster = ["--cluster", f"demo=snapshot:{DEMO / 'cluster'}"]
     whole = tmp_path / "whole"
-    assert kitemark("run", *cluster, "--out", str(whole), "-n", "0").returncode == 1
+    # Shards of one run mark redacted values under one key (the demo has Secrets).
+    key = {"KITEMARK_REDACTION_KEY": "shards-of-one-run"}
+    unkeyed = kitemark("run", *cluster, "--shard", "1/2", "--out", str(tmp_path / "unkeyed"), "-n", "0")
+    assert unkeyed.returncode == 2 and "KITEMARK_REDACTION_KEY" in unkeyed.stderr
+    assert kitemark("run", *cluster, "--out", str(whole), "-n", "0", env=key).returncode == 1
     shards = []
     for index in (1, 2):
         out = tmp_path / f"shard{index}"
-        proc = kitemark("run", *cluster, "--shard", f"{index}/2", "--out", str(out), "-n", "0")
+        proc = kitemark("run", *cluster, "--shard", f"{index}/2", "--out", str(out), "-n", "0", env=key)
         assert proc.returncode == 1, proc.stdout[-2000:]
         document = results(out)
         assert document["completeness"]["reasons"] == [f"shard(s) {3 - index}/2 missing from the results"]

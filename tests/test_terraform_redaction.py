@@ -13,8 +13,9 @@ from kitemark.core.catalog import load_checks
 from kitemark.core.checks import check_function, evaluate
 from kitemark.core.kinds import TargetSpec
 from kitemark.core.model import Status
+from kitemark.core.redaction import MARKER, is_marker, marker
 from kitemark.targets.terraform.collect import collect, module_units
-from kitemark.targets.terraform.redaction import REDACTED, is_credential_name, mask_template
+from kitemark.targets.terraform.redaction import is_credential_name, mask_template
 from kitemark.testing import default_inputs
 
 load_checks()
@@ -182,27 +183,33 @@ def test_no_literal_secret_reaches_the_inventory(module_dir: Path) -> None:
     leaked = [s for s in SECRETS if s in text]
     assert not leaked, leaked
     assert body(inventory, "provider", "aws") | {"region": "eu-west-2"} == body(inventory, "provider", "aws")
-    assert body(inventory, "provider", "aws")["secret_key"] == REDACTED
-    assert body(inventory, "variable", "db_password")["default"] == REDACTED
+    # A marker keeps a keyed digest of the value: equal values share one, different ones do not.
+    assert body(inventory, "provider", "aws")["secret_key"] == marker(
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    )
+    assert body(inventory, "variable", "db_password")["default"] == marker("hunter2hunter2")
     replica = body(inventory, "variable", "replica_credentials")
-    assert replica["default"] == {"user": REDACTED, "pin": REDACTED}
-    assert body(inventory, "resource", "aws_db_instance", "x")["password"] == REDACTED
+    assert replica["default"] == {"user": marker("replicator"), "pin": marker(918273)}
+    assert body(inventory, "resource", "aws_db_instance", "x")["password"] == marker("s3cr3t-literal")
     # References are not secrets, and the checks (and a reader) may need them.
     y = body(inventory, "resource", "aws_db_instance", "y")
     assert y["password"] == "${random_password.db.result}"
     assert y["manage_master_user_password"] is True
     assert body(inventory, "resource", "aws_rds_cluster", "c")["master_password"] == "${var.db_password}"
     assert body(inventory, "resource", "aws_elasticache_replication_group", "r")["auth_token"] == (
-        '${coalesce(var.db_password, "<redacted>")}'
+        f'${{coalesce(var.db_password, "{marker("fallback-token-literal")}")}}'
     )
     plain = body(inventory, "resource", "aws_ssm_parameter", "plain")
     assert plain["value"] == "eu-west-2"  # a String parameter is not a secret
-    assert body(inventory, "locals")["app_env"] == {"DB_PASSWORD": REDACTED, "LOG_LEVEL": "debug"}
+    assert body(inventory, "locals")["app_env"] == {
+        "DB_PASSWORD": marker("env-literal-pw"),
+        "LOG_LEVEL": "debug",
+    }
     secret_version = body(inventory, "resource", "aws_secretsmanager_secret_version", "v")
     assert secret_version["secret_id"].startswith("arn:aws:secretsmanager:")  # names the secret, holds none
     settings = body(inventory, "resource", "aws_elastic_beanstalk_environment", "e")["setting"]
-    assert settings[0]["value"] == "postgres://app:<redacted>@db.internal:5432/app"
-    assert settings[1] == {**settings[1], "name": "DB_PASSWORD", "value": REDACTED}
+    assert settings[0]["value"] == f"postgres://app:{marker('url-literal-pw')}@db.internal:5432/app"
+    assert settings[1] == {**settings[1], "name": "DB_PASSWORD", "value": marker("setting-literal-pw")}
     assert "__start_line__" in settings[1], "line numbers survive redaction"
 
 
@@ -218,8 +225,8 @@ def test_checks_still_work_on_a_redacted_module(module_dir: Path) -> None:
     assert "tf/aws_secretsmanager_secret_version.v" not in findings  # takes no tags
     evidence = json.dumps([f.to_dict() for f in findings.values()])
     assert not [s for s in SECRETS if s in evidence]
-    # The evaluator still reads variables: a sensitive default resolves to the placeholder, not the secret.
-    assert unit.data.evaluator.value("${var.db_password}") == REDACTED
+    # The evaluator still reads variables: a sensitive default resolves to the marker, not the secret.
+    assert is_marker(unit.data.evaluator.value("${var.db_password}"))
 
 
 def test_no_secret_reaches_any_output_of_a_run(module_dir: Path, tmp_path: Path) -> None:
@@ -257,21 +264,24 @@ def test_names_that_are_not_credentials(name: str) -> None:
     assert not is_credential_name(name)
 
 
+R = "<redacted>"  # in the expectations below, any marker
+
+
 @pytest.mark.parametrize(
     ("text", "masked"),
     [
-        ("hunter2", REDACTED),
+        ("hunter2", R),
         ("", ""),
         ("${var.db_password}", "${var.db_password}"),
         ("${random_password.x.result}", "${random_password.x.result}"),
         ("${var.a}${var.b}", "${var.a}${var.b}"),
-        ("pre-${var.p}", REDACTED + "${var.p}"),
+        ("pre-${var.p}", R + "${var.p}"),
         ('${coalesce(var.p, "lit")}', '${coalesce(var.p, "<redacted>")}'),
         ('${data.aws_ssm_parameter.p["db"].value}', '${data.aws_ssm_parameter.p["db"].value}'),
         ('${var.on ? "x-${var.b}" : "y"}', '${var.on ? "<redacted>${var.b}" : "<redacted>"}'),
-        ("%{if var.x}lit%{endif}", REDACTED),
-        ('${f("unterminated', REDACTED),
+        ("%{if var.x}lit%{endif}", R),
+        ('${f("unterminated', R),
     ],
 )
 def test_mask_template_keeps_references_and_replaces_literals(text: str, masked: str) -> None:
-    assert mask_template(text) == masked
+    assert MARKER.sub(R, mask_template(text)) == masked

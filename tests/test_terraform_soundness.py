@@ -9,6 +9,7 @@ from kitemark.core.catalog import load_checks
 from kitemark.core.checks import check_function, evaluate, registered
 from kitemark.core.kinds import TargetSpec
 from kitemark.core.model import Finding, Status
+from kitemark.core.redaction import marker
 from kitemark.targets.terraform.collect import collect, module_units
 from kitemark.targets.terraform.hcl_values import Evaluator, Unknown
 from kitemark.testing import MANDATORY_TAGS as MANDATORY
@@ -285,7 +286,7 @@ def test_tag_evidence_lists_values_and_keeps_redactions(tmp_path: Path) -> None:
     tf = f'resource "aws_sqs_queue" "q" {{\n  tags = {hcl_map({**MANDATORY, "api_token": "s3cr3t"})}\n}}\n'
     [finding] = run("TF-TAG-001", tmp_path, tf)
     assert finding.status is Status.PASSED, finding
-    assert finding.evidence["values"] == {**MANDATORY, "api_token": "<redacted>"}
+    assert finding.evidence["values"] == {**MANDATORY, "api_token": marker("s3cr3t")}
     assert "s3cr3t" not in repr(finding.evidence)
 
 

@@ -16,6 +16,7 @@ import pytest
 from kitemark.core import resources
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import DemoUnavailable, KindOption, TargetKind, TargetSpec, registry
+from kitemark.core.redaction import KEY_VARIABLE, configured_key
 
 DEFAULT_OUT = "kitemark-reports"
 
@@ -178,6 +179,12 @@ def parse_shard(value: str | None) -> tuple[int, int] | None:
     match = re.fullmatch(r"(\d+)/(\d+)", value.strip())
     if not match or not 1 <= int(match[1]) <= int(match[2]):
         raise UsageError(f"--shard {value}: expected I/N with 1 <= I <= N, e.g. 2/4")
+    if not configured_key():
+        # Each run marks secrets under its own random key: shards must share one to be one run.
+        raise UsageError(
+            f"--shard {value}: set {KEY_VARIABLE} (the same secret value for every shard of the run) "
+            "so that every shard marks a redacted value alike"
+        )
     return int(match[1]), int(match[2])
 
 

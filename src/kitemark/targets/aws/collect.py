@@ -44,6 +44,7 @@ from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
+    CredentialRetrievalError,
     EndpointConnectionError,
     ProfileNotFound,
     ReadTimeoutError,
@@ -51,6 +52,7 @@ from botocore.exceptions import (
 
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import InputError, Inventory, TargetSpec
+from kitemark.core.redaction import redact_text
 from kitemark.targets.aws.constants import DEFAULT_REGION, PUBLIC_ACCESS_SETTINGS
 
 KIND = "aws"
@@ -191,20 +193,19 @@ class _Reader:
             code = err.get("Code", "Unknown")
             if NOT_CONFIGURED.get((service, operation)) == code:
                 return None, None
-            return None, self._record(path, f"{code}: {_first_line(err.get('Message', exc))}")
+            return None, self._record(path, f"{code}: {redact_text(_first_line(err.get('Message', exc)))}")
         except _UNREACHABLE as exc:
             self._down[host] = f"{host} unreachable ({type(exc).__name__})"
-            return None, self._record(path, f"{type(exc).__name__}: {exc}")
+            return None, self._record(path, error_text(exc))
         except BotoCoreError as exc:  # no credentials, expired token, bad parameters...
-            return None, self._record(path, f"{type(exc).__name__}: {exc}")
+            return None, self._record(path, error_text(exc))
         except ReadOnlyViolation:
             raise
         except Exception as exc:
             # Something answered, but not an AWS API (a proxy, a web page): botocore's parsers raise
             # ResponseParserError, KeyError & co., or parse it as an empty answer (hence the request id).
             self._down[host] = f"{host} does not answer like an AWS API"
-            first_line = (str(exc).splitlines() or [""])[0]
-            return None, self._record(path, f"unreadable answer ({type(exc).__name__}: {first_line})")
+            return None, self._record(path, f"unreadable answer ({error_text(exc)})")
 
     def _record(self, path: str, message: str) -> dict[str, Any]:
         error = InputError(path, message, file=False)
@@ -221,13 +222,31 @@ def _require_request_id(answer: dict[str, Any]) -> None:
         raise NotAnAwsAnswer("the answer carries no AWS request id")
 
 
+def error_text(exc: BaseException) -> str:
+    """An AWS SDK error as one line for a report or message. A failing ``credential_process`` has its
+    output quoted by botocore (it may print the very secret it failed to hand over): never shown. Any
+    other message goes through the redaction policy."""
+    if isinstance(exc, CredentialRetrievalError):
+        provider = getattr(exc, "kwargs", {}).get("provider", "a credential provider")
+        return f"{type(exc).__name__}: {provider} failed (its output is not shown: it may hold secrets)"
+    return f"{type(exc).__name__}: {redact_text(_first_line(exc))}"
+
+
 def make_session(spec: TargetSpec, endpoint: str | None, region: str) -> boto3.Session:
+    """A session for the target. A profile that cannot give credentials (missing, malformed, a loop of
+    roles, a failing ``credential_process``) is a usage error before any call is made."""
     profile = spec.options.get("profile")
-    try:
-        if profile:
-            return boto3.Session(profile_name=profile, region_name=region)
-    except ProfileNotFound:
-        raise UsageError(f"{spec.label}: AWS profile {profile!r} not found") from None
+    if profile:
+        try:
+            session = boto3.Session(profile_name=profile, region_name=region)
+            session.get_credentials()  # resolves the profile's credential chain now, not in the first call
+        except ProfileNotFound:
+            raise UsageError(f"{spec.label}: AWS profile {profile!r} not found") from None
+        except BotoCoreError as exc:
+            raise UsageError(
+                f"{spec.label}: AWS profile {profile!r} cannot be used: {error_text(exc)}"
+            ) from None
+        return session
     if endpoint:
         return boto3.Session(**DUMMY_CREDENTIALS, region_name=region)
     return boto3.Session(region_name=region)

@@ -7,14 +7,41 @@ the kind registry costs neither; moto is needed only for a seed (the ``demo`` ex
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import DemoUnavailable, Inventory, KindOption, ScopeFn, TargetKind, TargetSpec
+from kitemark.core.redaction import redact_url
 from kitemark.targets.aws import units
 from kitemark.targets.aws.constants import DEFAULT_REGION, NEEDS_MOTO
+
+# What botocore accepts as a region name (it raises deep inside client creation otherwise).
+REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
+
+
+def check_endpoint(endpoint: str) -> None:
+    """A usage error unless ``endpoint`` is a plain http(s) URL. Messages show the URL without its
+    user information: ``http://user:pass@host`` would otherwise be printed, and it never reaches a
+    report because it is refused."""
+    shown = redact_url(endpoint)
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise UsageError(f"--aws-endpoint {shown}: not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--aws-endpoint {shown}: expected an http:// or https:// URL with a host")
+    if "@" in parts.netloc:
+        # It would be written into every report; credentials come from the profile or environment.
+        raise UsageError(
+            f"--aws-endpoint {shown}: the URL carries credentials (user:password@); use a profile"
+        )
+    if parts.query or parts.fragment:
+        raise UsageError(f"--aws-endpoint {shown}: an endpoint takes no ?query or #fragment")
 
 
 class AwsKind(TargetKind):
@@ -42,16 +69,16 @@ class AwsKind(TargetKind):
             raise UsageError("--aws-seed cannot be combined with --aws-endpoint or --aws-profile")
         if regions and not (seed or endpoint or profile):
             raise UsageError("--aws-region needs --aws-endpoint, --aws-profile or --aws-seed")
+        for region in regions:
+            if not isinstance(region, str) or not REGION.fullmatch(region):
+                raise UsageError(
+                    f"--aws-region {region!r}: not a region name (letters, digits and '-': eu-west-2)"
+                )
         if seed:
             return [self._seed_spec(seed, options, regions)]
         if endpoint or profile:
-            if endpoint and not endpoint.startswith(("http://", "https://")):
-                raise UsageError(f"--aws-endpoint {endpoint}: expected an http:// or https:// URL")
-            if endpoint and "@" in endpoint.split("://", 1)[1].split("/", 1)[0]:
-                # It would be written into every report; credentials come from the profile or environment.
-                raise UsageError(
-                    "--aws-endpoint: the URL carries credentials (user:password@); use a profile"
-                )
+            if endpoint:
+                check_endpoint(endpoint)
             return [TargetSpec(self.name, profile or "default", endpoint or "", options)]
         return []
 

@@ -1,8 +1,9 @@
 """Stage 2 of the cluster collector: raw documents → the inventory's objects.
 
-Flattens ``List`` kinds, skips what is not a Kubernetes object (with the reason), validates, places
-namespaced objects that name no namespace in the target's default namespace (as kubectl does), redacts
-secrets, de-duplicates and sorts. A live reader feeds its raw API lists in here too.
+Redacts secrets (``redaction``: before anything else reads a document), flattens ``List`` kinds,
+skips what is not a Kubernetes object (with the reason), validates, places namespaced objects that
+name no namespace in the target's default namespace (as kubectl does), de-duplicates and sorts. A
+live reader feeds its raw API lists in here too.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 from kitemark.core.kinds import InputError
 from kitemark.targets.cluster import classify
 from kitemark.targets.cluster.files import Document, FileProblem
+from kitemark.targets.cluster.redaction import redact_document
 from kitemark.targets.cluster.scoping import CLUSTER_SCOPED_KINDS, Scoping, cluster_scoped_crds, group_of
 
-REDACTED = "<redacted>"
 KIND = re.compile(r"[A-Z][-A-Za-z0-9]*")
 # Namespaced kinds of Kubernetes itself: with the cluster-scoped ones, how a mis-cased kind is corrected.
 NAMESPACED_KINDS = (
@@ -110,8 +111,8 @@ def build_objects(documents: Iterable[Document], default_namespace: str) -> Obje
 
 
 def _conflict(obj: Mapping[str, Any], first: Document, later: Document) -> FileProblem:
-    """Two differing copies of one object. Compared after redaction, so copies that differ only in a
-    Secret's values (which Kitemark never keeps) are duplicates, and no value reaches the message."""
+    """Two differing copies of one object. Compared after redaction, so no value reaches the message;
+    copies whose secrets differ have different markers, so they conflict too."""
     message = f"conflicting copies of {ref_of(obj)}: {first.source} and {later.source}"
     meta = obj["metadata"]
     if obj["kind"] == "Namespace" and not group_of(obj.get("apiVersion")):
@@ -164,8 +165,11 @@ def _own_namespace(data: Any) -> set[str]:
 
 def _flatten(documents: Iterable[Document], problems: list[FileProblem]) -> Iterator[Document]:
     for doc in documents:
-        # Before anything else looks at it (validation, skipping, messages): a Secret's values go.
-        data = doc.data = without_secret_values(doc.data)
+        # Before anything else looks at it (validation, skipping, messages): secrets go. A List is
+        # redacted whole here, so its items (flattened below) are not walked again.
+        if doc.item is None:
+            doc.data = redact_document(doc.data)
+        data = doc.data
         if data is None:
             continue  # an empty document (a trailing `---`)
         kind = data.get("kind") if isinstance(data, dict) else None
@@ -230,11 +234,11 @@ def namespaces_in(data: Any, scoping: Scoping, default_namespace: str) -> set[st
 
 
 def redact(obj: dict[str, Any]) -> dict[str, Any]:
-    """Drop what must not (or need not) reach an inventory: Secret values (keys stay, as evidence of
-    what a Secret holds), the last-applied annotation (a full copy of the object, Secret data
-    included) and managedFields (bulk without audit value)."""
+    """Drop what need not reach an inventory (its secrets already replaced by ``redact_document``): the
+    last-applied annotation (a full copy of the object, its secrets included) and managedFields (bulk
+    without audit value)."""
     # Copies only what it changes: the input is left as it was, without the cost of a deep copy.
-    obj = without_secret_values(dict(obj))
+    obj = dict(obj)
     meta = obj["metadata"] = dict(obj["metadata"])
     meta.pop("managedFields", None)
     annotations = meta.get("annotations")
@@ -245,17 +249,3 @@ def redact(obj: dict[str, Any]) -> dict[str, Any]:
         else:
             del meta["annotations"]
     return obj
-
-
-def without_secret_values(data: Any) -> Any:
-    """``data`` with the values of ``data``/``stringData`` replaced when it is a Secret, whatever the
-    case or spacing of its kind (`secret`, `SECRET `): a copy, the input is left as it was."""
-    kind = data.get("kind") if isinstance(data, dict) else None
-    if not isinstance(kind, str) or kind.strip().casefold() != "secret":
-        return data
-    data = dict(data)
-    for key in ("data", "stringData"):
-        if key in data:
-            value = data[key]
-            data[key] = {str(k): REDACTED for k in value} if isinstance(value, dict) else REDACTED
-    return data

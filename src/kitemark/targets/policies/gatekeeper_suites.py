@@ -26,6 +26,7 @@ from kitemark.targets.policies.gatekeeper_yaml import (
     embedded_at,
     line_of,
     load_documents,
+    without_secret_values,
     yaml_error,
     yaml_tree,
 )
@@ -228,7 +229,7 @@ def _collect_objects(root: Path, rel: str, ref: Reference, errors: list[InputErr
     else:
         bad = next((d for d in docs if not isinstance(d, dict)), None)
         if bad is None:
-            entry["documents"] = docs
+            entry["documents"] = without_secret_values(docs)
             return entry
         err = InputError(rel, f"expected Kubernetes objects, found a {type(bad).__name__}")
     errors.append(err)

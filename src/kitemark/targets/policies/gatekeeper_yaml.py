@@ -1,7 +1,8 @@
 """YAML for Gatekeeper suites, templates and objects, in Kitemark's one dialect
 (``kitemark.core.yamlfile.Loader``: dates stay strings, a key repeated in one mapping is an error):
 ``load_documents``, ``InputError``s naming file and line for YAML that cannot be read (``yaml_error``),
-and the line-number helpers that point errors at the right place in a file: ``yaml_tree`` (the node
+``without_secret_values`` (a suite's Secret objects keep their keys, never their values), and the
+line-number helpers that point errors at the right place in a file: ``yaml_tree`` (the node
 tree of a file), ``line_of`` (the line of the node at a path of keys and indexes) and ``embedded_at``
 (where a block of Rego embedded in a ConstraintTemplate starts). Used by
 ``kitemark.targets.policies.gatekeeper_suites``.
@@ -15,6 +16,7 @@ import yaml
 
 from kitemark.core.kinds import InputError
 from kitemark.core.yamlfile import Loader, error_text
+from kitemark.targets.cluster.redaction import SECRET_FIELDS, is_secret, redact_secret_fields
 
 
 def yaml_error(rel: str, exc: yaml.YAMLError) -> InputError:
@@ -25,6 +27,32 @@ def yaml_error(rel: str, exc: yaml.YAMLError) -> InputError:
 
 def load_documents(text: str) -> list[Any]:
     return [doc for doc in yaml.load_all(text, Loader=Loader) if doc is not None]
+
+
+def without_secret_values(docs: list[Any]) -> list[Any]:
+    """A suite's object or inventory documents with each Secret's values replaced by markers
+    (``kitemark.core.redaction``), in ``List`` items and AdmissionReview requests too: the documents
+    are kept in the inventory. A policy still sees which keys a Secret has, and whether a value is
+    empty, but never the value (a policy that decodes one reviews the marker instead)."""
+    return [_redacted(doc) for doc in docs]
+
+
+def _redacted(doc: Any, list_kind: str = "") -> Any:
+    if not isinstance(doc, dict):
+        return doc
+    if is_secret(doc, list_kind) and any(key in doc for key in SECRET_FIELDS):
+        return redact_secret_fields(doc)
+    out = doc
+    items, request = doc.get("items"), doc.get("request")
+    if isinstance(items, list):
+        kind = doc.get("kind")
+        out = {**out, "items": [_redacted(i, kind if isinstance(kind, str) else "") for i in items]}
+    if isinstance(request, dict):
+        out = {
+            **out,
+            "request": {k: _redacted(v) if k in ("object", "oldObject") else v for k, v in request.items()},
+        }
+    return out
 
 
 def yaml_tree(text: str) -> yaml.Node | None:

@@ -55,6 +55,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import InputError, Inventory, TargetSpec, Unit
+from kitemark.core.redaction import redact_text
 from kitemark.core.resources import walk_inputs
 from kitemark.targets.terraform.calls import link_calls, local_source
 from kitemark.targets.terraform.files import (
@@ -64,7 +65,7 @@ from kitemark.targets.terraform.files import (
     relpath,
     unread_reason,
 )
-from kitemark.targets.terraform.redaction import redact_secrets
+from kitemark.targets.terraform.redaction import redact_fed_values, redact_secrets
 from kitemark.targets.terraform.view import ModuleView, join
 
 KIND = "terraform"
@@ -128,6 +129,7 @@ def _collect_module(
     files: dict[str, Any] = {}
     errors: list[dict[str, Any]] = [e.to_dict() for e in refused]
     skipped: list[dict[str, Any]] = []
+    feeding: set[tuple[str, str]] = set()  # variables and locals a secret is read from
     for path in (module_dir / name for name in sorted(names)):
         # Errors are located where the file is, relative to the target folder (the module's name may
         # be the folder's own name, which is not a path inside it).
@@ -135,11 +137,12 @@ def _collect_module(
         if reason := unread_reason(path.name):
             skipped.append({"path": rel, "line": None, "reason": reason, "holds_resources": True})
             continue
-        parsed, problem = parse_file(path, rel)
+        parsed, problem = parse_file(path, rel, feeding)
         if problem is not None:
             errors.append(problem.to_dict())
         else:
             files[path.name] = parsed
+    redact_fed_values(files, feeding)
     return {"path": module_path, "dir": folder, "files": files, "errors": errors, "skipped": skipped}
 
 
@@ -169,8 +172,11 @@ def _local_calls(
     return errors, skipped
 
 
-def parse_file(path: Path, rel: str) -> tuple[dict[str, Any] | None, InputError | None]:
-    """python-hcl2's parse of one file (JSON-safe), or the reason it could not be read."""
+def parse_file(
+    path: Path, rel: str, feeding: set[tuple[str, str]] | None = None
+) -> tuple[dict[str, Any] | None, InputError | None]:
+    """python-hcl2's parse of one file (JSON-safe, secrets redacted), or the reason it could not be
+    read. ``feeding`` collects the variables and locals its secrets are read from."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -188,11 +194,11 @@ def parse_file(path: Path, rel: str) -> tuple[dict[str, Any] | None, InputError 
         return None, InputError(rel, message, line)
     except Exception as exc:  # python-hcl2's transformer raises assorted errors on odd input
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, InputError(rel, f"HCL parse error: {first}")
+        return None, InputError(rel, f"HCL parse error: {redact_text(first)}")
     for key in BLOCK_TYPES:
         if key in parsed and not isinstance(parsed[key], list):
             return None, InputError(rel, f"`{key}` is set as an attribute; Terraform expects `{key}` blocks")
-    return redact_secrets(_json_safe(parsed)), None
+    return redact_secrets(_json_safe(parsed), feeding), None
 
 
 def _syntax_message(exc: UnexpectedInput) -> str:

@@ -1,104 +1,41 @@
-"""Secret redaction for parsed HCL: literal credential values in one file's python-hcl2 parse become
-``"<redacted>"`` before the parse is kept as audit evidence. Credential-like names are recognised by
-``is_credential_name`` (``CREDENTIAL_NAMES``, ``CREDENTIAL_SUFFIXES``); ``redact_secrets`` walks a file's
-blocks, masking those values, secrets embedded in longer strings (JSON, ``jsonencode``, URL passwords) and
-the values of sensitive variables and outputs, while ``mask_template`` keeps references and ``${...}``
-interpolations intact so the evidence still shows where a value comes from.
+"""Secret redaction for parsed HCL, by the policy of ``kitemark.core.redaction``: literal credential values
+in one file's python-hcl2 parse become markers (``<redacted hmac:…>``) before the parse is kept as audit
+evidence. ``redact_secrets`` walks a file's blocks, masking the values under credential-like names, secrets
+written inside longer strings (JSON, ``jsonencode``, ``user_data`` scripts, connection strings, URL
+passwords, private keys) and the values of sensitive variables and outputs, while ``mask_template`` keeps
+references and ``${...}`` interpolations intact so the evidence still shows where a value comes from.
 """
 
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from typing import Any
 
+from kitemark.core.redaction import is_credential_name, is_marker, marker, redact_text
 from kitemark.targets.terraform.hcl_values import META_KEYS
 
-REDACTED = "<redacted>"
+__all__ = ["is_credential_name", "mask_template", "redact_fed_values", "redact_secrets"]
 
-# Attribute and map-key names whose values are credentials. A name matches when, lower-cased with `-` and
-# camelCase humps read as `_` and a write-only `_wo` suffix dropped, it is one of CREDENTIAL_NAMES or ends
-# with one of CREDENTIAL_SUFFIXES: `password`, `master_password`, `auth_token`, `DB_PASSWORD`, `apiKey`,
-# `client_secret`, `password_wo`. Deliberately not `*_key` (kms_key_id, s3 object keys) nor `*_id`/`*_arn`
-# (`secret_id`, `secret_arn` name a secret, they do not hold it). Booleans and null are never secrets, so
-# `manage_master_user_password = true` and `generate_secret = true` stay as they are.
-CREDENTIAL_NAMES = frozenset(
-    {
-        "password",
-        "passwd",
-        "passphrase",
-        "secret",
-        "secret_key",
-        "secret_access_key",
-        "access_key",
-        "access_key_id",
-        "token",
-        "session_token",
-        "auth_token",
-        "private_key",
-        "private_key_pem",
-        "client_secret",
-        "api_key",
-        "apikey",
-        "secret_string",
-        "secret_binary",
-        "credentials",
-        "authorization",
-        "plaintext",
-    }
-)
-CREDENTIAL_SUFFIXES = (
-    "_password",
-    "_passwd",
-    "_passphrase",
-    "_secret",
-    "_secret_key",
-    "_token",
-    "_private_key",
-    "_api_key",
-    "_apikey",
-    "_access_key",
-)
+# `var.x` / `local.x` read where a secret is written: their literal values are secrets too.
+_REFERENCE = re.compile(r"\b(var|local)\.([A-Za-z_][\w-]*)")
+_feeding: ContextVar[set[tuple[str, str]] | None] = ContextVar("feeding", default=None)
+
 # Resource types whose `value` argument is the secret itself (an SSM parameter unless it is known to be a
 # plain String/StringList, an API Gateway key).
 _SECRET_VALUE_TYPES = frozenset({"aws_ssm_parameter", "aws_api_gateway_api_key"})
 _PLAIN_SSM_TYPES = frozenset({"String", "StringList"})
+# Resource types whose data maps are a Kubernetes Secret's values: every value, whatever its key.
+_SECRET_DATA_TYPES = frozenset({"kubernetes_secret", "kubernetes_secret_v1"})
+_SECRET_DATA_KEYS = ("data", "binary_data")
 
 # Labels python-hcl2 nests as dict keys above a block's body, by top-level block kind; label keys are names
 # chosen by the author (`resource "aws_secretsmanager_secret" "db_password"`), never attributes.
 _LABELS = {"resource": 2, "data": 2, "variable": 1, "output": 1, "module": 1, "provider": 1, "check": 1}
 
-_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-# Secrets written inside a longer string: a JSON heredoc or jsonencode() (`"password": "x"`,
-# `{ name = "DB_PASSWORD", value = "x" }`) or the password of a URL (`postgres://app:x@db:5432/app`).
-_HINT = re.compile(r"pass|secret|token|key|credential|authori|plaintext|://", re.IGNORECASE)
-_QUOTED = r"""(?P<{q}>["'])(?P<{v}>(?:\\.|(?!(?P={q}))[^\\])*)(?P={q})"""
-_KEY_VALUE = re.compile(
-    r"""(?<![\w-])(?P<kq>["']?)(?P<key>[A-Za-z_][\w-]*)(?P=kq)\s*(?:=(?!=)|:)\s*"""
-    + _QUOTED.format(q="q", v="val")
-)
-_NAME_THEN_VALUE = re.compile(
-    r"""(?<![\w-])(?P<nq>["']?)(?:name|key)(?P=nq)\s*[:=]\s*"""
-    + _QUOTED.format(q="q1", v="name")
-    + r"""\s*,?\s*(?P<vq>["']?)value(?P=vq)\s*[:=]\s*"""
-    + _QUOTED.format(q="q2", v="val")
-)
-_VALUE_THEN_NAME = re.compile(
-    r"""(?<![\w-])(?P<vq>["']?)value(?P=vq)\s*[:=]\s*"""
-    + _QUOTED.format(q="q2", v="val")
-    + r"""\s*,?\s*(?P<nq>["']?)(?:name|key)(?P=nq)\s*[:=]\s*"""
-    + _QUOTED.format(q="q1", v="name")
-)
-_URL_PASSWORD = re.compile(r"""(?P<pre>[A-Za-z][\w+.-]*://[^\s/:@"'<>]+:)(?P<val>[^\s/@"'<>]+)(?=@)""")
 
-
-def is_credential_name(name: str) -> bool:
-    """Does an attribute or key of this name hold a credential (see CREDENTIAL_NAMES)?"""
-    normal = _CAMEL_HUMP.sub("_", name.strip("\"' ")).lower().replace("-", "_").removesuffix("_wo")
-    return normal in CREDENTIAL_NAMES or normal.endswith(CREDENTIAL_SUFFIXES)
-
-
-def redact_secrets(parsed: dict[str, Any]) -> dict[str, Any]:
-    """Replace, in one file's python-hcl2 parse (in place), every literal secret value with ``<redacted>``:
+def redact_secrets(parsed: dict[str, Any], feeding: set[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """Replace, in one file's python-hcl2 parse (in place), every literal secret value with its marker:
 
     - the literal values of credential-like attributes and map keys (``is_credential_name``) anywhere,
       including inside ``jsonencode(...)``, JSON heredocs, ``{name = "X_PASSWORD", value = ...}`` pairs and
@@ -110,14 +47,52 @@ def redact_secrets(parsed: dict[str, Any]) -> dict[str, Any]:
     its quoted string literals and the template text around ``${...}`` are replaced
     (``coalesce(var.p, "x")`` becomes ``coalesce(var.p, "<redacted>")``). Numbers inside an expression are
     not treated as secrets.
+
+    ``feeding`` collects the ``("var", name)`` and ``("local", name)`` references read where a secret is
+    written, for ``redact_fed_values`` (the variable may be declared in another file of the module).
     """
-    for kind, entries in parsed.items():
-        if not isinstance(entries, list):
-            continue
-        for entry in entries:
-            for labels, body in _labelled_bodies(entry, _LABELS.get(kind, 0)):
-                _redact_block(kind, labels, body)
+    token = _feeding.set(feeding)
+    try:
+        for kind, entries in parsed.items():
+            if not isinstance(entries, list):
+                continue
+            for entry in entries:
+                for labels, body in _labelled_bodies(entry, _LABELS.get(kind, 0)):
+                    _redact_block(kind, labels, body)
+    finally:
+        _feeding.reset(token)
     return parsed
+
+
+def redact_fed_values(files: dict[str, Any], feeding: set[tuple[str, str]]) -> None:
+    """Redact, across one module's parsed files (in place), the default of every variable and the value
+    of every local that ``feeding`` says a secret is read from (``password = var.db`` makes ``db``'s
+    default a secret, whatever its name); a local read this way may name more, until none is left."""
+    done: set[tuple[str, str]] = set()
+    while pending := feeding - done:
+        done |= pending
+        more: set[tuple[str, str]] = set()
+        token = _feeding.set(more)
+        try:
+            for parsed in files.values():
+                _redact_fed_file(parsed, pending)
+        finally:
+            _feeding.reset(token)
+        feeding |= more
+
+
+def _redact_fed_file(parsed: Any, names: set[tuple[str, str]]) -> None:
+    if not isinstance(parsed, dict):
+        return
+    for entry in parsed.get("variable") or []:
+        for labels, body in _labelled_bodies(entry, 1):
+            if labels and ("var", labels[0]) in names and isinstance(body, dict) and "default" in body:
+                body["default"] = _redact_all(body["default"])
+    for body in parsed.get("locals") or []:
+        if isinstance(body, dict):
+            for key in body:
+                if key not in META_KEYS and ("local", key) in names:
+                    body[key] = _mask_literals(body[key])
 
 
 Labelled = list[tuple[tuple[str, ...], Any]]
@@ -147,6 +122,10 @@ def _redact_block(kind: str, labels: tuple[str, ...], body: Any) -> None:
         plain = labels[0] == "aws_ssm_parameter" and body.get("type") in _PLAIN_SSM_TYPES
         if not plain:
             body["value"] = _mask_literals(body["value"])
+    if kind in ("resource", "data") and labels and labels[0] in _SECRET_DATA_TYPES:
+        for key in _SECRET_DATA_KEYS:
+            if key in body:
+                body[key] = _mask_literals(body[key])
     _walk(body)
 
 
@@ -181,15 +160,19 @@ def _redact_pair(node: dict[str, Any]) -> None:
 
 
 def _mask_literals(value: Any) -> Any:
-    """A credential's value with every literal replaced and references kept (bool/null kept as well)."""
+    """A credential's value with every literal replaced and references kept (bool/null kept as well);
+    the references are noted for ``redact_fed_values``."""
     if isinstance(value, dict):
         return {k: v if k in META_KEYS else _mask_literals(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_mask_literals(v) for v in value]
     if isinstance(value, str):
+        feeding = _feeding.get()
+        if feeding is not None and "." in value:
+            feeding.update((m[1], m[2]) for m in _REFERENCE.finditer(value))
         return mask_template(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return REDACTED
+        return marker(value)
     return value
 
 
@@ -199,15 +182,15 @@ def _redact_all(value: Any) -> Any:
         return {k: v if k in META_KEYS else _redact_all(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_redact_all(v) for v in value]
-    if isinstance(value, str) and value:
-        return REDACTED
+    if isinstance(value, str) and value and not is_marker(value):
+        return marker(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return REDACTED
+        return marker(value)
     return value
 
 
 def mask_template(text: str) -> str:
-    """``text`` with its literal parts replaced: a plain literal becomes ``<redacted>``; in a template the
+    """``text`` with its literal parts replaced: a plain literal becomes its marker; in a template the
     text around ``${...}`` and the quoted strings inside it are replaced, so ``"${var.x}"`` is unchanged.
     Empty and whitespace-only text is kept; anything this cannot read (``%{`` directives, heredocs inside
     an expression, unbalanced braces) is replaced whole."""
@@ -217,7 +200,7 @@ def mask_template(text: str) -> str:
     def flush() -> None:
         if literal:
             chunk = "".join(literal)
-            out.append(chunk if not chunk.strip() or chunk == REDACTED else REDACTED)
+            out.append(chunk if not chunk.strip() or is_marker(chunk) else marker(chunk))
             literal.clear()
 
     i, n = 0, len(text)
@@ -226,12 +209,12 @@ def mask_template(text: str) -> str:
             literal.append(text[i : i + 3])
             i += 3
         elif text.startswith("%{", i):
-            return REDACTED
+            return marker(text)
         elif text.startswith("${", i):
             end = _expression_end(text, i + 2)
             inner = None if end is None else _mask_expression(text[i + 2 : end])
             if end is None or inner is None:
-                return REDACTED
+                return marker(text)
             flush()
             out.append("${" + inner + "}")
             i = end + 1
@@ -305,25 +288,6 @@ def _expression_end(text: str, start: int) -> int | None:
 
 
 def _redact_embedded(text: str) -> str:
-    """Secrets written inside a longer string (JSON, jsonencode, a URL); other text is left alone."""
-    if not _HINT.search(text):
-        return text
-
-    def key_value(m: re.Match[str]) -> str:
-        if not is_credential_name(m["key"]):
-            return m[0]
-        return _replace_group(m, "val")
-
-    def pair(m: re.Match[str]) -> str:
-        return _replace_group(m, "val") if is_credential_name(m["name"]) else m[0]
-
-    text = _KEY_VALUE.sub(key_value, text)
-    text = _NAME_THEN_VALUE.sub(pair, text)
-    text = _VALUE_THEN_NAME.sub(pair, text)
-    return _URL_PASSWORD.sub(lambda m: _replace_group(m, "val"), text)
-
-
-def _replace_group(m: re.Match[str], group: str) -> str:
-    start, end = m.start(group) - m.start(), m.end(group) - m.start()
-    whole = m[0]
-    return whole[:start] + mask_template(m[group]) + whole[end:]
+    """Secrets written inside a longer string (JSON, jsonencode, a script, a URL); other text is left
+    alone, and ``${...}`` references inside a secret are kept."""
+    return redact_text(text, mask_template)

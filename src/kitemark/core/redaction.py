@@ -1,0 +1,277 @@
+"""Kitemark's one redaction policy: which values are secrets, and what replaces them.
+
+Every collector applies it as values are read, so no secret reaches an inventory, a report, a log
+or an error message. Two rules decide what is a secret:
+
+- *names* (``is_credential_name``): a value held under a credential-like key, attribute or variable
+  name (``password``, ``DB_PASSWORD``, ``apiToken``, ``awsSecretAccessKey``, ``client-secret``,
+  ``connection_string``...);
+- *patterns inside free text* (``redact_text``): ``--password=x`` and ``--token x`` arguments,
+  ``password: x`` / ``"password": "x"`` / ``Password=x;`` (connection strings) / ``export X_TOKEN=x``
+  (shell, ``user_data``), the password of a URL (``scheme://user:pass@host``), the body of a PEM private
+  key, AWS access key ids and secret access keys.
+
+A secret becomes a marker, ``<redacted hmac:1a2b3c4d>``: an HMAC-SHA256 of the value, truncated to 32
+bits, under a key chosen at random for each run (or ``KITEMARK_REDACTION_KEY`` when set). Within one
+run two equal values get the same marker and two different ones (almost surely) different markers,
+so a reviewer can tell them apart without seeing either; a plain digest of a low-entropy password
+could be reversed by trying a dictionary against an archived report, a keyed one cannot without the
+key. Empty values stay empty (a check may need to know a value is unset); booleans and null are never
+secrets.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+KEY_VARIABLE = "KITEMARK_REDACTION_KEY"
+_key: bytes | None = None
+
+MARKER = re.compile(r"<redacted(?: hmac:[0-9a-f]{8})?>")
+
+
+def configured_key() -> str | None:
+    """The key ``KITEMARK_REDACTION_KEY`` sets (shards of one run, runs to compare), if any."""
+    return os.environ.get(KEY_VARIABLE) or None
+
+
+def _run_key() -> bytes:
+    global _key
+    if _key is None:
+        configured = configured_key()
+        _key = configured.encode() if configured else secrets.token_bytes(32)
+    return _key
+
+
+def marker(value: object) -> str:
+    """The marker that stands for ``value`` in every output of this run."""
+    text = value if isinstance(value, str) else repr(value)
+    digest = hmac.new(_run_key(), text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    return f"<redacted hmac:{digest[:8]}>"
+
+
+def is_marker(text: object) -> bool:
+    return isinstance(text, str) and MARKER.fullmatch(text) is not None
+
+
+def stable_form(text: str) -> str:
+    """``text`` with every marker's digest dropped: equal for two runs over the same input, whatever
+    their keys (what shards of one run compare)."""
+    return MARKER.sub("<redacted>", text)
+
+
+# --- names -----------------------------------------------------------------------------------------
+
+# A name matches when, lower-cased with `-`, `.`, spaces and camelCase humps read as `_` (and a write-only
+# `_wo` suffix dropped), it is one of CREDENTIAL_NAMES or ends with one of CREDENTIAL_SUFFIXES: `password`,
+# `DB_PASSWORD`, `apiKey`, `client-secret`, `spring.datasource.password`, `awsSecretAccessKey`. Deliberately
+# not `*_key` (kms_key_id, object keys) nor `*_id`/`*_arn`/`*_name`/`*_ref`/`*_file` (`secret_id`,
+# `secretName`, `secretKeyRef`, `DB_PASSWORD_FILE` name a secret or where it is, they do not hold it).
+CREDENTIAL_NAMES = frozenset(
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "passphrase",
+        "secret",
+        "secret_key",
+        "secret_access_key",
+        "access_key",
+        "access_key_id",
+        "token",
+        "session_token",
+        "auth",
+        "auth_token",
+        "authorization",
+        "private_key",
+        "private_key_pem",
+        "client_secret",
+        "api_key",
+        "apikey",
+        "secret_string",
+        "secret_binary",
+        "credential",
+        "credentials",
+        "connection_string",
+        "connectionstring",
+        "plaintext",
+    }
+)
+CREDENTIAL_SUFFIXES = (
+    "_password",
+    "_passwd",
+    "_pwd",
+    "_passphrase",
+    "_secret",
+    "_secret_key",
+    "_token",
+    "_auth",
+    "_private_key",
+    "_api_key",
+    "_apikey",
+    "_access_key",
+    "_credential",
+    "_credentials",
+    "_connection_string",
+    "_connectionstring",
+    "_signing_key",
+    "_encryption_key",
+)
+_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_SEPARATORS = re.compile(r"[-.\s]+")
+
+
+def is_credential_name(name: object) -> bool:
+    """Does a value held under this name hold a credential (see CREDENTIAL_NAMES)?"""
+    return isinstance(name, str) and len(name) <= 200 and credential_key(name)
+
+
+@functools.lru_cache(maxsize=8192)  # the same few keys recur in every object of a snapshot
+def credential_key(name: str) -> bool:
+    """``is_credential_name`` for a string known to be short (a mapping's key): cached, for hot loops."""
+    normal = _SEPARATORS.sub("_", _HUMP.sub("_", name.strip("\"' -"))).lower().removesuffix("_wo")
+    return normal in CREDENTIAL_NAMES or normal.endswith(CREDENTIAL_SUFFIXES)
+
+
+# --- values ----------------------------------------------------------------------------------------
+
+
+def redact_value(value: Any) -> Any:
+    """A value that is a secret as a whole: strings and numbers become markers (empty strings stay
+    empty), mappings and lists are redacted item by item, booleans and null are kept."""
+    if isinstance(value, dict):
+        return {k: redact_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_value(v) for v in value]
+    if isinstance(value, str):
+        return value if not value or is_marker(value) else marker(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return marker(value)
+    return value
+
+
+# --- patterns inside free text ---------------------------------------------------------------------
+
+# A cheap test first: most strings hold none of these and are returned untouched.
+_HINT = re.compile(
+    r"pass|pwd|secret|token|key|credential|auth|connection|plaintext|://|AKIA|ASIA|AROA|AIDA|PRIVATE", re.I
+)
+_AWS_SECRET_HINT = re.compile(r"[A-Za-z0-9/+]{40}")
+
+_QUOTED = r"""(?P<{q}>["'])(?P<{v}>(?:\\.|(?!(?P={q}))[^\\])*)(?P={q})"""
+_KEY = r"""(?<![\w.-])(?:--?)?(?P<kq>["']?)(?P<key>[A-Za-z_][\w.-]*)(?P=kq)"""
+# `"password": "x"`, `password = 'x'`, `--password="x"`
+_KEY_QUOTED = re.compile(_KEY + r"""[ \t]*(?:=(?!=)|:)[ \t]*""" + _QUOTED.format(q="q", v="val"))
+# `password: x`, `Password=x;`, `export DB_TOKEN=x`, `--password=x`, `?token=x&`, `Authorization: Bearer x`
+_KEY_BARE = re.compile(
+    _KEY + r"""[ \t]*(?:=(?!=)|:(?!//))[ \t]*"""
+    r"""(?P<val>(?:(?:Bearer|Basic|Token|Digest)[ \t]+)?(?:\$\{[^}\s]*\}|[^\s"'`;&,<>{}()\[\]])+)"""
+)
+# `--password x` (a flag, then its value as the next word)
+_FLAG_SPACE = re.compile(
+    r"""(?<![\w-])--?(?P<key>[A-Za-z_][\w.-]*)[ \t]+(?P<val>[^\s"'`;&,<>-][^\s"'`;&,<>]*)"""
+)
+# `{"name": "DB_PASSWORD", "value": "x"}` in JSON, jsonencode(...) or a heredoc, either order
+_NAME_THEN_VALUE = re.compile(
+    r"""(?<![\w-])(?P<nq>["']?)(?:name|key)(?P=nq)\s*[:=]\s*"""
+    + _QUOTED.format(q="q1", v="name")
+    + r"""\s*,?\s*(?P<vq>["']?)value(?P=vq)\s*[:=]\s*"""
+    + _QUOTED.format(q="q2", v="val")
+)
+_VALUE_THEN_NAME = re.compile(
+    r"""(?<![\w-])(?P<vq>["']?)value(?P=vq)\s*[:=]\s*"""
+    + _QUOTED.format(q="q2", v="val")
+    + r"""\s*,?\s*(?P<nq>["']?)(?:name|key)(?P=nq)\s*[:=]\s*"""
+    + _QUOTED.format(q="q1", v="name")
+)
+# Patterns start only where a word starts (a lookbehind), so a long word is scanned once, not once per
+# character: a megabyte of base64 would otherwise take seconds.
+_URL_PASSWORD = re.compile(
+    r"""(?<![\w+.-])(?P<pre>[A-Za-z][\w+.-]*://[^\s/:@"'<>]*:)(?P<val>[^\s/@"'<>]+)(?=@)"""
+)
+# A private key's body runs to the next `-----` (its END line, or a truncated key's end of text).
+_PEM = re.compile(r"(?P<begin>-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(?P<val>(?:(?!-----).)+)", re.S)
+_AWS_KEY_ID = re.compile(r"(?<![A-Z0-9])(?P<val>(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16})(?![A-Z0-9])")
+# A 40-character secret access key standing alone: mixed case and not hex (git commits, digests are hex).
+_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])(?P<val>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
+
+Mask = Callable[[str], str]
+
+
+def _mask_literal(text: str) -> str:
+    return text if not text or is_marker(text) else marker(text)
+
+
+def redact_text(text: str, mask: Mask = _mask_literal) -> str:
+    """``text`` with every secret written inside it replaced by ``mask(secret)`` (a marker by default;
+    the Terraform collector passes one that keeps ``${...}`` references). The rest is left alone."""
+    if not text:
+        return text
+    if mask is _mask_literal and len(text) <= SHORT:
+        return redact_short(text)
+    return _redact_text(text, mask)
+
+
+SHORT = 256
+
+
+@functools.lru_cache(maxsize=65536)  # labels, images, names: short strings recur across objects
+def redact_short(text: str) -> str:
+    """``redact_text`` with markers, for a string of at most ``SHORT`` characters: cached, for hot loops."""
+    return _redact_text(text, _mask_literal)
+
+
+def _redact_text(text: str, mask: Mask) -> str:
+    hinted = _HINT.search(text) is not None
+    if hinted:
+        text = _PEM.sub(lambda m: m["begin"] + mask(m["val"]), text)
+
+        def by_key(m: re.Match[str]) -> str:
+            return _replace(m, "val", mask) if is_credential_name(m["key"]) else m[0]
+
+        def by_name(m: re.Match[str]) -> str:
+            return _replace(m, "val", mask) if is_credential_name(m["name"]) else m[0]
+
+        text = _KEY_QUOTED.sub(by_key, text)
+        text = _KEY_BARE.sub(by_key, text)
+        text = _FLAG_SPACE.sub(by_key, text)
+        text = _NAME_THEN_VALUE.sub(by_name, text)
+        text = _VALUE_THEN_NAME.sub(by_name, text)
+        text = _URL_PASSWORD.sub(lambda m: _replace(m, "val", mask), text)
+        text = _AWS_KEY_ID.sub(lambda m: _replace(m, "val", mask), text)
+    if len(text) >= 40 and _AWS_SECRET_HINT.search(text):
+        text = _AWS_SECRET.sub(lambda m: _replace(m, "val", mask) if _looks_random(m["val"]) else m[0], text)
+    return text
+
+
+def _looks_random(word: str) -> bool:
+    has = [any(c.islower() for c in word), any(c.isupper() for c in word), any(c.isdigit() for c in word)]
+    return all(has) and not re.fullmatch(r"[0-9a-fA-F]+", word)
+
+
+def _replace(m: re.Match[str], group: str, mask: Mask) -> str:
+    value = m[group]
+    if not value or is_marker(value) or (value.startswith("<redacted") and value.endswith(">")):
+        return m[0]
+    start, end = m.start(group) - m.start(), m.end(group) - m.start()
+    whole = m[0]
+    return whole[:start] + mask(value) + whole[end:]
+
+
+def redact_url(url: str) -> str:
+    """A URL for messages and reports: its user information (``user:pass@``) replaced by a marker."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return redact_text(url)
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        userinfo, _, host = authority.rpartition("@")
+        authority = f"{marker(userinfo)}@{host}"
+    return redact_text(f"{scheme}://{authority}{slash}{path}")

@@ -1,0 +1,129 @@
+"""Secrets in Kubernetes objects, replaced by markers (``kitemark.core.redaction``) as each document is
+read, before validation, messages or the inventory see it:
+
+- a Secret's ``data``, ``stringData`` and ``binaryData``: every value, whatever its key (keys stay, as
+  evidence of what the Secret holds);
+- anywhere in any object: a scalar under a credential-like key (a ConfigMap's ``DB_PASSWORD``, a custom
+  resource's ``spec.password``), the ``value`` of a ``{name, value}`` pair whose name is credential-like
+  (container ``env``), the word after a credential-like flag in ``args``/``command``
+  (``["--password", "x"]``), and secrets written inside any string (``--password=x``,
+  ``Password=x;``, URL passwords, private keys, AWS keys: ``redact_text``).
+
+Empty values stay empty and booleans stay booleans, so a check can still tell set from unset; other
+fields are untouched (no check reads env values, args or ConfigMap data).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kitemark.core.redaction import (
+    SHORT,
+    credential_key,
+    is_credential_name,
+    redact_short,
+    redact_text,
+    redact_value,
+)
+
+SECRET_FIELDS = ("data", "stringData", "binaryData")
+_ARGV_KEYS = frozenset({"args", "command"})
+
+
+def redact_document(data: Any, list_kind: str = "") -> Any:
+    """One raw document (an object, or a ``List`` of them) redacted in place (it is the reader's own
+    fresh parse; a snapshot holds millions of values, too many to copy). ``list_kind``: the kind of
+    the List holding it (raw API lists, ``SecretList``, leave their items' kind off)."""
+    if type(data) is str:
+        return redact_text(data)
+    if type(data) is list:
+        _walk_list(data)
+    if type(data) is not dict:
+        return data
+    kind, items = data.get("kind"), data.get("items")
+    if isinstance(kind, str) and type(items) is list:
+        # A List: each item by the rules of its own kind (a Secret inside a List is still a Secret).
+        del data["items"]
+        _walk_dict(data)
+        data["items"] = [redact_document(item, kind) for item in items]
+        return data
+    meta = data.get("metadata")
+    if type(meta) is dict:  # dropped from the inventory anyway (``objects.redact``): not worth a walk
+        meta.pop("managedFields", None)
+    secret = is_secret(data, list_kind)
+    held = {key: data.pop(key) for key in SECRET_FIELDS if secret and key in data}
+    _walk_dict(data)
+    if held:
+        data.update(redact_secret_fields(held))
+    return data
+
+
+def is_secret(data: dict[str, Any], list_kind: str = "") -> bool:
+    """A Secret, whatever the case or spacing of its kind (`secret`, `SECRET `)."""
+    kind = data.get("kind", list_kind.removesuffix("List"))
+    return isinstance(kind, str) and kind.strip().casefold() == "secret"
+
+
+def redact_secret_fields(secret: dict[str, Any], into: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``into`` (a copy of ``secret`` by default) with every value of the Secret's data fields replaced."""
+    out = dict(secret) if into is None else into
+    for key in SECRET_FIELDS:
+        if key in secret:
+            value = secret[key]
+            out[key] = (
+                {str(k): redact_value(v) for k, v in value.items()}
+                if isinstance(value, dict)
+                else (redact_value(value))
+            )
+    return out
+
+
+def _walk_dict(node: dict[Any, Any]) -> None:
+    # Hot: every value of a snapshot passes here once. Exact type tests, and a change only where needed.
+    for key, value in node.items():
+        kind = type(value)
+        if kind is str:
+            if type(key) is str and credential_key(key):
+                node[key] = redact_value(value)
+            elif value:
+                node[key] = redact_short(value) if len(value) <= SHORT else redact_text(value)
+        elif kind is dict:
+            if key != "labels":  # label values cannot hold a secret (63 characters, no `=`/`:`/space)
+                _walk_dict(value)
+        elif kind is list:
+            if key in _ARGV_KEYS:
+                node[key] = _argv(value)
+            else:
+                _walk_list(value)
+        elif (kind is int or kind is float) and is_credential_name(key):
+            node[key] = redact_value(value)
+    name = node.get("name")
+    if type(name) is str and "value" in node and is_credential_name(name):
+        node["value"] = redact_value(node["value"])  # env: {name: DB_PASSWORD, value: x}
+
+
+def _walk_list(node: list[Any]) -> None:
+    for index, value in enumerate(node):
+        kind = type(value)
+        if kind is str:
+            if value:
+                node[index] = redact_short(value) if len(value) <= SHORT else redact_text(value)
+        elif kind is dict:
+            _walk_dict(value)
+        elif kind is list:
+            _walk_list(value)
+
+
+def _argv(args: list[Any]) -> list[Any]:
+    """``args``/``command``: each word's embedded secrets, and the word after ``--password``."""
+    out: list[Any] = []
+    after_flag = False
+    for word in args:
+        if after_flag and isinstance(word, str) and not word.startswith("-"):
+            out.append(redact_value(word))
+        else:
+            out.append(redact_document(word))
+        after_flag = (
+            isinstance(word, str) and word.startswith("-") and "=" not in word and is_credential_name(word)
+        )
+    return out

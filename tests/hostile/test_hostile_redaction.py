@@ -1,0 +1,520 @@
+"""Secrets are redacted by policy (``kitemark.core.redaction``), wherever they are planted.
+
+Each source gets a unique canary. A real ``kitemark run`` (a subprocess, with ``--out``) reads them,
+and every output is searched for the canary: inventory/*.json, results.json, junit.xml,
+compliance.html, and the terminal's stdout and stderr. The canary must be absent and the marker must
+stand where the value was (``<redacted hmac:…>``: the marker of that exact value, so a reviewer can tell
+two values apart). Runs use a fixed ``KITEMARK_REDACTION_KEY`` so the test can compute the markers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from kitemark.core import redaction
+from kitemark.core.redaction import is_credential_name, redact_text, redact_url
+
+KEY = "hostile-redaction-test-key"
+
+
+def marker(value: object) -> str:
+    """The marker a run under ``KEY`` writes for ``value``."""
+    saved = redaction._key
+    redaction._key = KEY.encode()
+    try:
+        return redaction.marker(value)
+    finally:
+        redaction._key = saved
+
+
+def kitemark(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kitemark", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "KITEMARK_REDACTION_KEY": KEY, **(env or {})},
+    )
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return root
+
+
+class Run:
+    """One ``kitemark run``: its outputs, and its saved inventory."""
+
+    def __init__(self, proc: subprocess.CompletedProcess[str], out: Path) -> None:
+        assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
+        self.outputs = {"stdout": proc.stdout, "stderr": proc.stderr}
+        for path in sorted(out.rglob("*")):
+            if path.is_file():
+                self.outputs[path.relative_to(out).as_posix()] = path.read_text(errors="replace")
+        names = set(self.outputs)
+        assert {"results.json", "junit.xml", "compliance.html"} <= names, names
+        [self.inventory_name] = [n for n in names if n.startswith("inventory/") and n.endswith(".json")]
+        self.inventory = json.loads(self.outputs[self.inventory_name])
+
+    def assert_redacted(self, canary: str, value: str) -> None:
+        """``canary`` reaches no output, and the marker of ``value`` (the planted value that holds
+        it) stands in the inventory."""
+        leaked = [name for name, text in self.outputs.items() if canary in text]
+        assert not leaked, f"{canary} leaked into {leaked}"
+        assert marker(value) in self.outputs[self.inventory_name], f"no marker for {value!r}"
+
+
+# --- cluster snapshot --------------------------------------------------------------------------------
+
+LAST_APPLIED = '{"apiVersion":"v1","kind":"Secret","data":{"k":"CANARY-LAST-APPLIED"}}'
+PEM_BODY = "MIIEpAIBAAKCAQEA CANARY-PEM-BODY"
+CLUSTER = {
+    "team-a/ns.yaml": """
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: team-a, labels: {auth: oidc}}
+    """,
+    "team-a/deploy.yaml": """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: web
+          namespace: team-a
+          annotations:
+            example.com/config: "retries=3 token=CANARY-ANNOTATION"
+        spec:
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec:
+              containers:
+                - name: app
+                  image: registry.example/app:1.0
+                  args: ["--password=CANARY-ARG-EQUALS", "--token", "CANARY-ARG-SPACE", "--verbose"]
+                  env:
+                    - {name: DB_PASSWORD, value: CANARY-ENV-DB-PASSWORD}
+                    - {name: API_TOKEN, value: CANARY-ENV-API-TOKEN}
+                    - {name: EMPTY_PASSWORD, value: ""}
+                    - {name: LOG_LEVEL, value: debug}
+                    - {name: DB_CONNECTION, value: "Server=db;User Id=app;Password=CANARY-CONN-STRING;"}
+                    - {name: DATABASE_URL, value: "postgres://app:CANARY-URL-PASSWORD@db:5432/app"}
+    """,
+    "team-a/config.yaml": f"""
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {{name: settings, namespace: team-a}}
+        data:
+          DB_PASSWORD: CANARY-CONFIGMAP-KEY
+          application.properties: |
+            spring.datasource.url=jdbc:postgresql://db/app
+            spring.datasource.password=CANARY-CONFIGMAP-TEXT
+          tls.key: |
+            -----BEGIN RSA PRIVATE KEY-----
+            {PEM_BODY}
+            -----END RSA PRIVATE KEY-----
+          aws: "aws_access_key_id = AKIACANARY0AWSKEY0ID"
+          colour: blue
+    """,
+    "team-a/secret.yaml": f"""
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: db
+          namespace: team-a
+          annotations:
+            kubectl.kubernetes.io/last-applied-configuration: '{LAST_APPLIED}'
+        type: Opaque
+        data: {{username: Q0FOQVJZLURBVEE=, empty: ""}}
+        stringData: {{anything: CANARY-STRING-DATA}}
+        binaryData: {{blob: CANARY-BINARY-DATA}}
+    """,
+}
+
+# source -> (canary, the planted value whose marker must stand in the inventory)
+CLUSTER_SOURCES = {
+    "env value named DB_PASSWORD": ("CANARY-ENV-DB-PASSWORD", "CANARY-ENV-DB-PASSWORD"),
+    "env value named API_TOKEN": ("CANARY-ENV-API-TOKEN", "CANARY-ENV-API-TOKEN"),
+    "env connection string": ("CANARY-CONN-STRING", "CANARY-CONN-STRING"),
+    "env URL password": ("CANARY-URL-PASSWORD", "CANARY-URL-PASSWORD"),
+    "--password= argument": ("CANARY-ARG-EQUALS", "CANARY-ARG-EQUALS"),
+    "--token argument and value": ("CANARY-ARG-SPACE", "CANARY-ARG-SPACE"),
+    "annotation": ("CANARY-ANNOTATION", "CANARY-ANNOTATION"),
+    "ConfigMap credential key": ("CANARY-CONFIGMAP-KEY", "CANARY-CONFIGMAP-KEY"),
+    "ConfigMap properties text": ("CANARY-CONFIGMAP-TEXT", "CANARY-CONFIGMAP-TEXT"),
+    "ConfigMap private key": ("CANARY-PEM-BODY", f"\n{PEM_BODY}\n"),
+    "ConfigMap AWS access key id": ("AKIACANARY0AWSKEY0ID", "AKIACANARY0AWSKEY0ID"),
+    "Secret data": ("Q0FOQVJZLURBVEE=", "Q0FOQVJZLURBVEE="),
+    "Secret stringData": ("CANARY-STRING-DATA", "CANARY-STRING-DATA"),
+    "Secret binaryData": ("CANARY-BINARY-DATA", "CANARY-BINARY-DATA"),
+}
+
+
+@pytest.fixture(scope="module")
+def cluster_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    root = write(tmp_path_factory.mktemp("snapshot"), CLUSTER)
+    out = tmp_path_factory.mktemp("cluster-out")
+    return Run(kitemark("run", "--cluster", f"snap=snapshot:{root}", "--out", str(out), "-n", "0"), out)
+
+
+@pytest.mark.parametrize("source", sorted(CLUSTER_SOURCES))
+def test_cluster_source_is_redacted_everywhere(cluster_run: Run, source: str) -> None:
+    canary, value = CLUSTER_SOURCES[source]
+    cluster_run.assert_redacted(canary, value)
+
+
+def test_cluster_redaction_keeps_what_checks_read(cluster_run: Run) -> None:
+    by_name = {o["metadata"]["name"]: o for o in cluster_run.inventory["objects"]}
+    [container] = by_name["web"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["EMPTY_PASSWORD"] == "" and env["LOG_LEVEL"] == "debug"  # empty stays empty, the rest intact
+    assert env["DB_PASSWORD"] == marker("CANARY-ENV-DB-PASSWORD")
+    assert container["args"] == [
+        f"--password={marker('CANARY-ARG-EQUALS')}",
+        "--token",
+        marker("CANARY-ARG-SPACE"),
+        "--verbose",
+    ]
+    assert container["image"] == "registry.example/app:1.0"
+    config = by_name["settings"]["data"]
+    assert config["colour"] == "blue"
+    assert "spring.datasource.url=jdbc:postgresql://db/app" in config["application.properties"]
+    assert by_name["team-a"]["metadata"]["labels"] == {"auth": "oidc"}  # labels hold no secrets
+    secret = by_name["db"]
+    assert secret["data"] == {"username": marker("Q0FOQVJZLURBVEE="), "empty": ""}  # keys kept
+    assert secret["type"] == "Opaque"
+    assert "annotations" not in secret["metadata"]  # last-applied: a full copy of the Secret
+    assert "CANARY-LAST-APPLIED" not in "".join(cluster_run.outputs.values())
+
+
+# --- Terraform ---------------------------------------------------------------------------------------
+
+TERRAFORM = {
+    "main.tf": """
+        variable "db_password" {
+          type    = string
+          default = "CANARY-TF-VARIABLE"
+        }
+
+        resource "aws_instance" "web" {
+          ami           = "ami-123"
+          instance_type = "t3.micro"
+          user_data     = <<-EOT
+            #!/bin/bash
+            export DB_PASSWORD=CANARY-TF-USER-DATA
+            export APP_TOKEN="${var.db_password}"
+            echo ready
+          EOT
+        }
+
+        resource "kubernetes_secret" "app" {
+          metadata {
+            name = "app"
+          }
+          data = {
+            username = "CANARY-TF-K8S-SECRET"
+            empty    = ""
+            login    = var.login
+          }
+        }
+
+        resource "aws_db_instance" "db" {
+          identifier = "db"
+          password   = local.master
+        }
+
+        resource "aws_ssm_parameter" "conn" {
+          name  = "/app/conn"
+          type  = "String"
+          value = "Server=db;Database=app;Password=CANARY-TF-CONN-STRING;"
+        }
+
+        resource "aws_ecs_task_definition" "t" {
+          family                = "t"
+          container_definitions = jsonencode([{ name = "app", command = ["--password=CANARY-TF-ARG"] }])
+        }
+    """,
+    # Declared in another file, named like nothing secret: read where a secret is written.
+    "inputs.tf": """
+        variable "login" {
+          default = "CANARY-TF-FED-VARIABLE"
+        }
+
+        locals {
+          master = "${var.prefix}CANARY-TF-FED-LOCAL"
+        }
+
+        variable "prefix" {
+          default = "CANARY-TF-FED-TWICE"
+        }
+    """,
+}
+TERRAFORM_SOURCES = {
+    "variable default under a credential name": "CANARY-TF-VARIABLE",
+    "user_data export": "CANARY-TF-USER-DATA",
+    "kubernetes_secret data": "CANARY-TF-K8S-SECRET",
+    "connection string": "CANARY-TF-CONN-STRING",
+    "--password= in a command": "CANARY-TF-ARG",
+    "variable feeding a kubernetes_secret": "CANARY-TF-FED-VARIABLE",
+    "local feeding a password": "CANARY-TF-FED-LOCAL",
+    "variable feeding that local": "CANARY-TF-FED-TWICE",
+}
+
+
+@pytest.fixture(scope="module")
+def terraform_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    root = write(tmp_path_factory.mktemp("tf"), TERRAFORM)
+    out = tmp_path_factory.mktemp("tf-out")
+    return Run(kitemark("run", "--terraform", str(root), "--out", str(out), "-n", "0"), out)
+
+
+@pytest.mark.parametrize("source", sorted(TERRAFORM_SOURCES))
+def test_terraform_source_is_redacted_everywhere(terraform_run: Run, source: str) -> None:
+    canary = TERRAFORM_SOURCES[source]
+    terraform_run.assert_redacted(canary, canary)
+
+
+def test_terraform_redaction_keeps_references_and_empty_values(terraform_run: Run) -> None:
+    text = terraform_run.outputs[terraform_run.inventory_name]
+    assert 'export APP_TOKEN=\\"${var.db_password}\\"' in text  # a reference is not a secret
+    assert "echo ready" in text
+    [module] = terraform_run.inventory["modules"]
+    [secret] = [
+        r["kubernetes_secret"]["app"]
+        for r in module["files"]["main.tf"]["resource"]
+        if "kubernetes_secret" in r
+    ]
+    assert secret["data"]["empty"] == ""
+
+
+# --- Gatekeeper suites -------------------------------------------------------------------------------
+
+# A hostile policy: its violation message quotes the Secret's data.
+QUOTING_TEMPLATE = """
+    apiVersion: templates.gatekeeper.sh/v1
+    kind: ConstraintTemplate
+    metadata: {name: k8squote}
+    spec:
+      crd:
+        spec:
+          names: {kind: K8sQuote}
+      targets:
+        - target: admission.k8s.gatekeeper.sh
+          rego: |
+            package k8squote
+
+            violation[{"msg": msg}] {
+              msg := sprintf("data=%v inventory=%v", [input.review.object.data, data.inventory])
+            }
+"""
+GATEKEEPER = {
+    "template.yaml": QUOTING_TEMPLATE,
+    "constraint.yaml": """
+        apiVersion: constraints.gatekeeper.sh/v1beta1
+        kind: K8sQuote
+        metadata: {name: c}
+        spec: {match: {}}
+    """,
+    "secret.yaml": """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: s, namespace: team-a}
+        data: {password: CANARY-GATOR-DATA, empty: ""}
+        stringData: {token: CANARY-GATOR-STRING}
+    """,
+    "inventory.yaml": """
+        apiVersion: v1
+        kind: List
+        items:
+          - apiVersion: v1
+            kind: Secret
+            metadata: {name: other, namespace: team-a}
+            data: {key: CANARY-GATOR-INVENTORY}
+    """,
+    "suite.yaml": """
+        kind: Suite
+        apiVersion: test.gatekeeper.sh/v1alpha1
+        metadata: {name: s}
+        tests:
+          - name: quote
+            template: template.yaml
+            constraint: constraint.yaml
+            cases:
+              - name: wrong
+                object: secret.yaml
+                inventory: [inventory.yaml]
+                assertions: [{violations: 0}]
+    """,
+}
+GATEKEEPER_SOURCES = {
+    "Secret data": "CANARY-GATOR-DATA",
+    "Secret stringData": "CANARY-GATOR-STRING",
+    "Secret in a case inventory": "CANARY-GATOR-INVENTORY",
+}
+
+
+@pytest.fixture(scope="module")
+def gatekeeper_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    root = write(tmp_path_factory.mktemp("policies"), GATEKEEPER)
+    out = tmp_path_factory.mktemp("policies-out")
+    return Run(kitemark("run", "--policies", str(root), "--out", str(out), "-n", "0"), out)
+
+
+@pytest.mark.parametrize("source", sorted(GATEKEEPER_SOURCES))
+def test_gatekeeper_suite_secret_is_redacted_everywhere(gatekeeper_run: Run, source: str) -> None:
+    canary = GATEKEEPER_SOURCES[source]
+    gatekeeper_run.assert_redacted(canary, canary)
+
+
+def test_gatekeeper_policy_sees_markers_not_values(gatekeeper_run: Run) -> None:
+    # The case fails (the policy always violates), and its message quotes the marker instead.
+    results = json.loads(gatekeeper_run.outputs["results.json"])
+    text = json.dumps([r for r in results["results"] if r["status"] == "failed"])
+    assert marker("CANARY-GATOR-DATA") in text
+
+
+# --- AWS options -------------------------------------------------------------------------------------
+
+
+def one_line_usage_error(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr + proc.stdout, proc.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--aws-endpoint", "http://user:CANARY-ENDPOINT-PW@127.0.0.1:9"], "carries credentials"),
+        (["--aws-endpoint", "ftp://user:CANARY-ENDPOINT-FTP@host"], "expected an http:// or https:// URL"),
+        (["--aws-endpoint", "http://127.0.0.1:9/?X-Amz-Security-Token=CANARY-ENDPOINT-QUERY"], "no ?query"),
+        (["--aws-endpoint", "http://[::1"], "not a URL"),
+        (["--aws-endpoint", "http://127.0.0.1:9", "--aws-region", "eu_west_2!"], "not a region name"),
+    ],
+)
+def test_bad_aws_options_are_one_line_usage_errors(tmp_path: Path, args: list[str], expected: str) -> None:
+    proc = kitemark("run", *args, "--out", str(tmp_path / "out"), "-n", "0")
+    line = one_line_usage_error(proc)
+    assert expected in line
+    assert "CANARY" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "out" / "results.json").exists()
+
+
+AWS_CONFIG = """
+[profile failing]
+credential_process = sh -c "echo CANARY-CREDENTIAL-PROCESS >&2; exit 3"
+
+[profile loop]
+role_arn = arn:aws:iam::123456789012:role/x
+source_profile = loop
+"""
+
+
+@pytest.mark.parametrize(
+    ("profile", "expected"), [("failing", "custom-process failed"), ("loop", "Infinite loop")]
+)
+def test_a_broken_aws_profile_is_a_one_line_usage_error(tmp_path: Path, profile: str, expected: str) -> None:
+    config = tmp_path / "config"
+    config.write_text(AWS_CONFIG)
+    env = {"AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    proc = kitemark("run", "--aws-profile", profile, "--out", str(tmp_path / "out"), "-n", "0", env=env)
+    line = one_line_usage_error(proc)
+    assert f"AWS profile {profile!r} cannot be used" in line and expected in line
+    assert "CANARY" not in proc.stdout + proc.stderr  # credential_process's stderr is never shown
+
+
+def test_a_malformed_aws_config_file_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("[broken\naws_secret_access_key = CANARY-CONFIG\n")
+    env = {"AWS_CONFIG_FILE": str(config)}
+    proc = kitemark("run", "--aws-profile", "x", "--out", str(tmp_path / "out"), "-n", "0", env=env)
+    assert "cannot be used" in one_line_usage_error(proc)
+    assert "CANARY" not in proc.stdout + proc.stderr
+
+
+# --- the policy itself -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["DB_PASSWORD", "API_TOKEN", "awsSecretAccessKey", "DBPassword", "client-secret", "apiKey", "pwd",
+     "spring.datasource.password", "connectionString", "BASIC_AUTH", "private_key", "credentials"],
+)  # fmt: skip
+def test_credential_like_names(name: str) -> None:
+    assert is_credential_name(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["secretName", "secret_id", "secretKeyRef", "imagePullSecrets", "DB_PASSWORD_FILE", "kms_key_id",
+     "token_validity_units", "public_key", "LOG_LEVEL", "name", "value", "key", "author"],
+)  # fmt: skip
+def test_names_that_only_name_a_secret(name: str) -> None:
+    assert not is_credential_name(name)
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("--password=hunter2 --verbose", "hunter2"),
+        ("--token hunter2", "hunter2"),
+        ("password: hunter2", "hunter2"),
+        ('{"client_secret": "hunter2"}', "hunter2"),
+        ("Server=db;Password=hunter2;Database=x", "hunter2"),
+        ("export DB_PASSWORD=hunter2", "hunter2"),
+        ("https://user:hunter2@example.org/x", "hunter2"),
+        ("Authorization: Bearer hunter2", "Bearer hunter2"),
+        ("id AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
+        ("secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY.", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    ],
+)
+def test_patterns_inside_free_text(text: str, secret: str) -> None:
+    redacted = redact_text(text)
+    assert "hunter2" not in redacted and secret not in redacted
+    assert redaction.marker(secret) in redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["image: nginx:1.25", "http://host:8080/path", "key: value", "DB_PASSWORD_FILE=/run/secrets/db",
+     "commit 0123456789abcdef0123456789abcdef01234567", "secretName: db-credentials", ""],
+)  # fmt: skip
+def test_plain_text_is_left_alone(text: str) -> None:
+    assert redact_text(text) == text
+
+
+def test_markers_tell_values_apart_without_showing_them() -> None:
+    one, same, other = redaction.marker("hunter2"), redaction.marker("hunter2"), redaction.marker("hunter3")
+    assert one == same != other and "hunter" not in one
+    assert redaction.is_marker(one) and redact_text(f"password: {one}") == f"password: {one}"  # idempotent
+
+
+def test_url_userinfo_is_replaced_whole() -> None:
+    assert redact_url("http://user:hunter2@host:9/x") == f"http://{redaction.marker('user:hunter2')}@host:9/x"
+    assert redact_url("http://[::1") == "http://[::1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "QUJD" * 75_000,  # a 300 kB base64 blob: one long word
+        "-----BEGIN RSA PRIVATE KEY-----" * 10_000,  # keys that never end
+        "http://" + "a" * 300_000,
+    ],
+)
+def test_megabyte_strings_are_redacted_in_linear_time(text: str) -> None:
+    # Patterns that restart inside a long word take minutes here; linear ones well under a second.
+    started = time.monotonic()
+    redact_text(text)
+    assert time.monotonic() - started < 10
