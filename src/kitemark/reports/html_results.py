@@ -1,6 +1,8 @@
 """Result blocks and findings tables of compliance.html, written in Python rather than as template
 macros: a 1,500-namespace run has 6,000 results and 12,000 findings, and a macro call each made the
-report the slowest part of the run. Every value is escaped here (``markupsafe.escape``).
+report the slowest part of the run. Every value is escaped here (``markupsafe.escape``), and text from
+the targets is wrapped in ``<bdi>`` (``bdi``) so a right-to-left override in a name cannot reverse the
+text around it.
 
 Results that need attention (failed, error, waived) show their evidence laid out over lines; settled
 ones (passed, not applicable) show it on one line, still complete, so the auditor can read what was
@@ -14,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
+from kitemark.reports.safe_text import json_bidi_escaped
+
 if TYPE_CHECKING:
     from kitemark.reports.html import FindingView, ResultView
 
@@ -24,6 +28,11 @@ STATUS_LABELS = {
     "waived": "Waived",
     "not_applicable": "Not applicable",
 }
+
+
+def bdi(value: Any) -> Markup:
+    """User text, escaped and isolated from the text around it (bidi overrides end at the element)."""
+    return Markup(f"<bdi>{escape(value)}</bdi>")
 
 
 def chip(status: str) -> str:
@@ -39,13 +48,15 @@ def _evidence_text(value: Any, pretty: bool) -> str:
     from kitemark.reports.html import pretty_json
 
     text = pretty_json(value) if pretty else json.dumps(value, ensure_ascii=False, default=str)
-    # Element content: quotes need no escaping there, so the JSON stays readable.
+    # Element content: quotes need no escaping there, so the JSON stays readable. Bidi controls are
+    # written as JSON escapes (the same value), so they cannot reorder the lines around them.
+    text = json_bidi_escaped(text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _waiver_note(f: FindingView) -> str:
     w = f.waiver or {}
-    wid = escape(w.get("id", ""))
+    wid = bdi(w.get("id", ""))
     link = f' <a href="#{escape(f.waiver_anchor)}">{wid}</a>' if f.waiver_anchor else f" {wid}"
     if w.get("expired"):
         expires = escape(w.get("expires", ""))
@@ -58,8 +69,8 @@ def _waiver_note(f: FindingView) -> str:
         head = f"<strong>Waived</strong> by{link} until <time>{escape(w.get('expires', ''))}</time>."
     return (
         f'<div class="waiver-note{" expired" if w.get("expired") else ""}">{head}'
-        f'<br>Justification: <span class="justification">{escape(w.get("justification", ""))}</span>'
-        f"<br>Owner: {escape(w.get('owner', ''))}</div>"
+        f'<br>Justification: <span class="justification">{bdi(w.get("justification", ""))}</span>'
+        f"<br>Owner: {bdi(w.get('owner', ''))}</div>"
     )
 
 
@@ -71,11 +82,11 @@ def findings_table(findings: list[FindingView], pretty: bool = True) -> Markup:
     for f in findings:
         status = escape(f.status)
         note = _waiver_note(f) if f.waiver else ""
-        where = f"<code>{escape(f.location)}</code>" if f.location else "—"
+        where = f"<code>{bdi(f.location)}</code>" if f.location else "—"
         rows.append(
             f'<tbody class="finding st-{status}" data-status="{status}">\n<tr>\n<td>{chip(f.status)}</td>\n'
-            f'<th scope="row" class="resource"><code>{escape(f.resource)}</code></th>\n'
-            f'<td class="message">{escape(f.message)}{note}</td>\n<td class="location">{where}</td>\n</tr>'
+            f'<th scope="row" class="resource"><code>{bdi(f.resource)}</code></th>\n'
+            f'<td class="message">{bdi(f.message)}{note}</td>\n<td class="location">{where}</td>\n</tr>'
         )
         if f.evidence is not None:
             rows.append(
@@ -92,9 +103,9 @@ def result_block(r: ResultView, ctx: str, settled: bool = False) -> Markup:
     head = (
         f'<div class="result st-{status}" id="{escape(occurrence(ctx, r))}" data-result-id="{escape(r.id)}" '
         f'data-status="{status}">\n<p class="result-head">{chip(r.status)} '
-        f'<span class="unit">{escape(r.unit)}</span>\n'
-        f'<span class="muted">result <code class="result-id">{escape(r.id)}</code> · '
-        f"target {escape(r.target)} · {r.duration:.3f} s</span></p>\n"
+        f'<span class="unit">{bdi(r.unit)}</span>\n'
+        f'<span class="muted">result <code class="result-id">{bdi(r.id)}</code> · '
+        f"target {bdi(r.target)} · {r.duration:.3f} s</span></p>\n"
     )
     # Joined as plain strings: adding a str to Markup would escape the str.
     return Markup(head + str(findings_table(r.findings, pretty=not settled)) + "\n</div>")
