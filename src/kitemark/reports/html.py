@@ -9,8 +9,8 @@ lays it out. The output depends on the document alone (no clock, no environment)
 the same results.json gives the same bytes.
 
 All text from the document is escaped (autoescape), text from the targets is wrapped in ``<bdi>`` (the
-``bdi`` filter), and the finished page has every control character HTML forbids shown as a visible
-escape (``safe_text.for_html``), so no name can reverse, hide or break the text around it.
+``bdi`` filter), and every control character HTML forbids is shown as a visible escape (``_finalize``
+and ``html_results``), so no name can reverse, hide or break the text around it.
 """
 
 from __future__ import annotations
@@ -557,9 +557,19 @@ def _waivers(
     return views
 
 
+def _finalize(value: Any) -> Any:
+    """Every ``{{ value }}`` of the template, before it is escaped: text with characters HTML forbids
+    gets visible escapes. Markup comes from ``html_results``, which cleans its own values."""
+    # `type() is str` leaves Markup out; most text is printable, so no call is made for it.
+    if type(value) is str and not value.isprintable():
+        return for_html(value)
+    return value
+
+
 @cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
+        finalize=_finalize,
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,  # every value from results.json is untrusted text
         undefined=jinja2.StrictUndefined,
@@ -588,4 +598,4 @@ def _environment() -> jinja2.Environment:
 
 def render_html(results: dict[str, Any]) -> str:
     """The compliance report for one results document, as a complete HTML page."""
-    return for_html(_environment().get_template("compliance.html.j2").render(**build_view(results)))
+    return _environment().get_template("compliance.html.j2").render(**build_view(results))

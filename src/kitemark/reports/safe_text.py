@@ -25,8 +25,9 @@ _NOT_XML = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\
 # bidirectional overrides and isolates that reorder what follows them.
 _NOT_TERMINAL = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
 _NOT_ONE_LINE = re.compile("[\n\t]")
-# Bidi controls inside a JSON string: escaped as JSON escapes, so the evidence reads back unchanged.
-_BIDI_OR_C1 = re.compile(f"[\x7f-\x9f\u2028\u2029{_BIDI}]")
+# In JSON strings, what HTML forbids and JSON does not escape (DEL, C1, noncharacters, lone surrogates)
+# and the bidi controls: written as JSON escapes, so the evidence reads back unchanged.
+_NOT_IN_JSON_TEXT = re.compile(f"[\x7f-\x9f\ud800-\udfff\ufffe\uffff\u2028\u2029{_BIDI}]")
 
 
 def visible(char: str) -> str:
@@ -46,10 +47,12 @@ def for_xml(value: Any) -> str:
     return _NOT_XML.sub(_visible, text) if _NOT_XML.search(text) else text
 
 
-def for_html(page: str) -> str:
-    """A rendered page with every character HTML forbids shown as a visible escape. The templates hold
-    none, so only user text is changed."""
-    return _NOT_HTML.sub(_visible, page)
+def for_html(value: Any) -> str:
+    """``value`` with every character HTML forbids shown as a visible escape (still to be escaped for
+    markup; escaping first is as good, as it leaves controls alone)."""
+    text = str(value)
+    # Most text is printable: one C-speed test then, instead of a regular expression per value.
+    return text if text.isprintable() else _NOT_HTML.sub(_visible, text)
 
 
 def for_terminal(value: Any, *, one_line: bool = False) -> str:
@@ -65,6 +68,9 @@ def for_rich(value: Any, *, one_line: bool = False) -> str:
 
 
 def json_bidi_escaped(text: str) -> str:
-    """JSON text with bidi controls and C1 controls written as ``\\uXXXX`` escapes: the same JSON value,
-    but it cannot reorder the evidence around it."""
-    return _BIDI_OR_C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    """JSON text with bidi controls, C1 controls and noncharacters written as ``\\uXXXX`` escapes: the
+    same JSON value, valid in HTML, and it cannot reorder the evidence around it (JSON escapes the C0
+    controls itself)."""
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _NOT_IN_JSON_TEXT.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
