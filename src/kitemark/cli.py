@@ -133,7 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         refuse_repeats(sys.argv[1:] if argv is None else argv, "")
         return _run(args, [a for a in extra if a != "--"])
     except UsageError as exc:
-        print(f"kitemark: error: {exc}", file=sys.stderr)
+        from kitemark.reports.safe_text import for_terminal
+
+        print(f"kitemark: error: {for_terminal(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         # `kitemark controls | head`: the reader left; stop quietly, as other command-line tools do.

@@ -188,6 +188,82 @@ def test_html_isolates_bidi_text_and_holds_no_control_characters(runs: dict[str,
     assert "Waives every resource of every target" in page
 
 
+TEMPLATE = """apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8srequiredteam
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sRequiredTeam
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8srequiredteam
+
+        violation[{"msg": msg}] {
+          not input.review.object.metadata.labels.team
+          msg := sprintf("%v has no team label", [input.review.object.metadata.name])
+        }
+"""
+CONSTRAINT = """apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sRequiredTeam
+metadata:
+  name: c
+spec:
+  match: {}
+"""
+
+
+def test_gator_case_names_reach_every_output_as_visible_escapes(tmp_path: Path) -> None:
+    """Gatekeeper suite cases named with escapes, failing (a wrong assertion) so their names are in the
+    failure text of every output."""
+    root = tmp_path / "policies"
+    root.mkdir()
+    (root / "template.yaml").write_text(TEMPLATE)
+    (root / "constraint.yaml").write_text(CONSTRAINT)
+    cases = ""
+    for i, name in enumerate(HOSTILE):
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"pod{name}", "namespace": "a"}}
+        (root / f"pod{i}.yaml").write_text(json.dumps(pod))
+        cases += (
+            f"      - name: {json.dumps(f'case{name}')}\n        object: pod{i}.yaml\n"
+            "        assertions: [{violations: no}]\n"
+        )
+    (root / "suite.yaml").write_text(
+        "kind: Suite\napiVersion: test.gatekeeper.sh/v1alpha1\nmetadata:\n  name: s\ntests:\n"
+        "  - name: labels\n    template: template.yaml\n    constraint: constraint.yaml\n    cases:\n" + cases
+    )
+    out = tmp_path / "out"
+    proc = kitemark("run", "--policies", str(root), "--out", str(out), "-n", "0", "--", "-rA")
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    document = json.loads((out / "results.json").read_text())
+    failed = {f["resource"] for r in document["results"] for f in r["findings"] if f["status"] == "failed"}
+    assert any(ESCAPES in resource for resource in failed), failed
+    assert not TERMINAL_CONTROLS.search(proc.stdout + proc.stderr)
+    assert "case\\x1b]0;pwned" in proc.stdout
+    root_xml = ET.parse(out / "junit.xml").getroot()
+    assert "case\\x1b]0;pwned" in " ".join(e.get("message") or "" for e in root_xml.iter("failure"))
+    page = (out / "compliance.html").read_text(encoding="utf-8")
+    assert not HTML_FORBIDDEN.search(page) and "case\\x1b]0;pwned" in page
+
+
+def test_usage_errors_naming_hostile_text_are_one_clean_line(tmp_path: Path) -> None:
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(f"waivers:\n  - id: {json.dumps(ESCAPES)}\n    check: K8S-NS-001\n    resource: x\n")
+    snapshot = tmp_path / "snap"
+    hostile_snapshot(snapshot)
+    proc = kitemark("run", "--cluster", f"snapshot:{snapshot}", "--waivers", str(waivers), "-n", "0")
+    assert proc.returncode == 2
+    assert "\\x1b]0;pwned\\x07\\x1b[2J" in proc.stdout + proc.stderr
+    assert not TERMINAL_CONTROLS.search(proc.stdout + proc.stderr)
+    missing = tmp_path / f"gone{ESCAPES}" / "results.json"
+    proc = kitemark("report", str(missing))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert not TERMINAL_CONTROLS.search(proc.stderr) and "gone\\x1b]0;pwned" in proc.stderr
+
+
 def sample() -> dict[str, Any]:
     return migrate_v1(json.loads(SAMPLE.read_text()))
 
