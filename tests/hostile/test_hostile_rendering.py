@@ -339,3 +339,14 @@ def test_the_text_functions_keep_text_recognisable() -> None:
     assert for_terminal("\x1b[2J\tnext\nline\r") == "\\x1b[2J\tnext\nline\\x0d"
     assert for_terminal("a\nb", one_line=True) == "a\\x0ab"
     assert for_rich("[/bold]\x07") == "\\[/bold]\\x07"
+
+
+def test_controls_shows_markup_in_config_values_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kitemark.reports.controls import print_controls
+
+    config = tmp_path / "kitemark.yaml"
+    config.write_text('inputs:\n  business_units: ["[/bold]", "HQ"]\n')
+    assert print_controls("table", str(config)) == 0
+    assert '["[/bold]", "HQ"]' in capsys.readouterr().out
