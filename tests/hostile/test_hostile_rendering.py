@@ -350,3 +350,13 @@ def test_controls_shows_markup_in_config_values_as_text(
     config.write_text('inputs:\n  business_units: ["[/bold]", "HQ"]\n')
     assert print_controls("table", str(config)) == 0
     assert '["[/bold]", "HQ"]' in capsys.readouterr().out
+
+
+def test_a_report_away_from_its_inventories_notes_them_cleanly(runs: dict[str, Any], tmp_path: Path) -> None:
+    lone = tmp_path / f"lone{ESCAPES}"
+    lone.mkdir()
+    (lone / "results.json").write_bytes((runs["out"] / "results.json").read_bytes())
+    proc = kitemark("report", str(lone / "results.json"))
+    assert proc.returncode == 1, proc.stderr
+    assert "kitemark: note: the saved inventory of" in proc.stderr and "lone\\x1b]0;pwned" in proc.stderr
+    assert not TERMINAL_CONTROLS.search(proc.stdout + proc.stderr)
