@@ -218,9 +218,9 @@ def warnings(document: dict[str, Any]) -> list[str]:
             continue
         which = f"run {str(run.get('id', ''))[:8]}" if len(runs) > 1 else "this run"
         effect = (
-            "waivers that had expired by then still counted as valid"
+            "a waiver that expired between those dates still counted as valid"
             if today < ran
-            else "waivers still valid that day counted as expired"
+            else "a waiver that expires between those dates already counted as expired"
         )
         found.append(f"{which} judged waivers as of {today} (--today), not the day it ran ({ran}): {effect}")
     for entry in (document.get("waivers") or {}).get("entries", []):

@@ -301,7 +301,7 @@ def test_only_another_day_than_the_run_is_a_warning() -> None:
     run["today"] = "2999-01-01"
     assert warnings(document) == [
         f"this run judged waivers as of 2999-01-01 (--today), not the day it ran ({run['started'][:10]}): "
-        "waivers still valid that day counted as expired"
+        "a waiver that expires between those dates already counted as expired"
     ]
 
 

@@ -1,8 +1,8 @@
 """Result blocks and findings tables of compliance.html, written in Python rather than as template
 macros: a 1,500-namespace run has 6,000 results and 12,000 findings, and a macro call each made the
-report the slowest part of the run. Every value is escaped here (``markupsafe.escape``), and text from
-the targets is wrapped in ``<bdi>`` (``bdi``) so a right-to-left override in a name cannot reverse the
-text around it.
+report the slowest part of the run. Every value is escaped here (``_e``, which also shows characters
+HTML forbids as visible escapes), and text from the targets is wrapped in ``<bdi>`` (``_bdi``) so a
+right-to-left override in a name cannot reverse the text around it.
 
 Results that need attention (failed, error, waived) show their evidence laid out over lines; settled
 ones (passed, not applicable) show it on one line, still complete, so the auditor can read what was

@@ -123,8 +123,8 @@ def render_summary(
     summary = document["summary"]
     selections = sorted({run["selection"].get("text", "all checks") for run in document["runs"]})
 
-    def plain(line: str, style: str | None = None) -> None:
-        console.print(for_terminal(line), markup=False, style=style)
+    def plain(line: str, style: str | None = None, one_line: bool = False) -> None:
+        console.print(for_terminal(line, one_line=one_line), markup=False, style=style)
 
     plain(f"Selection: {'; '.join(selections)}")
     for line in _config_lines(document):
@@ -132,7 +132,7 @@ def render_summary(
     plain(f"Waivers judged as of: {judged_on(document) or 'not recorded'}")
     console.print(f"Verdict: [bold]{RUN_VERDICTS[summary['verdict']].upper()}[/bold]")
     for warning in warnings(document):
-        plain(f"  warning: {warning}", style="bold yellow")
+        plain(f"  warning: {warning}", style="bold yellow", one_line=True)
     for note in (note for run in document["runs"] for note in run.get("notes") or []):
         plain(f"  note: {note}")
     for reason in document["completeness"]["reasons"]:
