@@ -341,15 +341,26 @@ def test_the_text_functions_keep_text_recognisable() -> None:
     assert for_rich("[/bold]\x07") == "\\[/bold]\\x07"
 
 
-def test_controls_shows_markup_in_config_values_as_text(
+def test_controls_shows_markup_and_escapes_in_config_as_text(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from kitemark.reports.controls import print_controls
 
+    framework = {
+        "id": "own",
+        "name": f"Own {ESCAPES} [/bold]",
+        "requirements": [{"id": "1", "title": f"t{ESCAPES}", "checks": ["K8S-NS-001"]}],
+    }
+    (tmp_path / "own.yaml").write_text(json.dumps(framework))
     config = tmp_path / "kitemark.yaml"
-    config.write_text('inputs:\n  business_units: ["[/bold]", "HQ"]\n')
-    assert print_controls("table", str(config)) == 0
-    assert '["[/bold]", "HQ"]' in capsys.readouterr().out
+    config.write_text('inputs:\n  business_units: ["[/bold]", "HQ"]\nframeworks:\n  - own.yaml\n')
+    shown = {}
+    for fmt in ("table", "markdown"):
+        assert print_controls(fmt, str(config)) == 0
+        shown[fmt] = capsys.readouterr().out
+        assert not TERMINAL_CONTROLS.search(shown[fmt])
+        assert "\\x1b]0;pwned" in shown[fmt]
+    assert '["[/bold]", "HQ"]' in shown["table"] and "[/bold]" in flat(shown["table"])
 
 
 def test_a_report_away_from_its_inventories_notes_them_cleanly(runs: dict[str, Any], tmp_path: Path) -> None:

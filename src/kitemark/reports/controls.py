@@ -43,7 +43,9 @@ def print_controls(fmt: str, config_option: str | None = None) -> int:
     if fmt == "json":
         print(json.dumps(data, indent=2))
     elif fmt == "markdown":
-        print(markdown(data))
+        from kitemark.reports.safe_text import for_terminal
+
+        print(for_terminal(markdown(data)))
     else:
         _table(data)
     return 0
