@@ -133,7 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         refuse_repeats(sys.argv[1:] if argv is None else argv, "")
         return _run(args, [a for a in extra if a != "--"])
     except UsageError as exc:
-        print(f"kitemark: error: {exc}", file=sys.stderr)
+        from kitemark.reports.safe_text import for_terminal
+
+        print(f"kitemark: error: {for_terminal(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         # `kitemark controls | head`: the reader left; stop quietly, as other command-line tools do.
@@ -277,8 +279,10 @@ def rebase_inventories(document: dict[str, Any], source: Path, target: Path) -> 
         if saved and not Path(saved).is_absolute():
             found = (source / saved).resolve()
             if not found.is_file():
-                label = record["label"]
-                print(f"kitemark: note: the saved inventory of {label} is not at {found}", file=sys.stderr)
+                from kitemark.reports.safe_text import for_terminal
+
+                note = f"the saved inventory of {record['label']} is not at {found}"
+                print(f"kitemark: note: {for_terminal(note)}", file=sys.stderr)
             record["inventory"] = os.path.relpath(found, target.resolve())
 
 

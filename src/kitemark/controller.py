@@ -42,6 +42,7 @@ from kitemark.core.model import Check, Finding, Result, Status
 from kitemark.core.resources import OUTPUT_MARKER
 from kitemark.options import RunOptions, kinds_of, run_options
 from kitemark.reports.failures import item_outcome
+from kitemark.reports.safe_text import for_terminal
 from kitemark.runstate import RunState, publish_shared
 from kitemark.verdicts.selection import require_assessing_checks, select_checks
 from kitemark.verdicts.waivers import Waiver, apply_waivers, check_known, load_waivers
@@ -101,7 +102,7 @@ class Controller:
 
     def log(self, line: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        (reporter.write_line if reporter else print)(line)
+        (reporter.write_line if reporter else print)(for_terminal(line))
 
     def collect(self, parallel: bool) -> RunState:
         """Collect every target once and hand the workers the saved inventories."""

@@ -24,6 +24,7 @@ from kitemark.core.errors import UsageError
 from kitemark.core.model import Check
 from kitemark.options import add_pytest_options, given_targets
 from kitemark.plan import Chunk
+from kitemark.reports.safe_text import for_terminal
 from kitemark.runstate import RunState, await_shared
 
 _STATE = pytest.StashKey[RunState]()
@@ -64,7 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         controller = Controller(config, _suites_in_args(config) or suites_roots())
     except UsageError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise pytest.UsageError(for_terminal(exc)) from None
     config.pluginmanager.register(ControllerHooks(controller), "kitemark-controller")
 
 
@@ -192,7 +193,7 @@ class ControllerHooks:
         try:
             state = self.controller.collect(parallel)
         except UsageError as exc:
-            raise pytest.UsageError(str(exc)) from None
+            raise pytest.UsageError(for_terminal(exc)) from None
         session.config.stash[_STATE] = state
 
     @pytest.hookimpl(tryfirst=True)

@@ -30,6 +30,7 @@ from kitemark import __version__
 from kitemark.core import jsonio, resources
 from kitemark.core.model import FileLocation, Result, fingerprint, worst
 from kitemark.verdicts.decide import decide
+from kitemark.verdicts.waivers import covers_everything
 
 SCHEMA_VERSION = "2.0"
 SCHEMA_FILES = {"1.0": "results-v1.schema.json", "2.0": "results.schema.json"}
@@ -192,3 +193,41 @@ def _umask() -> int:
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def judged_on(document: dict[str, Any]) -> str | None:
+    """The date (``--today``) the document's waivers were judged against: one date, or each run's when
+    merged runs differ; None when no run recorded it (schema 1, and schema 2 before it was kept)."""
+    dates = {run.get("id", ""): run["today"] for run in document.get("runs", []) if run.get("today")}
+    if not dates:
+        return None
+    if len(set(dates.values())) == 1:
+        return next(iter(dates.values()))
+    return "; ".join(f"{date} (run {run_id[:8]})" for run_id, date in dates.items())
+
+
+def warnings(document: dict[str, Any]) -> list[str]:
+    """What every output must say a reader could otherwise miss: a run that judged waivers as of another
+    day than its own (a backdated `--today` revives expired waivers), and waivers that cover every
+    resource of every target of their check."""
+    found = []
+    runs = document.get("runs", [])
+    for run in runs:
+        today, ran = run.get("today"), str(run.get("started", ""))[:10]
+        if not today or not ran or today == ran:
+            continue
+        which = f"run {str(run.get('id', ''))[:8]}" if len(runs) > 1 else "this run"
+        effect = (
+            "a waiver that expired between those dates still counted as valid"
+            if today < ran
+            else "a waiver that expires between those dates already counted as expired"
+        )
+        found.append(f"{which} judged waivers as of {today} (--today), not the day it ran ({ran}): {effect}")
+    for entry in (document.get("waivers") or {}).get("entries", []):
+        if covers_everything(entry):
+            target = repr(entry["target"]) if entry.get("target") else "not set"
+            found.append(
+                f"waiver {entry.get('id')} waives {entry.get('check')} for every resource of every target "
+                f"(resource {entry.get('resource')!r}, target {target})"
+            )
+    return found

@@ -43,7 +43,9 @@ def print_controls(fmt: str, config_option: str | None = None) -> int:
     if fmt == "json":
         print(json.dumps(data, indent=2))
     elif fmt == "markdown":
-        print(markdown(data))
+        from kitemark.reports.safe_text import for_terminal
+
+        print(for_terminal(markdown(data)))
     else:
         _table(data)
     return 0
@@ -76,26 +78,31 @@ def _table(data: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from kitemark.reports.safe_text import for_rich
+
+    def row(table: Table, *cells: str) -> None:
+        # rich reads cells as markup: a config value or framework title holding `[/bold]` is text.
+        table.add_row(*(for_rich(cell) for cell in cells))
+
     console = Console()
     checks = Table(title="Checks", title_justify="left")
     for column in ("id", "kind", "severity", "title", "controls", "inputs"):
         checks.add_column(column)
     for c in data["checks"]:
         controls = ", ".join(c["controls"]) or "input check"
-        checks.add_row(c["id"], c["kind"], c["severity"], c["title"], controls, ", ".join(c["inputs"]))
+        row(checks, c["id"], c["kind"], c["severity"], c["title"], controls, ", ".join(c["inputs"]))
     console.print(checks)
-    inputs = Table(title="Inputs" + (f" (values from {Path(data['config']).name})" if data["config"] else ""))
+    source = f" (values from {for_rich(Path(data['config']).name)})" if data["config"] else ""
+    inputs = Table(title="Inputs" + source)
     for column in ("input", "used by", "value"):
         inputs.add_column(column)
     for i in data["inputs"]:
-        inputs.add_row(i["name"], ", ".join(i["used_by"]), _short(i["value"], 70))
+        row(inputs, i["name"], ", ".join(i["used_by"]), _short(i["value"], 70))
     console.print(inputs)
     for fw in data["frameworks"]:
-        table = Table(title=fw["name"], title_justify="left")
+        table = Table(title=for_rich(fw["name"]), title_justify="left")
         for column in ("requirement", "title", "checks"):
             table.add_column(column)
         for req in fw["requirements"]:
-            table.add_row(
-                req["control"], req["title"], "manual" if req["manual"] else ", ".join(req["checks"])
-            )
+            row(table, req["control"], req["title"], "manual" if req["manual"] else ", ".join(req["checks"]))
         console.print(table)

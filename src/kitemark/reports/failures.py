@@ -1,5 +1,6 @@
 """The pytest outcome of an item, decided on the controller from its results after waivers: what a
-reviewer reading the terminal needs (the check, each failing resource with its location, the fix)."""
+reviewer reading the terminal needs (the check, each failing resource with its location, the fix).
+pytest prints these texts as they are, so each is made safe for a terminal here (``safe_text``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 from kitemark.core.model import Check, location_text, worst
+from kitemark.reports.safe_text import for_terminal
 
 MAX_LINES = 30
 
@@ -28,7 +30,8 @@ def _lines(results: Sequence[dict[str, Any]], statuses: set[str]) -> list[str]:
             where = location_text(f.get("location"))
             # an input error's message already starts with its file and line
             shown = f" ({where})" if where and not f["message"].startswith(where) else ""
-            lines.append(f"{f['status'].upper()} {f['resource']}{shown}: {f['message']}")
+            resource = for_terminal(f["resource"], one_line=True)
+            lines.append(for_terminal(f"{f['status'].upper()} {resource}{shown}: {f['message']}"))
     if len(lines) > MAX_LINES:
         lines = [*lines[:MAX_LINES], f"… and {len(lines) - MAX_LINES} more (compliance.html lists them all)"]
     return lines
@@ -40,11 +43,13 @@ def item_outcome(
     """Set the report's outcome and text from its results, as results.json holds them (failed and
     error fail the item; waived is an xfail; not applicable a skip)."""
     status = worst(r["status"] for r in results)
-    header = f"{check.id} {check.title} [{check.severity.value}; {', '.join(controls) or 'no controls'}]"
+    tags = f"{check.severity.value}; {', '.join(controls) or 'no controls'}"
+    header = for_terminal(f"{check.id} {check.title} [{tags}]")
     path, line = str(report.location[0]), (report.location[1] or 0) + 1
     if status == "failed":
         shown = _lines(results, {"failed", "error", "waived"})
-        footer = f"fix: {first_sentence(check.remediation)} (more: compliance.html#check-{check.id})"
+        more = f"compliance.html#check-{check.id}"
+        footer = for_terminal(f"fix: {first_sentence(check.remediation)} (more: {more})")
         report.outcome, report.longrepr = "failed", "\n".join([header, *shown, footer])
     elif status == "error":
         shown = _lines(results, {"error"})
@@ -54,7 +59,7 @@ def item_outcome(
         report.wasxfail = "; ".join(_lines(results, {"waived"}))
         report.longrepr = (path, line, "waived")
     elif status == "not_applicable":
-        reasons = sorted({f["message"] for r in results for f in r["findings"]})
+        reasons = sorted({for_terminal(f["message"], one_line=True) for r in results for f in r["findings"]})
         report.outcome, report.longrepr = "skipped", (path, line, "; ".join(reasons)[:500])
     else:
         report.outcome, report.longrepr = "passed", None

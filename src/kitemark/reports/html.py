@@ -7,6 +7,10 @@ framework requirement names, and checks missing from the document's catalogue, g
 Python builds a view of the document (grouping, counts, verdicts, anchors) so the Jinja template only
 lays it out. The output depends on the document alone (no clock, no environment), so re-rendering
 the same results.json gives the same bytes.
+
+All text from the document is escaped (autoescape), text from the targets is wrapped in ``<bdi>`` (the
+``bdi`` filter), and every control character HTML forbids is shown as a visible escape (``_finalize``
+and ``html_results``), so no name can reverse, hide or break the text around it.
 """
 
 from __future__ import annotations
@@ -27,8 +31,11 @@ import jinja2
 from kitemark.core.model import SEVERITY_ORDER, WORST_FIRST, location_text
 from kitemark.reports import html_results
 from kitemark.reports.html_results import STATUS_LABELS, occurrence
+from kitemark.reports.safe_text import for_html
+from kitemark.results import judged_on, warnings
 from kitemark.verdicts.decide import RUN_VERDICTS
 from kitemark.verdicts.requirements import VERDICT_LABELS
+from kitemark.verdicts.waivers import covers_everything
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -159,6 +166,7 @@ class WaiverView:
     expired: bool
     used: bool
     in_file: bool  # False: named by a finding but absent from the waivers file
+    everything: bool  # its selectors are wildcards only: it waives every failure of its check
     anchor: str
     matched: list[tuple[str, str | None]]  # (result id, anchor of the result or None)
 
@@ -470,6 +478,8 @@ def build_view(results: dict[str, Any]) -> dict[str, Any]:
         "verdict": verdict,
         "verdict_text": RUN_VERDICTS.get(verdict, verdict),
         "incomplete_reasons": (results.get("completeness") or {}).get("reasons", []),
+        "judged_on": judged_on(results),
+        "warnings": warnings(results),
         "total": total,
         "summary_counts": summary_counts,
         "input_errors": summary.get("input_errors", 0),
@@ -518,6 +528,7 @@ def _waivers(
                 expired=bool(entry.get("expired")),
                 used=bool(entry.get("used")),
                 in_file=True,
+                everything=covers_everything(entry),
                 anchor=anchors.make("waiver", wid),
                 matched=matched([*entry.get("matched", []), *seen.get(wid, [])]),
             )
@@ -538,6 +549,7 @@ def _waivers(
                 expired=bool(ref.get("expired")),
                 used=True,
                 in_file=False,
+                everything=False,
                 anchor=anchors.make("waiver", wid),
                 matched=matched(seen[wid]),
             )
@@ -545,9 +557,19 @@ def _waivers(
     return views
 
 
+def _finalize(value: Any) -> Any:
+    """Every ``{{ value }}`` of the template, before it is escaped: text with characters HTML forbids
+    gets visible escapes. Markup comes from ``html_results``, which cleans its own values."""
+    # `type() is str` leaves Markup out; most text is printable, so no call is made for it.
+    if type(value) is str and not value.isprintable():
+        return for_html(value)
+    return value
+
+
 @cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
+        finalize=_finalize,
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,  # every value from results.json is untrusted text
         undefined=jinja2.StrictUndefined,
@@ -559,6 +581,7 @@ def _environment() -> jinja2.Environment:
     env.filters["verdict_label"] = lambda v: VERDICT_LABELS.get(v, str(v))
     env.filters["severity_label"] = lambda s: s.capitalize() if s else "Unknown"
     env.filters["duration"] = _duration
+    env.filters["bdi"] = html_results.bdi
     env.filters["blocks"] = text_blocks
     env.filters["code_spans"] = code_spans
     env.tests["web_url"] = _is_web_url

@@ -10,21 +10,21 @@ escape it and replace what XML cannot hold."""
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
 from kitemark.core.model import location_text
+from kitemark.reports.safe_text import for_xml
+from kitemark.results import judged_on, warnings
 
 _TAG = {"failed": "failure", "error": "error", "waived": "skipped", "not_applicable": "skipped"}
-# Characters XML 1.0 cannot carry at all (a NUL in a message would make the whole file unreadable).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _clean(value: Any) -> str:
+    # A NUL or ESC in a message would make the whole file unreadable: shown as a visible escape.
     text = str(value)
-    return text if text.isprintable() else _NOT_XML.sub("\ufffd", text)
+    return text if text.isprintable() else for_xml(text)
 
 
 def _attr(value: Any) -> str:
@@ -47,7 +47,10 @@ def render_junit(document: dict[str, Any]) -> bytes:
     by_suite: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for result in document["results"]:
         by_suite[checks.get(result["check_id"], {}).get("kind", "unknown")].append(result)
-    suites = [_suite(document, kind, by_suite[kind]) for kind in sorted(by_suite)]
+    # Computed once: every suite carries them.
+    notices = [_prop("waivers_judged_on", judged_on(document) or "not recorded")]
+    notices += [_prop("warning", text) for text in warnings(document)]
+    suites = [_suite(document, kind, by_suite[kind], notices) for kind in sorted(by_suite)]
     totals: defaultdict[str, int] = defaultdict(int)
     for result in document["results"]:
         totals[_TAG.get(result["status"], "passed")] += 1
@@ -60,7 +63,7 @@ def render_junit(document: dict[str, Any]) -> bytes:
     return (body + "\n").encode("utf-8")
 
 
-def _suite(document: dict[str, Any], kind: str, results: list[dict[str, Any]]) -> str:
+def _suite(document: dict[str, Any], kind: str, results: list[dict[str, Any]], notices: list[str]) -> str:
     runs = document["runs"]
     counts: defaultdict[str, int] = defaultdict(int)
     for result in results:
@@ -83,6 +86,7 @@ def _suite(document: dict[str, Any], kind: str, results: list[dict[str, Any]]) -
         _prop("complete", str(document["completeness"]["complete"]).lower()),
         *(_prop("incomplete_because", reason) for reason in document["completeness"]["reasons"]),
         _prop("selection", " | ".join(run["selection"].get("text", "") for run in runs)),
+        *notices,
     ]
     opening = "  <testsuite " + " ".join(f"{k}={_attr(v)}" for k, v in attrs.items()) + ">"
     checks = document["checks"]
@@ -168,5 +172,6 @@ def _failure_text(findings: list[dict[str, Any]], check: dict[str, Any]) -> str:
 
 
 def _one_line(text: str, limit: int = 500) -> str:
-    flat = " ".join(text.split())
+    # Escaped first: str.split() would take FF, NEL and the like for spaces and hide them.
+    flat = " ".join(for_xml(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

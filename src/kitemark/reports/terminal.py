@@ -1,5 +1,9 @@
 """The terminal summary: results per GOV.UK Service Standard point, the verdict with why, and where the
-reports are. It renders what ``results.json`` says and decides nothing itself."""
+reports are. It renders what ``results.json`` says and decides nothing itself.
+
+Every text from the document is passed through ``safe_text``: printed as plain text (``markup=False``)
+or escaped for rich markup where rich parses it (table cells and titles), so a name holding escape
+sequences or ``[/bold]`` is shown, never acted on."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from kitemark.reports.render import HTML, JUNIT, RESULTS
+from kitemark.reports.safe_text import for_rich, for_terminal
+from kitemark.results import judged_on, warnings
 from kitemark.verdicts.decide import RUN_VERDICTS
 
 COLUMNS = (
@@ -36,7 +42,8 @@ def summary_framework(document: dict[str, Any]) -> dict[str, Any] | None:
 
 def summary_table(document: dict[str, Any], width: int = 110) -> Table:
     framework = summary_framework(document)
-    table = Table(title=f"Kitemark — {framework['name'] if framework else 'results'}", title_justify="left")
+    name = for_rich(framework["name"], one_line=True) if framework else "results"
+    table = Table(title=f"Kitemark — {name}", title_justify="left")
     label = "Point" if framework and framework["id"] == SUMMARY_FRAMEWORK else "Id"
     table.add_column(label, justify="right", no_wrap=True, min_width=5)
     # The count columns and borders take 53 characters; the requirement title gets what is left.
@@ -50,13 +57,15 @@ def summary_table(document: dict[str, Any], width: int = 110) -> Table:
         if req["verdict"] == "manual":
             manual.append(req["id"])
             continue
-        point = req["id"]
+        point = for_rich(req["id"], one_line=True)
         if req["verdict"] in PARTIAL:
             point, partial = f"{point}*", True
         counts = req.get("counts") or {}
-        table.add_row(point, req["title"], *(str(counts.get(name, 0)) for name, _ in COLUMNS))
+        title = for_rich(req["title"], one_line=True)
+        table.add_row(point, title, *(str(counts.get(name, 0)) for name, _ in COLUMNS))
     if manual:
-        table.add_row(_span(manual), "manual — not assessed automatically", *("-" for _ in COLUMNS))
+        points = for_rich(_span(manual), one_line=True)
+        table.add_row(points, "manual — not assessed automatically", *("-" for _ in COLUMNS))
     if partial:
         table.caption = "* partly assessed: some of its checks did not run here"
         table.caption_justify = "left"
@@ -113,27 +122,34 @@ def render_summary(
     console.print(summary_table(document, width))
     summary = document["summary"]
     selections = sorted({run["selection"].get("text", "all checks") for run in document["runs"]})
-    console.print(f"Selection: {'; '.join(selections)}", markup=False)
+
+    def plain(line: str, style: str | None = None, one_line: bool = False) -> None:
+        console.print(for_terminal(line, one_line=one_line), markup=False, style=style)
+
+    plain(f"Selection: {'; '.join(selections)}")
     for line in _config_lines(document):
-        console.print(line, markup=False)
+        plain(line)
+    plain(f"Waivers judged as of: {judged_on(document) or 'not recorded'}")
     console.print(f"Verdict: [bold]{RUN_VERDICTS[summary['verdict']].upper()}[/bold]")
+    for warning in warnings(document):
+        plain(f"  warning: {warning}", style="bold yellow", one_line=True)
     for note in (note for run in document["runs"] for note in run.get("notes") or []):
-        console.print(f"  note: {note}", markup=False)
+        plain(f"  note: {note}")
     for reason in document["completeness"]["reasons"]:
-        console.print(f"  incomplete: {reason}", markup=False)
+        plain(f"  incomplete: {reason}")
     if summary["input_errors"]:
         console.print(f"  {summary['input_errors']} input error(s): see the targets in compliance.html")
     skipped = sum(len(t.get("skipped") or []) for t in document["targets"])
     if skipped:
         console.print(f"  {skipped} input(s) not assessed, each listed with its reason in the report")
     for name in (HTML, JUNIT, RESULTS):
-        console.print(f"  {name:<16} {out / name}", markup=False)
+        plain(f"  {name:<16} {out / name}")
     timings = timings_line(document, report_seconds)
     if timings:
-        console.print(timings, markup=False)
-    unused = [w["id"] for w in document["waivers"]["entries"] if not w["used"]]
+        plain(timings)
+    unused = [for_terminal(w["id"], one_line=True) for w in document["waivers"]["entries"] if not w["used"]]
     if unused:
-        console.print(f"Unused waivers: {', '.join(unused)}", markup=False)
+        plain(f"Unused waivers: {', '.join(unused)}")
     return buffer.getvalue()
 
 

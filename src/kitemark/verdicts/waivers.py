@@ -81,6 +81,16 @@ def covers(entry: dict[str, Any], check_id: str, target: str, resource: str) -> 
     )
 
 
+def covers_everything(entry: dict[str, Any]) -> bool:
+    """A waiver whose selectors are wildcards only (``resource: "*"`` and ``target: "*"`` or none)
+    waives every failure of its check, which is rarely meant: every output warns about it."""
+    return _wildcard(entry.get("resource")) and (not entry.get("target") or _wildcard(entry["target"]))
+
+
+def _wildcard(pattern: Any) -> bool:
+    return isinstance(pattern, str) and bool(pattern) and set(pattern) == {"*"}
+
+
 def load_waivers(path: Path) -> list[Waiver]:
     """Parse and validate a waivers file; any problem is a one-line UsageError naming file and entry."""
     raw = load_config_file(path, "waivers file") or {}
