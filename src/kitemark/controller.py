@@ -118,9 +118,14 @@ class Controller:
                 records, inventories = collect_all(
                     list(self.options.specs), self.workdir / "inventory", self.log, reads
                 )
-            except OSError as exc:  # saving an inventory (a full disk): the run cannot go on
-                where = f"{exc.filename}: " if exc.filename else ""
-                raise UsageError(f"cannot save the inventory ({where}{exc.strerror or exc})") from None
+            except OSError as exc:
+                if not str(exc.filename or "").startswith(str(self.workdir)):
+                    raise
+                # Saving an inventory (a full disk): the run cannot go on, and the last reports stay.
+                raise UsageError(
+                    f"--out {self.options.out}: cannot save the inventories ({exc.strerror or exc}); "
+                    "the previous reports are unchanged"
+                ) from None
         except UsageError as exc:
             publish_shared(self.workdir, None, str(exc))
             raise

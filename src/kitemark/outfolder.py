@@ -73,6 +73,8 @@ class OutFolder:
         files to take as Kitemark's even without a manifest (the renderings beside a results.json)."""
         refuse_unsafe(out, targets)
         writes = report_names() if writes is None else writes
+        if out.is_dir():
+            _owned(out, writes, adopt)  # a folder refused gets nothing written, not even the lock
         try:
             out.mkdir(parents=True, exist_ok=True)
             fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
@@ -174,7 +176,7 @@ def refuse_unsafe(out: Path, targets: Iterable[tuple[str, Path]]) -> None:
     where = out.resolve()
     if where == Path(where.anchor):
         raise UsageError(f"--out {out}: is the root folder; choose a folder for the reports")
-    if where == Path.home().resolve():
+    if where == _home():
         raise UsageError(f"--out {out}: is the home folder; choose a folder for the reports")
     for label, target in targets:
         if not os.path.lexists(target):
@@ -186,6 +188,13 @@ def refuse_unsafe(out: Path, targets: Iterable[tuple[str, Path]]) -> None:
                 f"--out {out}: {what} the target {label} ({target}): the reports would overwrite or "
                 "hide its files; choose another --out"
             )
+
+
+def _home() -> Path | None:
+    try:
+        return Path.home().resolve()
+    except (RuntimeError, KeyError):  # no HOME and no user entry: no home folder to protect
+        return None
 
 
 def _lock(fd: int, out: Path) -> None:

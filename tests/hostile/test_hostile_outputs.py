@@ -79,7 +79,7 @@ def test_a_file_kitemark_did_not_write_is_refused_not_overwritten(tmp_path: Path
     (out / name).write_text("the user's own file\n")
     one_line_error(run(out), name, "not written by Kitemark", "choose another --out")
     assert (out / name).read_text() == "the user's own file\n"
-    assert not (out / "results.json").exists() or name == "results.json"
+    assert [str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()] == [name], "nothing written"
 
 
 def test_only_files_a_previous_run_wrote_are_replaced_or_deleted(tmp_path: Path) -> None:
@@ -279,6 +279,29 @@ def test_a_full_disk_while_writing_leaves_the_previous_set(tmp_path: Path, previ
     )
     assert snapshot(out) == before
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".kitemark-run")) == []
+
+
+def test_a_full_disk_while_saving_an_inventory_is_one_line_and_keeps_the_previous_set(
+    tmp_path: Path, previous: Path
+) -> None:
+    out = copy_of(previous, tmp_path / "reports")
+    before = snapshot(out)
+    script = textwrap.dedent(
+        f"""
+        import errno, pathlib, sys
+        from kitemark import cli
+        real = pathlib.Path.write_bytes
+        def full(self, data):
+            if self.parent.name == "inventory":
+                raise OSError(errno.ENOSPC, "No space left on device", str(self))
+            return real(self, data)
+        pathlib.Path.write_bytes = full
+        sys.exit(cli.main(["run", "--terraform", {COMPLIANT_TF!r}, "--out", {str(out)!r}, "-n", "0"]))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    one_line_error(proc, "cannot save the inventories (No space left on device)", "unchanged")
+    assert snapshot(out) == before
 
 
 def test_a_kill_while_renaming_leaves_a_set_marked_partial_and_no_truncated_file(
