@@ -154,8 +154,10 @@ def test_a_run_ending_in_a_usage_error_keeps_the_previous_reports(tmp_path: Path
         assert "INTERNALERROR" not in proc.stdout + proc.stderr
         assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
         assert sorted(p.name for p in (out / "inventory").iterdir()) == inventories
-    left = [p.name for p in out.iterdir() if p.name.startswith(".")]
-    assert left == [".kitemark-output"], "no temporary files left behind, only the folder's marker"
+    left = sorted(p.name for p in out.iterdir() if p.name.startswith("."))
+    assert left == [".kitemark-manifest.json", ".kitemark-output", ".kitemark.lock"], (
+        "no temporary files left behind, only the folder's marker, manifest and lock"
+    )
     assert all(oct(p.stat().st_mode & 0o044) == "0o44" for p in out.iterdir() if p.is_file()), (
         "readable reports"
     )

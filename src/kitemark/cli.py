@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -237,12 +238,18 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _report(path: Path, out: Path | None) -> int:
+    from kitemark.reports.render import HTML, JUNIT
+
     document = _read(path)
     target = out or path.parent
     rebase_inventories(document, path.parent, target)
-    # The archived results.json is the source: re-rendering beside it must not rewrite it.
-    keep = path.name if target.resolve() == path.parent.resolve() else None
-    return _publish(document, target, keep=keep)
+    beside = target.resolve() == path.parent.resolve()
+    # The archived results.json is the source: re-rendering beside it must not rewrite it, and the
+    # junit.xml and compliance.html there are its renderings (an archive or CI artefact may have lost
+    # the folder's manifest).
+    return _publish(
+        document, target, "report", keep=path.name if beside else None, adopt={JUNIT, HTML} if beside else ()
+    )
 
 
 def _merge(paths: list[Path], out: Path) -> int:
@@ -257,16 +264,35 @@ def _merge(paths: list[Path], out: Path) -> int:
         document = _read(path)
         rebase_inventories(document, path.parent, out)
         documents.append((str(path), document))
-    return _publish(merge(documents), out)
+    return _publish(merge(documents), out, "merge")
 
 
-def _publish(document: dict[str, Any], out: Path, keep: str | None = None) -> int:
-    from kitemark.controller import prepare_out
-    from kitemark.reports.render import render_all
+def _publish(
+    document: dict[str, Any], out: Path, command: str, keep: str | None = None, adopt: Collection[str] = ()
+) -> int:
+    from kitemark.outfolder import OutFolder, PublishError, new_id, report_names
+    from kitemark.reports.render import render_outputs
     from kitemark.reports.terminal import render_summary
 
-    prepare_out(out)  # the same one-line refusals as `run --out`
-    render_all(document, out, skip={keep} if keep else set())
+    skip = {keep} if keep else set()
+    # The same one-line refusals, and the same lock, as `run --out`.
+    folder = OutFolder.open(out, writes=[n for n in report_names() if n not in skip], adopt=adopt)
+    try:
+        for note in folder.notes:
+            print(f"kitemark: {note}", file=sys.stderr)
+        outputs = render_outputs(document, skip)
+        try:
+            staging = folder.run_folder(new_id())
+        except OSError as exc:
+            raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+        try:
+            folder.publish(outputs, staging, command=command, run_ids=[r["id"] for r in document["runs"]])
+        except PublishError as exc:
+            raise UsageError(str(exc)) from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        folder.close()
     print(render_summary(document, out, color=sys.stdout.isatty()), end="")
     return EXIT_COMPLIANT if document["summary"]["compliant"] else EXIT_NONCOMPLIANT
 

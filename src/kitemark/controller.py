@@ -7,7 +7,7 @@
 - as each item's report arrives: waivers applied to its raw findings, and the pytest outcome the
   terminal shows decided from them;
 - at the end: what was planned but never ran, the results document with every verdict, and the
-  outputs, each replaced atomically and only by a run that produced new ones.
+  outputs, each replaced atomically and only by a run that produced new ones (``kitemark.outfolder``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import dataclasses
 import gc
 import hashlib
 import inspect
-import os
 import platform
 import shutil
 import socket
@@ -38,9 +37,10 @@ from kitemark.core.checks import check_function
 from kitemark.core.config import find_config, load_config
 from kitemark.core.errors import UsageError
 from kitemark.core.frameworks import controls_by_check, load_frameworks, problems
+from kitemark.core.kinds import TargetSpec
 from kitemark.core.model import Check, Finding, Result, Status
-from kitemark.core.resources import OUTPUT_MARKER
 from kitemark.options import RunOptions, kinds_of, run_options
+from kitemark.outfolder import INVENTORY, OutFolder, PublishError, report_names
 from kitemark.reports.failures import item_outcome
 from kitemark.reports.safe_text import for_terminal
 from kitemark.runstate import RunState, publish_shared
@@ -80,12 +80,6 @@ class Controller:
         if opts.waivers:
             check_known(self.waivers, set(self.catalogue.checks), opts.waivers)
         self.run_id = str(uuid.uuid4())
-        # This run's own folder: inventories are collected here and replace `<out>/inventory` only at
-        # the end; workers wait here for the controller's go.
-        self.workdir = opts.out / f".kitemark-run-{self.run_id[:8]}"
-        prepare_out(opts.out)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "pid").write_text(str(os.getpid()))
         self.controls = controls_by_check(self.frameworks, self.catalogue.checks)
         self.state: RunState | None = None
         self.plan: dict[str, list[tuple[str, str]]] | None = None
@@ -97,6 +91,16 @@ class Controller:
         self.report_seconds = 0.0
         self.started = results_doc.now()
         self.clock = time.monotonic()
+        self.publish_error: str | None = None
+        # Last, so nothing after it can fail while the folder is locked: the lock is released by cleanup.
+        self.out = OutFolder.open(opts.out, targets=target_paths(opts.specs), writes=run_writes(opts.specs))
+        try:
+            # This run's own folder: inventories are collected here and put in `<out>/inventory` only
+            # at the end; workers wait here for the controller's go.
+            self.workdir = self.out.run_folder(self.run_id)
+        except OSError as exc:
+            self.out.close()
+            raise UsageError(f"--out {opts.out}: cannot write there ({exc.strerror or exc})") from None
 
     # --- collection -------------------------------------------------------------------------------
 
@@ -106,14 +110,23 @@ class Controller:
 
     def collect(self, parallel: bool) -> RunState:
         """Collect every target once and hand the workers the saved inventories."""
-        for note in self.options.notes:
+        for note in (*self.options.notes, *self.out.notes):
             self.log(f"kitemark: {note}")
         started = time.monotonic()
         try:
             reads = _reads_by_kind(self.catalogue.checks, self.chosen)
-            records, inventories = collect_all(
-                list(self.options.specs), self.workdir / "inventory", self.log, reads
-            )
+            try:
+                records, inventories = collect_all(
+                    list(self.options.specs), self.workdir / "inventory", self.log, reads
+                )
+            except OSError as exc:
+                if not str(exc.filename or "").startswith(str(self.workdir)):
+                    raise
+                # Saving an inventory (a full disk): the run cannot go on, and the last reports stay.
+                raise UsageError(
+                    f"--out {self.options.out}: cannot save the inventories ({exc.strerror or exc}); "
+                    "the previous reports are unchanged"
+                ) from None
         except UsageError as exc:
             publish_shared(self.workdir, None, str(exc))
             raise
@@ -234,12 +247,24 @@ class Controller:
         self.timings["units"] = self.state.unit_seconds
         started = time.monotonic()
         self.document = self.build(str(stopped) if stopped else None)
-        publish(self.document, self.options.out, self.workdir)
+        from kitemark.reports.render import render_outputs
+
+        try:
+            self.out.publish(
+                render_outputs(self.document),
+                self.workdir,
+                command="run",
+                run_ids=[self.run_id],
+                inventories=self.workdir / "inventory",
+            )
+        except PublishError as exc:
+            self.publish_error = str(exc)
         # Known only once written, so printed in the terminal summary and not kept in results.json.
         self.report_seconds = time.monotonic() - started
 
     def cleanup(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
+        self.out.close()
 
     def not_run(self, stopped: str | None) -> list[dict[str, str]]:
         selection = selection_args(self.config, self.catalogue)
@@ -320,33 +345,19 @@ class Controller:
         )
 
 
-def prepare_out(out: Path) -> None:
-    """Check the report folder can take this run's outputs, mark it as Kitemark's (collectors never
-    read it back as input), and remove the folders of earlier runs that were killed before cleaning up."""
-    from kitemark.reports.render import OUTPUTS
-
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a folder")
-    for name in OUTPUTS:
-        if (out / name).is_dir():
-            raise UsageError(f"--out {out}: {name} there is a folder; remove it or choose another --out")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / OUTPUT_MARKER).touch()
-    except OSError as exc:
-        raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
-    for folder in out.glob(".kitemark-run-*"):
-        if not _alive(folder / "pid"):
-            shutil.rmtree(folder, ignore_errors=True)
+def target_paths(specs: Iterable[TargetSpec]) -> list[tuple[str, Path]]:
+    """The files and folders a run reads its targets from: no report may go there."""
+    return [
+        (spec.label, Path(value))
+        for spec in specs
+        for value in (spec.location, spec.options.get("seed"))
+        if isinstance(value, str) and value
+    ]
 
 
-def _alive(pid_file: Path) -> bool:
-    """Whether the run that owns a run folder is still going (a folder without a pid is kept)."""
-    try:
-        os.kill(int(pid_file.read_text()), 0)
-    except (OSError, ValueError) as exc:
-        return isinstance(exc, PermissionError) or not pid_file.exists()
-    return True
+def run_writes(specs: Iterable[TargetSpec]) -> list[str]:
+    """The files a run writes in ``--out`` (names relative to it)."""
+    return [*report_names(), *(f"{INVENTORY}/{spec.kind}-{spec.name}.json" for spec in specs)]
 
 
 def _demo_for_selection(options: RunOptions, chosen: set[str], checks: dict[str, Check]) -> RunOptions:
@@ -413,18 +424,3 @@ def selection_text(options: RunOptions, pytest_args: Iterable[str]) -> str:
     if args:
         parts.append("pytest " + " ".join(args))
     return "; ".join(parts) or "all checks"
-
-
-def publish(document: dict[str, Any], out: Path, workdir: Path) -> None:
-    """Write the reports (each atomically), then put this run's inventories in place of the last."""
-    from kitemark.reports.render import render_all
-
-    render_all(document, out)
-    fresh = workdir / "inventory"
-    if fresh.is_dir():
-        final = out / "inventory"
-        stale = workdir / "previous-inventory"
-        if final.exists():
-            os.replace(final, stale)
-        os.replace(fresh, final)
-    shutil.rmtree(workdir, ignore_errors=True)

@@ -203,13 +203,18 @@ class ControllerHooks:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.controller.finish(session, exitstatus)
         document = self.controller.document
-        if document is not None and not document["summary"]["compliant"] and session.exitstatus == 0:
-            # Plain pytest: every item may have passed while the run was incomplete (`-k`): CI must fail.
+        unwritten = self.controller.publish_error is not None
+        failing = document is not None and (unwritten or not document["summary"]["compliant"])
+        if failing and session.exitstatus == 0:
+            # Plain pytest: every item may have passed while the run was incomplete (`-k`), or its
+            # reports could not be written: CI must fail.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         document = self.controller.document
-        if document is not None:
+        if self.controller.publish_error is not None:
+            terminalreporter.write_line(f"kitemark: error: {self.controller.publish_error}", red=True)
+        elif document is not None:
             from kitemark.reports.terminal import print_summary
 
             print_summary(

@@ -171,13 +171,17 @@ def dumps(document: dict[str, Any]) -> bytes:
     return jsonio.dumps(document) + b"\n"
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write a file so a reader never sees it half-written, and a failed write leaves the old one."""
+def write_atomic(path: Path, data: str | bytes, durable: bool = False) -> None:
+    """Write a file so a reader never sees it half-written, and a failed write leaves the old one.
+    ``durable``: flushed to disk before it replaces the old one (a full disk fails here, not later)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes it private; a report is as any file written
         os.replace(temp, path)
     except BaseException:

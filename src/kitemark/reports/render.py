@@ -2,8 +2,8 @@
 
 Each output is one module with a ``render(document) -> str | bytes`` function, listed in ``OUTPUTS``
 (SARIF, metrics and the like are one more module and one more line). Every output is rendered before
-any is written, and each is written atomically, so a failed run never leaves a half-written report
-and never removes the previous one.
+any is written, and each is written atomically (``results.json`` last), so a failed run never leaves
+a half-written report and never removes the previous one; ``kitemark.outfolder`` puts them in place.
 """
 
 from __future__ import annotations
@@ -26,10 +26,22 @@ OUTPUTS: dict[str, Callable[[dict[str, Any]], str | bytes]] = {
 }
 
 
-def render_all(document: dict[str, Any], out: Path, skip: Collection[str] = ()) -> dict[str, Path]:
+def render_outputs(document: dict[str, Any], skip: Collection[str] = ()) -> dict[str, bytes]:
+    """Every output's content, ``results.json`` last (the order they are put in place)."""
     rendered = {name: render(document) for name, render in OUTPUTS.items() if name not in skip}
+    ordered = sorted(rendered, key=lambda name: name == RESULTS)
+    return {name: _bytes(rendered[name]) for name in ordered}
+
+
+def render_all(document: dict[str, Any], out: Path, skip: Collection[str] = ()) -> dict[str, Path]:
+    """Render and write every output into ``out`` (each atomically, results.json last), without the
+    checks of an ``--out`` folder (``kitemark.outfolder``): for callers with a folder of their own."""
     paths = {}
-    for name, data in rendered.items():
+    for name, data in render_outputs(document, skip).items():
         paths[name] = out / name
-        results.write_atomic(paths[name], data)
+        results.write_atomic(paths[name], data, durable=True)
     return paths
+
+
+def _bytes(data: str | bytes) -> bytes:
+    return data.encode("utf-8") if isinstance(data, str) else data
