@@ -45,6 +45,7 @@ HOSTILE_YAML = {
     "self-merge": ("a: &a {<<: *a}\n", "alias refers to an anchor that encloses it"),
     "deep-flow": ("a: " + "[" * DEEP + "]" * DEEP + "\n", "nest"),
     "just-too-deep": ("a: " + "[" * input_limits.MAX_DEPTH + "]" * input_limits.MAX_DEPTH + "\n", "nested"),
+    "deep-through-alias": ("a: [&x [1], " + "[" * 150 + "*x" + "]" * 150 + "]\n", "nested"),
     "tag-as-password": (f"password: !{SECRET}\n", "unknown YAML tag"),
     "tag-handle": (f"password: !{SECRET}!x y\n", "tag handle"),
     "int": (f"replicas: !!int {SECRET}\n", "cannot be read as !!int"),

@@ -34,6 +34,7 @@ from kitemark.core.input_limits import MAX_ALIAS_NODES, MAX_DEPTH, LimitExceeded
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = "tag:yaml.org,2002:"
+_Scalar, _Sequence, _Mapping = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
 
 
 class Refused(yaml.constructor.ConstructorError):
@@ -49,6 +50,11 @@ class Loader(_Base):
     def __init__(self, stream: Any) -> None:
         # Refused on the first read, where every caller already handles YAMLError.
         self._too_large = isinstance(stream, str | bytes) and len(stream) > input_limits.MAX_FILE_MB * 2**20
+        # Only an alias (`*name`) shares nodes; a text without `*` needs the cheaper check (depth only).
+        if isinstance(stream, str):
+            self._aliases = "*" in stream
+        else:
+            self._aliases = b"*" in stream if isinstance(stream, bytes) else True
         super().__init__("" if self._too_large else stream)
 
     def _guard(self) -> None:
@@ -74,7 +80,10 @@ class Loader(_Base):
             raise Refused(str(input_limits.too_deep())) from None
 
     def construct_document(self, node: yaml.Node) -> Any:
-        check_tree(node)
+        if self._aliases:
+            check_graph(node)
+        else:
+            check_depth(node)
         try:
             return super().construct_document(node)
         except yaml.YAMLError:
@@ -168,22 +177,47 @@ def _short(tag: str | None) -> str:
     return "its tag"
 
 
-def check_tree(root: yaml.Node) -> None:
+def check_depth(root: yaml.Node) -> None:
+    """Refuse a tree of nodes (no aliases) nested deeper than MAX_DEPTH: one pass per level, each a
+    comprehension over that level's containers (a walk node by node doubles the cost of reading)."""
+    level = [root] if not isinstance(root, _Scalar) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise Refused(str(input_limits.too_deep()), level[0])
+        inner = [c for n in level if isinstance(n, _Sequence) for c in n.value if not isinstance(c, _Scalar)]
+        inner += [
+            c
+            for n in level
+            if isinstance(n, _Mapping)
+            for pair in n.value
+            for c in pair
+            if not isinstance(c, _Scalar)
+        ]
+        level = inner
+
+
+def check_graph(root: yaml.Node) -> None:
     """Refuse a document (its node graph, before anything is built) that nests deeper than MAX_DEPTH,
     holds an alias to an enclosing anchor (a cycle), or whose aliases would expand it by more than
-    MAX_ALIAS_NODES nodes. Linear in the nodes of the text: shared nodes are measured once."""
-    size: dict[int, int] = {}  # node id -> nodes once aliases are expanded
-    depth: dict[int, int] = {}  # node id -> container levels
-    open_nodes: set[int] = set()  # on the current path
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    MAX_ALIAS_NODES nodes. Linear in the nodes of the text: shared containers are measured once (a
+    scalar counts one node wherever it appears, and cannot enclose anything)."""
+    size: dict[int, int] = {}  # container id -> nodes once aliases are expanded
+    depth: dict[int, int] = {}  # container id -> container levels
+    written = 0  # nodes as written: each container once, with its scalars
+    open_nodes: set[int] = set()  # containers on the current path
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)] if not isinstance(root, _Scalar) else []
     while stack:
         node, finished = stack.pop()
         key = id(node)
-        children = _children(node)
+        inner = _inner(node)
         if finished:
             open_nodes.discard(key)
-            size[key] = 1 + sum(size[id(c)] for c in children)
-            depth[key] = (1 + max((depth[id(c)] for c in children), default=0)) if _is_container(node) else 0
+            scalars = (len(node.value) * (2 if isinstance(node, _Mapping) else 1)) - len(inner)
+            written += 1 + scalars
+            size[key] = 1 + scalars + sum(size[id(c)] for c in inner)
+            depth[key] = 1 + max((depth[id(c)] for c in inner), default=0)
             if depth[key] > MAX_DEPTH:
                 raise Refused(str(input_limits.too_deep()), node)
             continue
@@ -193,21 +227,16 @@ def check_tree(root: yaml.Node) -> None:
             raise Refused("a YAML alias refers to an anchor that encloses it (a recursive structure)", node)
         open_nodes.add(key)
         stack.append((node, True))
-        stack.extend((c, False) for c in children if id(c) not in size)
-    if size[id(root)] - len(size) > MAX_ALIAS_NODES:
+        stack.extend((c, False) for c in inner if id(c) not in size)
+    if size and size[id(root)] - written > MAX_ALIAS_NODES:
         raise Refused(f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} extra nodes (the limit)", root)
 
 
-def _is_container(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.SequenceNode | yaml.MappingNode)
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    if isinstance(node, yaml.MappingNode):
-        return [part for pair in node.value for part in pair]
-    return []
+def _inner(node: yaml.Node) -> list[yaml.Node]:
+    """The containers directly inside a sequence or mapping (keys included)."""
+    if isinstance(node, _Sequence):
+        return [c for c in node.value if not isinstance(c, _Scalar)]
+    return [c for pair in node.value for c in pair if not isinstance(c, _Scalar)]
 
 
 # A quoted single character or escape (`'\t'`) in PyYAML's messages says what broke and is kept;
