@@ -265,7 +265,7 @@ def test_the_gatekeeper_suite_used_below_is_read_without_errors(tmp_path: Path) 
     assert collect_gatekeeper(tmp_path, {})["errors"] == []
 
 
-@pytest.mark.parametrize("rel", ["object.yaml", "suite.yaml", "constraint.yaml"])
+@pytest.mark.parametrize("rel", ["object.yaml", "suite.yaml", "constraint.yaml", "template.yaml"])
 @pytest.mark.parametrize(
     "name", ["billion-laughs", "self-alias", "deep-flow", "tag-as-password", "timestamp", "int"]
 )
