@@ -10,7 +10,6 @@ the reason, not reported as broken.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from kitemark.core import input_limits, jsonio
 from kitemark.core.kinds import InputError
 from kitemark.core.resources import walk_inputs
 from kitemark.core.yamlfile import Loader, error_text
@@ -105,7 +105,10 @@ def read_snapshot(root: Path) -> Snapshot:
         rel = path.name if root.is_file() else path.relative_to(root).as_posix()
         snapshot.files.append(rel)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = input_limits.read_text(path)
+        except input_limits.LimitExceeded as exc:
+            snapshot.problems.append(FileProblem(InputError(rel, str(exc))))
+            continue
         except (OSError, UnicodeDecodeError) as exc:
             problem = InputError(rel, f"cannot read file: {_one_line(str(exc))}")
             snapshot.problems.append(FileProblem(problem))
@@ -161,9 +164,9 @@ def _item_lines(node: yaml.Node) -> tuple[int, ...]:
 
 def _parse_json(rel: str, text: str) -> Iterator[Document]:
     try:
-        data = json.loads(text) if text.strip() else None
-    except json.JSONDecodeError as exc:
-        raise _Unreadable(InputError(rel, f"invalid JSON: {exc.msg}", exc.lineno)) from None
+        data = jsonio.load_document(text) if text.strip() else None
+    except jsonio.InvalidJSON as exc:
+        raise _Unreadable(InputError(rel, exc.message, exc.line)) from None
     if data is not None:
         # json carries no positions below the document; a single object starts at line 1 anyway.
         yield Document(rel, 1, 1 if isinstance(data, dict) and "items" not in data else None, data)

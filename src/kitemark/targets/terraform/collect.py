@@ -51,8 +51,9 @@ from pathlib import Path
 from typing import Any
 
 import hcl2
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
+from kitemark.core import input_limits
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import InputError, Inventory, TargetSpec, Unit
 from kitemark.core.redaction import redact_text
@@ -176,15 +177,24 @@ def parse_file(
     path: Path, rel: str, feeding: set[tuple[str, str]] | None = None
 ) -> tuple[dict[str, Any] | None, InputError | None]:
     """python-hcl2's parse of one file (JSON-safe, secrets redacted), or the reason it could not be
-    read. ``feeding`` collects the variables and locals its secrets are read from."""
+    read. ``feeding`` collects the variables and locals its secrets are read from. Bounded by
+    ``kitemark.core.input_limits``: size before reading, nesting before parsing (python-hcl2's transformer
+    recurses once per level) and again on the result."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = input_limits.read_text(path)
+    except input_limits.LimitExceeded as exc:
+        return None, InputError(rel, str(exc))
     except UnicodeDecodeError as exc:
         return None, InputError(rel, f"not UTF-8 text (byte {exc.start})")
     except OSError as exc:
         return None, InputError(rel, f"cannot read: {exc.strerror or exc}")
+    if (deep := too_deep_line(text)) is not None:
+        return None, InputError(rel, str(input_limits.too_deep()), deep)
     try:
         parsed = hcl2.loads(text, with_meta=True)
+        input_limits.check_depth(parsed)
+    except input_limits.LimitExceeded as exc:
+        return None, InputError(rel, str(exc))
     except UnexpectedInput as exc:
         last = max(len(text.splitlines()), 1)
         line = min(max(exc.line, 1), last) if isinstance(exc.line, int) else None
@@ -192,13 +202,48 @@ def parse_file(
         if "end of file" in message and (opened := unclosed_brace_line(text)):
             message, line = f"{message}: the '{{' on line {opened} is never closed", opened
         return None, InputError(rel, message, line)
+    except MemoryError:
+        return None, InputError(rel, "HCL file too large to parse in memory")
     except Exception as exc:  # python-hcl2's transformer raises assorted errors on odd input
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, InputError(rel, f"HCL parse error: {redact_text(first)}")
+        return None, InputError(rel, redact_text(_parse_error_message(exc)))
     for key in BLOCK_TYPES:
         if key in parsed and not isinstance(parsed[key], list):
             return None, InputError(rel, f"`{key}` is set as an attribute; Terraform expects `{key}` blocks")
     return redact_secrets(_json_safe(parsed), feeding), None
+
+
+def _parse_error_message(exc: Exception) -> str:
+    """One line for an error python-hcl2 raised past the grammar; quoted text (it may be a value) left out."""
+    cause = exc.orig_exc if isinstance(exc, VisitError) else exc
+    if isinstance(cause, RecursionError):
+        return str(input_limits.too_deep())
+    first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    first = _QUOTED.sub("…", first)
+    if isinstance(exc, VisitError):
+        return f"HCL parse error ({exc.rule}): {first}"
+    return f"HCL parse error: {first}"
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+# What may nest in HCL, skipping the text of strings and comments (a heredoc's text is counted: it may
+# hold JSON, which is balanced).
+_NESTING = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|//[^\n]*|/\*.*?\*/|[\[\]{}()]', re.S)
+
+
+def too_deep_line(text: str) -> int | None:
+    """The line where brackets, braces or parentheses first nest past MAX_DEPTH, found by a scan of the
+    text, so that 100,000 nested brackets are refused before the parser spends seconds on them."""
+    depth = 0
+    for match in _NESTING.finditer(text):
+        token = match.group()
+        if token in "[{(":
+            depth += 1
+            if depth > input_limits.MAX_DEPTH:
+                return text.count("\n", 0, match.start()) + 1
+        elif token in "]})":
+            depth = max(depth - 1, 0)
+    return None
 
 
 def _syntax_message(exc: UnexpectedInput) -> str:
@@ -261,6 +306,8 @@ def _json_safe(value: Any) -> Any:
         return [_json_safe(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return str(value)  # beyond what JSON readers (and orjson's writer) keep exactly
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)

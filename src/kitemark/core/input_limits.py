@@ -1,0 +1,66 @@
+"""Bounds on what one input file may cost to read, so hostile or broken input becomes a one-line input
+error in well under a second instead of minutes of work, gigabytes of memory or a traceback.
+
+- ``MAX_FILE_MB``: a larger file is refused unread. Set well above a 1,500-namespace ``kubectl get -o
+  json`` dump (~120 MB), the largest real input Kitemark is sized for.
+- ``MAX_DEPTH``: containers nested deeper are refused. Kubernetes objects, CRD schemas, Terraform and
+  Kitemark's own files stay far below it; every recursive reader downstream (and orjson's writer, which
+  stops at 255 levels) stays far above it.
+- ``MAX_ALIAS_NODES``: the nodes a YAML document may gain by expanding its aliases ("billion laughs":
+  1 KB of nested aliases that expands to a billion values).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+MAX_FILE_MB = 256
+MAX_DEPTH = 100
+MAX_ALIAS_NODES = 100_000
+
+
+class LimitExceeded(ValueError):
+    """An input over one of the limits above; the message is one line and quotes nothing from the file."""
+
+
+def too_large() -> LimitExceeded:
+    return LimitExceeded(f"file is larger than the {MAX_FILE_MB} MB limit; not read")
+
+
+def too_deep() -> LimitExceeded:
+    return LimitExceeded(f"nested more than {MAX_DEPTH} levels deep (the limit); not read")
+
+
+def read_text(path: Path) -> str:
+    """A file's UTF-8 text, refused (``LimitExceeded``) past ``MAX_FILE_MB`` without reading it all.
+
+    Reads at most one byte past the limit, so a file that grows while read, or a special file reporting
+    no size, cannot make Kitemark read more. ``OSError`` and ``UnicodeDecodeError`` pass through."""
+    limit = MAX_FILE_MB * 2**20
+    with path.open("rb") as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise too_large()
+    return data.decode("utf-8")
+
+
+def check_size(text: str | bytes) -> None:
+    """Refuse a text over the size limit (for readers handed text rather than a path)."""
+    if len(text) > MAX_FILE_MB * 2**20:
+        raise too_large()
+
+
+def check_depth(value: Any) -> None:
+    """Refuse a parsed value (dicts and lists/tuples) nested deeper than ``MAX_DEPTH``. Iterative, so a
+    value of any depth is measured without recursion."""
+    level = [value]
+    depth = 0
+    while level:
+        containers = [v for v in level if isinstance(v, dict | list | tuple)]
+        if not containers:
+            return
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise too_deep()
+        level = [child for v in containers for child in (v.values() if isinstance(v, dict) else v)]
