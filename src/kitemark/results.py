@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kitemark import __version__
-from kitemark.core import jsonio, resources
+from kitemark.core import input_limits, jsonio, resources
 from kitemark.core.model import FileLocation, Result, fingerprint, worst
 from kitemark.verdicts.decide import decide
 from kitemark.verdicts.waivers import covers_everything
@@ -102,7 +102,7 @@ def read(path: Path) -> dict[str, Any]:
     conclusions decided again from its results: a summary or status edited by hand counts for nothing."""
     import jsonschema
 
-    document = jsonio.loads(path.read_bytes())
+    document = jsonio.loads(input_limits.read_bytes(path))
     if not isinstance(document, dict):
         raise jsonschema.ValidationError("not a JSON object")
     validate(document)

@@ -32,17 +32,22 @@ def too_deep() -> LimitExceeded:
     return LimitExceeded(f"nested more than {MAX_DEPTH} levels deep (the limit); not read")
 
 
-def read_text(path: Path) -> str:
-    """A file's UTF-8 text, refused (``LimitExceeded``) past ``MAX_FILE_MB`` without reading it all.
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, refused (``LimitExceeded``) past ``MAX_FILE_MB`` without reading it all.
 
     Reads at most one byte past the limit, so a file that grows while read, or a special file reporting
-    no size, cannot make Kitemark read more. ``OSError`` and ``UnicodeDecodeError`` pass through."""
+    no size, cannot make Kitemark read more. ``OSError`` passes through."""
     limit = MAX_FILE_MB * 2**20
     with path.open("rb") as stream:
         data = stream.read(limit + 1)
     if len(data) > limit:
         raise too_large()
-    return data.decode("utf-8")
+    return data
+
+
+def read_text(path: Path) -> str:
+    """``read_bytes`` as UTF-8 text; ``UnicodeDecodeError`` passes through."""
+    return read_bytes(path).decode("utf-8")
 
 
 def check_size(text: str | bytes) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kitemark.core import input_limits
 from kitemark.core.resources import RefusedPath, resolve_inside
 
 
@@ -19,8 +20,9 @@ def relative_path(root: Path, path: Path) -> str:
 
 def read_file(root: Path, rel: str) -> str:
     """The UTF-8 text of ``rel``. Raises ``RefusedPath`` when it lands outside the target (by ``..``,
-    an absolute path or a symlink) or is not a regular file (a FIFO would block the run)."""
+    an absolute path or a symlink) or is not a regular file (a FIFO would block the run); raises
+    ``LimitExceeded`` past the size limit."""
     real = resolve_inside(root, rel)
     if real.exists() and not real.is_file():
         raise RefusedPath("not a regular file")
-    return real.read_text(encoding="utf-8")
+    return input_limits.read_text(real)

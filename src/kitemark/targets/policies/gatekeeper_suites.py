@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from kitemark.core import input_limits
 from kitemark.core.kinds import InputError
 from kitemark.core.mappings import dig
 from kitemark.core.resources import InputTree, Refused, RefusedPath
@@ -47,7 +48,10 @@ def find_suites(tree: InputTree, refused: list[Refused]) -> list[tuple[str, str 
     for path in tree.files(YAML):
         rel = tree.rel(path)
         try:
-            data = path.read_bytes()
+            data = input_limits.read_bytes(path)
+        except input_limits.LimitExceeded as exc:
+            found.append((rel, InputError(rel, str(exc))))
+            continue
         except OSError as exc:
             found.append((rel, InputError(rel, f"cannot read: {exc.strerror or exc}")))
             continue
@@ -222,7 +226,7 @@ def _collect_objects(root: Path, rel: str, ref: Reference, errors: list[InputErr
         docs = load_documents(read_file(root, rel))
     except RefusedPath as refused:
         err = ref.refused(str(refused))
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, input_limits.LimitExceeded) as exc:
         err = InputError(rel, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
     except yaml.YAMLError as exc:
         err = yaml_error(rel, exc)
@@ -306,7 +310,7 @@ def _read_template(root: Path, rel: str, ref: Reference, entry: dict[str, Any]) 
         tree = yaml_tree(text)
     except RefusedPath as refused:
         raise _TemplateRefused(ref.refused(str(refused))) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, input_limits.LimitExceeded) as exc:
         reason = getattr(exc, "strerror", None) or exc
         raise _TemplateRefused(InputError(rel, f"cannot read template: {reason}")) from None
     except yaml.YAMLError as exc:

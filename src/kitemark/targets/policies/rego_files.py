@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from kitemark.core import input_limits
 from kitemark.core.kinds import InputError
 from kitemark.core.resources import Refused
 from kitemark.engines.rego import RegoEngine, RegoError, create_engine
@@ -58,8 +59,8 @@ def collect_rego_file(engine: RegoEngine, root: Path, path: Path, errors: list[I
     rel = relative_path(root, path)
     entry = _entry(rel)
     try:
-        entry["source"] = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        entry["source"] = input_limits.read_text(path)
+    except (OSError, UnicodeDecodeError, input_limits.LimitExceeded) as exc:
         err = InputError(rel, f"cannot read: {exc}")
         errors.append(err)
         entry["error"] = err.to_dict()
