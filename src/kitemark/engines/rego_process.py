@@ -143,8 +143,10 @@ class Evaluator:
         return str(limit)
 
     def _why_it_died(self) -> str:
-        proc = self._proc
-        code = proc.wait(timeout=5) if proc is not None else None
+        code = None
+        if self._proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # closed its pipe but lives on: killed next
+                code = self._proc.wait(timeout=5)
         tail = b""
         if self._stderr is not None:
             self._stderr.seek(0, os.SEEK_END)
