@@ -10,7 +10,8 @@ Requests (JSON):
   the request has no ``base`` to build it from. An op is ``["policy", path, source, version]`` or
   ``["data", document]``; ``overlay`` ops apply to a copy for this request only.
 
-Any request may get ``{"error": {"syntax": bool, "message", "path", "line", "col"}}`` (a ``RegoError``)
+The child first sends ``{"ready": true}`` once it has loaded regorus. Any request may get
+``{"error": {"syntax": bool, "message", "path", "line", "col"}}`` (a ``RegoError``)
 or ``{"limit": "memory"}`` (after which the child exits).
 """
 
@@ -53,6 +54,7 @@ def main() -> None:
     from kitemark.engines.rego import NO_INPUT, LocalRegorusEngine, RegoError, RegoSyntaxError
 
     engines: OrderedDict[str, LocalRegorusEngine] = OrderedDict()
+    write_all(out, frame(b'{"ready": true}'))  # the parent's time limits start from here
 
     def apply(engine: LocalRegorusEngine, ops: list[Any]) -> None:
         for op in ops:

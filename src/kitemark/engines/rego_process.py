@@ -38,6 +38,7 @@ from typing import IO, Any
 
 DEFAULT_TIMEOUT = 30.0  # seconds, per call
 DEFAULT_MEMORY_MIB = 2048  # address space of the child
+STARTUP_TIMEOUT = 120.0  # seconds for a new child to load Python and regorus (not part of any call's limit)
 _HEADER = struct.Struct(">Q")
 # What the child prints when an allocation fails: Rust's abort message, or Python's MemoryError.
 _OUT_OF_MEMORY = (b"memory allocation of", b"MemoryError", b"Cannot allocate memory")
@@ -184,6 +185,17 @@ class Evaluator:
             close_fds=True,
         )
         self.started += 1
+        # Wait for the child to be ready (Python and regorus loaded), so that starting it, slow on a busy
+        # machine, never counts against the time limit of the call it serves.
+        assert self._proc.stdout is not None
+        try:
+            ready = read_message(self._proc.stdout.fileno(), time.monotonic() + STARTUP_TIMEOUT)
+        except _Timeout:
+            ready = None
+        if ready is None:
+            reason = self._why_it_died() if self._proc.poll() is not None else "it did not answer"
+            self.stop()
+            raise EvaluatorStopped(f"the Rego evaluator could not start: {reason}")
 
     def stop(self) -> None:
         """Kill the child (if any) without waiting for it to finish what it is doing."""

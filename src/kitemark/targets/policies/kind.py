@@ -89,8 +89,9 @@ def _limits(values: Mapping[str, Any]) -> dict[str, Any]:
             raise UsageError(f"--rego-timeout {timeout}: expected a number of seconds greater than 0")
         limits["timeout"] = seconds
     if memory is not None:
-        if not (str(memory).isdigit() and int(memory) >= 64):
-            raise UsageError(f"--rego-memory {memory}: expected a whole number of MiB, at least 64")
+        # Below ~100 MiB the evaluator cannot even start (Python and regorus need their own space).
+        if not (str(memory).isdigit() and int(memory) >= 256):
+            raise UsageError(f"--rego-memory {memory}: expected a whole number of MiB, at least 256")
         limits["memory"] = int(memory)
     return limits
 
