@@ -2,7 +2,9 @@
 body of every ``*_test.rego`` file, numbering bodies that share a name (``#test_x``, ``#test_x#01``...)
 and isolating each from its namesakes (see ``kitemark.targets.policies.rego_tests``). A test carries the input
 errors of broken policy files of its own directory or package and of its own file; a broken file that
-no test carries, or a test file that does not parse, is a unit of its own.
+no test carries, or a test file that does not parse, is a unit of its own. Every test gets the target's
+``data.json``/``data.yaml`` document (``kitemark.targets.policies.rego_data``) and carries the errors of
+the data files that could not be loaded.
 """
 
 from __future__ import annotations
