@@ -20,7 +20,7 @@ import jsonschema
 
 from kitemark.core.labels import matches as selector_matches
 from kitemark.engines.re2 import re2_syntax_error
-from kitemark.engines.rego import RegoEngine, RegoError, create_engine, rule_ref
+from kitemark.engines.rego import RegoEngine, RegoError, RegoLimitError, create_engine, rule_ref
 from kitemark.engines.rego_cache import bundle_key, cached_engine
 
 
@@ -212,10 +212,13 @@ class GatekeeperCase:
         engine = self._engine().copy()
         engine.add_data({"inventory": inventory_tree(self.inventory_docs)})
         parameters = (constraint.get("spec") or {}).get("parameters")
-        value = engine.eval_rule(
-            rule_ref(package, "violation"),
-            input={"review": review, "parameters": parameters if parameters is not None else {}},
-        )
+        try:
+            value = engine.eval_rule(
+                rule_ref(package, "violation"),
+                input={"review": review, "parameters": parameters if parameters is not None else {}},
+            )
+        except RegoLimitError as exc:  # name the template that ran over the limit
+            raise exc.at(self.template["path"], self.template.get("rego_line")) from None
         if not isinstance(value, list):
             value = []  # undefined: a template without a violation rule never violates
         return [v if isinstance(v, dict) else {"msg": str(v)} for v in value]

@@ -3,7 +3,9 @@
 Kitemark evaluates Rego in two places: ``opa test``-style unit tests (``test_*`` rules) and Gatekeeper
 ConstraintTemplates (``violation`` rules). Both only need to load policies, add data, and evaluate a
 rule or a query with an input, so that is the whole interface. ``RegorusEngine`` (Microsoft's Rust
-interpreter, in-process) is the default; an OPA-server engine can implement the same class.
+interpreter) is the default: it runs regorus in a child process with a time and a memory limit per
+call (``kitemark.engines.rego_process``; ``LocalRegorusEngine`` is the in-process engine the child
+uses). An OPA-server engine can implement the same class.
 
 Rego versions: ``parse(..., version=None)`` honours ``import rego.v1``; otherwise it tries Rego v1
 (OPA 1.0's default) and falls back to v0 when the file only parses as v0. When neither parses, the
@@ -15,11 +17,13 @@ Compile errors (an unsafe variable, a reference to nothing) surface at the first
 offending file aside.
 
 Errors: every engine failure is a ``RegoError`` with a one-line message and, when the engine knows
-it, ``path``, ``line`` and ``col`` (regorus's Rust backtrace is stripped).
+it, ``path``, ``line`` and ``col`` (regorus's Rust backtrace is stripped); a call over a limit is a
+``RegoLimitError``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from abc import ABC, abstractmethod
@@ -28,6 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import regorus
+
+from kitemark.engines.rego_process import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT, EvaluatorStopped, evaluator
 
 V0 = "v0"
 V1 = "v1"
@@ -82,6 +88,15 @@ class RegoSyntaxError(RegoError):
 
 class RegoEvalError(RegoError):
     """Evaluation failed: conflicting rule outputs, a builtin given the wrong type, divide by zero..."""
+
+
+class RegoLimitError(RegoError):
+    """A parse or an evaluation ran over Kitemark's time or memory limit (or ended the evaluator): the
+    message names what was evaluated and the limit. Not a finding about the policy's logic."""
+
+    def at(self, path: str, line: int | None = None) -> RegoLimitError:
+        """The same error, placed at the file (and line) of what was evaluated."""
+        return RegoLimitError(self.message, path, line)
 
 
 @dataclass(frozen=True)
@@ -265,10 +280,12 @@ def _rules_from_ast(ast: dict[str, Any], source: str) -> tuple[RegoRule, ...]:
     return tuple(rules)
 
 
-class RegorusEngine(RegoEngine):
-    """In-process Rego via regorus (``gordon-to-regorus``). Everything regorus-specific lives here."""
+class LocalRegorusEngine(RegoEngine):
+    """In-process Rego via regorus (``gordon-to-regorus``). Everything regorus-specific lives here.
+    Unbounded: a hostile policy can hold this process for minutes and gigabytes, so Kitemark uses it
+    only inside the evaluator child (``kitemark.engines.rego_child``), behind ``RegorusEngine``."""
 
-    name = "regorus"
+    name = "regorus-local"
 
     def __init__(self, _engine: Any = None) -> None:
         self._engine = _engine if _engine is not None else self._new()
@@ -352,8 +369,113 @@ class RegorusEngine(RegoEngine):
     def eval_query(self, query: str, *, input: Any = NO_INPUT) -> list[dict[str, Any]]:
         return self._query(query, input)
 
+    def copy(self) -> LocalRegorusEngine:
+        return LocalRegorusEngine(self._engine.clone())
+
+    def take_prints(self) -> list[str]:
+        prints, self._prints = self._prints, []
+        return prints
+
+
+# One engine operation, as the evaluator child applies it: ("policy", path, source, version) or
+# ("data", document).
+_Op = tuple[Any, ...]
+
+
+class RegorusEngine(RegoEngine):
+    """regorus, bounded: every parse and evaluation runs in the evaluator child process
+    (``kitemark.engines.rego_process``) with a wall-clock limit per call (``timeout`` seconds) and an
+    address-space limit (``memory`` MiB); a call over either raises ``RegoLimitError``.
+
+    This object only records what was loaded: the policies and data added before the first ``copy`` are
+    its *base* (kept built in the child under their digest, so a request names them instead of sending
+    them), and what is added to a copy is an *overlay* sent with each evaluation (a Gatekeeper case's
+    inventory). Adding a policy is checked when the engine is first evaluated (``check()``)."""
+
+    name = "regorus"
+
+    def __init__(
+        self,
+        timeout: float = DEFAULT_TIMEOUT,
+        memory: int = DEFAULT_MEMORY_MIB,
+        _base: tuple[_Op, ...] = (),
+        _sealed: bool = False,
+        _key: str | None = None,
+    ) -> None:
+        self.timeout = float(timeout)
+        self.memory = int(memory)
+        self._base = _base
+        self._overlay: list[_Op] = []
+        self._sealed = _sealed  # a copy: what is added goes to the overlay
+        self._key = _key
+        self._prints: list[str] = []
+
+    def _call(self, request: dict[str, Any], what: str) -> dict[str, Any]:
+        try:
+            reply = evaluator(self.memory).call(request, self.timeout, what)
+        except EvaluatorStopped as exc:
+            raise RegoLimitError(str(exc)) from None
+        error = reply.get("error")
+        if error:
+            cls = RegoSyntaxError if error["syntax"] else RegoEvalError
+            raise cls(error["message"], error["path"], error["line"], error["col"])
+        return reply
+
+    def parse(self, path: str, source: str, version: str | None = None) -> RegoModule:
+        request = {"op": "parse", "path": path, "source": source, "version": version}
+        try:
+            found = self._call(request, f"parsing {path}")["module"]
+        except RegoLimitError as exc:
+            raise exc.at(path) from None
+        rules = tuple(
+            RegoRule(**{**r, "span": tuple(r["span"]), "name_span": tuple(r["name_span"])})
+            for r in found["rules"]
+        )
+        return RegoModule(found["path"], tuple(found["package"]), found["version"], rules)
+
+    def _add(self, op: _Op) -> None:
+        if self._sealed:
+            self._overlay.append(op)
+        else:
+            self._base = (*self._base, op)
+            self._key = None
+
+    def add_policy(self, path: str, source: str, version: str) -> None:
+        self._add(("policy", path, source, version))
+
+    def add_data(self, data: Mapping[str, Any]) -> None:
+        self._add(("data", data))
+
+    def _base_key(self) -> str:
+        if self._key is None:
+            self._key = hashlib.sha256(json.dumps(self._base).encode()).hexdigest()
+        return self._key
+
+    def _query(self, query: str, input: Any) -> list[dict[str, Any]]:
+        request: dict[str, Any] = {"op": "eval", "key": self._base_key(), "query": query}
+        request["overlay"] = self._overlay
+        if input is not NO_INPUT:
+            request["input"] = input
+        what = f"evaluating {query}"
+        reply = self._call(request, what)
+        if reply.get("miss"):  # the child has not built these policies yet (or was restarted)
+            reply = self._call({**request, "base": self._base}, what)
+        self._prints = reply["prints"]
+        results: list[dict[str, Any]] = reply["results"]
+        return results
+
+    def eval_rule(self, rule: str, *, input: Any = NO_INPUT) -> Any:
+        results = self._query(rule, input)
+        if not results or not results[0]["expressions"]:
+            return UNDEFINED
+        return results[0]["expressions"][0]
+
+    def eval_query(self, query: str, *, input: Any = NO_INPUT) -> list[dict[str, Any]]:
+        return self._query(query, input)
+
     def copy(self) -> RegorusEngine:
-        return RegorusEngine(self._engine.clone())
+        key = None if self._overlay else self._base_key()
+        return RegorusEngine(self.timeout, self.memory, (*self._base, *self._overlay), _sealed=True, _key=key)
 
     def take_prints(self) -> list[str]:
         prints, self._prints = self._prints, []

@@ -70,6 +70,7 @@ Inventory payload::
     "rego_files": [{"path", "source", "package", "package_path", "version": "v0"|"v1", "test_file": bool,
                     "tests": [{"name", "line", "end_line", "span", "name_span"}],  # spans: byte offsets
                     "error": InputError | None}],
+    "rego_data": {"files": [relpath], "document": {...}, "errors": [InputError]},  # data.json/data.yaml
     "suites": [{"path", "name", "skip", "error",
                 "tests": [{"name", "template", "constraint", "skip", "invalid", "line",
                            "template_path", "constraint_path",        # normalised, relative to location
@@ -89,6 +90,7 @@ from kitemark.core.kinds import InputError, Inventory, TargetSpec
 from kitemark.core.resources import walk_inputs
 from kitemark.engines.rego import create_engine
 from kitemark.targets.policies.gatekeeper_suites import YAML, collect_suites, find_suites
+from kitemark.targets.policies.rego_data import collect_rego_data
 from kitemark.targets.policies.rego_files import (
     collect_rego_file,
     engine_config,
@@ -100,7 +102,7 @@ KIND = "policies"
 
 # What the checks of this kind read (``@check(reads=...)``): a Rego unit test loads every module of
 # its target, as ``opa test`` does; a suite case needs its template, constraint, object and inventory.
-REGO_READS = ("*_test.rego", "*.rego")
+REGO_READS = ("*_test.rego", "*.rego", "data.json", "data.yaml")
 SUITE_READS = (
     "test.gatekeeper.sh/Suite",
     "templates.gatekeeper.sh/ConstraintTemplate",
@@ -139,6 +141,8 @@ def collect(spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
         rego_files += [refused_rego_entry(r, errors) for r in refused_rego]
         rego_files.sort(key=lambda f: f["path"])
     set_aside_compile_errors(engine_cfg, rego_files, errors)
+    # data.json/data.yaml, loaded as `opa test` loads them (kitemark.targets.policies.rego_data).
+    rego_data = collect_rego_data(tree, errors) if read_rego else {"files": [], "document": {}, "errors": []}
     suites, templates, objects = (
         collect_suites(engine, engine_cfg, root, suite_files, errors) if read_suites else ([], {}, {})
     )
@@ -156,6 +160,7 @@ def collect(spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
         "errors": [e.to_dict() for e in errors],
         "engine": engine_cfg,
         "rego_files": rego_files,
+        "rego_data": rego_data,
         "suites": suites,
         "templates": templates,
         "objects": objects,

@@ -5,12 +5,16 @@ registry (every pytest session with Kitemark installed does) costs neither."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from kitemark.core import resources
+from kitemark.core.errors import UsageError
 from kitemark.core.kinds import Inventory, KindOption, ScopeFn, TargetKind, TargetSpec, directory_specs
+from kitemark.engines.rego_process import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT
 
 
 class PoliciesKind(TargetKind):
@@ -23,6 +27,17 @@ class PoliciesKind(TargetKind):
             metavar="[NAME=]DIR",
             repeatable=True,
         ),
+        KindOption(
+            "rego-timeout",
+            f"wall-clock limit of one Rego parse or evaluation, in seconds (default: {DEFAULT_TIMEOUT:g}); "
+            "one over it is an error naming the policy",
+            metavar="SECONDS",
+        ),
+        KindOption(
+            "rego-memory",
+            f"memory limit of the Rego evaluator process, in MiB (default: {DEFAULT_MEMORY_MIB})",
+            metavar="MIB",
+        ),
     )
 
     @property
@@ -33,7 +48,15 @@ class PoliciesKind(TargetKind):
         return {"rego-test": rego_test_units, "gatekeeper-case": gatekeeper_case_units}
 
     def specs(self, values: Mapping[str, Any]) -> list[TargetSpec]:
-        return directory_specs(self.name, values.get("policies") or [])
+        specs = directory_specs(self.name, values.get("policies") or [])
+        limits = _limits(values)
+        if limits and not specs:
+            given = " and ".join(f"--{name}" for name in ("rego-timeout", "rego-memory") if values.get(name))
+            raise UsageError(f"{given} needs --policies")
+        # The limits travel in the engine settings, which the inventory carries to every worker.
+        if not limits:
+            return specs
+        return [dataclasses.replace(s, options={**s.options, "engine": limits}) for s in specs]
 
     def collect(self, spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
         from kitemark.targets.policies import collect as policies
@@ -51,6 +74,26 @@ class PoliciesKind(TargetKind):
             "rego_files": len(inventory.get("rego_files") or []),
             "suites": len(inventory.get("suites") or []),
         }
+
+
+def _limits(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``--rego-timeout`` and ``--rego-memory`` as engine settings (``timeout``, ``memory``)."""
+    limits: dict[str, Any] = {}
+    timeout, memory = values.get("rego-timeout"), values.get("rego-memory")
+    if timeout is not None:
+        try:
+            seconds = float(timeout)
+        except ValueError:
+            seconds = math.nan
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise UsageError(f"--rego-timeout {timeout}: expected a number of seconds greater than 0")
+        limits["timeout"] = seconds
+    if memory is not None:
+        # Below ~100 MiB the evaluator cannot even start (Python and regorus need their own space).
+        if not (str(memory).isdigit() and int(memory) >= 256):
+            raise UsageError(f"--rego-memory {memory}: expected a whole number of MiB, at least 256")
+        limits["memory"] = int(memory)
+    return limits
 
 
 KIND = PoliciesKind()

@@ -15,7 +15,7 @@ from typing import Any
 from kitemark.core import input_limits
 from kitemark.core.kinds import InputError
 from kitemark.core.resources import Refused
-from kitemark.engines.rego import RegoEngine, RegoError, create_engine
+from kitemark.engines.rego import RegoEngine, RegoError, RegoLimitError, create_engine
 from kitemark.targets.policies.files import relative_path
 
 DEFAULT_ENGINE = "regorus"
@@ -68,7 +68,11 @@ def collect_rego_file(engine: RegoEngine, root: Path, path: Path, errors: list[I
     try:
         module = engine.parse(rel, entry["source"])
     except RegoError as exc:
-        err = _rego_input_error(rel, "syntax", exc)
+        # Over a limit the file is not known to be wrong, only not assessed: say which limit, not "syntax".
+        if isinstance(exc, RegoLimitError):
+            err = InputError(rel, f"not assessed: {exc.message}")
+        else:
+            err = _rego_input_error(rel, "syntax", exc)
         errors.append(err)
         entry["error"] = err.to_dict()
         # Remember the declared package so tests of the same package know they depend on this file.

@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from kitemark.engines.rego import UNDEFINED, RegoEngine, RegoError, create_engine, rule_ref
+from kitemark.engines.rego import UNDEFINED, RegoEngine, RegoError, RegoLimitError, create_engine, rule_ref
 from kitemark.engines.rego_cache import cached_engine
 
 
@@ -48,6 +48,7 @@ class RegoTestCase:
     end_line: int = 0
     source: str = ""  # the test's text from its file (bounded), for the evidence
     isolation_error: str | None = None  # the body could not be separated from its namesakes
+    data: dict[str, Any] = field(default_factory=dict)  # data.json/data.yaml documents, merged (rego_data)
 
     def __post_init__(self) -> None:
         self.name = self.name or self.rule
@@ -70,6 +71,8 @@ class RegoTestCase:
             engine = create_engine(**self.engine_cfg)
             for path, source, version in self.modules:
                 engine.add_policy(path, source, version)
+            if self.data:
+                engine.add_data(self.data)
             return engine
 
         return cached_engine(self.bundle_key, build)
@@ -82,6 +85,9 @@ class RegoTestCase:
         try:
             engine = self._engine()
             value = engine.eval_rule(self.ref)
+        except RegoLimitError as exc:
+            exc = exc.at(self.path, self.line)  # name the test's file, whatever ran over the limit
+            return RegoTestOutcome("error", "error", f"evaluation stopped: {exc}", error=exc)
         except RegoError as exc:
             return RegoTestOutcome("error", "error", f"evaluation error: {exc}", error=exc)
         prints = engine.take_prints()

@@ -2,7 +2,9 @@
 body of every ``*_test.rego`` file, numbering bodies that share a name (``#test_x``, ``#test_x#01``...)
 and isolating each from its namesakes (see ``kitemark.targets.policies.rego_tests``). A test carries the input
 errors of broken policy files of its own directory or package and of its own file; a broken file that
-no test carries, or a test file that does not parse, is a unit of its own.
+no test carries, or a test file that does not parse, is a unit of its own. Every test gets the target's
+``data.json``/``data.yaml`` document (``kitemark.targets.policies.rego_data``) and carries the errors of
+the data files that could not be loaded.
 """
 
 from __future__ import annotations
@@ -26,12 +28,17 @@ def rego_test_units(inventory: Inventory, inputs: Mapping[str, Any]) -> list[Uni
     files = inventory.get("rego_files", [])
     modules = [(f["path"], f["source"], f["version"]) for f in files if not f["error"]]
     engine_cfg = inventory.get("engine") or {"name": DEFAULT_ENGINE}
+    rego_data = inventory.get("rego_data") or {}
+    data = rego_data.get("document") or {}
     shared = {
         "target": inventory["target"],
         "modules": modules,
         "engine_cfg": engine_cfg,
-        "bundle_key": bundle_key(inventory.get("engine") or {}, modules),
+        "data": data,
+        "bundle_key": bundle_key({**(inventory.get("engine") or {}), "data": data}, modules),
     }
+    # A data file that could not be loaded: any test may read its document, so every test carries it.
+    data_errors = [InputError.from_dict(e) for e in rego_data.get("errors") or []]
     broken = [f for f in files if f["error"]]
     namesakes = _namesakes(files)
     per_file: dict[str, list[Unit]] = {}
@@ -42,7 +49,7 @@ def rego_test_units(inventory: Inventory, inputs: Mapping[str, Any]) -> list[Uni
             # Unparseable: its tests are unknown, so the file itself is the unit.
             per_file[f["path"]] = [error_unit(inventory, f["path"], f["error"])]
         else:
-            depends = _dependencies(f, broken)
+            depends = data_errors + _dependencies(f, broken)
             per_file[f["path"]] = _test_units(inventory, f, depends, shared, namesakes)
     # A broken file that no test depends on (a policy without tests of its own) is a unit of its own:
     # otherwise its error would reach no result and the run would read as compliant.
@@ -50,7 +57,12 @@ def rego_test_units(inventory: Inventory, inputs: Mapping[str, Any]) -> list[Uni
     for f in broken:
         if f["path"] not in per_file and error_key(f["error"]) not in carried:
             per_file[f["path"]] = [error_unit(inventory, f["path"], f["error"])]
-    return [u for f in files for u in per_file.get(f["path"], [])]
+    units = [u for f in files for u in per_file.get(f["path"], [])]
+    # A broken data file and no test to carry it: a unit of its own, or the error would reach no result.
+    for error in rego_data.get("errors") or []:
+        if error_key(error) not in carried:
+            units.append(error_unit(inventory, error["path"], error))
+    return units
 
 
 def _namesakes(files: list[dict[str, Any]]) -> Namesakes:
@@ -124,4 +136,4 @@ def _isolate(case: RegoTestCase, test: dict[str, Any], namesakes: Namesakes) -> 
     except ValueError as exc:
         case.isolation_error = str(exc)
         return
-    case.bundle_key = bundle_key(case.engine_cfg, case.modules)
+    case.bundle_key = bundle_key({**case.engine_cfg, "data": case.data}, case.modules)
