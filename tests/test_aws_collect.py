@@ -344,7 +344,7 @@ def test_endpoint_that_never_answers_times_out(monkeypatch: pytest.MonkeyPatch) 
         sock.listen(8)
         start = time.monotonic()
         inventory = aws.collect(TargetSpec("aws", "t", f"http://127.0.0.1:{sock.getsockname()[1]}", {}))
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 10  # stops at the first timeout (0.3 s), not hung; loose for busy CI
     assert inventory["errors"][0]["message"].startswith("ReadTimeoutError")
     assert len(inventory["errors"]) == 3 and all(
         "not attempted" in e["message"] for e in inventory["errors"][1:]

@@ -21,7 +21,7 @@ from kitemark.core import input_limits
 from kitemark.core.kinds import InputError
 from kitemark.core.mappings import dig
 from kitemark.core.resources import InputTree, Refused, RefusedPath
-from kitemark.engines.rego import V0, V1, RegoEngine, RegoError, create_engine
+from kitemark.engines.rego import V0, V1, RegoEngine, RegoError, RegoLimitError, create_engine
 from kitemark.targets.policies.files import read_file
 from kitemark.targets.policies.gatekeeper_yaml import (
     embedded_at,
@@ -350,6 +350,9 @@ def _check_template_rego(
     for part, source, _ in parts:
         try:
             module = engine.parse(f"{rel}#{part}", source, version)
+        except RegoLimitError as exc:  # not known to be wrong, only not assessed: say which limit
+            refused = InputError(rel, f"not assessed: {exc.message}", entry["rego_line"])
+            raise _TemplateRefused(refused) from None
         except RegoError as exc:
             raise _TemplateRefused(_rego_error(rel, parts, "syntax", exc)) from None
         if part == "rego":
