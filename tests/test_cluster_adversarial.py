@@ -15,7 +15,7 @@ import pytest
 from kitemark.core.kinds import TargetSpec
 from kitemark.core.model import Finding, Status
 from kitemark.core.redaction import marker
-from kitemark.core.resources import OUTPUT_MARKER
+from kitemark.core.resources import OUTPUT_MARKER, own_output
 from kitemark.targets.cluster import collect as cluster
 from kitemark.targets.cluster.view import KObject, NamespaceView
 from kitemark.testing import compliant_namespace as namespace
@@ -436,10 +436,16 @@ def test_report_folders_inside_the_target_are_not_read(tmp_path: Path) -> None:
             "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n",
         )
     write(tmp_path, "not-a-report/results.json", json.dumps({"schema": 2}))  # no marker: read as usual
+    own_output(tmp_path / "kitemark-reports")  # this run's --out: skipped without a word
     inventory = collect(tmp_path)
     assert inventory["files"] == ["not-a-report/results.json", "objects.json"]
     assert [o["metadata"]["name"] for o in inventory["objects"]] == ["team-a"]
     assert [s["path"] for s in inventory["skipped"]] == ["not-a-report/results.json"]
+    # Another report folder is not read either, but it is an input error: a marker file must not hide
+    # part of a target from assessment.
+    assert [(e["path"], "report folder" in e["message"]) for e in inventory["errors"]] == [
+        ("nested/older-run", True)
+    ]
 
 
 # --- malformed fields are never read as empty --------------------------------------------------------

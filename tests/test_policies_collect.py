@@ -423,7 +423,7 @@ def test_directory_without_rego_or_suites_is_a_usage_error(tmp_path: Path, files
 
 def test_kitemark_report_folders_inside_the_target_are_not_read(tmp_path: Path) -> None:
     """A run started inside the target writes ``kitemark-reports/`` there; the next run must not read it."""
-    from kitemark.core.resources import OUTPUT_MARKER, walk_inputs
+    from kitemark.core.resources import OUTPUT_MARKER, own_output, walk_inputs
 
     write(
         tmp_path,
@@ -435,5 +435,6 @@ def test_kitemark_report_folders_inside_the_target_are_not_read(tmp_path: Path) 
             "reports/b_test.rego": "package b\ntest_b := true\n",  # no marker: read
         },
     )
+    own_output(tmp_path / "kitemark-reports")  # this run's --out
     assert [f["path"] for f in collect(tmp_path)["rego_files"]] == ["a_test.rego", "reports/b_test.rego"]
     assert [p.relative_to(tmp_path).as_posix() for p in walk_inputs(tmp_path).files((".yaml",))] == []

@@ -12,7 +12,7 @@ from kitemark.core.catalog import load_checks
 from kitemark.core.checks import check_function, evaluate
 from kitemark.core.kinds import TargetSpec
 from kitemark.core.model import Finding, Status
-from kitemark.core.resources import OUTPUT_MARKER, walk_inputs
+from kitemark.core.resources import OUTPUT_MARKER, own_output, walk_inputs
 from kitemark.targets.terraform.collect import collect, module_units
 from kitemark.targets.terraform.files import discover_modules
 from kitemark.targets.terraform.kind import KIND
@@ -225,6 +225,7 @@ def test_a_report_folder_inside_the_target_is_not_read(tmp_path: Path) -> None:
             "reports-lookalike/main.tf": QUEUE,  # a folder without the marker is read
         },
     )
+    own_output(root / "kitemark-reports")  # this run's --out
     inventory = collect(spec(root))
     assert [m["path"] for m in inventory["modules"]] == ["infra", "reports-lookalike"]
     assert inventory["skipped"] == []

@@ -31,7 +31,7 @@ import pytest
 from kitemark import __version__
 from kitemark import results as results_doc
 from kitemark.collect import collect_all
-from kitemark.core import jsonio
+from kitemark.core import jsonio, resources
 from kitemark.core.catalog import Catalogue
 from kitemark.core.checks import check_function
 from kitemark.core.config import find_config, load_config
@@ -94,6 +94,7 @@ class Controller:
         self.publish_error: str | None = None
         # Last, so nothing after it can fail while the folder is locked: the lock is released by cleanup.
         self.out = OutFolder.open(opts.out, targets=target_paths(opts.specs), writes=run_writes(opts.specs))
+        resources.own_output(opts.out)
         try:
             # This run's own folder: inventories are collected here and put in `<out>/inventory` only
             # at the end; workers wait here for the controller's go.

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from kitemark.core import resources
+from kitemark.core.kinds import TargetSpec
 from kitemark.core.resources import Refused, walk_inputs
 
 CANARY = "kitemark-canary-4f1d9e"
@@ -128,7 +129,8 @@ def test_policies_symlinks_out_of_the_target_are_input_errors_and_never_read(tmp
     link(target / "loop2.rego", target / "loop.rego")
     (target / "locked").mkdir()
     (target / "locked" / "x_test.rego").write_text(PASSING_TEST)
-    # Inside the target: followed, and read once.
+    # Inside the target: followed; a linked file is read at its link's path too (as opa test reads it),
+    # a linked folder already walked is not walked again.
     link(target / "good" / "again_test.rego", "ok_test.rego")
     link(target / "good" / "sub" / "up", "../..")
     out = tmp_path / "out"
@@ -146,9 +148,9 @@ def test_policies_symlinks_out_of_the_target_are_input_errors_and_never_read(tmp
         assert f"{rel}: {reason}" in errors, (rel, errors)
     inventory = json.loads(next((out / "inventory").glob("policies-*.json")).read_text())
     read = [f["path"] for f in inventory["rego_files"] if not f["error"]]
-    assert read == ["good/ok_test.rego"]  # `again_test.rego` and `sub/up/…` are the same file
+    assert read == ["good/again_test.rego", "good/ok_test.rego"]  # not `sub/up/…`: the folder, again
     passed = [r["unit"] for r in document["results"] if r["status"] == "passed"]
-    assert passed == ["policies:policies/good/ok_test.rego#test_ok"]
+    assert passed == [f"policies:policies/good/{name}_test.rego#test_ok" for name in ("again", "ok")]
     assert_no_canary(out)
 
 
@@ -416,3 +418,37 @@ def test_a_link_out_of_the_target_says_nothing_of_what_exists_there(tmp_path: Pa
     assert tree.files((".yaml",)) == []
     assert {r.reason for r in tree.refused} == {"symlink leads outside the target: not read"}
     assert [r.path for r in tree.refused] == ["a.yaml", "b.yaml", "c.yaml"]
+
+
+def test_a_marker_file_cannot_hide_part_of_a_target(tmp_path: Path) -> None:
+    """A `.kitemark-output` file marks Kitemark's own report folders, which are not read; anyone can
+    create one, so a marked folder that is not this run's --out is an input error, not a silent gap."""
+    policies = tmp_path / "hid"
+    (policies / "sub").mkdir(parents=True)
+    (policies / "ok_test.rego").write_text("package ok\n\ntest_ok if true\n")
+    (policies / "sub" / "bad_test.rego").write_text("package bad\n\ntest_bad if false\n")
+    (policies / "sub" / ".kitemark-output").write_text("")
+    out = tmp_path / "out"
+    document = finished(kitemark(tmp_path, "--policies", str(policies), "--out", str(out)), out)
+    assert "sub: holds .kitemark-output" in error_lines(document), error_lines(document)
+
+
+def test_a_file_linked_inside_the_target_is_read_where_the_link_is(tmp_path: Path) -> None:
+    """Terraform reads a module as its folder's files, and OPA places data.json by its folder: a shared
+    `versions.tf` linked into each module counts in each, not only where the real file sits."""
+    from kitemark.targets.terraform import collect as terraform
+
+    root = tmp_path / "repo"
+    (root / "shared").mkdir(parents=True)
+    (root / "shared" / "versions.tf").write_text('terraform {\n  required_version = ">= 1.5"\n}\n')
+    (root / "team-a").mkdir()
+    (root / "team-a" / "main.tf").write_text('resource "aws_sqs_queue" "q" {\n  name = "q"\n}\n')
+    link(root / "team-a" / "versions.tf", "../shared/versions.tf")
+    tree = resources.walk_inputs(root)
+    assert [tree.rel(p) for p in tree.files((".tf",))] == [
+        "shared/versions.tf", "team-a/main.tf", "team-a/versions.tf"
+    ]  # fmt: skip
+    inventory = terraform.collect(TargetSpec("terraform", "repo", str(root), {}))
+    team_a = next(m for m in inventory["modules"] if m["path"] == "team-a")
+    assert sorted(team_a["files"]) == ["main.tf", "versions.tf"]
+    assert inventory["errors"] == []

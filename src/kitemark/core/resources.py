@@ -44,8 +44,33 @@ def data_dir() -> Path:
 OUTPUT_MARKER = ".kitemark-output"
 
 
+# The real paths of this process's own --out folders: their reports are not input, and are skipped
+# without a word. Any other report folder inside a target is refused, so a marker file cannot hide
+# part of a target from assessment.
+_OWN_OUTPUTS: set[Path] = set()
+
+
 def is_output_folder(folder: Path) -> bool:
     return (folder / OUTPUT_MARKER).is_file()
+
+
+def own_output(folder: Path) -> None:
+    """Record ``folder`` as this run's ``--out``: the walk skips it silently wherever it lies."""
+    _OWN_OUTPUTS.add(folder.resolve())
+
+
+def _report_folder(tree: InputTree, folder: Path, real: Path) -> bool:
+    """Whether ``folder`` is a report folder, which is not read; one that is not this run's own
+    ``--out`` is refused, naming it (it may be any folder holding a `.kitemark-output` file)."""
+    if not is_output_folder(folder):
+        return False
+    if real not in _OWN_OUTPUTS:
+        reason = (
+            f"holds {OUTPUT_MARKER}, so it is a Kitemark report folder and not this run's --out: "
+            "not read (move it out of the target, or delete the marker if it is input)"
+        )
+        tree.refused.append(Refused(tree.rel(folder), reason, True))
+    return True
 
 
 @dataclass(frozen=True)
@@ -103,9 +128,10 @@ def walk_inputs(root: Path) -> InputTree:
     Hidden folders and files (``.git``, ``.terraform``) and Kitemark's own report folders are left out.
     Nothing outside the target is read: a symlink is followed only when it resolves inside ``root``;
     one that leads outside, dangles or loops is refused, as is a folder that cannot be listed and an
-    entry that is neither a folder nor a regular file. A folder or file reached twice (a symlink to
-    something the walk reads anyway) is read once, so links to an enclosing folder terminate. Links
-    are followed after every real folder is walked, so a file is named by its own path, not a link's.
+    entry that is neither a folder nor a regular file. A folder reached twice (a symlink to one the
+    walk reads anyway) is walked once, so links to an enclosing folder terminate; a symlinked file is
+    listed at the link's path as well as its own, as Terraform and OPA read it. Links are followed after
+    every real folder is walked, so a folder is named by its own path, not a link's.
     """
     tree = InputTree(root)
     real_root = root.resolve()
@@ -123,7 +149,7 @@ def walk_inputs(root: Path) -> InputTree:
         if real in seen and folder != root:
             continue
         seen.add(real)
-        if is_output_folder(folder):
+        if _report_folder(tree, folder, real):
             continue
         try:
             with os.scandir(folder) as listing:
@@ -170,13 +196,21 @@ def _take_link(
         reason = "symlink loop" if loop else f"symlink cannot be resolved ({_reason(exc)})"
         tree.refused.append(Refused(rel, f"{reason}: not read", None))
         return
-    if real in seen:
-        return  # read under its own path already
     if is_dir:
-        if any(is_output_folder(p) for p in (real, *real.parents) if p.is_relative_to(real_root)):
+        if real in seen:
+            return  # walked under its own path already (and a link to an enclosing folder ends here)
+        # A link into a report folder: its own (silent) or another one (refused).
+        inside = [p for p in real.parents if p.is_relative_to(real_root) and is_output_folder(p)]
+        if inside:
+            if inside[0] not in _OWN_OUTPUTS:
+                tree.refused.append(
+                    Refused(rel, f"symlink into a Kitemark report folder ({OUTPUT_MARKER}): not read", True)
+                )
             return
-        pending.append((link, real))
+        pending.append((link, real))  # a report folder itself is refused or skipped when walked
     elif real.is_file():
+        # Listed at the link's own path even when its file is read elsewhere too: where a file sits
+        # can matter (a Terraform module is its folder's files; data.json is placed by its folder).
         seen.add(real)
         tree.folders.setdefault(link.parent, []).append(link.name)
         tree.folders[link.parent].sort()

@@ -302,6 +302,8 @@ class LocalRegorusEngine(RegoEngine):
         engine.set_rego_v0(version == V0)
         try:
             engine.add_policy(path, source)
+        except MemoryError:  # the evaluator's memory limit: the child reports it as such
+            raise
         except Exception as exc:
             raise _regorus_error(exc, RegoSyntaxError) from None
         finally:
@@ -337,6 +339,8 @@ class LocalRegorusEngine(RegoEngine):
     def add_data(self, data: Mapping[str, Any]) -> None:
         try:
             self._engine.add_data_json(json.dumps(data))
+        except MemoryError:  # the evaluator's memory limit: the child reports it as such
+            raise
         except Exception as exc:
             raise _regorus_error(exc, RegoEvalError) from None
 
@@ -347,6 +351,8 @@ class LocalRegorusEngine(RegoEngine):
             engine.set_input_json(json.dumps(input))
         try:
             out = json.loads(engine.eval_query_as_json(query))
+        except MemoryError:  # the evaluator's memory limit: the child reports it as such
+            raise
         except Exception as exc:
             raise _regorus_error(exc, RegoEvalError) from None
         finally:

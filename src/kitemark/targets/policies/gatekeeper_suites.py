@@ -367,6 +367,8 @@ def _check_template_rego(
         for part, source, _ in parts:
             compiled.add_policy(f"{rel}#{part}", source, version)
         compiled.check()
+    except RegoLimitError as exc:
+        raise _TemplateRefused(InputError(rel, f"not assessed: {exc.message}", entry["rego_line"])) from None
     except RegoError as exc:
         raise _TemplateRefused(_rego_error(rel, parts, "compile", exc)) from None
 
