@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from kitemark.core import input_limits, jsonio
+from kitemark.core import input_limits, jsonio, yamlfile
 from kitemark.core.config import load_config
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import TargetSpec
@@ -37,10 +38,16 @@ def billion_laughs() -> str:
     return "\n".join(lines) + "\n"
 
 
+def scalar_laughs() -> str:
+    """~180 KB of YAML: one 100 KB string aliased 20,000 times (2 GB once expanded), few nodes."""
+    return "s: &s " + "x" * 100_000 + "\nl: [" + ", ".join(["*s"] * 20_000) + "]\n"
+
+
 DEEP = 100_000
 HOSTILE_YAML = {
     # name: (text, what the one-line message says)
     "billion-laughs": (billion_laughs(), "aliases expand to more than"),
+    "scalar-laughs": (scalar_laughs(), "aliases repeat more than"),
     "self-alias": ("a: &a [1, *a]\n", "alias refers to an anchor that encloses it"),
     "self-merge": ("a: &a {<<: *a}\n", "alias refers to an anchor that encloses it"),
     "deep-flow": ("a: " + "[" * DEEP + "]" * DEEP + "\n", "nest"),
@@ -109,6 +116,40 @@ def test_a_small_use_of_aliases_and_merge_keys_is_read(tmp_path: Path) -> None:
     assert inventory["errors"] == []
     [cm] = [o for o in inventory["objects"] if o["kind"] == "ConfigMap"]
     assert cm["metadata"]["annotations"] == {"team": "a", "note": "x"}
+
+
+def test_aliases_to_scalars_are_bounded_by_the_text_they_repeat() -> None:
+    started = time.perf_counter()
+    with pytest.raises(yaml.YAMLError) as raised:
+        yamlfile.loads(scalar_laughs())
+    assert time.perf_counter() - started < 1
+    message, line = yamlfile.error_text(raised.value)
+    assert f"aliases repeat more than {input_limits.MAX_ALIAS_TEXT:,} characters" in message and line == 1
+    # Many aliases to small scalars add nodes: the node limit counts them too.
+    many = "s: &s x\nl: [" + ", ".join(["*s"] * (input_limits.MAX_ALIAS_NODES + 1)) + "]\n"
+    with pytest.raises(yaml.YAMLError, match="aliases expand to more than"):
+        yamlfile.loads(many)
+    # Just under the text limit is read.
+    text = input_limits.MAX_ALIAS_TEXT // 10
+    assert len(yamlfile.loads(f"s: &s {'x' * text}\nl: [" + ", ".join(["*s"] * 10) + "]\n")["l"]) == 10
+    # Aliased keys and aliases inside an aliased map repeat their text as often as they are expanded.
+    keys = "k: &k " + "y" * 1000 + "\nm: &m {*k : v}\nl: [" + ", ".join(["*m"] * 1001) + "]\n"
+    with pytest.raises(yaml.YAMLError, match="aliases repeat more than"):
+        yamlfile.loads(keys)
+
+
+def test_ordinary_anchors_are_read() -> None:
+    compose = (
+        "x-defaults: &defaults\n  restart: always\n  logging: {driver: json-file, options: {max-size: 10m}}\n"
+        "  environment: &env {TZ: UTC, LOG_LEVEL: info}\n"
+        "services:\n"
+        + "".join(f"  s{i}:\n    <<: *defaults\n    image: img{i}\n    environment: *env\n" for i in range(300))
+    )
+    document = yamlfile.loads(compose)
+    assert document["services"]["s299"]["restart"] == "always"
+    cert = "-----BEGIN CERTIFICATE-----" + "A" * 4000
+    values = f"ca: &ca {cert}\n" + "".join(f"svc{i}: {{caBundle: *ca, image: &img{i} repo/x}}\n" for i in range(50))
+    assert yamlfile.loads(values)["svc49"]["caBundle"] == cert
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ import hmac
 import os
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -61,19 +62,16 @@ def is_marker(text: object) -> bool:
     return isinstance(text, str) and MARKER.fullmatch(text) is not None
 
 
-def stable_form(text: str) -> str:
-    """``text`` with every marker's digest dropped: equal for two runs over the same input, whatever
-    their keys (what shards of one run compare)."""
-    return MARKER.sub("<redacted>", text)
-
-
 # --- names -----------------------------------------------------------------------------------------
 
-# A name matches when, lower-cased with `-`, `.`, spaces and camelCase humps read as `_` (and a write-only
-# `_wo` suffix dropped), it is one of CREDENTIAL_NAMES or ends with one of CREDENTIAL_SUFFIXES: `password`,
-# `DB_PASSWORD`, `apiKey`, `client-secret`, `spring.datasource.password`, `awsSecretAccessKey`. Deliberately
-# not `*_key` (kms_key_id, object keys) nor `*_id`/`*_arn`/`*_name`/`*_ref`/`*_file` (`secret_id`,
-# `secretName`, `secretKeyRef`, `DB_PASSWORD_FILE` name a secret or where it is, they do not hold it).
+# A name matches when, lower-cased with `-`, `.`, spaces and camelCase humps read as `_` (leading and
+# trailing `_` and a write-only `_wo` suffix dropped), it is one of CREDENTIAL_NAMES, ends with one of
+# CREDENTIAL_SUFFIXES or ends with a word of CREDENTIAL_ENDINGS glued to another (`PGPASSWORD`,
+# `htpasswd`): `password`, `DB_PASSWORD`, `DB_PASS`, `apiKey`, `client-secret`, `.dockerconfigjson`,
+# `spring.datasource.password`, `awsSecretAccessKey`. Deliberately not `*_key` (kms_key_id, object keys)
+# nor `*_id`/`*_arn`/`*_name`/`*_ref`/`*_file` (`secret_id`, `secretName`, `secretKeyRef`,
+# `DB_PASSWORD_FILE` name a secret or where it is, they do not hold it), nor NOT_CREDENTIAL_PREFIXES
+# (`existingSecret` names a Secret, `automountServiceAccountToken` is a switch).
 CREDENTIAL_NAMES = frozenset(
     {
         "password",
@@ -102,6 +100,15 @@ CREDENTIAL_NAMES = frozenset(
         "connection_string",
         "connectionstring",
         "plaintext",
+        "pass",
+        "secret_key_base",
+        "master_key",
+        "session_key",
+        "signing_key",
+        "encryption_key",
+        "kubeconfig",
+        "dockerconfigjson",
+        "dockercfg",
     }
 )
 CREDENTIAL_SUFFIXES = (
@@ -123,7 +130,14 @@ CREDENTIAL_SUFFIXES = (
     "_connectionstring",
     "_signing_key",
     "_encryption_key",
+    "_pass",
+    "_secret_key_base",
+    "_master_key",
+    "_session_key",
+    "_kubeconfig",
 )
+CREDENTIAL_ENDINGS = ("password", "passwd", "passphrase")
+NOT_CREDENTIAL_PREFIXES = ("existing_", "automount_")
 _HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SEPARATORS = re.compile(r"[-.\s]+")
 
@@ -136,8 +150,10 @@ def is_credential_name(name: object) -> bool:
 @functools.lru_cache(maxsize=8192)  # the same few keys recur in every object of a snapshot
 def credential_key(name: str) -> bool:
     """``is_credential_name`` for a string known to be short (a mapping's key): cached, for hot loops."""
-    normal = _SEPARATORS.sub("_", _HUMP.sub("_", name.strip("\"' -"))).lower().removesuffix("_wo")
-    return normal in CREDENTIAL_NAMES or normal.endswith(CREDENTIAL_SUFFIXES)
+    normal = _SEPARATORS.sub("_", _HUMP.sub("_", name.strip("\"' -"))).lower().strip("_").removesuffix("_wo")
+    if normal.startswith(NOT_CREDENTIAL_PREFIXES):
+        return False
+    return normal in CREDENTIAL_NAMES or normal.endswith(CREDENTIAL_SUFFIXES + CREDENTIAL_ENDINGS)
 
 
 # --- values ----------------------------------------------------------------------------------------
@@ -161,7 +177,9 @@ def redact_value(value: Any) -> Any:
 
 # A cheap test first: most strings hold none of these and are returned untouched.
 _HINT = re.compile(
-    r"pass|pwd|secret|token|key|credential|auth|connection|plaintext|://|AKIA|ASIA|AROA|AIDA|PRIVATE", re.I
+    r"pass|pwd|secret|token|key|credential|auth|connection|plaintext|kubeconfig|dockercfg|mysql|mariadb"
+    r"|://|AKIA|ASIA|AROA|AIDA|PRIVATE",
+    re.I,
 )
 _AWS_SECRET_HINT = re.compile(r"[A-Za-z0-9/+]{40}")
 
@@ -169,11 +187,24 @@ _QUOTED = r"""(?P<{q}>["'])(?P<{v}>(?:\\.|(?!(?P={q}))[^\\])*)(?P={q})"""
 _KEY = r"""(?<![\w.-])(?:--?)?(?P<kq>["']?)(?P<key>[A-Za-z_][\w.-]*)(?P=kq)"""
 # `"password": "x"`, `password = 'x'`, `--password="x"`
 _KEY_QUOTED = re.compile(_KEY + r"""[ \t]*(?:=(?!=)|:)[ \t]*""" + _QUOTED.format(q="q", v="val"))
-# `password: x`, `Password=x;`, `export DB_TOKEN=x`, `--password=x`, `?token=x&`, `Authorization: Bearer x`
-_KEY_BARE = re.compile(
-    _KEY + r"""[ \t]*(?:=(?!=)|:(?!//))[ \t]*"""
-    r"""(?P<val>(?:(?:Bearer|Basic|Token|Digest)[ \t]+)?(?:\$\{[^}\s]*\}|[^\s"'`;&,<>{}()\[\]])+)"""
+_WORD = r"""(?:\$\{[^}\s]*\}|[^\s"'`;&,<>{}()\[\]])+"""
+# `Password=x;`, `export DB_TOKEN=x`, `PGPASSWORD=x psql`, `--password=x`, `?token=x&`: one word
+_KEY_EQUALS = re.compile(
+    _KEY + r"""[ \t]*=(?!=)[ \t]*(?P<val>(?:(?:Bearer|Basic|Token|Digest)[ \t]+)?""" + _WORD + ")"
 )
+# `password: correct horse battery`, `Authorization: Bearer x`: the words up to the end of the line (or a
+# `,`, `;`, quote or bracket). A colon needs a space after it: `ghcr.io/org/secret:latest`, `token:8080`
+# and `auth:v1` are an image, a port and a tag, not a `key: value`.
+# A word that is itself a `key:` starts the next pair: `note: see password: x` keeps looking.
+_VALUE_WORD = r"""(?!["']?[\w.-]+["']?:(?:\s|\Z))""" + _WORD
+_KEY_COLON = re.compile(
+    _KEY + r"""[ \t]*:[ \t]+(?P<val>""" + _VALUE_WORD + r"(?:[ \t]+" + _VALUE_WORD + ")*)"
+)
+# `mysql -pS3cret` (the client's password glued to its `-p` flag): a `-pX` word whose command, in the 200
+# characters before it, is a MySQL client.
+_DASH_P = re.compile(r"""(?<=[ \t])-p(?P<val>[^\s"'`;&|]+)""")
+_MYSQL = re.compile(r"(?<![\w-])(?:mysql|mysqldump|mysqladmin|mariadb)(?![\w-])[^\n;&|]*\Z")
+_NOT_SECRETS = frozenset({"true", "false", "null", "~", "yes", "no"})
 # `--password x` (a flag, then its value as the next word)
 _FLAG_SPACE = re.compile(
     r"""(?<![\w-])--?(?P<key>[A-Za-z_][\w.-]*)[ \t]+(?P<val>[^\s"'`;&,<>-][^\s"'`;&,<>]*)"""
@@ -214,12 +245,36 @@ def redact_text(text: str, mask: Mask = _mask_literal) -> str:
     the Terraform collector passes one that keeps ``${...}`` references). The rest is left alone."""
     if not text:
         return text
-    if mask is _mask_literal and len(text) <= SHORT:
-        return redact_short(text)
+    if mask is _mask_literal:
+        return redact_short(text) if len(text) <= SHORT else _redact_long(text)
     return _redact_text(text, mask)
 
 
 SHORT = 256
+# Long strings redacted with markers, by value: a YAML alias repeats one string many times, and each
+# copy would otherwise be scanned again (~0.3 s a megabyte). Bounded by the characters it holds.
+LONG_CACHE_CHARS = 64 * 1024 * 1024
+_long_cache: dict[str, str] = {}
+_long_cache_chars = 0
+_long_cache_lock = threading.Lock()
+
+
+def _redact_long(text: str) -> str:
+    global _long_cache_chars
+    done = _long_cache.get(text)
+    if done is not None:
+        return done
+    done = _redact_text(text, _mask_literal)
+    if len(text) <= LONG_CACHE_CHARS // 4:
+        with _long_cache_lock:
+            if text not in _long_cache:
+                _long_cache[text] = done
+                _long_cache_chars += len(text)
+            while _long_cache_chars > LONG_CACHE_CHARS:  # oldest first
+                oldest = next(iter(_long_cache))
+                del _long_cache[oldest]
+                _long_cache_chars -= len(oldest)
+    return done
 
 
 @functools.lru_cache(maxsize=65536)  # labels, images, names: short strings recur across objects
@@ -228,27 +283,50 @@ def redact_short(text: str) -> str:
     return _redact_text(text, _mask_literal)
 
 
+def redact_image(image: str) -> str:
+    """A container image reference: kept as it is (``ghcr.io/org/secret:latest`` is a name and a tag,
+    and checks read it), except the user information of a URL (``https://user:pass@host/x``)."""
+    if "@" not in image:
+        return image
+    scheme, sep, rest = image.rpartition("://")
+    authority = rest.partition("/")[0]
+    if "@" not in authority:
+        return image  # `repo/app@sha256:...`: a digest
+    userinfo = authority.rpartition("@")[0]
+    return f"{scheme}{sep}{marker(userinfo)}{rest[len(userinfo) :]}"
+
+
 def _redact_text(text: str, mask: Mask) -> str:
     hinted = _HINT.search(text) is not None
     if hinted:
         text = _PEM.sub(lambda m: m["begin"] + mask(m["val"]), text)
 
         def by_key(m: re.Match[str]) -> str:
-            return _replace(m, "val", mask) if is_credential_name(m["key"]) else m[0]
+            if not is_credential_name(m["key"]) or m["val"].lower() in _NOT_SECRETS:
+                return m[0]  # a switch (`automountToken: false`) stays a switch
+            return _replace(m, "val", mask)
 
         def by_name(m: re.Match[str]) -> str:
             return _replace(m, "val", mask) if is_credential_name(m["name"]) else m[0]
 
         text = _KEY_QUOTED.sub(by_key, text)
-        text = _KEY_BARE.sub(by_key, text)
+        text = _KEY_EQUALS.sub(by_key, text)
+        text = _KEY_COLON.sub(by_key, text)
         text = _FLAG_SPACE.sub(by_key, text)
         text = _NAME_THEN_VALUE.sub(by_name, text)
         text = _VALUE_THEN_NAME.sub(by_name, text)
         text = _URL_PASSWORD.sub(lambda m: _replace(m, "val", mask), text)
         text = _AWS_KEY_ID.sub(lambda m: _replace(m, "val", mask), text)
+        if "mysql" in text or "mariadb" in text:
+            text = _DASH_P.sub(lambda m: _replace(m, "val", mask) if _after_mysql(m) else m[0], text)
     if len(text) >= 40 and _AWS_SECRET_HINT.search(text):
         text = _AWS_SECRET.sub(lambda m: _replace(m, "val", mask) if _looks_random(m["val"]) else m[0], text)
     return text
+
+
+def _after_mysql(m: re.Match[str]) -> bool:
+    start = m.start()
+    return _MYSQL.search(m.string, max(0, start - 200), start) is not None
 
 
 def _looks_random(word: str) -> bool:

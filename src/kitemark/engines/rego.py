@@ -221,7 +221,7 @@ def _regorus_error(exc: Exception, cls: type[RegoError]) -> RegoError:
         # A gap of the engine, not a fault of the policy: say so, or users chase a bug that is not theirs.
         builtin = missing["name"]
         message += (
-            f" (the in-process Rego engine, regorus, does not provide the builtin {builtin}; OPA does: "
+            f" (Kitemark's Rego engine, regorus, does not provide the builtin {builtin}; OPA does: "
             "the policy cannot be assessed here until Kitemark evaluates it with OPA)"
         )
     if not loc:

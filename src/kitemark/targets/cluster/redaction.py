@@ -9,8 +9,12 @@ read, before validation, messages or the inventory see it:
   (``["--password", "x"]``), and secrets written inside any string (``--password=x``,
   ``Password=x;``, URL passwords, private keys, AWS keys: ``redact_text``).
 
-Empty values stay empty and booleans stay booleans, so a check can still tell set from unset; other
-fields are untouched (no check reads env values, args or ConfigMap data).
+Empty values stay empty and booleans stay booleans, so a check can still tell set from unset; an
+``image`` is kept whole (``ghcr.io/org/secret:latest`` is a name and a tag) unless it carries URL user
+information; other fields are untouched (no check reads env values, args or ConfigMap data).
+
+The cluster collector applies ``redact_document`` to every document it reads, and the policies collector
+to every object and inventory document of a Gatekeeper suite.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from kitemark.core.redaction import (
     SHORT,
     credential_key,
     is_credential_name,
+    redact_image,
     redact_short,
     redact_text,
     redact_value,
@@ -30,10 +35,11 @@ SECRET_FIELDS = ("data", "stringData", "binaryData")
 _ARGV_KEYS = frozenset({"args", "command"})
 
 
-def redact_document(data: Any, list_kind: str = "") -> Any:
+def redact_document(data: Any, list_kind: str = "", *, keep_managed_fields: bool = False) -> Any:
     """One raw document (an object, or a ``List`` of them) redacted in place (it is the reader's own
     fresh parse; a snapshot holds millions of values, too many to copy). ``list_kind``: the kind of
-    the List holding it (raw API lists, ``SecretList``, leave their items' kind off)."""
+    the List holding it (raw API lists, ``SecretList``, leave their items' kind off). ``managedFields``
+    (field names, no values) are dropped unless ``keep_managed_fields``."""
     if type(data) is str:
         return redact_text(data)
     if type(data) is list:
@@ -45,16 +51,17 @@ def redact_document(data: Any, list_kind: str = "") -> Any:
         # A List: each item by the rules of its own kind (a Secret inside a List is still a Secret).
         del data["items"]
         _walk_dict(data)
-        data["items"] = [redact_document(item, kind) for item in items]
+        data["items"] = [redact_document(item, kind, keep_managed_fields=keep_managed_fields) for item in items]
         return data
     meta = data.get("metadata")
-    if type(meta) is dict:  # dropped from the inventory anyway (``objects.redact``): not worth a walk
-        meta.pop("managedFields", None)
+    managed = meta.pop("managedFields", None) if type(meta) is dict else None  # not worth a walk
     secret = is_secret(data, list_kind)
     held = {key: data.pop(key) for key in SECRET_FIELDS if secret and key in data}
     _walk_dict(data)
     if held:
         data.update(redact_secret_fields(held))
+    if keep_managed_fields and managed is not None and type(meta) is dict:
+        meta["managedFields"] = managed
     return data
 
 
@@ -85,6 +92,8 @@ def _walk_dict(node: dict[Any, Any]) -> None:
         if kind is str:
             if type(key) is str and credential_key(key):
                 node[key] = redact_value(value)
+            elif key == "image":  # a name and a tag, which checks read: only URL user information goes
+                node[key] = redact_image(value)
             elif value:
                 node[key] = redact_short(value) if len(value) <= SHORT else redact_text(value)
         elif kind is dict:

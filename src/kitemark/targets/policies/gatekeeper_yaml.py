@@ -1,22 +1,25 @@
 """YAML for Gatekeeper suites, templates and objects, in Kitemark's one dialect
 (``kitemark.core.yamlfile.Loader``: dates stay strings, a key repeated in one mapping is an error):
 ``load_documents``, ``InputError``s naming file and line for YAML that cannot be read (``yaml_error``),
-``without_secret_values`` (a suite's Secret objects keep their keys, never their values), and the
-line-number helpers that point errors at the right place in a file: ``yaml_tree`` (the node
-tree of a file), ``line_of`` (the line of the node at a path of keys and indexes) and ``embedded_at``
-(where a block of Rego embedded in a ConstraintTemplate starts). Used by
+``without_secret_values`` (a suite's objects redacted as the cluster collector redacts them: a Secret
+keeps its keys, never its values), and the line-number helpers that point errors at the right place in
+a file: ``yaml_tree`` (the node tree of a file), ``line_of`` (the line of the node at a path of keys and
+indexes) and ``embedded_at`` (where a block of Rego embedded in a ConstraintTemplate starts). Used by
 ``kitemark.targets.policies.gatekeeper_suites``.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import yaml
 
 from kitemark.core.kinds import InputError
 from kitemark.core.yamlfile import Loader, error_text
-from kitemark.targets.cluster.redaction import SECRET_FIELDS, is_secret, redact_secret_fields
+from kitemark.targets.cluster.redaction import redact_document
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def yaml_error(rel: str, exc: yaml.YAMLError) -> InputError:
@@ -30,29 +33,48 @@ def load_documents(text: str) -> list[Any]:
 
 
 def without_secret_values(docs: list[Any]) -> list[Any]:
-    """A suite's object or inventory documents with each Secret's values replaced by markers
-    (``kitemark.core.redaction``), in ``List`` items and AdmissionReview requests too: the documents
-    are kept in the inventory. A policy still sees which keys a Secret has, and whether a value is
-    empty, but never the value (a policy that decodes one reviews the marker instead)."""
+    """A suite's object or inventory documents (a fresh parse, redacted in place) with every secret
+    replaced by a marker (``kitemark.core.redaction``), by the cluster collector's own rules
+    (``redact_document``): a Secret's values, in ``List`` items and AdmissionReview requests too, and
+    anywhere the values under credential-like names (an env ``DB_PASSWORD``, ``--password=x`` in
+    ``args``, a ConfigMap's ``DB_PASSWORD``). The documents are kept in the inventory. A policy still
+    sees which keys a Secret has, and whether a value is empty, but never the value (a policy that
+    decodes one reviews the marker instead)."""
     return [_redacted(doc) for doc in docs]
 
 
-def _redacted(doc: Any, list_kind: str = "") -> Any:
+def _redacted(doc: Any) -> Any:
     if not isinstance(doc, dict):
-        return doc
-    if is_secret(doc, list_kind) and any(key in doc for key in SECRET_FIELDS):
-        return redact_secret_fields(doc)
-    out = doc
-    items, request = doc.get("items"), doc.get("request")
-    if isinstance(items, list):
-        kind = doc.get("kind")
-        out = {**out, "items": [_redacted(i, kind if isinstance(kind, str) else "") for i in items]}
-    if isinstance(request, dict):
-        out = {
-            **out,
-            "request": {k: _redacted(v) if k in ("object", "oldObject") else v for k, v in request.items()},
-        }
-    return out
+        return redact_document(doc)
+    request = doc.get("request")
+    held: dict[str, Any] = {}
+    if isinstance(request, dict):  # an AdmissionReview: its objects by the rules of their own kinds
+        held = {key: request.pop(key) for key in ("object", "oldObject") if key in request}
+    _redact_last_applied(doc)
+    redact_document(doc, keep_managed_fields=True)  # field names only; a policy may read them
+    for key, value in held.items():
+        request[key] = _redacted(value)
+    return doc
+
+
+def _redact_last_applied(doc: dict[str, Any]) -> None:
+    """The last-applied annotation is a JSON copy of the object, its secrets included: redacted by
+    the same rules (the cluster collector drops it; a suite's policy may read it)."""
+    items = doc.get("items")
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            _redact_last_applied(item)
+    meta = doc.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    text = annotations.get(LAST_APPLIED) if isinstance(annotations, dict) else None
+    if not isinstance(text, str):
+        return
+    try:
+        copy = json.loads(text)
+        if isinstance(copy, dict) and _redacted(copy) != json.loads(text):  # rewritten only if it held one
+            annotations[LAST_APPLIED] = json.dumps(copy, separators=(",", ":"))
+    except (ValueError, RecursionError):
+        pass  # not JSON (or nested past reason): redacted as free text with the rest of the object
 
 
 def yaml_tree(text: str) -> yaml.Node | None:

@@ -33,7 +33,7 @@ that unambiguous: if a sub-module's path is the root's name or lies under it (``
 directories are skipped). A location with no directory name (``/``) also gives ``.``.
 
 The inventory is kept as audit evidence, so secret values are redacted as each file is parsed (see
-``redaction``): literal values of credential-like attributes become ``"<redacted>"`` while references
+``redaction``): literal values of credential-like attributes become ``<redacted hmac:…>``, references
 such as ``var.db_password`` or ``random_password.db.result`` are kept. Checks read a module through
 ``view.ModuleView``; ``count``/``for_each``/``dynamic`` are resolved by ``instances``; the scope function
 links each module to the modules of the target that call it (``calls``), so a child inherits its

@@ -45,8 +45,8 @@ def redact_secrets(parsed: dict[str, Any], feeding: set[tuple[str, str]] | None 
 
     References and expressions survive: ``"${var.db_password}"`` is kept as it is, and in an expression only
     its quoted string literals and the template text around ``${...}`` are replaced
-    (``coalesce(var.p, "x")`` becomes ``coalesce(var.p, "<redacted>")``). Numbers inside an expression are
-    not treated as secrets.
+    (``coalesce(var.p, "x")`` becomes ``coalesce(var.p, "<redacted hmac:…>")``). Numbers inside an
+    expression are not treated as secrets.
 
     ``feeding`` collects the ``("var", name)`` and ``("local", name)`` references read where a secret is
     written, for ``redact_fed_values`` (the variable may be declared in another file of the module).
