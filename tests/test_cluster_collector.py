@@ -86,14 +86,14 @@ def test_list_kinds_multidoc_json_and_recursion(tmp_path: Path) -> None:
         "metadata": {},
         "items": [{"metadata": {"name": "lonely", "namespace": "team-b"}, "spec": {"containers": []}}],
     }
-    (tmp_path / "deep" / "pods.JSON").write_text(json.dumps(pods))
+    (tmp_path / "deep" / "pods.json").write_text(json.dumps(pods))
     write(tmp_path, "notes.md", "not: [a snapshot")
     write(tmp_path, ".hidden/ignored.yaml", ns_doc("hidden"))
 
     inv = collect(tmp_path)
 
     assert inv["errors"] == []
-    assert inv["files"] == ["deep/er/policies.yml", "deep/pods.JSON", "ns.yaml"]
+    assert inv["files"] == ["deep/er/policies.yml", "deep/pods.json", "ns.yaml"]
     assert refs(inv) == [
         "Namespace/team-a",
         "Namespace/team-b",
@@ -106,7 +106,7 @@ def test_list_kinds_multidoc_json_and_recursion(tmp_path: Path) -> None:
     sources = dict(zip(refs(inv), inv["sources"], strict=True))
     assert sources["NetworkPolicy/team-b/other"] == "deep/er/policies.yml:7"
     assert sources["Namespace/team-b"] == "ns.yaml:6"
-    assert sources["Pod/team-b/lonely"] == "deep/pods.JSON"
+    assert sources["Pod/team-b/lonely"] == "deep/pods.json"
     assert inv["kind"] == "cluster" and inv["target"] == "cluster:snap" and inv["name"] == "snap"
     assert inv["location"] == str(tmp_path)
 

@@ -452,3 +452,18 @@ def test_a_file_linked_inside_the_target_is_read_where_the_link_is(tmp_path: Pat
     team_a = next(m for m in inventory["modules"] if m["path"] == "team-a")
     assert sorted(team_a["files"]) == ["main.tf", "versions.tf"]
     assert inventory["errors"] == []
+
+
+def test_an_extension_in_another_case_is_not_read_and_not_passed_over(tmp_path: Path) -> None:
+    """kubectl does not apply `x.YAML` and OPA does not load `x.Rego`: reading them would assess what
+    the platform never runs (a NetworkPolicy kubectl skipped), ignoring them silently would drop input."""
+    from kitemark.targets.cluster import collect as cluster
+
+    (tmp_path / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n")
+    (tmp_path / "policy.YAML").write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        "metadata: {name: deny, namespace: team-a}\nspec: {podSelector: {}}\n"
+    )
+    inventory = cluster.collect(TargetSpec("cluster", "snap", str(tmp_path), {}))
+    assert inventory["files"] == ["ns.yaml"]
+    assert [(e["path"], "lower case" in e["message"]) for e in inventory["errors"]] == [("policy.YAML", True)]

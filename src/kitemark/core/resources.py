@@ -88,7 +88,7 @@ class Refused:
         folder may hold anything, a file matters by its name, and a link of unknown kind matters by
         its name too, or when it has no extension (it may have been a folder)."""
         name = posixpath.basename(self.path)
-        if self.folder or name.lower().endswith(suffixes):
+        if self.folder or name.endswith(suffixes):
             return True
         return self.folder is None and "." not in name
 
@@ -106,12 +106,13 @@ class InputTree:
         return path.relative_to(self.root).as_posix() or "."
 
     def files(self, suffixes: tuple[str, ...]) -> list[Path]:
-        """The files whose name ends with one of ``suffixes`` (any case), sorted by relative path."""
+        """The files whose name ends with one of ``suffixes`` (exactly: kubectl, OPA and Terraform ignore
+        `x.YAML`, `x.Rego`, `x.TF`, so Kitemark does too), sorted by relative path."""
         found = [
             folder / name
             for folder, names in self.folders.items()
             for name in names
-            if name.lower().endswith(suffixes)
+            if name.endswith(suffixes)
         ]
         return sorted(found, key=self.rel)
 
@@ -119,7 +120,20 @@ class InputTree:
         return sorted(self.folders.items(), key=lambda item: self.rel(item[0]))
 
     def refused_for(self, suffixes: tuple[str, ...]) -> list[Refused]:
-        return [r for r in self.refused if r.concerns(suffixes)]
+        """What the walk refused that may hold such files, and the files named like them but for the
+        case of their extension (``x.YAML``): not read, but never passed over in silence."""
+        variants = [
+            Refused(
+                self.rel(folder / name),
+                "extension not in lower case: kubectl, OPA and Terraform do not read such a file, so "
+                "Kitemark does not either (rename it if it is input)",
+                False,
+            )
+            for folder, names in self.folders.items()
+            for name in names
+            if name.lower().endswith(suffixes) and not name.endswith(suffixes)
+        ]
+        return [r for r in self.refused if r.concerns(suffixes)] + sorted(variants, key=lambda r: r.path)
 
 
 def walk_inputs(root: Path) -> InputTree:
