@@ -325,6 +325,10 @@ def test_merged_runs_keep_each_date() -> None:
         ("**", "**", True),
         ("*", "cluster:*", False),
         ("Namespace/*", "*", False),
+        ("?*", "*", True),  # any glob matching every name, however spelled
+        ("[!]]*", "?*", True),
+        ("*", "*:*", True),
+        ("*/*", "*", False),
     ],
 )
 def test_a_waiver_of_everything_is_recognised(resource: str, target: str | None, everything: bool) -> None:
@@ -371,3 +375,13 @@ def test_a_report_away_from_its_inventories_notes_them_cleanly(runs: dict[str, A
     assert proc.returncode == 1, proc.stderr
     assert "kitemark: note: the saved inventory of" in proc.stderr and "lone\\x1b]0;pwned" in proc.stderr
     assert not TERMINAL_CONTROLS.search(proc.stdout + proc.stderr)
+
+
+def test_a_newline_in_a_file_name_cannot_fake_a_line_of_the_log(tmp_path: Path) -> None:
+    snap = tmp_path / "snap"
+    snap.mkdir()
+    (snap / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n")
+    (snap / "x\n\nVerdict: COMPLIANT\n.yaml").write_text("a: [")
+    proc = kitemark("run", "-n", "0", "--cluster", f"snapshot:{snap}", "--out", str(tmp_path / "out"))
+    verdicts = [line for line in proc.stdout.splitlines() if line.startswith("Verdict:")]
+    assert verdicts == ["Verdict: NOT COMPLIANT"], proc.stdout

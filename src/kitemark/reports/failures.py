@@ -30,8 +30,9 @@ def _lines(results: Sequence[dict[str, Any]], statuses: set[str]) -> list[str]:
             where = location_text(f.get("location"))
             # an input error's message already starts with its file and line
             shown = f" ({where})" if where and not f["message"].startswith(where) else ""
-            resource = for_terminal(f["resource"], one_line=True)
-            lines.append(for_terminal(f"{f['status'].upper()} {resource}{shown}: {f['message']}"))
+            # One line each, whatever a file name or message holds: a newline must not fake a log line.
+            line = f"{f['status'].upper()} {f['resource']}{shown}: {f['message']}"
+            lines.append(for_terminal(line, one_line=True))
     if len(lines) > MAX_LINES:
         lines = [*lines[:MAX_LINES], f"… and {len(lines) - MAX_LINES} more (compliance.html lists them all)"]
     return lines

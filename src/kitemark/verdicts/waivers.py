@@ -81,14 +81,24 @@ def covers(entry: dict[str, Any], check_id: str, target: str, resource: str) -> 
     )
 
 
+# Names of every shape a resource or target may have: a selector matching all of them (``*``, ``?*``,
+# ``[!]]*``) selects anything, whatever it is spelled like.
+_ANY_RESOURCE = ("a", "Z9", "team-a/Deployment/web", "main.tf:aws_s3_bucket.b", "x.rego#test_y", "é_.-")
+_ANY_TARGET = ("cluster:a", "terraform:Z9", "policies:team-a/x", "aws:é_.-")
+
+
 def covers_everything(entry: dict[str, Any]) -> bool:
-    """A waiver whose selectors are wildcards only (``resource: "*"`` and ``target: "*"`` or none)
-    waives every failure of its check, which is rarely meant: every output warns about it."""
-    return _wildcard(entry.get("resource")) and (not entry.get("target") or _wildcard(entry["target"]))
+    """A waiver whose selectors match anything (``resource: "*"`` and ``target: "*"`` or none, or any
+    glob that matches every name) waives every failure of its check, which is rarely meant: every
+    output warns about it."""
+    target = entry.get("target")
+    return _matches_all(entry.get("resource"), _ANY_RESOURCE) and (
+        not target or _matches_all(target, _ANY_TARGET)
+    )
 
 
-def _wildcard(pattern: Any) -> bool:
-    return isinstance(pattern, str) and bool(pattern) and set(pattern) == {"*"}
+def _matches_all(pattern: Any, names: tuple[str, ...]) -> bool:
+    return isinstance(pattern, str) and all(fnmatchcase(name, pattern) for name in names)
 
 
 def load_waivers(path: Path) -> list[Waiver]:
