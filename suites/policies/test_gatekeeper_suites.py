@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kitemark.core.checks import check, error, failed, not_applicable, passed
-from kitemark.core.model import Finding
+from kitemark.core.model import Finding, clipped
 from kitemark.engines.gatekeeper import CaseOutcome, GatekeeperCase, parse_assertion
 from kitemark.targets.policies.collect import SUITE_READS
 
@@ -65,7 +65,7 @@ def test_gatekeeper_case_passes(case: GatekeeperCase) -> Iterator[Finding]:
         "actual": {
             "matched": outcome.matched,
             "violations": len(outcome.violations),
-            "messages": [str(v.get("msg", "")) for v in outcome.violations][:MAX_MESSAGES],
+            "messages": [clipped(str(v.get("msg", ""))) for v in outcome.violations[:MAX_MESSAGES]],
         },
     }
     if outcome.error:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kitemark.core.checks import check, error, failed, passed
-from kitemark.core.model import Finding
+from kitemark.core.model import MAX_PRINTS, Finding, clipped
 from kitemark.targets.policies.collect import REGO_READS
 from kitemark.targets.policies.rego_tests import RegoTestCase
 
@@ -58,7 +58,7 @@ def test_rego_unit_test_passes(case: RegoTestCase) -> Iterator[Finding]:
         "source": case.source,
     }
     if outcome.prints:
-        evidence["prints"] = outcome.prints[:20]
+        evidence["prints"] = [clipped(line) for line in outcome.prints[:MAX_PRINTS]]
     if outcome.status == "passed":
         yield passed(case.resource, outcome.message, evidence=evidence, location=case.location)
     elif outcome.status == "failed":

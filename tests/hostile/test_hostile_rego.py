@@ -385,3 +385,18 @@ def test_a_malformed_data_file_without_tests_is_a_unit_of_its_own(tmp_path: Path
     root = write(tmp_path, {"policy.rego": "package p\nallow := true\n", "data.json": "{"})
     found = rego_findings(collect(root))
     assert found["data.json"].status == Status.ERROR
+
+
+def test_what_a_policy_prints_is_bounded_in_the_evidence(tmp_path: Path) -> None:
+    """A test can print a string of any size; every report would carry it."""
+    loud = (
+        "package loud_test\n\nimport rego.v1\n\n"
+        'big := concat("", [x | some i in numbers.range(1, 50000); x := "AB"])\n\n'
+        "test_loud if {\n" + "  print(big)\n" * 30 + "  false\n}\n"
+    )
+    root = write(tmp_path, {"loud_test.rego": loud})
+    finding = rego_findings(collect(root))["loud_test.rego#test_loud"]
+    assert finding.status == Status.FAILED
+    prints = finding.evidence["prints"]
+    assert len(prints) == 20 and all(len(line) < 2100 for line in prints)
+    assert prints[0].endswith(" more characters)")

@@ -39,6 +39,17 @@ WORST_FIRST = ("failed", "error", "waived", "passed", "not_applicable")
 ASSESSED = frozenset({"passed", "failed", "waived"})
 
 
+# The most of one text a policy's output (a print, a violation message) may put in the evidence: a
+# policy can build a string of any size, and every report would carry it.
+MAX_TEXT = 2000
+MAX_PRINTS = 20  # lines of a Rego test's print() output kept
+
+
+def clipped(text: str, limit: int = MAX_TEXT) -> str:
+    """``text``, cut to ``limit`` characters with a note of how many were left out."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
 def worst(statuses: Iterable[str]) -> str:
     """The worst of some statuses (``not_applicable`` when there are none)."""
     seen = set(statuses)

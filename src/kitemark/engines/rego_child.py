@@ -28,6 +28,7 @@ import sys
 from collections import OrderedDict
 from typing import Any
 
+from kitemark.core.model import MAX_PRINTS, clipped
 from kitemark.engines.rego_process import frame, read_message, write_all
 
 KEPT_ENGINES = 32  # built engines kept by key (a target's test bundle, a Gatekeeper template...)
@@ -82,7 +83,9 @@ def main() -> None:
             engine = engine.copy()
             apply(engine, request["overlay"])
         results = engine.eval_query(request["query"], input=request.get("input", NO_INPUT))
-        return {"results": results, "prints": engine.take_prints()}
+        # Bounded here, so a policy printing gigabytes never sends them (the evidence keeps fewer still).
+        prints = [clipped(line) for line in engine.take_prints()[:MAX_PRINTS]]
+        return {"results": results, "prints": prints}
 
     while True:
         message = read_message(0)
