@@ -62,7 +62,7 @@ def _finding(
         f"{t.obj.ref}: {field}" for t in (*workload.templates, *workload.added) for field in t.malformed
     ]
     if malformed:
-        message = f"cannot read the containers (not a list of containers): {', '.join(malformed)}"
+        message = f"cannot read the pod spec: {', '.join(malformed)}"
         return error(workload.ref, message, location=workload.source)
     if not any(t.containers() for t in workload.templates):
         return error(workload.ref, "pod template has no containers to assess", location=workload.source)

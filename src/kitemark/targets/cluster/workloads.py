@@ -59,6 +59,32 @@ CONTAINER_FIELDS = (
     ("initContainers", "initContainer"),
     ("ephemeralContainers", "ephemeralContainer"),
 )
+# Boolean fields the security checks read, by path from a container and from a pod spec.
+CONTAINER_SWITCHES = (
+    ("securityContext", "privileged"),
+    ("securityContext", "allowPrivilegeEscalation"),
+    ("securityContext", "readOnlyRootFilesystem"),
+    ("securityContext", "runAsNonRoot"),
+    ("securityContext", "windowsOptions", "hostProcess"),
+)
+POD_SWITCHES = (
+    ("hostPID",),
+    ("hostIPC",),
+    ("hostNetwork",),
+    ("securityContext", "runAsNonRoot"),
+    ("securityContext", "windowsOptions", "hostProcess"),
+)
+
+
+def _not_booleans(
+    spec: Mapping[str, Any], switches: tuple[tuple[str, ...], ...], at: tuple[str, ...]
+) -> list[str]:
+    found = []
+    for path in switches:
+        value = dig(spec, *path)
+        if value is not None and not isinstance(value, bool):
+            found.append(f"{'.'.join((*at, *path))} (a {type(value).__name__}, not a boolean)")
+    return found
 
 
 def pod_spec_path(obj: KObject) -> tuple[str, ...] | None:
@@ -143,16 +169,22 @@ class PodTemplate:
 
     @property
     def malformed(self) -> list[str]:
-        """Container fields that cannot be read (not a list, or an entry that is no mapping): the API
-        server refuses such a spec, and its containers are never passed over as if absent."""
+        """Fields that cannot be read: container lists that are not lists of mappings, and security
+        switches that are not booleans. The API server refuses such a spec; a YAML reader other than
+        Kitemark's may still read `privileged: y` as true (go-yaml v2 does), so none is ever taken as
+        unset or false."""
         found = []
         for field_name, _ in CONTAINER_FIELDS:
             entries = self.pod_spec.get(field_name)
             if entries is None:
                 continue
             if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
-                found.append(".".join((*self.path, field_name)))
-        return found
+                found.append(f"{'.'.join((*self.path, field_name))} (not a list of containers)")
+                continue
+            for index, spec in enumerate(entries):
+                where = (*self.path, f"{field_name}[{index}]")
+                found += _not_booleans(spec, CONTAINER_SWITCHES, where)
+        return found + _not_booleans(self.pod_spec, POD_SWITCHES, self.path)
 
     @cached_property
     def _containers(self) -> list[Container]:
