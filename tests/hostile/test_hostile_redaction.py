@@ -18,9 +18,13 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kitemark.core import redaction
 from kitemark.core.redaction import is_credential_name, redact_text, redact_url
+from kitemark.core.yamlfile import Loader
+from kitemark.targets.cluster.redaction import redact_document
+from kitemark.targets.policies.gatekeeper_yaml import without_secret_values
 
 KEY = "hostile-redaction-test-key"
 
@@ -126,6 +130,44 @@ CLUSTER = {
           aws: "aws_access_key_id = AKIACANARY0AWSKEY0ID"
           colour: blue
     """,
+    "team-a/worker.yaml": """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: worker, namespace: team-a}
+        spec:
+          automountServiceAccountToken: false
+          initContainers:
+            - {name: a, image: "example.com/auth:latest"}
+            - {name: b, image: "ghcr.io/org/secret:latest"}
+          containers:
+            - name: c
+              image: myrepo/token:1.2.3
+              command:
+                - sh
+                - -c
+                - PGPASSWORD=CANARY-PG-INLINE psql -h db && mysql -u root -pCANARY-MYSQL-P db
+              env:
+                - {name: PGPASSWORD, value: CANARY-ENV-PGPASSWORD}
+                - {name: RABBITMQ_DEFAULT_PASS, value: CANARY-ENV-RABBITMQ}
+                - {name: SECRET_KEY_BASE, value: CANARY-ENV-KEY-BASE}
+                - {name: DB_PASSWORD_FILE, value: /run/secrets/db}
+                - name: FROM_SECRET
+                  valueFrom: {secretKeyRef: {name: db-credentials, key: password}}
+          volumes:
+            - {name: s, secret: {secretName: db-credentials}}
+    """,
+    "team-a/more-config.yaml": """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: more, namespace: team-a}
+        data:
+          .dockerconfigjson: CANARY-CM-DOCKERCONFIG
+          htpasswd: "admin:CANARY-CM-HTPASSWD"
+          notes: |
+            password: correct horse CANARY-CM-PHRASE
+            retries: 3
+          existingSecret: db-credentials
+    """,
     "team-a/secret.yaml": f"""
         apiVersion: v1
         kind: Secret
@@ -157,6 +199,14 @@ CLUSTER_SOURCES = {
     "Secret data": ("Q0FOQVJZLURBVEE=", "Q0FOQVJZLURBVEE="),
     "Secret stringData": ("CANARY-STRING-DATA", "CANARY-STRING-DATA"),
     "Secret binaryData": ("CANARY-BINARY-DATA", "CANARY-BINARY-DATA"),
+    "env value named PGPASSWORD": ("CANARY-ENV-PGPASSWORD", "CANARY-ENV-PGPASSWORD"),
+    "env value named RABBITMQ_DEFAULT_PASS": ("CANARY-ENV-RABBITMQ", "CANARY-ENV-RABBITMQ"),
+    "env value named SECRET_KEY_BASE": ("CANARY-ENV-KEY-BASE", "CANARY-ENV-KEY-BASE"),
+    "PGPASSWORD= in a command": ("CANARY-PG-INLINE", "CANARY-PG-INLINE"),
+    "mysql -p in a command": ("CANARY-MYSQL-P", "CANARY-MYSQL-P"),
+    "ConfigMap .dockerconfigjson": ("CANARY-CM-DOCKERCONFIG", "CANARY-CM-DOCKERCONFIG"),
+    "ConfigMap htpasswd": ("CANARY-CM-HTPASSWD", "admin:CANARY-CM-HTPASSWD"),
+    "ConfigMap password: words": ("CANARY-CM-PHRASE", "correct horse CANARY-CM-PHRASE"),
 }
 
 
@@ -195,6 +245,24 @@ def test_cluster_redaction_keeps_what_checks_read(cluster_run: Run) -> None:
     assert secret["type"] == "Opaque"
     assert "annotations" not in secret["metadata"]  # last-applied: a full copy of the Secret
     assert "CANARY-LAST-APPLIED" not in "".join(cluster_run.outputs.values())
+
+
+def test_cluster_redaction_keeps_images_references_and_switches(cluster_run: Run) -> None:
+    by_name = {o["metadata"]["name"]: o for o in cluster_run.inventory["objects"]}
+    pod = by_name["worker"]["spec"]
+    # An image-tag check ("no :latest") must see the tag: an image is never read as `key:value`.
+    images = [c["image"] for c in pod["initContainers"] + pod["containers"]]
+    assert images == ["example.com/auth:latest", "ghcr.io/org/secret:latest", "myrepo/token:1.2.3"]
+    assert pod["automountServiceAccountToken"] is False  # a switch named like a token stays a boolean
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    assert env["DB_PASSWORD_FILE"]["value"] == "/run/secrets/db"  # where a secret is, not the secret
+    assert env["FROM_SECRET"]["valueFrom"] == {"secretKeyRef": {"name": "db-credentials", "key": "password"}}
+    assert pod["volumes"] == [{"name": "s", "secret": {"secretName": "db-credentials"}}]
+    [command] = [c for c in pod["containers"][0]["command"] if "psql" in c]
+    assert command.startswith("PGPASSWORD=<redacted hmac:") and " psql -h db && mysql -u root -p<" in command
+    config = by_name["more"]["data"]
+    assert config["existingSecret"] == "db-credentials"
+    assert config["notes"] == f"password: {marker('correct horse CANARY-CM-PHRASE')}\nretries: 3\n"
 
 
 # --- Terraform ---------------------------------------------------------------------------------------
@@ -332,6 +400,24 @@ GATEKEEPER = {
         data: {password: CANARY-GATOR-DATA, empty: ""}
         stringData: {token: CANARY-GATOR-STRING}
     """,
+    "pod.yaml": """
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: p
+          namespace: team-a
+          annotations:
+            kubectl.kubernetes.io/last-applied-configuration: >-
+              {"kind":"Pod","spec":{"containers":[{"env":[{"name":"DB_PASSWORD","value":"CANARY-GATOR-APPLIED"}]}]}}
+        spec:
+          containers:
+            - name: app
+              image: ghcr.io/org/secret:latest
+              args: ["--password=CANARY-GATOR-ARG", "--verbose"]
+              env:
+                - {name: DB_PASSWORD, value: CANARY-GATOR-ENV}
+                - {name: LOG_LEVEL, value: debug}
+    """,
     "inventory.yaml": """
         apiVersion: v1
         kind: List
@@ -354,12 +440,18 @@ GATEKEEPER = {
                 object: secret.yaml
                 inventory: [inventory.yaml]
                 assertions: [{violations: 0}]
+              - name: pod
+                object: pod.yaml
+                assertions: [{violations: 0}]
     """,
 }
 GATEKEEPER_SOURCES = {
     "Secret data": "CANARY-GATOR-DATA",
     "Secret stringData": "CANARY-GATOR-STRING",
     "Secret in a case inventory": "CANARY-GATOR-INVENTORY",
+    "Pod env value named DB_PASSWORD": "CANARY-GATOR-ENV",
+    "Pod --password= argument": "CANARY-GATOR-ARG",
+    "Pod last-applied annotation": "CANARY-GATOR-APPLIED",
 }
 
 
@@ -381,6 +473,14 @@ def test_gatekeeper_policy_sees_markers_not_values(gatekeeper_run: Run) -> None:
     results = json.loads(gatekeeper_run.outputs["results.json"])
     text = json.dumps([r for r in results["results"] if r["status"] == "failed"])
     assert marker("CANARY-GATOR-DATA") in text
+
+
+def test_gatekeeper_suite_objects_are_redacted_like_cluster_objects(gatekeeper_run: Run) -> None:
+    text = gatekeeper_run.outputs[gatekeeper_run.inventory_name]
+    assert '"image":"ghcr.io/org/secret:latest"' in text  # an image is kept whole
+    assert f'"args":["--password={marker("CANARY-GATOR-ARG")}","--verbose"]' in text
+    assert f'{{"name":"DB_PASSWORD","value":"{marker("CANARY-GATOR-ENV")}"}}' in text
+    assert '{"name":"LOG_LEVEL","value":"debug"}' in text
 
 
 # --- AWS options -------------------------------------------------------------------------------------
@@ -449,7 +549,11 @@ def test_a_malformed_aws_config_file_is_a_one_line_usage_error(tmp_path: Path) -
 @pytest.mark.parametrize(
     "name",
     ["DB_PASSWORD", "API_TOKEN", "awsSecretAccessKey", "DBPassword", "client-secret", "apiKey", "pwd",
-     "spring.datasource.password", "connectionString", "BASIC_AUTH", "private_key", "credentials"],
+     "spring.datasource.password", "connectionString", "BASIC_AUTH", "private_key", "credentials",
+     "PGPASSWORD", "DB_PASS", "RABBITMQ_DEFAULT_PASS", "SECRET_KEY_BASE", "MASTER_KEY", "kubeconfig",
+     "KUBECONFIG", "htpasswd", ".htpasswd", ".dockerconfigjson", ".dockercfg", "MYSQL_ROOT_PASSWORD",
+     "REDIS_PASS", "PASSWD", "private-key", "client_secret", "session_key", "signing_key",
+     "encryption_key", "rootPassword", "password_wo"],
 )  # fmt: skip
 def test_credential_like_names(name: str) -> None:
     assert is_credential_name(name)
@@ -458,7 +562,9 @@ def test_credential_like_names(name: str) -> None:
 @pytest.mark.parametrize(
     "name",
     ["secretName", "secret_id", "secretKeyRef", "imagePullSecrets", "DB_PASSWORD_FILE", "kms_key_id",
-     "token_validity_units", "public_key", "LOG_LEVEL", "name", "value", "key", "author"],
+     "token_validity_units", "public_key", "LOG_LEVEL", "name", "value", "key", "author",
+     "existingSecret", "existing_secret", "passwordFile", "PGPASSFILE", "tokenExpirationSeconds",
+     "automountServiceAccountToken", "image", "bypass", "compass", "master_key_id"],
 )  # fmt: skip
 def test_names_that_only_name_a_secret(name: str) -> None:
     assert not is_credential_name(name)
@@ -477,6 +583,17 @@ def test_names_that_only_name_a_secret(name: str) -> None:
         ("Authorization: Bearer hunter2", "Bearer hunter2"),
         ("id AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
         ("secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY.", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+        ("PGPASSWORD=hunter2 psql -h db", "hunter2"),
+        ("REDIS_PASS=hunter2 redis-server", "hunter2"),
+        ("mysql -u root -phunter2 app", "hunter2"),
+        ("mysqldump --host db -phunter2 app > dump.sql", "hunter2"),
+        ("password: correct horse hunter2", "correct horse hunter2"),
+        ("password: correct horse hunter2\nuser: app", "correct horse hunter2"),
+        ("{password: correct horse hunter2, user: app}", "correct horse hunter2"),
+        ("note: see below password: hunter2", "hunter2"),
+        ("client_secret: hunter2", "hunter2"),
+        ("session_key=hunter2", "hunter2"),
+        ("PASSWD=hunter2", "hunter2"),
     ],
 )
 def test_patterns_inside_free_text(text: str, secret: str) -> None:
@@ -488,7 +605,15 @@ def test_patterns_inside_free_text(text: str, secret: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["image: nginx:1.25", "http://host:8080/path", "key: value", "DB_PASSWORD_FILE=/run/secrets/db",
-     "commit 0123456789abcdef0123456789abcdef01234567", "secretName: db-credentials", ""],
+     "commit 0123456789abcdef0123456789abcdef01234567", "secretName: db-credentials", "",
+     # images, URL paths and host:port are not `key:value` (a colon with no space after it)
+     "example.com/auth:latest", "ghcr.io/org/secret:latest", "myrepo/token:1.2.3", "token:latest",
+     "image: ghcr.io/org/secret:latest", "docker run --rm ghcr.io/org/secret:latest", "vault-token:8200",
+     "https://example.com/auth:callback", "registry.example/secret/app:v1@sha256:0123abcd",
+     # names that refer to a secret, and switches named like one
+     "existingSecret: db-credentials", "passwordFile: /run/secrets/pw", "tokenExpirationSeconds: 3600",
+     "automountServiceAccountToken: false", "enable_password: true", "password: null",
+     "secretKeyRef: {name: db, key: password}", "mysql -u root -p app", "ls -p /tmp"],
 )  # fmt: skip
 def test_plain_text_is_left_alone(text: str) -> None:
     assert redact_text(text) == text
@@ -498,6 +623,91 @@ def test_markers_tell_values_apart_without_showing_them() -> None:
     one, same, other = redaction.marker("hunter2"), redaction.marker("hunter2"), redaction.marker("hunter3")
     assert one == same != other and "hunter" not in one
     assert redaction.is_marker(one) and redact_text(f"password: {one}") == f"password: {one}"  # idempotent
+
+
+def test_an_image_is_kept_unless_it_carries_url_user_information() -> None:
+    for image in ["example.com/auth:latest", "ghcr.io/org/secret:latest", "myrepo/token:1.2.3",
+                  "repo/app@sha256:0123abcd", "nginx"]:  # fmt: skip
+        assert redaction.redact_image(image) == image
+    assert redaction.redact_image("https://user:hunter2@registry/app:1") == (
+        f"https://{redaction.marker('user:hunter2')}@registry/app:1"
+    )
+
+
+def test_cluster_objects_keep_images_and_switches() -> None:
+    pod = {
+        "kind": "Pod",
+        "spec": {
+            "automountServiceAccountToken": False,
+            "containers": [
+                {"image": "ghcr.io/org/secret:latest", "env": [{"name": "DB_PASS", "value": "hunter2"}]},
+                {"image": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY:v1"},  # 40 characters, still a name
+                {"image": "https://user:hunter2@registry/app:1"},
+            ],
+        },
+    }
+    spec = redact_document(pod)["spec"]
+    assert spec["automountServiceAccountToken"] is False
+    one, two, three = spec["containers"]
+    assert one == {
+        "image": "ghcr.io/org/secret:latest",
+        "env": [{"name": "DB_PASS", "value": redaction.marker("hunter2")}],
+    }
+    assert two == {"image": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY:v1"}
+    assert "hunter2" not in three["image"]
+
+
+def test_gatekeeper_objects_are_redacted_by_the_cluster_rules() -> None:
+    secret = {"kind": "Secret", "metadata": {"name": "s"}, "data": {"key": "hunter2"}}
+    applied = json.dumps({"kind": "Secret", "data": {"key": "hunter3"}})
+    annotation = "kubectl.kubernetes.io/last-applied-configuration"
+    docs = [
+        {
+            "kind": "Pod",
+            "spec": {"containers": [{"args": ["--password", "hunter4"], "image": "a/secret:latest"}]},
+        },
+        {
+            "kind": "AdmissionReview",
+            "request": {"uid": "1", "object": dict(secret), "oldObject": dict(secret)},
+        },
+        {"kind": "Secret", "metadata": {"annotations": {annotation: applied}}, "data": {"key": ""}},
+        {
+            "kind": "ConfigMap",
+            "metadata": {"managedFields": [{"manager": "helm"}]},
+            "data": {"colour": "blue"},
+        },
+    ]
+    pod, review, annotated, config = without_secret_values(docs)
+    text = json.dumps([pod, review, annotated])
+    assert "hunter" not in text
+    assert pod["spec"]["containers"][0] == {
+        "args": ["--password", redaction.marker("hunter4")],
+        "image": "a/secret:latest",
+    }
+    assert review["request"]["object"]["data"] == {"key": redaction.marker("hunter2")}
+    assert review["request"]["uid"] == "1"
+    assert json.loads(annotated["metadata"]["annotations"][annotation])["data"] == {
+        "key": redaction.marker("hunter3")
+    }
+    assert annotated["data"] == {"key": ""}
+    # Nothing else changes: a policy reads the object as gator would.
+    assert config == {
+        "kind": "ConfigMap",
+        "metadata": {"managedFields": [{"manager": "helm"}]},
+        "data": {"colour": "blue"},
+    }
+
+
+def test_a_long_string_repeated_by_aliases_is_redacted_once() -> None:
+    value = ("token=hunter2 " + "lorem ipsum " * 10_000)[:100_000]
+    body = "".join(f"  k{i}: *big\n" for i in range(200))
+    text = f"kind: ConfigMap\nmetadata: {{name: x}}\ndata:\n  a: &big {json.dumps(value)}\n{body}"
+    doc = yaml.load(text, Loader=Loader)
+    started = time.monotonic()
+    redact_document(doc)
+    assert time.monotonic() - started < 3  # 200 scans of 100 kB took ~10 s
+    assert len(set(doc["data"].values())) == 1
+    assert doc["data"]["k199"] == redact_text(value) and "hunter2" not in doc["data"]["k199"]
 
 
 def test_url_userinfo_is_replaced_whole() -> None:

@@ -7,7 +7,10 @@ error in well under a second instead of minutes of work, gigabytes of memory or 
   Kitemark's own files stay far below it; every recursive reader downstream (and orjson's writer, which
   stops at 255 levels) stays far above it.
 - ``MAX_ALIAS_NODES``: the nodes a YAML document may gain by expanding its aliases ("billion laughs":
-  1 KB of nested aliases that expands to a billion values).
+  1 KB of nested aliases that expands to a billion values). An alias to a scalar counts as a node.
+- ``MAX_ALIAS_TEXT``: the characters of scalar text a YAML document may gain by expanding its aliases
+  (one 100 KB string aliased 20,000 times adds few nodes but 2 GB of text). A certificate or a script
+  shared by a few dozen entries stays far below it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 MAX_FILE_MB = 256
 MAX_DEPTH = 100
 MAX_ALIAS_NODES = 100_000
+MAX_ALIAS_TEXT = 1_000_000
 
 
 class LimitExceeded(ValueError):

@@ -4,12 +4,14 @@ Every collector applies it as values are read, so no secret reaches an inventory
 or an error message. Two rules decide what is a secret:
 
 - *names* (``is_credential_name``): a value held under a credential-like key, attribute or variable
-  name (``password``, ``DB_PASSWORD``, ``apiToken``, ``awsSecretAccessKey``, ``client-secret``,
-  ``connection_string``...);
+  name (``password``, ``DB_PASSWORD``, ``PGPASSWORD``, ``REDIS_PASS``, ``apiToken``,
+  ``awsSecretAccessKey``, ``client-secret``, ``connection_string``, ``.dockerconfigjson``...);
 - *patterns inside free text* (``redact_text``): ``--password=x`` and ``--token x`` arguments,
-  ``password: x`` / ``"password": "x"`` / ``Password=x;`` (connection strings) / ``export X_TOKEN=x``
-  (shell, ``user_data``), the password of a URL (``scheme://user:pass@host``), the body of a PEM private
-  key, AWS access key ids and secret access keys.
+  ``password: x y`` (to the end of the line) / ``"password": "x"`` / ``Password=x;`` (connection
+  strings) / ``export X_TOKEN=x`` / ``PGPASSWORD=x psql`` (shell, ``user_data``), ``mysql -px``, the
+  password of a URL (``scheme://user:pass@host``), the body of a PEM private key, AWS access key ids and
+  secret access keys. A colon with no space after it is not an assignment: ``ghcr.io/org/secret:latest``
+  is an image and ``vault:8200`` a host and port.
 
 A secret becomes a marker, ``<redacted hmac:1a2b3c4d>``: an HMAC-SHA256 of the value, truncated to 32
 bits, under a key chosen at random for each run (or ``KITEMARK_REDACTION_KEY`` when set). Within one
@@ -17,7 +19,8 @@ run two equal values get the same marker and two different ones (almost surely) 
 so a reviewer can tell them apart without seeing either; a plain digest of a low-entropy password
 could be reversed by trying a dictionary against an archived report, a keyed one cannot without the
 key. Empty values stay empty (a check may need to know a value is unset); booleans and null are never
-secrets.
+secrets (``automountServiceAccountToken: false`` stays as it is), nor are container images
+(``redact_image``: only a URL's user information is).
 """
 
 from __future__ import annotations
@@ -203,7 +206,7 @@ _KEY_COLON = re.compile(
 # `mysql -pS3cret` (the client's password glued to its `-p` flag): a `-pX` word whose command, in the 200
 # characters before it, is a MySQL client.
 _DASH_P = re.compile(r"""(?<=[ \t])-p(?P<val>[^\s"'`;&|]+)""")
-_MYSQL = re.compile(r"(?<![\w-])(?:mysql|mysqldump|mysqladmin|mariadb)(?![\w-])[^\n;&|]*\Z")
+_MYSQL = re.compile(r"(?<![\w-])(?:mysql|mysqldump|mysqladmin|mariadb)(?![\w-])")
 _NOT_SECRETS = frozenset({"true", "false", "null", "~", "yes", "no"})
 # `--password x` (a flag, then its value as the next word)
 _FLAG_SPACE = re.compile(
@@ -325,8 +328,9 @@ def _redact_text(text: str, mask: Mask) -> str:
 
 
 def _after_mysql(m: re.Match[str]) -> bool:
-    start = m.start()
-    return _MYSQL.search(m.string, max(0, start - 200), start) is not None
+    window = m.string[max(0, m.start() - 200) : m.start()]
+    command = max(window.rfind(c) for c in "\n;&|") + 1  # where this command starts
+    return ("mysql" in window or "mariadb" in window) and _MYSQL.search(window, command) is not None
 
 
 def _looks_random(word: str) -> bool:

@@ -6,8 +6,9 @@ changes that matter for evidence.
 - A key repeated in one mapping is an error (``duplicate key``), never last-one-wins: a Namespace
   document turned into a Secret by a later ``kind:`` must not be read as either.
 - Bounded (``kitemark.core.input_limits``): a text over the size limit, a document nested too deep, an
-  alias that refers to itself or aliases that expand past the node limit ("billion laughs") are
-  refused before anything is built.
+  alias that refers to itself, or aliases that expand past the node limit ("billion laughs") or repeat
+  more scalar text than the text limit (one long string aliased thousands of times) are refused before
+  anything is built.
 - Explicit tags give JSON's values: ``!!timestamp`` a string, ``!!binary`` its base64 text, ``!!set`` a
   mapping to nulls, ``!!omap``/``!!pairs`` a list of one-key mappings; an integer past 64 bits becomes
   a float (as in JSON); a value that cannot be read as its tag (``!!int x``) or an unknown tag
@@ -30,7 +31,7 @@ import yaml
 
 from kitemark.core import input_limits
 from kitemark.core.errors import UsageError
-from kitemark.core.input_limits import MAX_ALIAS_NODES, MAX_DEPTH, LimitExceeded
+from kitemark.core.input_limits import MAX_ALIAS_NODES, MAX_ALIAS_TEXT, MAX_DEPTH, LimitExceeded
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = "tag:yaml.org,2002:"
@@ -201,11 +202,14 @@ def check_depth(root: yaml.Node) -> None:
 def check_graph(root: yaml.Node) -> None:
     """Refuse a document (its node graph, before anything is built) that nests deeper than MAX_DEPTH,
     holds an alias to an enclosing anchor (a cycle), or whose aliases would expand it by more than
-    MAX_ALIAS_NODES nodes. Linear in the nodes of the text: shared containers are measured once (a
-    scalar counts one node wherever it appears, and cannot enclose anything)."""
+    MAX_ALIAS_NODES nodes or repeat more than MAX_ALIAS_TEXT characters of scalar text. An alias to a
+    scalar is the same node again: it counts as a node, and its text, each time it appears. Linear in
+    the nodes of the text: shared containers are measured once."""
     size: dict[int, int] = {}  # container id -> nodes once aliases are expanded
+    text: dict[int, int] = {}  # container id -> characters of its scalars once aliases are expanded
     depth: dict[int, int] = {}  # container id -> container levels
-    written = 0  # nodes as written: each container once, with its scalars
+    written = 0  # nodes as written: each container once
+    scalars_seen: dict[int, int] = {}  # scalar id -> its length (each scalar node of the text once)
     open_nodes: set[int] = set()  # containers on the current path
     stack: list[tuple[yaml.Node, bool]] = [(root, False)] if not isinstance(root, _Scalar) else []
     while stack:
@@ -214,9 +218,11 @@ def check_graph(root: yaml.Node) -> None:
         inner = _inner(node)
         if finished:
             open_nodes.discard(key)
-            scalars = (len(node.value) * (2 if isinstance(node, _Mapping) else 1)) - len(inner)
-            written += 1 + scalars
-            size[key] = 1 + scalars + sum(size[id(c)] for c in inner)
+            scalars = _scalars(node)
+            scalars_seen.update((id(c), len(c.value)) for c in scalars)
+            written += 1
+            size[key] = 1 + len(scalars) + sum(size[id(c)] for c in inner)
+            text[key] = sum(len(c.value) for c in scalars) + sum(text[id(c)] for c in inner)
             depth[key] = 1 + max((depth[id(c)] for c in inner), default=0)
             if depth[key] > MAX_DEPTH:
                 raise Refused(str(input_limits.too_deep()), node)
@@ -228,8 +234,14 @@ def check_graph(root: yaml.Node) -> None:
         open_nodes.add(key)
         stack.append((node, True))
         stack.extend((c, False) for c in inner if id(c) not in size)
-    if size and size[id(root)] - written > MAX_ALIAS_NODES:
+    if not size:
+        return
+    if size[id(root)] - written - len(scalars_seen) > MAX_ALIAS_NODES:
         raise Refused(f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} extra nodes (the limit)", root)
+    if text[id(root)] - sum(scalars_seen.values()) > MAX_ALIAS_TEXT:
+        raise Refused(
+            f"YAML aliases repeat more than {MAX_ALIAS_TEXT:,} characters of text (the limit)", root
+        )
 
 
 def _inner(node: yaml.Node) -> list[yaml.Node]:
@@ -237,6 +249,13 @@ def _inner(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, _Sequence):
         return [c for c in node.value if not isinstance(c, _Scalar)]
     return [c for pair in node.value for c in pair if not isinstance(c, _Scalar)]
+
+
+def _scalars(node: yaml.Node) -> list[yaml.ScalarNode]:
+    """The scalars directly inside a sequence or mapping (keys included)."""
+    if isinstance(node, _Sequence):
+        return [c for c in node.value if isinstance(c, _Scalar)]
+    return [c for pair in node.value for c in pair if isinstance(c, _Scalar)]
 
 
 # A quoted single character or escape (`'\t'`) in PyYAML's messages says what broke and is kept;

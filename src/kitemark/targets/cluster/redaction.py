@@ -51,7 +51,9 @@ def redact_document(data: Any, list_kind: str = "", *, keep_managed_fields: bool
         # A List: each item by the rules of its own kind (a Secret inside a List is still a Secret).
         del data["items"]
         _walk_dict(data)
-        data["items"] = [redact_document(item, kind, keep_managed_fields=keep_managed_fields) for item in items]
+        data["items"] = [
+            redact_document(item, kind, keep_managed_fields=keep_managed_fields) for item in items
+        ]
         return data
     meta = data.get("metadata")
     managed = meta.pop("managedFields", None) if type(meta) is dict else None  # not worth a walk

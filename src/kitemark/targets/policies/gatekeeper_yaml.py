@@ -46,7 +46,7 @@ def without_secret_values(docs: list[Any]) -> list[Any]:
 def _redacted(doc: Any) -> Any:
     if not isinstance(doc, dict):
         return redact_document(doc)
-    request = doc.get("request")
+    request: Any = doc.get("request")
     held: dict[str, Any] = {}
     if isinstance(request, dict):  # an AdmissionReview: its objects by the rules of their own kinds
         held = {key: request.pop(key) for key in ("object", "oldObject") if key in request}
@@ -65,7 +65,7 @@ def _redact_last_applied(doc: dict[str, Any]) -> None:
         if isinstance(item, dict):
             _redact_last_applied(item)
     meta = doc.get("metadata")
-    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    annotations: Any = meta.get("annotations") if isinstance(meta, dict) else None
     text = annotations.get(LAST_APPLIED) if isinstance(annotations, dict) else None
     if not isinstance(text, str):
         return
