@@ -8,12 +8,15 @@ one run at a time writes to it.
   at once with a one-line error instead of replacing the first one's outputs under it.
 - ``.kitemark-manifest.json`` names every file Kitemark wrote there. Only those are ever replaced or
   deleted; a file Kitemark would write but did not (no manifest names it) is refused, any other file
-  is left alone. A folder marked by an earlier Kitemark (``.kitemark-output``, no manifest) is taken
-  as Kitemark's for the names Kitemark writes.
+  is left alone. A folder gets its manifest (naming nothing yet, complete) when Kitemark first marks it
+  (``.kitemark-output``), so a command that fails afterwards leaves a folder that claims nothing. A
+  folder marked by a Kitemark from before the manifest (``.kitemark-output``, no manifest) is taken as
+  Kitemark's for its reports and the inventories its ``results.json`` names, nothing else.
 - Publishing writes every output in full (flushed to disk) into the run's own folder first, then
   renames each into place, ``results.json`` last; the manifest says ``complete: false`` while the
   renames run. A full disk therefore leaves the previous set as it was, and a kill a clearly partial
-  one, never a truncated file.
+  one, never a truncated file. The next command into the folder says so in one warning line; a command
+  whose last manifest write fails raises ``PublishError`` (``is_complete`` tells a caller afterwards).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from kitemark import __version__
-from kitemark.core import jsonio
+from kitemark.core import input_limits, jsonio
 from kitemark.core.errors import UsageError
 from kitemark.core.resources import OUTPUT_MARKER
 
@@ -83,7 +86,13 @@ class OutFolder:
         try:
             _lock(fd, out)
             owned, notes = _owned(out, writes, adopt)
-            (out / OUTPUT_MARKER).touch()
+            try:
+                if not (out / MANIFEST).exists():
+                    # The manifest first, then the marker: a marked folder always says what is Kitemark's.
+                    _write_manifest(out, None, [], owned, complete=True)
+                (out / OUTPUT_MARKER).touch()
+            except OSError as exc:
+                raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
             _remove_dead_run_folders(out)
         except BaseException:
             os.close(fd)
@@ -152,15 +161,30 @@ class OutFolder:
             ) from None
 
     def _manifest(self, command: str, run_ids: list[str], files: Iterable[str], complete: bool) -> None:
-        document: dict[str, Any] = {
-            "kitemark_manifest": 1,
-            "kitemark_version": __version__,
-            "command": command,
-            "runs": run_ids,  # the runs whose results the reports hold
-            "complete": complete,
-            "files": sorted(files),
-        }
-        write_file(self.path / MANIFEST, jsonio.dumps(document) + b"\n")
+        _write_manifest(self.path, command, run_ids, files, complete)
+
+
+def _write_manifest(
+    out: Path, command: str | None, run_ids: list[str], files: Iterable[str], complete: bool
+) -> None:
+    document: dict[str, Any] = {
+        "kitemark_manifest": 1,
+        "kitemark_version": __version__,
+        "command": command,  # None: written when the folder was first marked
+        "runs": run_ids,  # the runs whose results the reports hold
+        "complete": complete,
+        "files": sorted(files),
+    }
+    write_file(out / MANIFEST, jsonio.dumps(document) + b"\n")
+
+
+def is_complete(out: Path) -> bool:
+    """Whether the manifest in ``out`` says its set of reports is complete (a command whose last
+    manifest write failed has put some reports in place, and must not end as if it had not)."""
+    try:
+        return jsonio.load_document((out / MANIFEST).read_bytes()).get("complete") is True
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def new_id() -> str:
@@ -230,16 +254,36 @@ def _owned(out: Path, writes: Collection[str], adopt: Collection[str]) -> tuple[
     if inventory.exists() and not inventory.is_dir():
         raise UsageError(f"--out {out}: {INVENTORY} there is not a folder; remove it or choose another --out")
     listed = sorted(p.name for p in inventory.iterdir()) if inventory.is_dir() else []
-    owned = _read_manifest(out)
-    if owned is None:
+    found = _read_manifest(out)
+    notes: list[str] = []
+    if found is None:
         owned = set(adopt)
         if (out / OUTPUT_MARKER).is_file():  # an earlier Kitemark's folder, from before the manifest
-            owned |= set(reports) | {f"{INVENTORY}/{n}" for n in listed if n.endswith(".json")}
+            owned |= set(reports) | _legacy_inventories(out)
+    else:
+        owned, complete = found
+        if not complete:
+            notes.append(
+                f"warning: --out {out}: the previous reports there were left partial ({MANIFEST} says "
+                "complete: false): some may be from an older run than the rest; this command replaces them"
+            )
     owned = {rel for rel in owned if os.path.lexists(out / rel)}
     refuse_foreign(out, writes, owned)
     foreign = [f"{INVENTORY}/{n}" for n in listed if f"{INVENTORY}/{n}" not in owned]
-    notes = [f"--out {out}: left alone, not written by Kitemark: {', '.join(foreign[:5])}"] if foreign else []
+    if foreign:
+        notes.append(f"--out {out}: left alone, not written by Kitemark: {', '.join(foreign[:5])}")
     return owned, notes + ([f"…and {len(foreign) - 5} more"] if len(foreign) > 5 else [])
+
+
+def _legacy_inventories(out: Path) -> set[str]:
+    """The inventories the ``results.json`` of a folder from before the manifest names as its own
+    (``inventory/<name>.json``, relative to it); none when it is not a readable results document."""
+    try:
+        document = jsonio.load_document(input_limits.read_bytes(out / RESULTS))
+        named = {t.get("inventory") for t in document["targets"] if isinstance(t, dict)}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()
+    return {rel for rel in named if isinstance(rel, str) and _is_inventory_name(rel)}
 
 
 def refuse_foreign(out: Path, names: Iterable[str], owned: Collection[str]) -> None:
@@ -251,12 +295,13 @@ def refuse_foreign(out: Path, names: Iterable[str], owned: Collection[str]) -> N
             )
 
 
-def _read_manifest(out: Path) -> set[str] | None:
+def _read_manifest(out: Path) -> tuple[set[str], bool] | None:
+    """The files the manifest names (only names Kitemark writes) and whether it says complete."""
     path = out / MANIFEST
     if not path.exists():
         return None
     try:
-        document = jsonio.loads(path.read_bytes())
+        document = jsonio.load_document(path.read_bytes())
         files = document["files"]
         if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
             raise TypeError("files is not a list of names")
@@ -266,7 +311,8 @@ def _read_manifest(out: Path) -> set[str] | None:
             "another --out"
         ) from None
     # Only names Kitemark writes: a manifest cannot make it touch anything else.
-    return {f for f in files if f in report_names() or _is_inventory_name(f)}
+    files = {f for f in files if f in report_names() or _is_inventory_name(f)}
+    return files, document.get("complete") is not False
 
 
 def _is_inventory_name(rel: str) -> bool:

@@ -99,10 +99,17 @@ def validate(document: dict[str, Any]) -> None:
 
 def read(path: Path) -> dict[str, Any]:
     """A results document from disk, validated and migrated to the current schema, with its
-    conclusions decided again from its results: a summary or status edited by hand counts for nothing."""
+    conclusions decided again from its results: a summary or status edited by hand counts for nothing.
+
+    Bounded as every input file is (size, depth: ``jsonio.load_document``): a document over a limit or
+    not strict JSON is ``jsonio.InvalidJSON`` (a ``ValueError``), and ``OSError`` passes through."""
     import jsonschema
 
-    document = jsonio.loads(input_limits.read_bytes(path))
+    try:
+        data = input_limits.read_bytes(path)
+    except input_limits.LimitExceeded as exc:
+        raise jsonio.InvalidJSON(str(exc)) from None
+    document = jsonio.load_document(data)
     if not isinstance(document, dict):
         raise jsonschema.ValidationError("not a JSON object")
     validate(document)

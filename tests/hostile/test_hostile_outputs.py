@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,112 @@ def test_a_folder_an_earlier_kitemark_marked_is_taken_as_kitemarks(tmp_path: Pat
     (out / MANIFEST).unlink()  # written by a Kitemark from before the manifest: only the marker
     assert run(out, target=f"other={COMPLIANT_TF}").returncode == 0
     assert sorted(p.name for p in (out / "inventory").iterdir()) == ["terraform-other.json"]
+
+
+def test_a_failed_run_never_makes_a_users_inventory_kitemarks(tmp_path: Path) -> None:
+    out, empty = tmp_path / "o", tmp_path / "empty"
+    (out / "inventory").mkdir(parents=True)
+    empty.mkdir()
+    (out / "inventory" / "foo.json").write_text("{}\n")
+    first = kitemark("run", "--policies", str(empty), "--out", str(out), "-n", "0")
+    assert first.returncode == 2, first.stdout[-2000:] + first.stderr[-2000:]
+    # The folder Kitemark marked has its manifest from that moment: it names nothing of the user's.
+    assert manifest(out)["files"] == [] and manifest(out)["complete"] is True
+    proc = run(out)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "left alone, not written by Kitemark: inventory/foo.json" in proc.stdout
+    assert (out / "inventory" / "foo.json").read_text() == "{}\n"
+    assert "inventory/foo.json" not in manifest(out)["files"]
+
+
+def test_a_folder_marked_fresh_gets_its_manifest_at_once(tmp_path: Path) -> None:
+    folder = OutFolder.open(tmp_path / "new")
+    folder.close()  # a command that fails after opening the folder
+    assert (tmp_path / "new" / ".kitemark-output").is_file()
+    assert manifest(tmp_path / "new")["files"] == [] and manifest(tmp_path / "new")["complete"] is True
+    (tmp_path / "new" / "results.json").write_text("{}")  # the user's, written afterwards: refused
+    with pytest.raises(UsageError, match=r"results\.json there was not written by Kitemark"):
+        OutFolder.open(tmp_path / "new")
+
+
+def test_a_legacy_folder_adopts_only_the_inventories_its_results_name(tmp_path: Path, previous: Path) -> None:
+    out = copy_of(previous, tmp_path / "reports")
+    (out / MANIFEST).unlink()  # a Kitemark from before the manifest
+    (out / "inventory" / "foo.json").write_text("{}\n")  # the user's
+    proc = run(out, target=f"other={COMPLIANT_TF}")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert sorted(p.name for p in (out / "inventory").iterdir()) == ["foo.json", "terraform-other.json"]
+    assert "left alone, not written by Kitemark: inventory/foo.json" in proc.stdout
+
+
+def test_a_report_that_fails_leaves_no_marker_without_a_manifest(tmp_path: Path, previous: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from kitemark import cli
+        from kitemark.reports import render
+        def broken(*args, **kwargs):
+            raise OSError(5, "broken")
+        render.render_outputs = broken
+        sys.exit(cli.main(["report", {str(previous / "results.json")!r}, "--out", {str(tmp_path / "new")!r}]))
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    new = tmp_path / "new"
+    assert not (new / ".kitemark-output").exists() or manifest(new)["files"] == []
+
+
+def test_a_set_left_partial_is_announced_by_the_next_command(tmp_path: Path, previous: Path) -> None:
+    out = copy_of(previous, tmp_path / "reports")
+    partial = manifest(out)
+    partial["complete"] = False
+    (out / MANIFEST).write_text(json.dumps(partial))
+    commands: list[Callable[[], subprocess.CompletedProcess[str]]] = [
+        lambda: kitemark("report", str(previous / "results.json"), "--out", str(out)),
+        lambda: run(out),
+    ]
+    for command in commands:
+        proc = command()
+        text = proc.stdout + proc.stderr
+        warnings = [line for line in text.splitlines() if "left partial" in line]
+        assert len(warnings) == 1, text[-3000:]
+        assert "complete: false" in warnings[0]
+        partial = manifest(out)
+        partial["complete"] = False
+        (out / MANIFEST).write_text(json.dumps(partial))
+    assert "left partial" not in run(tmp_path / "fresh").stdout
+
+
+def failing_final_manifest(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """``kitemark <command>`` where writing the manifest that says complete: true fails."""
+    script = textwrap.dedent(
+        f"""
+        import errno, sys
+        from kitemark import cli, outfolder
+        real = outfolder.write_file
+        def failing(path, data):
+            if path.name == outfolder.MANIFEST and b'"complete":true' in data and b'"files":[]' not in data:
+                raise OSError(errno.EIO, "Input/output error")
+            real(path, data)
+        outfolder.write_file = failing
+        sys.exit(cli.main({command!r}))
+        """
+    )
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+
+
+def test_a_failed_final_manifest_write_is_a_failed_report(tmp_path: Path, previous: Path) -> None:
+    out = copy_of(previous, tmp_path / "reports")
+    proc = failing_final_manifest(["report", str(previous / "results.json"), "--out", str(out)])
+    one_line_error(proc, "only partly replaced", "complete: false")
+    assert manifest(out)["complete"] is False and not outfolder.is_complete(out)
+
+
+def test_a_failed_final_manifest_write_fails_the_run(tmp_path: Path, previous: Path) -> None:
+    out = copy_of(previous, tmp_path / "reports")
+    proc = failing_final_manifest(["run", "--terraform", COMPLIANT_TF, "--out", str(out), "-n", "0"])
+    assert "only partly replaced" in proc.stdout and manifest(out)["complete"] is False
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
 
 
 def test_report_beside_an_archive_without_its_manifest_rerenders_it(tmp_path: Path, previous: Path) -> None:
@@ -385,6 +492,23 @@ def test_report_and_merge_refuse_what_is_not_a_results_document(
         assert len(err.splitlines()) == 1 and str(path) in err, err
         assert all(word in err for word in words), err
     assert not (tmp_path / "merged").exists()
+
+
+def test_report_of_results_nested_too_deep_is_one_line_and_writes_nothing(
+    tmp_path: Path, previous: Path
+) -> None:
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    document = json.loads((previous / "results.json").read_text())
+    finding = next(f for r in document["results"] for f in r["findings"])
+    finding["evidence"] = json.loads("[" * 900 + "]" * 900)
+    (deep / "results.json").write_text(json.dumps(document))
+    out = tmp_path / "Y"
+    line = one_line_error(
+        kitemark("report", str(deep / "results.json"), "--out", str(out)), "nested more than"
+    )
+    assert str(deep / "results.json") in line
+    assert not out.exists()
 
 
 def test_report_of_a_system_folder_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -143,12 +143,16 @@ def test_ordinary_anchors_are_read() -> None:
         "x-defaults: &defaults\n  restart: always\n  logging: {driver: json-file, options: {max-size: 10m}}\n"
         "  environment: &env {TZ: UTC, LOG_LEVEL: info}\n"
         "services:\n"
-        + "".join(f"  s{i}:\n    <<: *defaults\n    image: img{i}\n    environment: *env\n" for i in range(300))
+        + "".join(
+            f"  s{i}:\n    <<: *defaults\n    image: img{i}\n    environment: *env\n" for i in range(300)
+        )
     )
     document = yamlfile.loads(compose)
     assert document["services"]["s299"]["restart"] == "always"
     cert = "-----BEGIN CERTIFICATE-----" + "A" * 4000
-    values = f"ca: &ca {cert}\n" + "".join(f"svc{i}: {{caBundle: *ca, image: &img{i} repo/x}}\n" for i in range(50))
+    values = f"ca: &ca {cert}\n" + "".join(
+        f"svc{i}: {{caBundle: *ca, image: &img{i} repo/x}}\n" for i in range(50)
+    )
     assert yamlfile.loads(values)["svc49"]["caBundle"] == cert
 
 
