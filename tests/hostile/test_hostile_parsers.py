@@ -436,3 +436,14 @@ def test_an_hcl_file_over_the_size_limit_is_refused(tmp_path: Path, monkeypatch:
 def test_an_hcl_error_past_the_grammar_quotes_no_value(tmp_path: Path) -> None:
     inventory = collect_terraform(tmp_path, f'locals {{\n  a = "{SECRET}"\n  a = "{SECRET}"\n}}\n')
     assert "already defined" in only_error(inventory)["message"]
+
+
+def test_the_alias_limits_hold_per_file_not_per_document() -> None:
+    """300 documents each just under the limit would otherwise add up to minutes of work."""
+    one = "a: &a [" + ", ".join(["x"] * 200) + "]\nb: [" + ", ".join(["*a"] * 100) + "]\n"  # ~20k nodes
+    assert yamlfile.loads(one)["b"][0][0] == "x"
+    many = "---\n".join([one] * 10)
+    started = time.monotonic()
+    with pytest.raises(yaml.YAMLError, match="aliases expand to more than"):
+        list(yaml.load_all(many, Loader=yamlfile.Loader))
+    print(f"refused in {time.monotonic() - started:.3f} s")

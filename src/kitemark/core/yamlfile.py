@@ -57,6 +57,10 @@ class Loader(_Base):
         else:
             self._aliases = b"*" in stream if isinstance(stream, bytes) else True
         super().__init__("" if self._too_large else stream)
+        # What aliases have added so far in this text: the limits hold per file, so a file of many
+        # documents each just under them is refused as a whole.
+        self._alias_nodes = 0
+        self._alias_text = 0
 
     def _guard(self) -> None:
         if self._too_large:
@@ -82,7 +86,8 @@ class Loader(_Base):
 
     def construct_document(self, node: yaml.Node) -> Any:
         if self._aliases:
-            check_graph(node)
+            nodes, text = check_graph(node, self._alias_nodes, self._alias_text)
+            self._alias_nodes, self._alias_text = nodes, text
         else:
             check_depth(node)
         try:
@@ -199,12 +204,13 @@ def check_depth(root: yaml.Node) -> None:
         level = inner
 
 
-def check_graph(root: yaml.Node) -> None:
+def check_graph(root: yaml.Node, nodes_before: int = 0, text_before: int = 0) -> tuple[int, int]:
     """Refuse a document (its node graph, before anything is built) that nests deeper than MAX_DEPTH,
-    holds an alias to an enclosing anchor (a cycle), or whose aliases would expand it by more than
-    MAX_ALIAS_NODES nodes or repeat more than MAX_ALIAS_TEXT characters of scalar text. An alias to a
-    scalar is the same node again: it counts as a node, and its text, each time it appears. Linear in
-    the nodes of the text: shared containers are measured once."""
+    holds an alias to an enclosing anchor (a cycle), or whose aliases would expand it, with the
+    earlier documents of its file (``nodes_before``, ``text_before``), by more than MAX_ALIAS_NODES
+    nodes or repeat more than MAX_ALIAS_TEXT characters of scalar text. An alias to a scalar is the
+    same node again: it counts as a node, and its text, each time it appears. Linear in the nodes of
+    the text: shared containers are measured once. Returns the file's totals so far."""
     size: dict[int, int] = {}  # container id -> nodes once aliases are expanded
     text: dict[int, int] = {}  # container id -> characters of its scalars once aliases are expanded
     depth: dict[int, int] = {}  # container id -> container levels
@@ -235,13 +241,16 @@ def check_graph(root: yaml.Node) -> None:
         stack.append((node, True))
         stack.extend((c, False) for c in inner if id(c) not in size)
     if not size:
-        return
-    if size[id(root)] - written - len(scalars_seen) > MAX_ALIAS_NODES:
+        return nodes_before, text_before
+    nodes = nodes_before + size[id(root)] - written - len(scalars_seen)
+    repeated = text_before + text[id(root)] - sum(scalars_seen.values())
+    if nodes > MAX_ALIAS_NODES:
         raise Refused(f"YAML aliases expand to more than {MAX_ALIAS_NODES:,} extra nodes (the limit)", root)
-    if text[id(root)] - sum(scalars_seen.values()) > MAX_ALIAS_TEXT:
+    if repeated > MAX_ALIAS_TEXT:
         raise Refused(
             f"YAML aliases repeat more than {MAX_ALIAS_TEXT:,} characters of text (the limit)", root
         )
+    return nodes, repeated
 
 
 def _inner(node: yaml.Node) -> list[yaml.Node]:
