@@ -726,3 +726,82 @@ def test_megabyte_strings_are_redacted_in_linear_time(text: str) -> None:
     started = time.monotonic()
     redact_text(text)
     assert time.monotonic() - started < 10
+
+
+# A policy that reads a Secret's values: its cases must be decided on the values as written (as gator
+# decides them), while what is kept and shown holds only markers.
+WEAK_TEMPLATE = """
+    apiVersion: templates.gatekeeper.sh/v1
+    kind: ConstraintTemplate
+    metadata: {name: k8sweak}
+    spec:
+      crd:
+        spec:
+          names: {kind: K8sWeak}
+      targets:
+        - target: admission.k8s.gatekeeper.sh
+          rego: |
+            package k8sweak
+
+            violation[{"msg": msg}] {
+              value := input.review.object.stringData[key]
+              count(value) < 12
+              msg := sprintf("%v is the weak password %v", [key, value])
+            }
+"""
+WEAK = {
+    "template.yaml": WEAK_TEMPLATE,
+    "constraint.yaml": """
+        apiVersion: constraints.gatekeeper.sh/v1beta1
+        kind: K8sWeak
+        metadata: {name: c}
+        spec: {match: {}}
+    """,
+    "weak.yaml": """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: s, namespace: team-a}
+        stringData: {password: CANARY-W}
+    """,
+    "strong.yaml": """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: t, namespace: team-a}
+        stringData: {password: CANARY-STRONG-ONE}
+    """,
+    "suite.yaml": """
+        kind: Suite
+        apiVersion: test.gatekeeper.sh/v1alpha1
+        metadata: {name: s}
+        tests:
+          - name: weak
+            template: template.yaml
+            constraint: constraint.yaml
+            cases:
+              - name: weak-is-caught
+                object: weak.yaml
+                assertions: [{violations: 1, message: "weak password"}]
+              - name: weak-said-fine
+                object: weak.yaml
+                assertions: [{violations: no}]
+              - name: strong
+                object: strong.yaml
+                assertions: [{violations: no}]
+    """,
+}
+
+
+def test_gatekeeper_cases_on_secrets_are_decided_on_the_values_as_written(tmp_path: Path) -> None:
+    root = write(tmp_path / "policies", WEAK)
+    run = Run(
+        kitemark("run", "--policies", str(root), "--out", str(tmp_path / "out"), "-n", "0"), tmp_path / "out"
+    )
+    results = json.loads(run.outputs["results.json"])
+    status = {r["unit"].rsplit("/", 1)[-1]: r for r in results["results"]}
+    assert status["weak-is-caught"]["status"] == "passed", status["weak-is-caught"]
+    assert status["strong"]["status"] == "passed", status["strong"]
+    said_fine = status["weak-said-fine"]
+    assert said_fine["status"] == "failed", said_fine  # as gator verify: the value is weak
+    assert marker("CANARY-W") in json.dumps(said_fine)  # its message quotes the marker
+    run.assert_redacted("CANARY-W", "CANARY-W")
+    run.assert_redacted("CANARY-STRONG-ONE", "CANARY-STRONG-ONE")

@@ -89,7 +89,9 @@ from kitemark.core.errors import UsageError
 from kitemark.core.kinds import InputError, Inventory, TargetSpec
 from kitemark.core.resources import walk_inputs
 from kitemark.engines.rego import create_engine
+from kitemark.targets.policies.gatekeeper_raw import RAW, outcomes_on_raw
 from kitemark.targets.policies.gatekeeper_suites import YAML, collect_suites, find_suites
+from kitemark.targets.policies.gatekeeper_units import OUTCOMES
 from kitemark.targets.policies.rego_data import collect_rego_data
 from kitemark.targets.policies.rego_files import (
     collect_rego_file,
@@ -152,7 +154,9 @@ def collect(spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
             f"policies target '{spec.name}': no .rego files or Gatekeeper suites (kind: Suite) "
             f"found under {spec.location}"
         )
-    return {
+    # Objects as written never reach the inventory: their cases are decided here, on them.
+    raw = {path: entry.pop(RAW) for path, entry in objects.items() if RAW in entry}
+    inventory = {
         "kind": KIND,
         "target": spec.label,
         "name": spec.name,
@@ -165,3 +169,6 @@ def collect(spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
         "templates": templates,
         "objects": objects,
     }
+    if raw:
+        inventory[OUTCOMES] = outcomes_on_raw(inventory, raw)
+    return inventory

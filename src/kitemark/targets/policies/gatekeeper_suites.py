@@ -10,6 +10,7 @@ list) is an error of the whole suite, as it is in gator. YAML loading and line n
 
 from __future__ import annotations
 
+import copy
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from kitemark.core.mappings import dig
 from kitemark.core.resources import InputTree, Refused, RefusedPath
 from kitemark.engines.rego import V0, V1, RegoEngine, RegoError, RegoLimitError, create_engine
 from kitemark.targets.policies.files import read_file
+from kitemark.targets.policies.gatekeeper_raw import RAW
 from kitemark.targets.policies.gatekeeper_yaml import (
     embedded_at,
     line_of,
@@ -233,7 +235,10 @@ def _collect_objects(root: Path, rel: str, ref: Reference, errors: list[InputErr
     else:
         bad = next((d for d in docs if not isinstance(d, dict)), None)
         if bad is None:
+            raw = copy.deepcopy(docs)
             entry["documents"] = without_secret_values(docs)
+            if entry["documents"] != raw:  # its cases are decided on what was written (gatekeeper_raw)
+                entry[RAW] = raw
             return entry
         err = InputError(rel, f"expected Kubernetes objects, found a {type(bad).__name__}")
     errors.append(err)

@@ -16,12 +16,16 @@ from kitemark.engines.gatekeeper import GatekeeperCase
 from kitemark.targets.policies.rego_files import DEFAULT_ENGINE
 from kitemark.targets.policies.units import carried_errors, error_key, error_unit, unit_id
 
+# Cases decided at collection on objects as written (``gatekeeper_raw``), by unit id.
+OUTCOMES = "case_outcomes"
+
 
 def gatekeeper_case_units(inventory: Inventory, inputs: Mapping[str, Any]) -> list[Unit]:
     """The ``policies.gatekeeper-case`` scope (no check input changes it)."""
     templates = inventory.get("templates", {})
     objects = inventory.get("objects", {})
     engine_cfg = inventory.get("engine") or {"name": DEFAULT_ENGINE}
+    outcomes = inventory.get(OUTCOMES) or {}
     units: list[Unit] = []
     seen: set[str] = set()
     for suite in inventory.get("suites", []):
@@ -40,6 +44,7 @@ def gatekeeper_case_units(inventory: Inventory, inputs: Mapping[str, Any]) -> li
                 ]
             for unit in found:
                 unit.id = _unique(unit.id, seen)
+                unit.data.outcome = outcomes.get(unit.id)
             units += found
     return units + _uncarried_file_units(inventory, [*templates.values(), *objects.values()], units, seen)
 

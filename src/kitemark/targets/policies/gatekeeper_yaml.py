@@ -37,9 +37,8 @@ def without_secret_values(docs: list[Any]) -> list[Any]:
     replaced by a marker (``kitemark.core.redaction``), by the cluster collector's own rules
     (``redact_document``): a Secret's values, in ``List`` items and AdmissionReview requests too, and
     anywhere the values under credential-like names (an env ``DB_PASSWORD``, ``--password=x`` in
-    ``args``, a ConfigMap's ``DB_PASSWORD``). The documents are kept in the inventory. A policy still
-    sees which keys a Secret has, and whether a value is empty, but never the value (a policy that
-    decodes one reviews the marker instead)."""
+    ``args``, a ConfigMap's ``DB_PASSWORD``). The documents are kept in the inventory; a case whose
+    documents changed is decided on them as written, at collection (``gatekeeper_raw``)."""
     return [_redacted(doc) for doc in docs]
 
 
