@@ -430,8 +430,8 @@ def test_kitemark_report_folders_inside_the_target_are_not_read(tmp_path: Path) 
         {
             "a_test.rego": "package a\ntest_a := true\n",
             f"kitemark-reports/{OUTPUT_MARKER}": "",
-            "kitemark-reports/x_test.rego": "package x\ntest_x := true\n",
-            "kitemark-reports/deep/suite.yaml": "kind: Suite\n",
+            "kitemark-reports/inventory/x_test.rego": "package x\ntest_x := true\n",  # Kitemark's names
+            "kitemark-reports/inventory/deep/suite.yaml": "kind: Suite\n",
             "reports/b_test.rego": "package b\ntest_b := true\n",  # no marker: read
         },
     )

@@ -220,8 +220,8 @@ def test_a_report_folder_inside_the_target_is_not_read(tmp_path: Path) -> None:
         {
             "main.tf": QUEUE,
             f"kitemark-reports/{OUTPUT_MARKER}": "",
-            "kitemark-reports/copy/main.tf": BUCKET,
-            "kitemark-reports/copy/x.tf.json": "{}",
+            "kitemark-reports/inventory/main.tf": BUCKET,  # Kitemark's own names in its own --out
+            "kitemark-reports/results.json": "{}",
             "reports-lookalike/main.tf": QUEUE,  # a folder without the marker is read
         },
     )

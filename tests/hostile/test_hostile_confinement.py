@@ -467,3 +467,20 @@ def test_an_extension_in_another_case_is_not_read_and_not_passed_over(tmp_path: 
     inventory = cluster.collect(TargetSpec("cluster", "snap", str(tmp_path), {}))
     assert inventory["files"] == ["ns.yaml"]
     assert [(e["path"], "lower case" in e["message"]) for e in inventory["errors"]] == [("policy.YAML", True)]
+
+
+def test_a_file_committed_into_this_runs_own_out_is_still_read(tmp_path: Path) -> None:
+    """`--terraform . --out kitemark-reports` from a repository root: Kitemark passes over only the
+    reports it writes there, so a module committed under `kitemark-reports/` is still assessed."""
+    repo = tmp_path / "repo"
+    (repo / "kitemark-reports").mkdir(parents=True)
+    (repo / "main.tf").write_text('terraform {\n  required_version = ">= 1.5"\n}\n')
+    (repo / "kitemark-reports" / "hidden.tf").write_text(
+        'resource "aws_s3_bucket" "b" {\n  bucket = "b"\n}\n'
+    )
+    out = repo / "kitemark-reports"
+    for _ in range(2):  # the second run finds its own reports there, and still the module
+        proc = kitemark(tmp_path, "--terraform", str(repo), "--out", str(out))
+        document = finished(proc, out)
+        units = {r["unit"] for r in document["results"]}
+        assert any("kitemark-reports" in u for u in units), sorted(units)

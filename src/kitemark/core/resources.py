@@ -59,17 +59,23 @@ def own_output(folder: Path) -> None:
     _OWN_OUTPUTS.add(folder.resolve())
 
 
+# What Kitemark writes in an --out folder (its hidden files aside): in this run's own --out, only these
+# are passed over; anything else there is input like any other file.
+OWN_REPORT_NAMES = frozenset({"results.json", "junit.xml", "compliance.html", "inventory"})
+
+
 def _report_folder(tree: InputTree, folder: Path, real: Path) -> bool:
-    """Whether ``folder`` is a report folder, which is not read; one that is not this run's own
-    ``--out`` is refused, naming it (it may be any folder holding a `.kitemark-output` file)."""
-    if not is_output_folder(folder):
+    """Whether ``folder`` is a report folder not to be read: one that is not this run's own ``--out``
+    is refused, naming it (it may be any folder holding a `.kitemark-output` file). This run's own is
+    read, but for the files Kitemark writes there (``OWN_REPORT_NAMES``), so a file committed into it
+    is not hidden."""
+    if not is_output_folder(folder) or real in _OWN_OUTPUTS:
         return False
-    if real not in _OWN_OUTPUTS:
-        reason = (
-            f"holds {OUTPUT_MARKER}, so it is a Kitemark report folder and not this run's --out: "
-            "not read (move it out of the target, or delete the marker if it is input)"
-        )
-        tree.refused.append(Refused(tree.rel(folder), reason, True))
+    reason = (
+        f"holds {OUTPUT_MARKER}, so it is a Kitemark report folder and not this run's --out: "
+        "not read (move it out of the target, or delete the marker if it is input)"
+    )
+    tree.refused.append(Refused(tree.rel(folder), reason, True))
     return True
 
 
@@ -172,8 +178,9 @@ def walk_inputs(root: Path) -> InputTree:
             tree.refused.append(Refused(tree.rel(folder), f"cannot list folder: {_reason(exc)}", True))
             continue
         names = tree.folders.setdefault(folder, [])
+        own = real in _OWN_OUTPUTS
         for entry in entries:
-            if entry.name.startswith("."):
+            if entry.name.startswith(".") or (own and entry.name in OWN_REPORT_NAMES):
                 continue
             path = folder / entry.name
             if entry.is_symlink():
