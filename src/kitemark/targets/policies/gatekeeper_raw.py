@@ -4,8 +4,9 @@ A suite's objects are redacted before they are kept (``gatekeeper_yaml.without_s
 template may read a Secret's values (decode ``data``, match a weak password): evaluated on markers, its
 case could pass where ``gator verify`` fails. So the cases whose objects changed under redaction are
 run here, at collection, on the parsed documents that never leave this process, and only their
-outcome is kept, with every redacted value in it (a violation message may quote one) replaced by its
-marker. Checks read that outcome instead of evaluating the redacted copy.
+outcome is kept: whether it held and how many violations, not their messages (a template may put a
+secret in one, encoded or not), and every redacted value in an error replaced by its marker. Checks
+read that outcome instead of evaluating the redacted copy.
 """
 
 from __future__ import annotations
@@ -76,12 +77,17 @@ def _clean(text: str | None, pairs: list[tuple[str, str]]) -> str | None:
     return redact_text(text)
 
 
+# A template may write a secret into its message in any form (encoded, sliced): none is kept.
+NOT_KEPT = "(message not kept: the case's objects hold secrets)"
+
+
 def _stored(outcome: CaseOutcome, pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """The outcome as the inventory keeps it: only each violation's message, no value redaction hid."""
+    """The outcome as the inventory keeps it: how many violations, but not their messages (the case's
+    ``message`` assertions were checked on them here), and no value redaction hid."""
     return {
         "passed": outcome.passed,
         "matched": outcome.matched,
-        "violations": [{"msg": _clean(str(v.get("msg", "")), pairs)} for v in outcome.violations],
+        "violations": [{"msg": NOT_KEPT} for _ in outcome.violations],
         "failures": [_clean(f, pairs) for f in outcome.failures],
         "error": _clean(outcome.error, pairs),
         "rejection": _clean(outcome.rejection, pairs),

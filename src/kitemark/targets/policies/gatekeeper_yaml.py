@@ -10,7 +10,6 @@ indexes) and ``embedded_at`` (where a block of Rego embedded in a ConstraintTemp
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import yaml
@@ -49,31 +48,25 @@ def _redacted(doc: Any) -> Any:
     held: dict[str, Any] = {}
     if isinstance(request, dict):  # an AdmissionReview: its objects by the rules of their own kinds
         held = {key: request.pop(key) for key in ("object", "oldObject") if key in request}
-    _redact_last_applied(doc)
+    _drop_last_applied(doc)
     redact_document(doc, keep_managed_fields=True)  # field names only; a policy may read them
     for key, value in held.items():
         request[key] = _redacted(value)
     return doc
 
 
-def _redact_last_applied(doc: dict[str, Any]) -> None:
-    """The last-applied annotation is a JSON copy of the object, its secrets included: redacted by
-    the same rules (the cluster collector drops it; a suite's policy may read it)."""
+def _drop_last_applied(doc: dict[str, Any]) -> None:
+    """The last-applied annotation is a JSON copy of the object, its secrets included, in whatever
+    form (a Secret copy without its apiVersion): dropped, as the cluster collector drops it. A case
+    whose objects held one is decided on them as written (``gatekeeper_raw``)."""
     items = doc.get("items")
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict):
-            _redact_last_applied(item)
+            _drop_last_applied(item)
     meta = doc.get("metadata")
     annotations: Any = meta.get("annotations") if isinstance(meta, dict) else None
-    text = annotations.get(LAST_APPLIED) if isinstance(annotations, dict) else None
-    if not isinstance(text, str):
-        return
-    try:
-        copy = json.loads(text)
-        if isinstance(copy, dict) and _redacted(copy) != json.loads(text):  # rewritten only if it held one
-            annotations[LAST_APPLIED] = json.dumps(copy, separators=(",", ":"))
-    except (ValueError, RecursionError):
-        pass  # not JSON (or nested past reason): redacted as free text with the rest of the object
+    if isinstance(annotations, dict):
+        annotations.pop(LAST_APPLIED, None)
 
 
 def yaml_tree(text: str) -> yaml.Node | None:
