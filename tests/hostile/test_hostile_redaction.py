@@ -810,3 +810,31 @@ def test_gatekeeper_cases_on_secrets_are_decided_on_the_values_as_written(tmp_pa
     encoded = base64.b64encode(b"CANARY-W").decode()
     assert not [name for name, text in run.outputs.items() if encoded in text]
     run.assert_redacted("CANARY-STRONG-ONE", "CANARY-STRONG-ONE")
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("GITHUB_PAT=ghp_abcdefghijklmnopqrstuvwxyz0123", "ghp_abcdefghijklmnopqrstuvwxyz0123"),
+        ("see github_pat_11ABCDEFG0123456789_abcdefghij", "github_pat_11ABCDEFG0123456789_abcdefghij"),
+        ("hook xoxb-1234567890-abcdefghij", "xoxb-1234567890-abcdefghij"),
+        ("key sk_live_abcdefghijklmnop1234", "sk_live_abcdefghijklmnop1234"),
+        (
+            "Bearer eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.abcdefghijk",
+            "eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.abcdefghijk",
+        ),
+        ("curl -u admin:S3cretValue https://x", "S3cretValue"),
+    ],
+)
+def test_tokens_known_by_their_form(text: str, secret: str) -> None:
+    assert secret not in redaction.redact_text(text)
+
+
+@pytest.mark.parametrize("name", ["GITHUB_PAT", "creds", "dbpwd", "SENTRY_DSN", "SLACK_WEBHOOK_URL"])
+def test_more_credential_names(name: str) -> None:
+    assert redaction.is_credential_name(name)
+
+
+@pytest.mark.parametrize("name", ["compat", "path", "pwd_file", "DB_PASSWORD_FILE"])
+def test_more_names_that_are_not_credentials(name: str) -> None:
+    assert not redaction.is_credential_name(name)

@@ -400,3 +400,12 @@ def test_what_a_policy_prints_is_bounded_in_the_evidence(tmp_path: Path) -> None
     prints = finding.evidence["prints"]
     assert len(prints) == 20 and all(len(line) < 2100 for line in prints)
     assert prints[0].endswith(" more characters)")
+
+
+def test_a_data_file_named_in_another_case_is_an_input_error(tmp_path: Path) -> None:
+    """OPA reads only `data.json`: `data.JSON` is not loaded, and never passed over in silence."""
+    root = write(
+        tmp_path, {"a_test.rego": "package a\n\nimport rego.v1\n\ntest_a if true\n", "data.JSON": "{}"}
+    )
+    inventory = collect(root)
+    assert [(e["path"], "lower case" in e["message"]) for e in inventory["errors"]] == [("data.JSON", True)]

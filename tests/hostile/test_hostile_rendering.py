@@ -385,3 +385,8 @@ def test_a_newline_in_a_file_name_cannot_fake_a_line_of_the_log(tmp_path: Path) 
     proc = kitemark("run", "-n", "0", "--cluster", f"snapshot:{snap}", "--out", str(tmp_path / "out"))
     verdicts = [line for line in proc.stdout.splitlines() if line.startswith("Verdict:")]
     assert verdicts == ["Verdict: NOT COMPLIANT"], proc.stdout
+
+
+def test_unicode_line_separators_are_escaped_too() -> None:
+    for text in (for_terminal("a\u2028Verdict: COMPLIANT"), for_xml("a\u2029b")):
+        assert "\u2028" not in text and "\u2029" not in text and len(text.splitlines()) == 1

@@ -112,6 +112,10 @@ CREDENTIAL_NAMES = frozenset(
         "kubeconfig",
         "dockerconfigjson",
         "dockercfg",
+        "pat",
+        "creds",
+        "dsn",
+        "webhook_url",
     }
 )
 CREDENTIAL_SUFFIXES = (
@@ -138,8 +142,12 @@ CREDENTIAL_SUFFIXES = (
     "_master_key",
     "_session_key",
     "_kubeconfig",
+    "_pat",
+    "_creds",
+    "_dsn",
+    "_webhook_url",
 )
-CREDENTIAL_ENDINGS = ("password", "passwd", "passphrase")
+CREDENTIAL_ENDINGS = ("password", "passwd", "passphrase", "pwd")
 NOT_CREDENTIAL_PREFIXES = ("existing_", "automount_")
 _HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SEPARATORS = re.compile(r"[-.\s]+")
@@ -181,7 +189,8 @@ def redact_value(value: Any) -> Any:
 # A cheap test first: most strings hold none of these and are returned untouched.
 _HINT = re.compile(
     r"pass|pwd|secret|token|key|credential|auth|connection|plaintext|kubeconfig|dockercfg|mysql|mariadb"
-    r"|://|AKIA|ASIA|AROA|AIDA|PRIVATE",
+    r"|://|AKIA|ASIA|AROA|AIDA|PRIVATE"
+    r"|gh[pousr]_|github_pat_|xox[abprs]-|sk_live_|eyJ|[ \t]-u[ \t]",
     re.I,
 )
 _AWS_SECRET_HINT = re.compile(r"[A-Za-z0-9/+]{40}")
@@ -232,6 +241,13 @@ _URL_PASSWORD = re.compile(
 )
 # A private key's body runs to the next `-----` (its END line, or a truncated key's end of text).
 _PEM = re.compile(r"(?P<begin>-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----)(?P<val>(?:(?!-----).)+)", re.S)
+# Tokens recognisable by their own form, whatever holds them: GitHub, Slack, Stripe, and JWTs.
+_TOKEN_VALUE = re.compile(
+    r"(?<![\w-])(?P<val>(?:gh[pousr]_|github_pat_)[A-Za-z0-9_]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}"
+    r"|sk_live_[A-Za-z0-9]{16,}|eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,})"
+)
+# `curl -u user:password`: the password after the user.
+_DASH_U = re.compile(r"""(?<=[ \t])-u[ \t]+[^\s:"'`]+:(?P<val>[^\s"'`;&|]+)""")
 _AWS_KEY_ID = re.compile(r"(?<![A-Z0-9])(?P<val>(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16})(?![A-Z0-9])")
 # A 40-character secret access key standing alone: mixed case and not hex (git commits, digests are hex).
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])(?P<val>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
@@ -320,6 +336,8 @@ def _redact_text(text: str, mask: Mask) -> str:
         text = _VALUE_THEN_NAME.sub(by_name, text)
         text = _URL_PASSWORD.sub(lambda m: _replace(m, "val", mask), text)
         text = _AWS_KEY_ID.sub(lambda m: _replace(m, "val", mask), text)
+        text = _TOKEN_VALUE.sub(lambda m: _replace(m, "val", mask), text)
+        text = _DASH_U.sub(lambda m: _replace(m, "val", mask), text)
         if "mysql" in text or "mariadb" in text:
             text = _DASH_P.sub(lambda m: _replace(m, "val", mask) if _after_mysql(m) else m[0], text)
     if len(text) >= 40 and _AWS_SECRET_HINT.search(text):

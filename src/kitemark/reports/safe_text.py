@@ -12,7 +12,9 @@ from typing import Any
 
 from rich.markup import escape as rich_escape
 
-_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# Bidi controls, and the Unicode line and paragraph separators (a reader splitting lines on them would
+# see a line the text only pretends to start).
+_BIDI = "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 # HTML forbids the C0 controls but whitespace, DEL, the C1 controls, lone surrogates and noncharacters
 # such as U+FFFE/U+FFFF (a parse error, shown as U+FFFD or not at all); FF is escaped too (it hides).
 _NOT_HTML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -27,7 +29,7 @@ _NOT_TERMINAL = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
 _NOT_ONE_LINE = re.compile("[\n\t]")
 # In JSON strings, what HTML forbids and JSON does not escape (DEL, C1, noncharacters, lone surrogates)
 # and the bidi controls: written as JSON escapes, so the evidence reads back unchanged.
-_NOT_IN_JSON_TEXT = re.compile(f"[\x7f-\x9f\ud800-\udfff\ufffe\uffff\u2028\u2029{_BIDI}]")
+_NOT_IN_JSON_TEXT = re.compile(f"[\x7f-\x9f\ud800-\udfff\ufffe\uffff{_BIDI}]")
 
 
 def visible(char: str) -> str:

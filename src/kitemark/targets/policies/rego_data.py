@@ -41,10 +41,10 @@ def collect_rego_data(tree: InputTree, errors: list[InputError]) -> dict[str, An
     the walk refused (a link out of the target)."""
     document: dict[str, Any] = {}
     loaded: list[tuple[str, tuple[str, ...]]] = []
-    refused = [
+    refused = [  # a link out of the target, or `DATA.json` (OPA reads only the lower-case names)
         InputError(r.path, r.reason)
-        for r in tree.refused
-        if not r.folder and posixpath.basename(r.path) in DATA_FILES
+        for r in tree.refused_for(DATA_FILES)
+        if not r.folder and posixpath.basename(r.path).lower() in DATA_FILES
     ]
     for path in tree.files(DATA_FILES):
         if path.name not in DATA_FILES:
