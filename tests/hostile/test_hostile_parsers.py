@@ -447,3 +447,19 @@ def test_the_alias_limits_hold_per_file_not_per_document() -> None:
     with pytest.raises(yaml.YAMLError, match="aliases expand to more than"):
         list(yaml.load_all(many, Loader=yamlfile.Loader))
     print(f"refused in {time.monotonic() - started:.3f} s")
+
+
+def test_a_terraform_file_over_its_size_limit_is_refused_unparsed(tmp_path: Path) -> None:
+    """python-hcl2 parses ~0.1 MB a second: a large `.tf` is refused before it costs minutes."""
+    from kitemark.targets.terraform import collect as terraform
+
+    module = tmp_path / "m"
+    module.mkdir()
+    local = '  x{} = "{}"\n'
+    body = "".join(local.format(i, "v" * 60) for i in range(40_000))  # ~3 MB of locals
+    (module / "main.tf").write_text("locals {\n" + body + "}\n")
+    started = time.monotonic()
+    inventory = terraform.collect(TargetSpec("terraform", "m", str(module), {}))
+    errors = [e for m in inventory["modules"] for e in m["errors"]] + inventory.get("errors", [])
+    assert any("2 MB limit" in e["message"] for e in errors), errors
+    print(f"refused in {time.monotonic() - started:.3f} s")

@@ -3,6 +3,8 @@ error in well under a second instead of minutes of work, gigabytes of memory or 
 
 - ``MAX_FILE_MB``: a larger file is refused unread. Set well above a 1,500-namespace ``kubectl get -o
   json`` dump (~120 MB), the largest real input Kitemark is sized for.
+- ``MAX_HCL_MB``: the same for one Terraform file. python-hcl2 parses ~0.1 MB a second, so a
+  larger file would cost minutes; real modules' files are kilobytes.
 - ``MAX_DEPTH``: containers nested deeper are refused. Kubernetes objects, CRD schemas, Terraform and
   Kitemark's own files stay far below it; every recursive reader downstream (and orjson's writer, which
   stops at 255 levels) stays far above it.
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 MAX_FILE_MB = 256
+MAX_HCL_MB = 2
 MAX_DEPTH = 100
 MAX_ALIAS_NODES = 100_000
 MAX_ALIAS_TEXT = 1_000_000
@@ -28,30 +31,30 @@ class LimitExceeded(ValueError):
     """An input over one of the limits above; the message is one line and quotes nothing from the file."""
 
 
-def too_large() -> LimitExceeded:
-    return LimitExceeded(f"file is larger than the {MAX_FILE_MB} MB limit; not read")
+def too_large(limit_mb: int = MAX_FILE_MB) -> LimitExceeded:
+    return LimitExceeded(f"file is larger than the {limit_mb} MB limit; not read")
 
 
 def too_deep() -> LimitExceeded:
     return LimitExceeded(f"nested more than {MAX_DEPTH} levels deep (the limit); not read")
 
 
-def read_bytes(path: Path) -> bytes:
-    """A file's bytes, refused (``LimitExceeded``) past ``MAX_FILE_MB`` without reading it all.
+def read_bytes(path: Path, limit_mb: int = MAX_FILE_MB) -> bytes:
+    """A file's bytes, refused (``LimitExceeded``) past ``limit_mb`` without reading it all.
 
     Reads at most one byte past the limit, so a file that grows while read, or a special file reporting
     no size, cannot make Kitemark read more. ``OSError`` passes through."""
-    limit = MAX_FILE_MB * 2**20
+    limit = limit_mb * 2**20
     with path.open("rb") as stream:
         data = stream.read(limit + 1)
     if len(data) > limit:
-        raise too_large()
+        raise too_large(limit_mb)
     return data
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, limit_mb: int = MAX_FILE_MB) -> str:
     """``read_bytes`` as UTF-8 text; ``UnicodeDecodeError`` passes through."""
-    return read_bytes(path).decode("utf-8")
+    return read_bytes(path, limit_mb).decode("utf-8")
 
 
 def check_size(text: str | bytes) -> None:

@@ -181,7 +181,7 @@ def parse_file(
     ``kitemark.core.input_limits``: size before reading, nesting before parsing (python-hcl2's transformer
     recurses once per level) and again on the result."""
     try:
-        text = input_limits.read_text(path)
+        text = input_limits.read_text(path, input_limits.MAX_HCL_MB)
     except input_limits.LimitExceeded as exc:
         return None, InputError(rel, str(exc))
     except UnicodeDecodeError as exc:
