@@ -428,7 +428,7 @@ def test_an_hcl_number_past_64_bits_is_kept_as_text(tmp_path: Path) -> None:
 
 
 def test_an_hcl_file_over_the_size_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(input_limits, "MAX_FILE_MB", 1)
+    monkeypatch.setattr(input_limits, "MAX_HCL_MB", 1)
     inventory = collect_terraform(tmp_path, "# " + "x" * 2**20 + "\n")
     assert only_error(inventory)["message"] == "file is larger than the 1 MB limit; not read"
 
