@@ -38,6 +38,13 @@ spec:
         ("hostNetwork: false", 'privileged: "true"', "securityContext.privileged (a str"),
         ("hostNetwork: Y", "privileged: false", "spec.hostNetwork (a str"),
         ("hostPID: 1", "privileged: false", "spec.hostPID (a int"),
+        ("hostNetwork: false", "windowsOptions: [hostProcess]", "windowsOptions (a list, not a mapping"),
+        ("hostNetwork: false", "seLinuxOptions: spc_t", "seLinuxOptions (a str, not a mapping"),
+        (
+            "securityContext: [runAsNonRoot]",
+            "privileged: false",
+            "spec.securityContext (a list, not a mapping",
+        ),
     ],
 )
 @pytest.mark.parametrize("check_id", ["K8S-POD-001", "K8S-POD-002"])
@@ -56,3 +63,13 @@ def test_the_same_pod_with_booleans_is_assessed(tmp_path: Path) -> None:
     (tmp_path / "pod.yaml").write_text(POD.format(pod="hostNetwork: false", container="privileged: true"))
     [finding] = run_check("K8S-POD-001", tmp_path)["cluster:t/namespace:team-a"]
     assert finding.status == Status.FAILED and "privileged" in finding.message
+
+
+def test_capabilities_that_are_not_lists_are_an_error(tmp_path: Path) -> None:
+    (tmp_path / "ns.yaml").write_text(yaml.safe_dump(compliant_namespace()))
+    pod = POD.format(pod="hostNetwork: false", container="privileged: false").replace(
+        "capabilities: {drop: [ALL]}", "capabilities: {drop: [ALL], add: {SYS_ADMIN: 1}}"
+    )
+    (tmp_path / "pod.yaml").write_text(pod)
+    [finding] = run_check("K8S-POD-002", tmp_path)["cluster:t/namespace:team-a"]
+    assert finding.status == Status.ERROR and "capabilities.add (a dict, not a list)" in finding.message

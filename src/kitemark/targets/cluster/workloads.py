@@ -76,6 +76,40 @@ POD_SWITCHES = (
 )
 
 
+# Fields the security checks read into, by path: a value of another type (the API server refuses it)
+# must not read as unset.
+CONTAINER_MAPPINGS = (
+    ("securityContext",),
+    ("securityContext", "capabilities"),
+    ("securityContext", "seccompProfile"),
+    ("securityContext", "seLinuxOptions"),
+    ("securityContext", "appArmorProfile"),
+    ("securityContext", "windowsOptions"),
+)
+CONTAINER_LISTS = (("securityContext", "capabilities", "add"), ("securityContext", "capabilities", "drop"))
+POD_MAPPINGS = (
+    ("securityContext",),
+    ("securityContext", "seccompProfile"),
+    ("securityContext", "seLinuxOptions"),
+    ("securityContext", "appArmorProfile"),
+    ("securityContext", "windowsOptions"),
+)
+
+
+def _wrong_types(spec: Mapping[str, Any], at: tuple[str, ...], container: bool) -> list[str]:
+    """Fields that must be mappings or lists but are not, then switches that are not booleans."""
+    found = []
+    for path in CONTAINER_MAPPINGS if container else POD_MAPPINGS:
+        value = dig(spec, *path)
+        if value is not None and not isinstance(value, Mapping):
+            found.append(f"{'.'.join((*at, *path))} (a {type(value).__name__}, not a mapping)")
+    for path in CONTAINER_LISTS if container else ():
+        value = dig(spec, *path)
+        if value is not None and not isinstance(value, list):
+            found.append(f"{'.'.join((*at, *path))} (a {type(value).__name__}, not a list)")
+    return found + _not_booleans(spec, CONTAINER_SWITCHES if container else POD_SWITCHES, at)
+
+
 def _not_booleans(
     spec: Mapping[str, Any], switches: tuple[tuple[str, ...], ...], at: tuple[str, ...]
 ) -> list[str]:
@@ -169,10 +203,10 @@ class PodTemplate:
 
     @property
     def malformed(self) -> list[str]:
-        """Fields that cannot be read: container lists that are not lists of mappings, and security
-        switches that are not booleans. The API server refuses such a spec; a YAML reader other than
-        Kitemark's may still read `privileged: y` as true (go-yaml v2 does), so none is ever taken as
-        unset or false."""
+        """Fields that cannot be read: container lists that are not lists of mappings, security
+        contexts (and their parts) of another type, and security switches that are not booleans.
+        The API server refuses such a spec; a YAML reader other than Kitemark's may still read
+        `privileged: y` as true (go-yaml v2 does), so none is ever taken as unset or false."""
         found = []
         for field_name, _ in CONTAINER_FIELDS:
             entries = self.pod_spec.get(field_name)
@@ -182,9 +216,8 @@ class PodTemplate:
                 found.append(f"{'.'.join((*self.path, field_name))} (not a list of containers)")
                 continue
             for index, spec in enumerate(entries):
-                where = (*self.path, f"{field_name}[{index}]")
-                found += _not_booleans(spec, CONTAINER_SWITCHES, where)
-        return found + _not_booleans(self.pod_spec, POD_SWITCHES, self.path)
+                found += _wrong_types(spec, (*self.path, f"{field_name}[{index}]"), container=True)
+        return found + _wrong_types(self.pod_spec, self.path, container=False)
 
     @cached_property
     def _containers(self) -> list[Container]:
