@@ -30,7 +30,7 @@ from kitemark import __version__
 from kitemark.core import input_limits, jsonio, resources
 from kitemark.core.model import FileLocation, Result, fingerprint, worst
 from kitemark.verdicts.decide import decide
-from kitemark.verdicts.waivers import covers_everything
+from kitemark.verdicts.waivers import covers, covers_everything
 
 SCHEMA_VERSION = "2.0"
 SCHEMA_FILES = {"1.0": "results-v1.schema.json", "2.0": "results.schema.json"}
@@ -234,11 +234,31 @@ def warnings(document: dict[str, Any]) -> list[str]:
             else "a waiver that expires between those dates already counted as expired"
         )
         found.append(f"{which} judged waivers as of {today} (--today), not the day it ran ({ran}): {effect}")
+    assessed = _assessed_by_check(document)
     for entry in (document.get("waivers") or {}).get("entries", []):
+        target = repr(entry["target"]) if entry.get("target") else "not set"
+        selectors = f"(resource {entry.get('resource')!r}, target {target})"
         if covers_everything(entry):
-            target = repr(entry["target"]) if entry.get("target") else "not set"
             found.append(
                 f"waiver {entry.get('id')} waives {entry.get('check')} for every resource of every target "
-                f"(resource {entry.get('resource')!r}, target {target})"
+                f"{selectors}"
+            )
+            continue
+        # A glob that happens to match everything this run assessed (`*/*` for cluster resources)
+        # waives as much, here, as `*`.
+        seen = assessed.get(entry.get("check", ""), set())
+        if len(seen) > 1 and all(covers(entry, entry["check"], t, r) for t, r in seen):
+            found.append(
+                f"waiver {entry.get('id')} waives {entry.get('check')} for every resource it was assessed "
+                f"on in this run ({len(seen)}) {selectors}"
             )
     return found
+
+
+def _assessed_by_check(document: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:
+    """The (target, resource) pairs each check reported a finding on."""
+    seen: dict[str, set[tuple[str, str]]] = {}
+    for result in document.get("results", []):
+        pairs = seen.setdefault(result["check_id"], set())
+        pairs.update((result["target"], f["resource"]) for f in result.get("findings", []))
+    return seen

@@ -390,3 +390,22 @@ def test_a_newline_in_a_file_name_cannot_fake_a_line_of_the_log(tmp_path: Path) 
 def test_unicode_line_separators_are_escaped_too() -> None:
     for text in (for_terminal("a\u2028Verdict: COMPLIANT"), for_xml("a\u2029b")):
         assert "\u2028" not in text and "\u2029" not in text and len(text.splitlines()) == 1
+
+
+def test_a_waiver_matching_everything_the_run_assessed_is_warned_about() -> None:
+    """`*/*` is not `*`, but on cluster resources (`Kind/ns/name`) it waives as much."""
+
+    def result(resource: str) -> dict[str, Any]:
+        return {"check_id": "K8S-POD-001", "target": "cluster:c", "findings": [{"resource": resource}]}
+
+    document: dict[str, Any] = {
+        "results": [result("Deployment/team-a/web"), result("Pod/team-b/job")],
+        "waivers": {
+            "entries": [
+                {"id": "W1", "check": "K8S-POD-001", "resource": "*/*", "target": None},
+                {"id": "W2", "check": "K8S-POD-001", "resource": "Deployment/*", "target": None},
+            ]
+        },
+    }
+    found = warnings(document)
+    assert len(found) == 1 and found[0].startswith("waiver W1 waives K8S-POD-001 for every resource it was")
