@@ -78,7 +78,7 @@ POD_SWITCHES = (
 
 # Fields the security checks read into, by path: a value of another type (the API server refuses it)
 # must not read as unset.
-CONTAINER_MAPPINGS = (
+CONTAINER_MAPPINGS: tuple[tuple[str, ...], ...] = (
     ("securityContext",),
     ("securityContext", "capabilities"),
     ("securityContext", "seccompProfile"),
@@ -86,8 +86,11 @@ CONTAINER_MAPPINGS = (
     ("securityContext", "appArmorProfile"),
     ("securityContext", "windowsOptions"),
 )
-CONTAINER_LISTS = (("securityContext", "capabilities", "add"), ("securityContext", "capabilities", "drop"))
-POD_MAPPINGS = (
+CONTAINER_LISTS: tuple[tuple[str, ...], ...] = (
+    ("securityContext", "capabilities", "add"),
+    ("securityContext", "capabilities", "drop"),
+)
+POD_MAPPINGS: tuple[tuple[str, ...], ...] = (
     ("securityContext",),
     ("securityContext", "seccompProfile"),
     ("securityContext", "seLinuxOptions"),
