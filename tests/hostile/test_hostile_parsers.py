@@ -463,3 +463,31 @@ def test_a_terraform_file_over_its_size_limit_is_refused_unparsed(tmp_path: Path
     errors = [e for m in inventory["modules"] for e in m["errors"]] + inventory.get("errors", [])
     assert any("2 MB limit" in e["message"] for e in errors), errors
     print(f"refused in {time.monotonic() - started:.3f} s")
+
+
+def test_a_parse_over_the_wall_clock_limit_is_an_input_error_and_the_rest_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Size bounds a parse only loosely (a 26 MB YAML file took 66 s): a deadline stops it."""
+    from kitemark.targets.cluster import collect as cluster
+
+    monkeypatch.setattr(input_limits, "MAX_PARSE_SECONDS", 0.05)
+    (tmp_path / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n")
+    big = "".join(f"- {{name: n{i}, value: v{i}}}\n" for i in range(200_000))
+    (tmp_path / "slow.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  x: y\nl:\n" + big
+    )
+    inventory = cluster.collect(TargetSpec("cluster", "snap", str(tmp_path), {}))
+    assert [(e["path"], "parsing took longer than 0.05 s" in e["message"]) for e in inventory["errors"]] == [
+        ("slow.yaml", True)
+    ]
+    assert [o["metadata"]["name"] for o in inventory["objects"]] == ["team-a"]
+
+
+def test_an_hcl_parse_over_the_wall_clock_limit_is_an_input_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(input_limits, "MAX_PARSE_SECONDS", 0.05)
+    body = "".join(f'  x{i} = "v{i}"\n' for i in range(20_000))
+    inventory = collect_terraform(tmp_path, "locals {\n" + body + "}\n")
+    assert "parsing took longer than 0.05 s" in only_error(inventory)["message"]

@@ -5,6 +5,9 @@ error in well under a second instead of minutes of work, gigabytes of memory or 
   json`` dump (~120 MB), the largest real input Kitemark is sized for.
 - ``MAX_HCL_MB``: the same for one Terraform file. python-hcl2 parses ~0.1 MB a second, so a
   larger file would cost minutes; real modules' files are kilobytes.
+- ``MAX_PARSE_SECONDS``: the wall clock one file's parse may take (a 26 MB YAML file took 66 s). Enforced
+  with SIGALRM, so only where the reader runs in the main thread (the controller's collection);
+  elsewhere the size limits alone bound it.
 - ``MAX_DEPTH``: containers nested deeper are refused. Kubernetes objects, CRD schemas, Terraform and
   Kitemark's own files stay far below it; every recursive reader downstream (and orjson's writer, which
   stops at 255 levels) stays far above it.
@@ -17,11 +20,16 @@ error in well under a second instead of minutes of work, gigabytes of memory or 
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 MAX_FILE_MB = 256
 MAX_HCL_MB = 2
+MAX_PARSE_SECONDS = 60.0
 MAX_DEPTH = 100
 MAX_ALIAS_NODES = 100_000
 MAX_ALIAS_TEXT = 1_000_000
@@ -77,3 +85,32 @@ def check_depth(value: Any) -> None:
         if depth > MAX_DEPTH:
             raise too_deep()
         level = [child for v in containers for child in (v.values() if isinstance(v, dict) else v)]
+
+
+@contextmanager
+def parse_deadline() -> Iterator[None]:
+    """Raise ``LimitExceeded`` inside the parse once it has run ``MAX_PARSE_SECONDS``. A no-op off the
+    main thread, where signals cannot be delivered, or when a timer is already set (a nested parse, or
+    a caller of our own timing something larger)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+        yield
+        return
+    limit = MAX_PARSE_SECONDS
+
+    def expired(signum: int, frame: Any) -> None:
+        raise _Expired  # not an Exception: parsers that catch those (lark does) cannot swallow it
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    except _Expired:
+        raise LimitExceeded(f"parsing took longer than {limit:g} s (the limit); not read") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class _Expired(BaseException):
+    """The parse deadline, on its way out of the parser."""

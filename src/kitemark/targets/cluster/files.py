@@ -119,7 +119,10 @@ def read_snapshot(root: Path) -> Snapshot:
             continue
         try:
             parse = _parse_json if path.suffix.lower() == ".json" else _parse_yaml
-            snapshot.documents.extend(parse(rel, text))
+            with input_limits.parse_deadline():
+                snapshot.documents.extend(parse(rel, text))
+        except input_limits.LimitExceeded as exc:  # the deadline, raised wherever the parse was
+            snapshot.problems.append(FileProblem(InputError(rel, str(exc))))
         except _Unreadable as exc:
             line = classify.template_line(text)
             if line is not None:
@@ -143,6 +146,8 @@ def _parse_yaml(rel: str, text: str) -> list[Document]:
     except yaml.YAMLError as exc:
         message, line = error_text(exc)
         raise _Unreadable(InputError(rel, f"invalid YAML: {message}", line), found) from None
+    except input_limits.LimitExceeded:
+        raise  # the parse deadline: said as such by the caller
     except (ValueError, TypeError) as exc:
         # A scalar PyYAML cannot construct (`port: 0x`) raises a plain ValueError.
         # Its message quotes the value, which may be a secret: keep only what kind of value failed.

@@ -191,7 +191,8 @@ def parse_file(
     if (deep := too_deep_line(text)) is not None:
         return None, InputError(rel, str(input_limits.too_deep()), deep)
     try:
-        parsed = hcl2.loads(text, with_meta=True)
+        with input_limits.parse_deadline():
+            parsed = hcl2.loads(text, with_meta=True)
         input_limits.check_depth(parsed)
     except input_limits.LimitExceeded as exc:
         return None, InputError(rel, str(exc))
@@ -217,6 +218,8 @@ def _parse_error_message(exc: Exception) -> str:
     cause = exc.orig_exc if isinstance(exc, VisitError) else exc
     if isinstance(cause, RecursionError):
         return str(input_limits.too_deep())
+    if isinstance(cause, input_limits.LimitExceeded):  # the parse deadline, inside a transformer
+        return str(cause)
     first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
     first = _QUOTED.sub("…", first)
     if isinstance(exc, VisitError):
