@@ -491,3 +491,14 @@ def test_an_hcl_parse_over_the_wall_clock_limit_is_an_input_error(
     body = "".join(f'  x{i} = "v{i}"\n' for i in range(20_000))
     inventory = collect_terraform(tmp_path, "locals {\n" + body + "}\n")
     assert "parsing took longer than 0.05 s" in only_error(inventory)["message"]
+
+
+def test_a_gatekeeper_object_over_the_parse_deadline_is_an_input_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kitemark.targets.policies.gatekeeper_yaml import load_documents
+
+    monkeypatch.setattr(input_limits, "MAX_PARSE_SECONDS", 0.05)
+    big = "apiVersion: v1\nkind: ConfigMap\nl:\n" + "".join(f"- {{n: {i}}}\n" for i in range(200_000))
+    with pytest.raises(yaml.YAMLError, match=r"parsing took longer than 0\.05 s"):
+        load_documents(big)

@@ -14,8 +14,9 @@ from typing import Any
 
 import yaml
 
+from kitemark.core import input_limits
 from kitemark.core.kinds import InputError
-from kitemark.core.yamlfile import Loader, error_text
+from kitemark.core.yamlfile import Loader, Refused, error_text
 from kitemark.targets.cluster.redaction import redact_document
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -28,7 +29,12 @@ def yaml_error(rel: str, exc: yaml.YAMLError) -> InputError:
 
 
 def load_documents(text: str) -> list[Any]:
-    return [doc for doc in yaml.load_all(text, Loader=Loader) if doc is not None]
+    """The documents of a suite, template or object file; over the parse deadline a ``YAMLError``."""
+    try:
+        with input_limits.parse_deadline():
+            return [doc for doc in yaml.load_all(text, Loader=Loader) if doc is not None]
+    except input_limits.LimitExceeded as exc:
+        raise Refused(str(exc)) from None
 
 
 def without_secret_values(docs: list[Any]) -> list[Any]:
