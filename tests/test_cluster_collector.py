@@ -88,7 +88,7 @@ def test_list_kinds_multidoc_json_and_recursion(tmp_path: Path) -> None:
     }
     (tmp_path / "deep" / "pods.json").write_text(json.dumps(pods))
     write(tmp_path, "notes.md", "not: [a snapshot")
-    write(tmp_path, ".hidden/ignored.yaml", ns_doc("hidden"))
+    write(tmp_path, ".git/config.yaml", ns_doc("git"))  # a repository's own folder is never input
 
     inv = collect(tmp_path)
 

@@ -484,3 +484,23 @@ def test_a_file_committed_into_this_runs_own_out_is_still_read(tmp_path: Path) -
         document = finished(proc, out)
         units = {r["unit"] for r in document["results"]}
         assert any("kitemark-reports" in u for u in units), sorted(units)
+
+
+def test_hidden_manifests_are_read_as_kubectl_applies_them(tmp_path: Path) -> None:
+    """`kubectl apply -f DIR` applies `.x.yaml` too: a privileged Pod there must not pass unseen."""
+    from kitemark.targets.cluster import collect as cluster
+
+    (tmp_path / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n")
+    (tmp_path / ".priv.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: team-a}\n"
+    )
+    (tmp_path / ".evil").mkdir()
+    (tmp_path / ".evil" / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: q, namespace: team-a}\n"
+    )
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "x.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: g, namespace: team-a}\n"
+    )
+    inventory = cluster.collect(TargetSpec("cluster", "snap", str(tmp_path), {}))
+    assert inventory["files"] == [".evil/pod.yaml", ".priv.yaml", "ns.yaml"]

@@ -142,10 +142,13 @@ class InputTree:
         return [r for r in self.refused if r.concerns(suffixes)] + sorted(variants, key=lambda r: r.path)
 
 
-def walk_inputs(root: Path) -> InputTree:
-    """Every folder under ``root`` (itself included) a collector reads, with its visible file names.
+def walk_inputs(root: Path, hidden: bool = False) -> InputTree:
+    """Every folder under ``root`` (itself included) a collector reads, with its file names.
 
-    Hidden folders and files (``.git``, ``.terraform``) and Kitemark's own report folders are left out.
+    Hidden folders and files (``.git``, ``.terraform``) are left out, as Terraform leaves them out,
+    unless ``hidden`` (kubectl applies `.x.yaml` from a folder): then only ``.git`` and Kitemark's own
+    (``.kitemark-*``: a run's working folder holds its inventories) are. Kitemark's report folders
+    are left out too.
     Nothing outside the target is read: a symlink is followed only when it resolves inside ``root``;
     one that leads outside, dangles or loops is refused, as is a folder that cannot be listed and an
     entry that is neither a folder nor a regular file. A folder reached twice (a symlink to one the
@@ -180,7 +183,7 @@ def walk_inputs(root: Path) -> InputTree:
         names = tree.folders.setdefault(folder, [])
         own = real in _OWN_OUTPUTS
         for entry in entries:
-            if entry.name.startswith(".") or (own and entry.name in OWN_REPORT_NAMES):
+            if _hidden(entry.name, hidden) or (own and entry.name in OWN_REPORT_NAMES):
                 continue
             path = folder / entry.name
             if entry.is_symlink():
@@ -193,6 +196,12 @@ def walk_inputs(root: Path) -> InputTree:
             else:
                 tree.refused.append(Refused(tree.rel(path), "not a regular file or folder: not read", False))
     return tree
+
+
+def _hidden(name: str, read_hidden: bool) -> bool:
+    if not name.startswith("."):
+        return False
+    return not read_hidden or name == ".git" or name.startswith(".kitemark")
 
 
 def _take_link(

@@ -82,14 +82,15 @@ class _Unreadable(Exception):
 
 
 def snapshot_files(root: Path) -> tuple[list[Path], list[InputError]]:
-    """Snapshot files under ``root`` in a stable order, skipping hidden files and directories and
+    """Snapshot files under ``root`` in a stable order, hidden ones included (kubectl applies them; not
+    ``.git`` nor Kitemark's own ``.kitemark-*``), skipping
     Kitemark's own report folders (a run started inside its target writes ``--out`` there: its
     reports are not the user's input, and reading them back would assess the last run); and an input
     error for each thing the walk refused that may hold snapshot files (a symlink leading outside the
     snapshot, dangling or looping, a folder that cannot be listed: see ``walk_inputs``)."""
     if root.is_file():
         return [root], []
-    tree = walk_inputs(root)
+    tree = walk_inputs(root, hidden=True)  # kubectl applies `.x.yaml` too
     refused = [InputError(r.path, r.reason) for r in tree.refused_for(SUFFIXES)]
     return tree.files(SUFFIXES), refused
 
