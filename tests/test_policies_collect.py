@@ -14,6 +14,7 @@ from kitemark.core.kinds import TargetSpec, Unit, get_kind
 from kitemark.core.model import Finding, Status, aggregate_status
 from kitemark.targets.policies import collect as P
 from kitemark.testing import scope_units
+from kitemark.testing import write_files as write
 
 load_checks()
 
@@ -73,14 +74,6 @@ test_team_allowed {
     count(violation) == 0 with input as {"metadata": {"labels": {"team": "a"}}}
 }
 """
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def collect(root: Path, name: str = "t") -> dict:

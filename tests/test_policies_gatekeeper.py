@@ -15,6 +15,7 @@ from kitemark.core.resources import demo_dir
 from kitemark.engines import gatekeeper as G
 from kitemark.targets.policies import collect as P
 from kitemark.testing import scope_units
+from kitemark.testing import write_files as write
 
 load_checks()
 
@@ -96,14 +97,6 @@ def constraint(kind: str, match: str = "", parameters: str = "") -> str:
 
 def suite(tests: str) -> str:
     return f"kind: Suite\napiVersion: test.gatekeeper.sh/v1alpha1\nmetadata:\n  name: s\ntests:\n{tests}"
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def units(root: Path) -> list[Unit]:

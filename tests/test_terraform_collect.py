@@ -15,6 +15,7 @@ from kitemark.core.kinds import TargetSpec
 from kitemark.core.model import FileLocation, Status
 from kitemark.targets.terraform.collect import collect, module_units, unclosed_brace_line
 from kitemark.testing import default_inputs, run_check
+from kitemark.testing import write_files as write
 
 TF_CHECKS = ("TF-S3-001", "TF-TAG-001", "TF-VER-001")
 load_checks()
@@ -30,14 +31,6 @@ VERSIONS = """terraform {
   }
 }
 """
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def spec(root: Path, name: str = "t") -> TargetSpec:

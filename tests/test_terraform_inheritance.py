@@ -8,6 +8,7 @@ from pathlib import Path
 from kitemark.core.model import Finding, Status
 from kitemark.testing import MANDATORY_TAGS as MANDATORY
 from kitemark.testing import hcl_map, run_check
+from kitemark.testing import write_files as write
 
 
 def provider(tags: str, alias: str | None = None) -> str:
@@ -17,14 +18,6 @@ def provider(tags: str, alias: str | None = None) -> str:
 
 QUEUE = 'resource "aws_sqs_queue" "q" {\n  name = "q"\n}\n'
 ALL_TAGS = provider(hcl_map(MANDATORY))
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def tags(location: Path) -> dict[str, Finding]:

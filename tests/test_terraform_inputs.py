@@ -17,6 +17,7 @@ from kitemark.targets.terraform.collect import collect, module_units
 from kitemark.targets.terraform.files import discover_modules
 from kitemark.targets.terraform.kind import KIND
 from kitemark.testing import default_inputs, run_check
+from kitemark.testing import write_files as write
 
 TF_CHECKS = ("TF-S3-001", "TF-TAG-001", "TF-VER-001")
 load_checks()
@@ -26,14 +27,6 @@ BUCKET = 'resource "aws_s3_bucket" "b" {\n  bucket = "b"\n}\n'
 QUEUE = 'resource "aws_sqs_queue" "q" {\n  name = "q"\n}\n'
 JSON_BUCKET = '{"resource": {"aws_s3_bucket": {"j": {"bucket": "j"}}}}\n'
 JSON_REASON = "Terraform JSON syntax (*.tf.json) is not read yet"
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def spec(root: Path, name: str = "t") -> TargetSpec:

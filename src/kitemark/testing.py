@@ -114,3 +114,12 @@ def compliant_namespace(name: str = "team-a", **changes: str | None) -> dict[str
 def hcl_map(tags: Mapping[str, str], indent: str = "    ") -> str:
     """``tags`` as an HCL object literal whose entries are indented by ``indent``."""
     return "{\n" + "".join(f'{indent}{k} = "{v}"\n' for k, v in tags.items()) + indent[:-2] + "}"
+
+
+def write_files(root: Path, files: Mapping[str, str]) -> Path:
+    """Write ``{relative path: text}`` under ``root`` (folders made as needed); returns ``root``."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root

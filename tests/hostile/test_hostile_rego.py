@@ -25,6 +25,7 @@ from kitemark.engines.rego_process import evaluator
 from kitemark.results import validate
 from kitemark.targets.policies import collect as P
 from kitemark.testing import scope_units
+from kitemark.testing import write_files as write
 
 load_checks()
 
@@ -41,14 +42,6 @@ BIG = "\ntest_big if count([a | some a in numbers.range(1, 100000000)]) > 0\n"
 HOSTILE_TEST = "package hostile\n\nimport rego.v1\n" + SLOW + BIG + "\ntest_after if true\n"
 # regorus's parser takes exponential time in nesting depth: 15 levels ~6 s, 20 never ends.
 DEEP = "package deep\n\nimport rego.v1\n\nx := " + "[" * 30 + "1" + "]" * 30 + "\n"
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def collect(root: Path, **engine: Any) -> dict[str, Any]:

@@ -177,10 +177,14 @@ class RegoEngine(ABC):
     def add_data(self, data: Mapping[str, Any]) -> None:
         """Merge a JSON document into ``data``."""
 
-    @abstractmethod
     def eval_rule(self, rule: str, *, input: Any = NO_INPUT) -> Any:
         """The value of a rule (``data.pkg.rule``), JSON-shaped (sets become lists), or ``UNDEFINED``.
-        Raises ``RegoEvalError``."""
+        Raises ``RegoEvalError``. A query (not regorus's eval_rule) tells `undefined` from `null` and
+        tolerates unknown rules."""
+        results = self.eval_query(rule, input=input)
+        if not results or not results[0]["expressions"]:
+            return UNDEFINED
+        return results[0]["expressions"][0]
 
     @abstractmethod
     def eval_query(self, query: str, *, input: Any = NO_INPUT) -> list[dict[str, Any]]:
@@ -344,7 +348,7 @@ class LocalRegorusEngine(RegoEngine):
         except Exception as exc:
             raise _regorus_error(exc, RegoEvalError) from None
 
-    def _query(self, query: str, input: Any) -> list[dict[str, Any]]:
+    def eval_query(self, query: str, *, input: Any = NO_INPUT) -> list[dict[str, Any]]:
         # Evaluate on a clone (microseconds) so the input of one evaluation never leaks into the next.
         engine = self._engine.clone()
         if input is not NO_INPUT:
@@ -364,16 +368,6 @@ class LocalRegorusEngine(RegoEngine):
             }
             for r in out.get("result", [])
         ]
-
-    def eval_rule(self, rule: str, *, input: Any = NO_INPUT) -> Any:
-        # A query (not regorus's eval_rule) tells `undefined` from `null` and tolerates unknown rules.
-        results = self._query(rule, input)
-        if not results or not results[0]["expressions"]:
-            return UNDEFINED
-        return results[0]["expressions"][0]
-
-    def eval_query(self, query: str, *, input: Any = NO_INPUT) -> list[dict[str, Any]]:
-        return self._query(query, input)
 
     def copy(self) -> LocalRegorusEngine:
         return LocalRegorusEngine(self._engine.clone())
@@ -457,7 +451,7 @@ class RegorusEngine(RegoEngine):
             self._key = hashlib.sha256(json.dumps(self._base).encode()).hexdigest()
         return self._key
 
-    def _query(self, query: str, input: Any) -> list[dict[str, Any]]:
+    def eval_query(self, query: str, *, input: Any = NO_INPUT) -> list[dict[str, Any]]:
         request: dict[str, Any] = {"op": "eval", "key": self._base_key(), "query": query}
         request["overlay"] = self._overlay
         if input is not NO_INPUT:
@@ -469,15 +463,6 @@ class RegorusEngine(RegoEngine):
         self._prints = reply["prints"]
         results: list[dict[str, Any]] = reply["results"]
         return results
-
-    def eval_rule(self, rule: str, *, input: Any = NO_INPUT) -> Any:
-        results = self._query(rule, input)
-        if not results or not results[0]["expressions"]:
-            return UNDEFINED
-        return results[0]["expressions"][0]
-
-    def eval_query(self, query: str, *, input: Any = NO_INPUT) -> list[dict[str, Any]]:
-        return self._query(query, input)
 
     def copy(self) -> RegorusEngine:
         key = None if self._overlay else self._base_key()
