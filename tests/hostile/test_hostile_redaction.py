@@ -838,3 +838,21 @@ def test_more_credential_names(name: str) -> None:
 @pytest.mark.parametrize("name", ["compat", "path", "pwd_file", "DB_PASSWORD_FILE"])
 def test_more_names_that_are_not_credentials(name: str) -> None:
     assert not redaction.is_credential_name(name)
+
+
+def test_a_case_on_secrets_that_raises_is_an_error_not_the_end_of_collection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kitemark.core.kinds import TargetSpec
+    from kitemark.engines.gatekeeper import GatekeeperCase
+    from kitemark.targets.policies import collect as policies
+
+    def broken(self: GatekeeperCase) -> None:
+        raise KeyError("CANARY-W")
+
+    monkeypatch.setattr(GatekeeperCase, "run", broken)
+    root = write(tmp_path / "policies", WEAK)
+    inventory = policies.collect(TargetSpec("policies", "p", str(root), {}))
+    outcomes = inventory["case_outcomes"]
+    assert outcomes and all(o["error"] == "the case raised KeyError" for o in outcomes.values())
+    assert "CANARY-W" not in json.dumps(outcomes)

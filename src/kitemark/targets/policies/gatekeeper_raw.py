@@ -45,8 +45,17 @@ def outcomes_on_raw(inventory: Inventory, raw: dict[str, list[Any]]) -> dict[str
         if case.skip or unit.errors or _docs(case) == _docs(redacted):
             continue
         pairs = sorted(set(_differences(_docs(case), _docs(redacted))), key=lambda p: -len(p[0]))
-        outcomes[unit.id] = _stored(case.run(), pairs)
+        outcomes[unit.id] = _stored(_run(case), pairs)
     return outcomes
+
+
+def _run(case: GatekeeperCase) -> CaseOutcome:
+    """The case's outcome; a fault it raises is its error, as in a worker, not the end of collection.
+    Only the fault's type is said: its text may quote the objects as written."""
+    try:
+        return case.run()
+    except Exception as exc:
+        return CaseOutcome(False, False, [], [], error=f"the case raised {type(exc).__name__}")
 
 
 def _docs(case: GatekeeperCase) -> list[Any]:
