@@ -57,7 +57,7 @@ class Controller:
         self.config = config
         self.options: RunOptions = run_options(config)
         config_path = find_config(self.options.config)
-        run_config = load_config(config_path)
+        run_config = load_config(config_path, implicit=not self.options.config)
         self.config_record = run_config.to_dict()
         self.catalogue = Catalogue.load(suites)
         self.frameworks = load_frameworks(run_config.frameworks)

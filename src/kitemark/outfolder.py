@@ -207,11 +207,16 @@ def refuse_unsafe(out: Path, targets: Iterable[tuple[str, Path]]) -> None:
             continue
         found = target.resolve()
         if where == found or where in found.parents:
-            what = "is the folder of" if where == found else "holds"
-            raise UsageError(
-                f"--out {out}: {what} the target {label} ({target}): the reports would overwrite or "
-                "hide its files; choose another --out"
+            why = (
+                "is the folder of the target {label} ({target}): the reports would be written among its "
+                "files and read back as input"
+                if where == found
+                # Reports are replaced as a set (inventory/ included), so inputs inside the report
+                # folder could be overwritten by one run and read as reports by the next.
+                else "holds the target {label} ({target}): reports and the inputs they judge must be "
+                "kept in separate folders"
             )
+            raise UsageError(f"--out {out}: {why.format(label=label, target=target)}; choose another --out")
 
 
 def _home() -> Path | None:

@@ -234,6 +234,7 @@ def warnings(document: dict[str, Any]) -> list[str]:
             else "a waiver that expires between those dates already counted as expired"
         )
         found.append(f"{which} judged waivers as of {today} (--today), not the day it ran ({ran}): {effect}")
+    found += _config_in_target(document)
     assessed = _assessed_by_check(document)
     for entry in (document.get("waivers") or {}).get("entries", []):
         target = repr(entry["target"]) if entry.get("target") else "not set"
@@ -252,6 +253,27 @@ def warnings(document: dict[str, Any]) -> list[str]:
                 f"waiver {entry.get('id')} waives {entry.get('check')} for every resource it was assessed "
                 f"on in this run ({len(seen)}) {selectors}"
             )
+    return found
+
+
+def _config_in_target(document: dict[str, Any]) -> list[str]:
+    """A config file picked up from the working directory that lies inside a target: whoever can change
+    the target (a pull request) chose the check inputs it was judged with."""
+    found = []
+    for run in document.get("runs", []):
+        config = run.get("config") or {}
+        if not config.get("implicit") or not config.get("file"):
+            continue
+        file = Path(config["file"])
+        for target in document.get("targets", []):
+            location = target.get("location")
+            if target.get("run") == run.get("id") and location and Path(location) in file.parents:
+                found.append(
+                    f"the check inputs came from {file}, found in the working directory inside target "
+                    f"{target.get('label')}: a change to the target can change them; name the file with "
+                    "--config (kept outside the targets) in CI"
+                )
+                break
     return found
 
 

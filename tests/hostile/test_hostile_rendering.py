@@ -409,3 +409,23 @@ def test_a_waiver_matching_everything_the_run_assessed_is_warned_about() -> None
     }
     found = warnings(document)
     assert len(found) == 1 and found[0].startswith("waiver W1 waives K8S-POD-001 for every resource it was")
+
+
+def test_controls_markdown_keeps_one_cell_per_column_whatever_the_text() -> None:
+    """A `|` or a newline in a framework title, a description or a config value must not add columns
+    or end a row of `kitemark controls --format markdown`."""
+    from kitemark.reports.controls import markdown
+
+    data = {
+        "checks": [{"id": "X-1", "kind": "cluster", "severity": "high", "title": "a | b\nc", "controls": []}],
+        "inputs": [{"name": "n", "used_by": ["X-1"], "description": "d|e", "default": ["x|`y`"]}],
+        "frameworks": [{"name": "F | G", "requirements": [
+            {"control": "1", "title": "t|u", "manual": False, "checks": ["X-1"], "manual_evidence": ""}
+        ]}],
+    }
+    rows = [line for line in markdown(data).splitlines() if line.startswith("| ") and "---" not in line]
+    for line in rows:
+        cells = [c for c in line.replace("\\|", "").split("|")[1:-1]]
+        assert len(cells) in (3, 4, 5), line
+    assert "a \\| b c" in markdown(data)
+    assert "## F \\| G" in markdown(data)

@@ -29,10 +29,14 @@ class Config:
     path: Path | None = None
     inputs: dict[str, Any] = field(default_factory=dict)
     frameworks: tuple[Path, ...] = ()
+    # Found in the working directory rather than named by --config: in pre-merge CI that is the
+    # checkout under review, so the change being judged could also change what it is judged against.
+    implicit: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "file": str(self.path) if self.path else None,
+            "implicit": self.implicit,
             "frameworks": [str(p) for p in self.frameworks],
             "overrides": sorted(self.inputs),  # inputs whose value is the file's, not the default
         }
@@ -49,12 +53,12 @@ def find_config(option: str | None, cwd: Path | None = None) -> Path | None:
     return default.resolve() if default.is_file() else None
 
 
-def load_config(path: Path | None) -> Config:
+def load_config(path: Path | None, implicit: bool = False) -> Config:
     if path is None:
         return Config()
     raw = load_config_file(path, "config file")
     if raw is None:
-        return Config(path=path)
+        return Config(path=path, implicit=implicit)
     if not isinstance(raw, dict):
         raise UsageError(f"{path}: expected a mapping with `inputs` and/or `frameworks`")
     unknown = sorted(set(map(str, raw)) - _KEYS)
@@ -72,4 +76,6 @@ def load_config(path: Path | None) -> Config:
         if not target.exists():
             raise UsageError(f"{path}: framework path {entry} not found ({target})")
         resolved.append(target)
-    return Config(path=path, inputs={str(k): v for k, v in inputs.items()}, frameworks=tuple(resolved))
+    return Config(
+        path=path, inputs={str(k): v for k, v in inputs.items()}, frameworks=tuple(resolved), implicit=implicit
+    )

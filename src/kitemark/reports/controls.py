@@ -56,21 +56,34 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _cell(text: str) -> str:
+    """Text for one cell of a Markdown table: a `|` in a framework title or a config value would
+    start a new column, and a newline would end the row (GFM reads `\\|` as a literal bar, in code
+    spans too)."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _row(*cells: str) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
 def markdown(data: dict[str, Any]) -> str:
-    lines = ["## Checks", "", "| id | kind | severity | title | controls |", "|---|---|---|---|---|"]
+    lines = ["## Checks", "", _row("id", "kind", "severity", "title", "controls"), "|---|---|---|---|---|"]
     for c in data["checks"]:
         controls = ", ".join(c["controls"]) or "(input check: evidence completeness)"
-        lines.append(f"| {c['id']} | {c['kind']} | {c['severity']} | {c['title']} | {controls} |")
-    lines += ["", "## Inputs", "", "| input | used by | description | default |", "|---|---|---|---|"]
+        lines.append(_row(*(_cell(x) for x in (c["id"], c["kind"], c["severity"], c["title"], controls))))
+    lines += ["", "## Inputs", "", _row("input", "used by", "description", "default"), "|---|---|---|---|"]
     for i in data["inputs"]:
+        default = _short(i["default"]).replace("`", "'")
         lines.append(
-            f"| `{i['name']}` | {', '.join(i['used_by'])} | {i['description']} | `{_short(i['default'])}` |"
+            _row(f"`{_cell(i['name'])}`", _cell(", ".join(i["used_by"])), _cell(i["description"]),
+                 f"`{_cell(default)}`")
         )
     for fw in data["frameworks"]:
-        lines += ["", f"## {fw['name']}", "", "| requirement | title | checks |", "|---|---|---|"]
+        lines += ["", f"## {_cell(fw['name'])}", "", _row("requirement", "title", "checks"), "|---|---|---|"]
         for req in fw["requirements"]:
             covered = "manual: " + req["manual_evidence"] if req["manual"] else ", ".join(req["checks"])
-            lines.append(f"| {req['control']} | {req['title']} | {covered} |")
+            lines.append(_row(_cell(req["control"]), _cell(req["title"]), _cell(covered)))
     return "\n".join(lines)
 
 
