@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from kitemark.core import jsonio
+from kitemark.core import input_limits, jsonio
 from kitemark.core.kinds import Inventory, TargetSpec, get_kind
 
 # Read a repository without running anything its configuration names or writing to it: no fsmonitor
@@ -46,7 +46,8 @@ def collect_all(
         log(f"kitemark: collecting {spec.label} from {spec.location or spec.options.get('seed') or 'AWS'} …")
         collected_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         started = time.perf_counter()
-        with jsonio.paused_gc():  # a collector builds millions of objects that live until the end
+        # A budget per target: its files together are bounded, as each file is (input_limits).
+        with jsonio.paused_gc(), input_limits.target_budget() as budget:
             inventory = kind.collect(spec, reads.get(spec.kind, frozenset()))
         elapsed = time.perf_counter() - started
         path = inventory_dir / f"{spec.kind}-{spec.name}.json"
@@ -61,6 +62,7 @@ def collect_all(
         log(
             f"kitemark: collected {spec.label} in {elapsed:.1f}s"
             + (f", {len(errors)} input errors" if errors else "")
+            + (f" ({budget.spent.removesuffix(': not read')}: later files not read)" if budget.spent else "")
             + (f", {len(skipped)} inputs skipped (listed in the report)" if skipped else "")
         )
         commit_path = kind.commit_path(spec)

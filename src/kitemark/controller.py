@@ -39,6 +39,7 @@ from kitemark.core.errors import UsageError
 from kitemark.core.frameworks import controls_by_check, load_frameworks, problems
 from kitemark.core.kinds import TargetSpec
 from kitemark.core.model import Check, Finding, Result, Status
+from kitemark.engines.rego_process import BUDGET as REGO_BUDGET
 from kitemark.options import RunOptions, kinds_of, run_options
 from kitemark.outfolder import INVENTORY, OutFolder, PublishError, report_names
 from kitemark.reports.failures import item_outcome
@@ -114,6 +115,7 @@ class Controller:
         for note in (*self.options.notes, *self.out.notes):
             self.log(f"kitemark: {note}")
         started = time.monotonic()
+        REGO_BUDGET.reset()  # the run's Rego budget starts here (this process's; workers have their own)
         try:
             reads = _reads_by_kind(self.catalogue.checks, self.chosen)
             try:

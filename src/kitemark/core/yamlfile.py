@@ -8,7 +8,8 @@ changes that matter for evidence.
 - Bounded (``kitemark.core.input_limits``): a text over the size limit, a document nested too deep, an
   alias that refers to itself, or aliases that expand past the node limit ("billion laughs") or repeat
   more scalar text than the text limit (one long string aliased thousands of times) are refused before
-  anything is built.
+  anything is built. What aliases add is also charged to the target's budget, if one is open (over it:
+  ``LimitExceeded``), and the parse deadline is checked between documents.
 - Explicit tags give JSON's values: ``!!timestamp`` a string, ``!!binary`` its base64 text, ``!!set`` a
   mapping to nulls, ``!!omap``/``!!pairs`` a list of one-key mappings; an integer past 64 bits becomes
   a float (as in JSON); a value that cannot be read as its tag (``!!int x``) or an unknown tag
@@ -65,6 +66,7 @@ class Loader(_Base):
     def _guard(self) -> None:
         if self._too_large:
             raise Refused(str(input_limits.too_large()))
+        input_limits.check_deadline()  # between documents, where no signal can stop the parse
 
     def check_node(self) -> bool:
         self._guard()
@@ -87,6 +89,9 @@ class Loader(_Base):
     def construct_document(self, node: yaml.Node) -> Any:
         if self._aliases:
             nodes, text = check_graph(node, self._alias_nodes, self._alias_text)
+            budget = input_limits.current_budget()
+            if budget is not None:  # and the whole target's (``LimitExceeded``, as the deadline)
+                budget.charge_aliases(nodes - self._alias_nodes, text - self._alias_text)
             self._alias_nodes, self._alias_text = nodes, text
         else:
             check_depth(node)
@@ -303,7 +308,10 @@ def load_config_file(path: Path, what: str) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{what} {path}: cannot read ({exc})") from None
     try:
-        return loads(text)
+        with input_limits.parse_deadline():
+            return loads(text)
+    except LimitExceeded as exc:
+        raise UsageError(f"{what} {path}: {exc}") from None
     except yaml.YAMLError as exc:
         message, line = error_text(exc)
         where = f"{path}:{line}" if line else str(path)

@@ -33,7 +33,13 @@ from typing import Any, ClassVar
 
 import regorus
 
-from kitemark.engines.rego_process import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT, EvaluatorStopped, evaluator
+from kitemark.engines.rego_process import (
+    DEFAULT_BUDGET,
+    DEFAULT_MEMORY_MIB,
+    DEFAULT_TIMEOUT,
+    EvaluatorStopped,
+    evaluator,
+)
 
 V0 = "v0"
 V1 = "v1"
@@ -384,8 +390,9 @@ _Op = tuple[Any, ...]
 
 class RegorusEngine(RegoEngine):
     """regorus, bounded: every parse and evaluation runs in the evaluator child process
-    (``kitemark.engines.rego_process``) with a wall-clock limit per call (``timeout`` seconds) and an
-    address-space limit (``memory`` MiB); a call over either raises ``RegoLimitError``.
+    (``kitemark.engines.rego_process``) with a wall-clock limit per call (``timeout`` seconds), an
+    address-space limit (``memory`` MiB) and a total for the run in this process (``budget`` seconds, 0
+    for none); a call over any of them, or made once the budget is spent, raises ``RegoLimitError``.
 
     This object only records what was loaded: the policies and data added before the first ``copy`` are
     its *base* (kept built in the child under their digest, so a request names them instead of sending
@@ -398,12 +405,14 @@ class RegorusEngine(RegoEngine):
         self,
         timeout: float = DEFAULT_TIMEOUT,
         memory: int = DEFAULT_MEMORY_MIB,
+        budget: float = DEFAULT_BUDGET,
         _base: tuple[_Op, ...] = (),
         _sealed: bool = False,
         _key: str | None = None,
     ) -> None:
         self.timeout = float(timeout)
         self.memory = int(memory)
+        self.budget = float(budget)
         self._base = _base
         self._overlay: list[_Op] = []
         self._sealed = _sealed  # a copy: what is added goes to the overlay
@@ -412,7 +421,7 @@ class RegorusEngine(RegoEngine):
 
     def _call(self, request: dict[str, Any], what: str) -> dict[str, Any]:
         try:
-            reply = evaluator(self.memory).call(request, self.timeout, what)
+            reply = evaluator(self.memory).call(request, self.timeout, what, self.budget)
         except EvaluatorStopped as exc:
             raise RegoLimitError(str(exc)) from None
         error = reply.get("error")
@@ -466,7 +475,8 @@ class RegorusEngine(RegoEngine):
 
     def copy(self) -> RegorusEngine:
         key = None if self._overlay else self._base_key()
-        return RegorusEngine(self.timeout, self.memory, (*self._base, *self._overlay), _sealed=True, _key=key)
+        base = (*self._base, *self._overlay)
+        return RegorusEngine(self.timeout, self.memory, self.budget, base, _sealed=True, _key=key)
 
     def take_prints(self) -> list[str]:
         prints, self._prints = self._prints, []

@@ -6,7 +6,10 @@ six-line comprehension ran for minutes at 12 GB, deaf to Ctrl-C. In a child it h
 - an address-space limit (``RLIMIT_AS``, ``--rego-memory``), set by the child on itself before it loads
   regorus: an allocation past it aborts the child;
 - no say over Ctrl-C: the child ignores SIGINT and this side kills it at once, so ``KeyboardInterrupt``
-  reaches pytest while regorus is still busy.
+  reaches pytest while regorus is still busy;
+- a total wall clock for the run (``budget``, ``--rego-budget``), kept per process (``RegoBudget``): the
+  controller's collection and each pytest-xdist worker have their own; ``-n 0`` has one for everything.
+  A call that runs past what is left of it is killed, and every later call is refused unsent.
 
 A call over a limit, or one that ends the child, raises ``EvaluatorStopped`` with a one-line reason; the
 next call starts a new child. One child per process and memory limit serves every call (starting one
@@ -38,6 +41,7 @@ from typing import IO, Any
 
 DEFAULT_TIMEOUT = 30.0  # seconds, per call
 DEFAULT_MEMORY_MIB = 2048  # address space of the child
+DEFAULT_BUDGET = 900.0  # seconds, all calls of one process in one run together; 0: none
 STARTUP_TIMEOUT = 120.0  # seconds for a new child to load Python and regorus (not part of any call's limit)
 _HEADER = struct.Struct(">Q")
 # What the child prints when an allocation fails: Rust's abort message, or Python's MemoryError.
@@ -50,6 +54,30 @@ class EvaluatorStopped(Exception):
 
 class _Timeout(Exception):
     pass
+
+
+class RegoBudget:
+    """The wall clock this process's Rego calls have spent in this run. Calls are serialised by their
+    evaluator's lock; one process may have one evaluator per memory limit, hence a lock of its own."""
+
+    def __init__(self) -> None:
+        self.spent = 0.0
+        self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        """A new run in this process (a test suite may run several)."""
+        with self._lock:
+            self.spent = 0.0
+
+    def left(self, budget: float) -> float:
+        return max(budget - self.spent, 0.0)
+
+    def charge(self, seconds: float) -> None:
+        with self._lock:
+            self.spent += seconds
+
+
+BUDGET = RegoBudget()
 
 
 class _Died(Exception):
@@ -102,29 +130,39 @@ class Evaluator:
         self._lock = threading.Lock()
         self.started = 0  # children started so far (a restart after each failure)
 
-    def call(self, request: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
-        """The child's reply to ``request``. ``what`` names the call in errors ("evaluating data.p.x")."""
+    def call(self, request: dict[str, Any], timeout: float, what: str, budget: float = 0.0) -> dict[str, Any]:
+        """The child's reply to ``request``. ``what`` names the call in errors ("evaluating data.p.x");
+        ``budget`` is the run's total in seconds (``BUDGET``; 0: none)."""
         payload = frame(json.dumps(request).encode())
         with self._lock:
+            if budget and BUDGET.left(budget) <= 0:
+                raise EvaluatorStopped(
+                    f"{what} not run: Rego budget of {budget:g} s for this run spent (--rego-budget)"
+                )
             try:
-                return self._call(payload, timeout, what)
+                return self._call(payload, timeout, what, budget)
             except BaseException:
                 # Ctrl-C (KeyboardInterrupt), or anything else that leaves a call half done: the child
                 # may be deep in regorus, and waiting for it is what made Ctrl-C do nothing.
                 self.stop()
                 raise
 
-    def _call(self, payload: bytes, timeout: float, what: str) -> dict[str, Any]:
-        proc = self._running()
+    def _call(self, payload: bytes, timeout: float, what: str, budget: float) -> dict[str, Any]:
+        proc = self._running()  # starting a child counts against neither limit
         assert proc.stdin is not None and proc.stdout is not None
-        deadline = time.monotonic() + timeout
+        limit = min(timeout, BUDGET.left(budget)) if budget else timeout
+        started = time.monotonic()
         try:
             write_all(proc.stdin.fileno(), payload)
-            reply = read_message(proc.stdout.fileno(), deadline)
+            reply = read_message(proc.stdout.fileno(), started + limit)
             if reply is None:
                 raise _Died
         except _Timeout:
             self.stop()
+            if limit < timeout:
+                raise EvaluatorStopped(
+                    f"{what} ran past the Rego budget of {budget:g} s for this run (--rego-budget)"
+                ) from None
             raise EvaluatorStopped(
                 f"{what} ran over the Rego time limit of {timeout:g} s (--rego-timeout)"
             ) from None
@@ -132,6 +170,8 @@ class Evaluator:
             reason = self._why_it_died()
             self.stop()
             raise EvaluatorStopped(f"{what} stopped the Rego evaluator: {reason}") from None
+        finally:
+            BUDGET.charge(time.monotonic() - started)
         message: dict[str, Any] = json.loads(reply)
         if "limit" in message:  # the child caught it itself (MemoryError, a reply too large to send)
             self.stop()

@@ -14,7 +14,7 @@ from typing import Any
 from kitemark.core import resources
 from kitemark.core.errors import UsageError
 from kitemark.core.kinds import Inventory, KindOption, ScopeFn, TargetKind, TargetSpec, directory_specs
-from kitemark.engines.rego_process import DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT
+from kitemark.engines.rego_process import DEFAULT_BUDGET, DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT
 
 
 class PoliciesKind(TargetKind):
@@ -38,6 +38,13 @@ class PoliciesKind(TargetKind):
             f"memory limit of the Rego evaluator process, in MiB (default: {DEFAULT_MEMORY_MIB})",
             metavar="MIB",
         ),
+        KindOption(
+            "rego-budget",
+            "wall-clock budget of all Rego parses and evaluations of the run, in seconds, per process "
+            f"(each -n worker has its own; default: {DEFAULT_BUDGET:g}, 0 for none); once spent, every "
+            "further evaluation is an error naming it",
+            metavar="SECONDS",
+        ),
     )
 
     @property
@@ -51,7 +58,7 @@ class PoliciesKind(TargetKind):
         specs = directory_specs(self.name, values.get("policies") or [])
         limits = _limits(values)
         if limits and not specs:
-            given = " and ".join(f"--{name}" for name in ("rego-timeout", "rego-memory") if values.get(name))
+            given = " and ".join(f"--{name}" for name in LIMIT_OPTIONS if values.get(name) is not None)
             raise UsageError(f"{given} needs --policies")
         # The limits travel in the engine settings, which the inventory carries to every worker.
         if not limits:
@@ -76,18 +83,30 @@ class PoliciesKind(TargetKind):
         }
 
 
+LIMIT_OPTIONS = ("rego-timeout", "rego-memory", "rego-budget")
+
+
+def _seconds(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        return math.nan
+    return seconds if math.isfinite(seconds) else math.nan
+
+
 def _limits(values: Mapping[str, Any]) -> dict[str, Any]:
-    """``--rego-timeout`` and ``--rego-memory`` as engine settings (``timeout``, ``memory``)."""
+    """``--rego-timeout``, ``--rego-memory`` and ``--rego-budget`` as engine settings (``timeout``,
+    ``memory``, ``budget``)."""
     limits: dict[str, Any] = {}
-    timeout, memory = values.get("rego-timeout"), values.get("rego-memory")
+    timeout, memory, budget = (values.get(name) for name in LIMIT_OPTIONS)
     if timeout is not None:
-        try:
-            seconds = float(timeout)
-        except ValueError:
-            seconds = math.nan
-        if not (math.isfinite(seconds) and seconds > 0):
+        if not _seconds(timeout) > 0:
             raise UsageError(f"--rego-timeout {timeout}: expected a number of seconds greater than 0")
-        limits["timeout"] = seconds
+        limits["timeout"] = _seconds(timeout)
+    if budget is not None:
+        if not _seconds(budget) >= 0:
+            raise UsageError(f"--rego-budget {budget}: expected a number of seconds, 0 for none")
+        limits["budget"] = _seconds(budget)
     if memory is not None:
         # Below ~100 MiB the evaluator cannot even start (Python and regorus need their own space).
         if not (str(memory).isdigit() and int(memory) >= 256):

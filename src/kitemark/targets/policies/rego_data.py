@@ -77,6 +77,14 @@ def _read(path: Path) -> Any:
         text = input_limits.read_text(path)
     except (OSError, UnicodeDecodeError, input_limits.LimitExceeded) as exc:
         raise _Refused(f"cannot read the data file: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        with input_limits.parse_deadline():  # as snapshot files: a deadline, charged to the target
+            return _parse(path, text)
+    except input_limits.LimitExceeded as exc:
+        raise _Refused(f"cannot read the data file: {exc}") from None
+
+
+def _parse(path: Path, text: str) -> Any:
     if path.suffix == ".json":
         try:
             # Strict JSON (no NaN), bounded in size and depth; the message never quotes the source.
