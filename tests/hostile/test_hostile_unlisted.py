@@ -194,3 +194,87 @@ def test_policies_read_hidden_files_and_folders_as_opa_test_does(tmp_path: Path)
         "policies:t/.hidden_test.rego#test_hidden": ["failed"],
         "policies:t/a_test.rego#test_a": ["passed"],
     }
+
+
+# -------------------------------------------------------------------------------------------- cluster
+
+KUBE_SYSTEM_OBJECTS = """apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: team-a-admin, namespace: kube-system}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: Group, name: "github:team-a", apiGroup: rbac.authorization.k8s.io}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: miner, namespace: kube-system}
+spec:
+  containers: [{name: c, image: x, securityContext: {privileged: true}}]
+"""
+
+
+def test_system_namespace_objects_in_a_team_folder_leave_the_run_incomplete(tmp_path: Path) -> None:
+    snapshot = tmp_path / "snapshot"
+    write_files(
+        snapshot,
+        {
+            "namespaces/team-a-dev/00-namespace.yaml": COMPLIANT_NS.read_text(),
+            "namespaces/team-a-dev/escalate.yaml": KUBE_SYSTEM_OBJECTS,
+        },
+    )
+    code, document = run(tmp_path / "out", "--cluster", f"snapshot:{snapshot}")
+    assert code == 1 and document["summary"]["compliant"] is False
+    listed = skipped(document)
+    entry = listed["namespaces/team-a-dev/escalate.yaml"]
+    assert entry["holds_resources"] is True and entry["line"] == 1
+    assert "system namespace kube-system" in entry["reason"] and "team-a-dev" in entry["reason"]
+    assert "RoleBinding/kube-system/team-a-admin" in entry["reason"]
+    assert "namespace:kube-system" in listed and "2 object(s)" in listed["namespace:kube-system"]["reason"]
+    reasons = " ".join(document["completeness"]["reasons"])
+    assert "namespaces/team-a-dev/escalate.yaml" in reasons
+    # The team namespace's own results are its own: no error is charged to it.
+    team = {s for (cid, unit), s in statuses(document).items() if unit == "namespace:team-a-dev"}
+    assert "error" not in team, statuses(document)
+
+
+def test_system_namespace_objects_of_a_whole_cluster_dump_are_counted_not_errors(tmp_path: Path) -> None:
+    snapshot = tmp_path / "snapshot"
+    write_files(
+        snapshot,
+        {
+            "cluster/all.yaml": COMPLIANT_NS.read_text() + "---\n" + KUBE_SYSTEM_OBJECTS,
+            "kube-system/more.yaml": (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: kube-system}\n"
+            ),
+        },
+    )
+    code, document = run(tmp_path / "out", "--cluster", f"snapshot:{snapshot}")
+    assert code == 0 and document["summary"]["compliant"] is True, document["summary"]
+    listed = skipped(document)
+    assert sorted(listed) == ["namespace:kube-system"]
+    entry = listed["namespace:kube-system"]
+    assert entry["holds_resources"] is False
+    assert "out of scope: system namespace" in entry["reason"] and "3 object(s)" in entry["reason"]
+    # The inventory itself does not depend on the run's inputs: the listing is the target record's.
+    inventory = json.loads(next((tmp_path / "out" / "inventory").glob("cluster-*.json")).read_text())
+    assert inventory["skipped"] == []
+
+
+def test_system_namespaces_listed_follow_the_input(tmp_path: Path) -> None:
+    from kitemark.core.kinds import get_kind
+    from kitemark.targets.cluster.collect import collect
+
+    snapshot = write_files(
+        tmp_path / "snapshot",
+        {
+            "team-a-dev/00-namespace.yaml": COMPLIANT_NS.read_text(),
+            "team-a-dev/tools.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: ops}\n",
+        },
+    )
+    inventory = collect(TargetSpec("cluster", "t", str(snapshot), {}))
+    kind = get_kind("cluster")
+    assert kind.not_assessed(inventory, default_inputs()) == []  # `ops` is a team namespace by default
+    listed = kind.not_assessed(inventory, default_inputs({"system_namespaces": ["ops"]}))
+    assert [(e["path"], e["holds_resources"]) for e in listed] == [
+        ("namespace:ops", False),
+        ("team-a-dev/tools.yaml", True),
+    ]
