@@ -403,7 +403,7 @@ def test_broken_policy_carried_by_its_tests_gets_no_unit_of_its_own(tmp_path: Pa
 
 @pytest.mark.parametrize(
     "files",
-    [{}, {"README.md": "x", "k8s/deploy.yaml": "kind: Deployment\n", ".hidden/a_test.rego": "package a\n"}],
+    [{}, {"README.md": "x", "k8s/deploy.yaml": "kind: Deployment\n", ".git/a_test.rego": "package a\n"}],
 )
 def test_directory_without_rego_or_suites_is_a_usage_error(tmp_path: Path, files: dict[str, str]) -> None:
     root = tmp_path / "policies"

@@ -371,7 +371,7 @@ def test_inputs_that_hold_unrendered_objects_make_the_run_incomplete() -> None:
     assert doc["summary"]["verdict"] == "incomplete"
     [reason] = doc["completeness"]["reasons"]
     assert (
-        "1 input(s) hold resources Kitemark could not read" in reason and "chart/templates/web.yaml" in reason
+        "1 input(s) hold resources Kitemark did not assess" in reason and "chart/templates/web.yaml" in reason
     )
     assert "values.yaml" not in reason
 

@@ -445,7 +445,7 @@ def test_a_helm_chart_in_a_snapshot_makes_the_run_incomplete(tmp_path: Path) -> 
     )
     assert proc.returncode == 1
     reasons = results(tmp_path / "out")["completeness"]["reasons"]
-    assert any("chart/templates/deployment.yaml" in r and "could not read as they are" in r for r in reasons)
+    assert any("chart/templates/deployment.yaml" in r and "did not assess" in r for r in reasons)
     skipped = {s["path"]: s for s in results(tmp_path / "out")["targets"][0]["skipped"]}
     assert "helm template" in skipped["chart/templates/deployment.yaml"]["reason"]
 

@@ -50,13 +50,14 @@ def test_a_module_written_in_json_syntax_is_listed_and_its_checks_error(tmp_path
         tmp_path / "jsonmod", {"main.tf.json": JSON_BUCKET, ".hidden.tf.json": "{}", "x.tf.json~": "{"}
     )
     inventory = collect(spec(root))  # a folder of .tf.json files is a module: not refused as "no .tf files"
-    [entry] = inventory["skipped"]
+    entry, hidden = inventory["skipped"]
+    assert hidden["path"] == ".hidden.tf.json" and hidden["holds_resources"] is False  # Terraform skips it
     assert entry["path"] == "main.tf.json" and entry["line"] is None
     assert entry["holds_resources"] is True
     assert JSON_REASON in entry["reason"] and "\n" not in entry["reason"]
     assert inventory["errors"] == []  # not bad input: input Kitemark does not read yet
     assert [m["path"] for m in inventory["modules"]] == ["jsonmod"]
-    assert KIND.describe(inventory)["skipped"] == 1
+    assert KIND.describe(inventory)["skipped"] == 2
     # Its checks cannot be assessed: error naming the file, never a pass, a failure or "not applicable".
     for check_id, findings in findings_by_check(inventory, "terraform:t/jsonmod").items():
         assert [f.status for f in findings] == [Status.ERROR], (check_id, findings)
@@ -233,9 +234,10 @@ def test_a_local_source_into_a_folder_kitemark_does_not_read_is_listed_as_not_as
     )
     inventory = collect(spec(root))
     assert inventory["errors"] == []
-    [entry] = inventory["skipped"]
+    entry, folder = inventory["skipped"]
     assert entry["path"] == ".modules/h" and entry["holds_resources"]
     assert "module.h" in entry["reason"] and "main.tf:5" in entry["reason"]
+    assert folder["path"] == ".modules" and folder["holds_resources"]  # the hidden folder itself
 
 
 @pytest.mark.parametrize("block", ["module", "resource", "provider", "variable", "locals"])

@@ -37,8 +37,10 @@ def collect_all(
     inventory_dir: Path,
     log: Callable[[str], None],
     reads: Mapping[str, frozenset[str]],
+    inputs: Mapping[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], list[Inventory]]:
-    """Collect each target and write ``<inventory_dir>/<kind>-<name>.json``: (records, inventories)."""
+    """Collect each target and write ``<inventory_dir>/<kind>-<name>.json``: (records, inventories).
+    A record's ``skipped`` is the inventory's, and what the check ``inputs`` put out of scope."""
     inventory_dir.mkdir(parents=True, exist_ok=True)
     records, inventories = [], []
     for spec in specs:
@@ -58,7 +60,7 @@ def collect_all(
             data = jsonio.dumps(inventory, sort_keys=True)
         path.write_bytes(data)
         errors = inventory.get("errors", [])
-        skipped = inventory.get("skipped", [])
+        skipped = [*inventory.get("skipped", []), *kind.not_assessed(inventory, inputs or {})]
         log(
             f"kitemark: collected {spec.label} in {elapsed:.1f}s"
             + (f", {len(errors)} input errors" if errors else "")

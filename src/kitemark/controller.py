@@ -120,7 +120,7 @@ class Controller:
             reads = _reads_by_kind(self.catalogue.checks, self.chosen)
             try:
                 records, inventories = collect_all(
-                    list(self.options.specs), self.workdir / "inventory", self.log, reads
+                    list(self.options.specs), self.workdir / "inventory", self.log, reads, self.inputs
                 )
             except OSError as exc:
                 if not str(exc.filename or "").startswith(str(self.workdir)):

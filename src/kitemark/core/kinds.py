@@ -153,6 +153,12 @@ class TargetKind:
     def collect(self, spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
         raise NotImplementedError
 
+    def not_assessed(self, inventory: Inventory, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """What the run's check ``inputs`` put out of every check's scope (the cluster's system
+        namespaces), as entries of the target's ``skipped`` list (``path``, ``line``, ``reason``,
+        ``holds_resources``). The inventory does not depend on inputs, so this is asked apart."""
+        return []
+
     def demo_specs(self, demo: Path) -> list[TargetSpec]:
         """This kind's part of the bundled demo (``demo`` is ``fixtures/demo``); raise
         ``DemoUnavailable`` when it cannot run here."""

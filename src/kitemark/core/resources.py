@@ -99,14 +99,24 @@ class Refused:
         return self.folder is None and "." not in name
 
 
+@dataclass(frozen=True)
+class Hidden:
+    """A hidden file or folder the walk passed over (not ``.git``, nor Kitemark's own ``.kitemark-*``):
+    the collector that does not read hidden entries decides which to list, and why."""
+
+    path: str  # relative to the target root, POSIX separators
+    folder: bool | None  # a folder, a file, or unknown (a symlink: not followed, so not looked at)
+
+
 @dataclass
 class InputTree:
     """What ``walk_inputs`` found under a target: each folder read with its visible file names (by the
-    path they are read at, under ``root``), and what was refused."""
+    path they are read at, under ``root``), what was refused, and the hidden entries passed over."""
 
     root: Path
     folders: dict[Path, list[str]] = field(default_factory=dict)
     refused: list[Refused] = field(default_factory=list)
+    hidden: list[Hidden] = field(default_factory=list)
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix() or "."
@@ -145,10 +155,11 @@ class InputTree:
 def walk_inputs(root: Path, hidden: bool = False) -> InputTree:
     """Every folder under ``root`` (itself included) a collector reads, with its file names.
 
-    Hidden folders and files (``.git``, ``.terraform``) are left out, as Terraform leaves them out,
-    unless ``hidden`` (kubectl applies `.x.yaml` from a folder): then only ``.git`` and Kitemark's own
-    (``.kitemark-*``: a run's working folder holds its inventories) are. Kitemark's report folders
-    are left out too.
+    ``.git`` and Kitemark's own hidden entries (``.kitemark-*``: a run's working folder holds its
+    inventories) are left out without a word. Other hidden folders and files are read when ``hidden``
+    (kubectl applies `.x.yaml` from a folder, `opa test` loads `.x.rego`); otherwise they are not
+    entered (Terraform does not read hidden files) and are named in ``InputTree.hidden``, for the
+    collector to list. Kitemark's report folders are left out too.
     Nothing outside the target is read: a symlink is followed only when it resolves inside ``root``;
     one that leads outside, dangles or loops is refused, as is a folder that cannot be listed and an
     entry that is neither a folder nor a regular file. A folder reached twice (a symlink to one the
@@ -183,9 +194,12 @@ def walk_inputs(root: Path, hidden: bool = False) -> InputTree:
         names = tree.folders.setdefault(folder, [])
         own = real in _OWN_OUTPUTS
         for entry in entries:
-            if _hidden(entry.name, hidden) or (own and entry.name in OWN_REPORT_NAMES):
+            if _passed_over(entry.name) or (own and entry.name in OWN_REPORT_NAMES):
                 continue
             path = folder / entry.name
+            if not hidden and entry.name.startswith("."):
+                tree.hidden.append(Hidden(tree.rel(path), _kind(entry)))
+                continue
             if entry.is_symlink():
                 links.append(path)
             elif entry.is_dir(follow_symlinks=False):
@@ -198,10 +212,16 @@ def walk_inputs(root: Path, hidden: bool = False) -> InputTree:
     return tree
 
 
-def _hidden(name: str, read_hidden: bool) -> bool:
-    if not name.startswith("."):
-        return False
-    return not read_hidden or name == ".git" or name.startswith(".kitemark")
+def _passed_over(name: str) -> bool:
+    """Version-control metadata and Kitemark's own working files: never input, never listed."""
+    return name == ".git" or name.startswith(".kitemark")
+
+
+def _kind(entry: os.DirEntry[str]) -> bool | None:
+    """A folder, a file, or unknown for a symlink (not followed: where it leads is not looked at)."""
+    if entry.is_symlink():
+        return None
+    return entry.is_dir(follow_symlinks=False)
 
 
 def _take_link(

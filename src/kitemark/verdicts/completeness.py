@@ -9,8 +9,9 @@ Reasons a run is incomplete:
 - for some target, no check (input checks aside) assessed any resource: everything was *not
   applicable* or *error* (e.g. plain manifests read as 0 namespaces);
 - a shard of a sharded run is missing from a merged document;
-- an input holds resources Kitemark could not read as they are (a Helm template, a Kustomization, a
-  module in Terraform's JSON syntax): it is listed as skipped with ``holds_resources``.
+- an input holds resources Kitemark did not assess (a Helm template, a Kustomization, a module in
+  Terraform's JSON syntax or in a hidden folder, objects of a system namespace in a team's folder): it
+  is listed as skipped with ``holds_resources``.
 """
 
 from __future__ import annotations
@@ -56,15 +57,15 @@ def completeness(
 
 def _unrendered_inputs(targets: list[Mapping[str, Any]]) -> list[str]:
     """Skipped inputs that hold what checks assess (a Helm template, a Kustomization, a *.tf.json
-    module) leave the run short of what it was given."""
+    module, a system namespace's objects in a team's folder) leave the run short of what it was given."""
     found: dict[str, list[str]] = defaultdict(list)
     for target in targets:
         for entry in target.get("skipped") or ():
             if entry.get("holds_resources"):
                 found[target["label"]].append(entry["path"])
     return [
-        f"{label}: {len(paths)} input(s) hold resources Kitemark could not read as they are, so they were "
-        f"not assessed: {_listed(sorted(set(paths)))} (each target's skipped inputs say why and what to do)"
+        f"{label}: {len(paths)} input(s) hold resources Kitemark did not assess: "
+        f"{_listed(sorted(set(paths)))} (each target's skipped inputs say why and what to do)"
         for label, paths in found.items()
     ]
 

@@ -70,6 +70,11 @@ class ClusterKind(TargetKind):
 
         return snapshot.collect(spec)
 
+    def not_assessed(self, inventory: Inventory, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+        from kitemark.targets.cluster.out_of_scope import system_namespace_listing
+
+        return system_namespace_listing(inventory, inputs)
+
     def work(self, spec: TargetSpec) -> tuple[float, int]:
         # Measured (bench/bench_scale.py): 120 MB of `kubectl get -o json` output, 5 checks in 1.1 s,
         # saved as a 41 MB inventory.

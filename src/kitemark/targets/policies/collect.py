@@ -51,7 +51,9 @@ Two scopes:
   that needs it, or, when none does (all its cases skipped), is a unit ``<label>/<relpath>`` of its
   own. As with gator, what a skipped suite, test or case names is not read.
 
-Nothing outside the directory is read (see ``kitemark.core.resources.walk_inputs``): a symlink leading
+Hidden files and folders are read, as ``opa test`` and ``gator verify`` read them (not ``.git``, nor
+Kitemark's own ``.kitemark-*``). Nothing outside the directory is read (see
+``kitemark.core.resources.walk_inputs``): a symlink leading
 outside it, dangling or looping, a folder that cannot be listed, and a suite's ``template``,
 ``constraint``, ``object`` or ``inventory`` that lands outside it (``..``, an absolute path, a symlink)
 are input errors, the last named in the suite at its test or case. The text of a Rego file that does not
@@ -127,7 +129,9 @@ def collect(spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
     if not root.is_dir():
         raise UsageError(f"policies target '{spec.name}': {spec.location} is not a directory")
     read_rego, read_suites = wanted(reads)
-    tree = walk_inputs(root)
+    # `opa test DIR` loads `.x.rego` and `.lib/` too (its `--ignore` is empty unless given), and
+    # `gator verify` reads hidden suites: a hidden test or policy is assessed, never passed over.
+    tree = walk_inputs(root, hidden=True)
     rego_paths = tree.files((".rego",))
     refused_rego = tree.refused_for((".rego",))
     # A refused folder may hold both: reported once, with the Rego files when those are read.

@@ -1,7 +1,8 @@
 """The files of a policies target directory: ``walk_inputs`` (``kitemark.core.resources``) walks it
-(hidden directories and files skipped, and Kitemark's own report folders; nothing outside the target is
-followed), ``relative_path`` names a file as the inventory does (POSIX, relative to the target location)
-and ``read_file`` reads one a suite names, refusing what is not inside the target. Shared by the Rego file
+(hidden files and folders read, as ``opa test DIR`` and ``gator verify`` read them, but not ``.git``,
+Kitemark's own ``.kitemark-*`` or its report folders; nothing outside the target is followed),
+``relative_path`` names a file as the inventory does (POSIX, relative to the target location) and
+``read_file`` reads one a suite names, refusing what is not inside the target. Shared by the Rego file
 collection (``kitemark.targets.policies.rego_files``) and the Gatekeeper suite collection
 (``kitemark.targets.policies.gatekeeper_suites``).
 """

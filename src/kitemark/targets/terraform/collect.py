@@ -1,12 +1,16 @@
 """Terraform collector: a directory of modules parsed with python-hcl2 into a JSON-safe inventory.
 
 A *module* is any directory holding Terraform configuration files; the target location is one module or a
-tree of them (hidden directories such as ``.terraform/`` and ``.git/`` are skipped, and Kitemark's own
-report folders; a symlink is followed only when it stays inside the target: one leading outside it, dangling
-or looping, and a folder that cannot be listed, is an input error of the module it belongs to). Each module
-is one scope unit. A file that does not parse, and a ``module`` block whose local source (``./``, ``../``)
-names no folder of ``.tf`` files inside the target, is recorded as an ``InputError`` on its module — every
-check on that module then reports *error* naming file and line — and the other modules are checked as usual;
+tree of them. Hidden files and folders are not read, as Terraform does not read them, and those holding
+configuration are listed in ``skipped`` (see ``files.hidden_inputs``: a hidden folder of modules other than
+a tool's cache such as ``.terraform/`` makes the run incomplete); ``.git/`` and Kitemark's own report
+folders are passed over. A symlink is followed only when it stays inside the target: one leading outside
+it, dangling or looping, and a folder that cannot be listed, is an input error — of the module whose folder
+holds it when it is a file, else of a unit of its own listed in ``refused`` (a folder is no part of the
+module above it). Each module is one scope unit. A file that does not parse, and a ``module`` block whose
+local source (``./``, ``../``) names no folder of ``.tf`` files inside the target, is recorded as an
+``InputError`` on its module — every check on that module then reports *error* naming file and line — and
+the other modules are checked as usual;
 a local source naming a module in a folder that is not read (hidden, or a report folder) is listed in
 ``skipped``. Only HCL ``*.tf`` files are read: JSON syntax (``*.tf.json``), override files and OpenTofu
 files are listed in ``skipped`` (see ``files``) with ``holds_resources`` (the run is incomplete), and the
@@ -21,7 +25,8 @@ Inventory payload::
          "errors": [InputError.to_dict(), ...],
          "skipped": [{"path", "line": null, "reason", "holds_resources": true}, ...]},
     ]
-    "errors": [...], "skipped": [...]          # every module's, for the report
+    "refused": [{"path": "docs/shared", "errors": [...]}]   # refused inputs of no module: a unit each
+    "errors": [...], "skipped": [...]          # every module's and unit's, and the hidden entries listed
 
 Module paths name units (``terraform:<name>/<path>``), prefix resource identities (``<path>/<address>``)
 and file locations (``<path>/main.tf:12``). A sub-module's path is its directory relative to the target
@@ -61,6 +66,7 @@ from kitemark.core.resources import walk_inputs
 from kitemark.targets.terraform.calls import link_calls, local_source
 from kitemark.targets.terraform.files import (
     discover_modules,
+    hidden_inputs,
     local_source_problem,
     refused_inputs,
     relpath,
@@ -89,27 +95,43 @@ def collect(spec: TargetSpec) -> Inventory:
         )
     tree = walk_inputs(root)
     found = discover_modules(tree)
+    hidden = hidden_inputs(tree)
     if not found:
-        why = "".join(f"; {r.path}: {r.reason}" for r in tree.refused_for((".tf",))[:3])
-        raise UsageError(f"terraform target '{spec.name}': no .tf files found under {spec.location}{why}")
-    root_path = root_module_path(root, list(found))
-    refused = refused_inputs(tree, list(found))
-    modules = [_collect_module(root, d, names, root_path, refused.get(d, [])) for d, names in found.items()]
+        why = [f"{r.path}: {r.reason}" for r in tree.refused_for((".tf",))[:3]]
+        why += [f"{h['path']}: {h['reason']}" for h in hidden if h["holds_resources"]][:3]
+        raise UsageError(
+            f"terraform target '{spec.name}': no .tf files found under {spec.location}"
+            + "".join(f"; {w}" for w in why)
+        )
+    charged, own = refused_inputs(tree, list(found))
+    root_path = root_module_path(root, [*found, *own])
+    modules = [_collect_module(root, d, names, root_path, charged.get(d, [])) for d, names in found.items()]
     read = {m["dir"] for m in modules}
     for module in modules:
         errors, unread = _local_calls(root, module, read)
         module["errors"] += errors
         module["skipped"] += unread
+    refused = [
+        {"path": _path_of(relpath(root, d), root_path), "errors": [e.to_dict() for e in errors]}
+        for d, errors in sorted(own.items(), key=lambda item: relpath(root, item[0]))
+    ]
+    every_error = [e for m in modules for e in m["errors"]] + [e for r in refused for e in r["errors"]]
     return {
         "kind": KIND,
         "target": spec.label,
         "name": spec.name,
         "location": spec.location,
-        # Once each: a refused folder above several modules is an error of each of them.
-        "errors": list({json.dumps(e, sort_keys=True): e for m in modules for e in m["errors"]}.values()),
-        "skipped": [s for m in modules for s in m["skipped"]],
+        # Once each: a module's error may be repeated by its calls.
+        "errors": list({json.dumps(e, sort_keys=True): e for e in every_error}.values()),
+        "skipped": [s for m in modules for s in m["skipped"]] + hidden,
         "modules": modules,
+        "refused": refused,
     }
+
+
+def _path_of(folder: str, root_path: str) -> str:
+    """The path a module in ``folder`` (relative to the target) is named by: see the module docstring."""
+    return root_path if folder == "." else folder
 
 
 def root_module_path(root: Path, module_dirs: list[Path]) -> str:
@@ -126,7 +148,7 @@ def _collect_module(
     root: Path, module_dir: Path, names: list[str], root_path: str, refused: list[InputError]
 ) -> dict[str, Any]:
     folder = relpath(root, module_dir)
-    module_path = root_path if folder == "." else folder
+    module_path = _path_of(folder, root_path)
     files: dict[str, Any] = {}
     errors: list[dict[str, Any]] = [e.to_dict() for e in refused]
     skipped: list[dict[str, Any]] = []
@@ -325,7 +347,7 @@ def module_units(inventory: Inventory, inputs: Mapping[str, Any]) -> list[Unit]:
     modules = inventory.get("modules", [])
     views = [ModuleView(module, target) for module in modules]
     link_calls(views)
-    return [
+    units = [
         Unit(
             id=f"{target}/{module['path']}".replace("::", ":"),
             target=target,
@@ -334,6 +356,19 @@ def module_units(inventory: Inventory, inputs: Mapping[str, Any]) -> list[Unit]:
         )
         for module, view in zip(modules, views, strict=True)
     ]
+    return units + [_refused_unit(target, entry) for entry in inventory.get("refused") or ()]
+
+
+def _refused_unit(target: str, entry: dict[str, Any]) -> Unit:
+    """A unit for an input refused outside every module (a folder, or a file in a folder of no module):
+    every check on it reports its errors, and no module's result carries them."""
+    empty = {"path": entry["path"], "dir": entry["path"], "files": {}, "errors": [], "skipped": []}
+    return Unit(
+        id=f"{target}/{entry['path']}".replace("::", ":"),
+        target=target,
+        data=ModuleView(empty, target),
+        errors=[InputError.from_dict(e) for e in entry["errors"]],
+    )
 
 
 def _unread(module: dict[str, Any]) -> list[InputError]:

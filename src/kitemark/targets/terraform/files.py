@@ -8,15 +8,22 @@ in the inventory's ``skipped`` with the reason: JSON syntax, OpenTofu files, and
 (``override.tf``, ``*_override.tf``), which Terraform merges into the blocks of the module's other files
 and Kitemark does not merge yet. A folder holding any configuration file is a module; one holding
 Kitemark's own output marker (a report folder written inside the target) is not read at all.
+
+Hidden entries are not read, as Terraform does not read them, and are listed in ``skipped`` (see
+``hidden_inputs``): a hidden configuration file, a tool's working folder holding configuration
+(``.terraform/``), and any other hidden folder holding configuration, which alone leaves the run
+incomplete. ``.git`` is passed over without a word.
 """
 
 from __future__ import annotations
 
+import os
 import posixpath
 from pathlib import Path
+from typing import Any
 
 from kitemark.core.kinds import InputError
-from kitemark.core.resources import InputTree, RefusedPath, resolve_inside
+from kitemark.core.resources import Hidden, InputTree, RefusedPath, resolve_inside
 
 JSON_REASON = "Terraform JSON syntax (*.tf.json) is not read yet: its resources are not assessed"
 OVERRIDE_REASON = (
@@ -24,6 +31,20 @@ OVERRIDE_REASON = (
     "so what it declares or changes is not assessed"
 )
 TOFU_REASON = "an OpenTofu file (*.tofu, *.tofu.json): not read yet, so its resources are not assessed"
+
+HIDDEN_FILE_REASON = (
+    "a hidden file: Terraform does not read it, so neither does Kitemark, and nothing in it is deployed "
+    "(rename it if it is configuration)"
+)
+HIDDEN_FOLDER_REASON = (
+    "a hidden folder holding Terraform files: not read, so the modules in it are not assessed (Terraform "
+    "reads such a folder when it is run there or calls it as a module); rename it, or point Kitemark at "
+    "it as a target of its own"
+)
+# Tools' working folders: copies of modules (and providers) the tool downloaded, rebuilt on each init.
+# What they copy is either a folder of the target, assessed there, or a module call from outside the
+# target, listed as not assessed by the checks: not reading them leaves nothing of the target out.
+CACHES = {".terraform": "Terraform's", ".terragrunt-cache": "Terragrunt's"}
 
 _SUFFIXES = (".tf", ".tf.json", ".tofu", ".tofu.json")
 _LONGEST_FIRST = sorted(_SUFFIXES, key=len, reverse=True)
@@ -65,19 +86,66 @@ def discover_modules(tree: InputTree) -> dict[Path, list[str]]:
     return {folder: names for folder, names in found.items() if names}
 
 
-def refused_inputs(tree: InputTree, modules: list[Path]) -> dict[Path, list[InputError]]:
-    """What the walk refused that may hold configuration (a symlink leading outside the target, dangling
-    or looping, a folder that cannot be listed), as input errors of the module it belongs to: the
-    module of its own folder, else of the nearest folder above it; one above every module is charged
-    to them all, since any of them may call what it holds."""
+def hidden_inputs(tree: InputTree) -> list[dict[str, Any]]:
+    """The hidden entries of ``tree`` that hold Terraform configuration, as ``skipped`` entries: a file
+    named like one (Terraform does not read it: listed only), a tool's working folder (a cache: listed
+    only), any other folder holding configuration (``holds_resources``: the run is incomplete). A
+    hidden symlink to a folder is not followed to look (it leads to a folder walked anyway, or out)."""
+    listed = []
+    for hidden in sorted(tree.hidden, key=lambda h: h.path):
+        reason, holds = _hidden_reason(tree.root, hidden)
+        if reason:
+            listed.append({"path": hidden.path, "line": None, "reason": reason, "holds_resources": holds})
+    return listed
+
+
+def _hidden_reason(root: Path, hidden: Hidden) -> tuple[str | None, bool]:
+    name = posixpath.basename(hidden.path)
+    if not hidden.folder:
+        return (HIDDEN_FILE_REASON if name.endswith(_SUFFIXES) else None), False
+    if not _holds_config(root / hidden.path):
+        return None, False
+    if name in CACHES:
+        reason = (
+            f"{CACHES[name]} working folder (its copies of modules and providers): a cache, not read; module "
+            "calls whose source is not a folder of the target are listed as not assessed by the checks"
+        )
+        return reason, False
+    return HIDDEN_FOLDER_REASON, True
+
+
+def _holds_config(folder: Path) -> bool:
+    """Whether a configuration file is named anywhere under ``folder``: names only, nothing is read
+    and no symlink is followed."""
+    for _, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        if any(is_config_file(name) for name in names):
+            return True
+    return False
+
+
+def refused_inputs(
+    tree: InputTree, modules: list[Path]
+) -> tuple[dict[Path, list[InputError]], dict[Path, list[InputError]]]:
+    """What the walk refused that may hold configuration (a symlink leading outside the target,
+    dangling or looping, a folder that cannot be listed, a name in another case) as input errors:
+    ``(charged, own)``. A file is part of the module of its folder, as Terraform reads a module's
+    folder: it is charged to that module (``charged``), or, when its folder holds no other
+    configuration, is an error of that folder (``own``). A folder is no part of the module above it
+    (Terraform reads a sub-folder only when called, and a call into a refused folder is an error at
+    the call): it is an error of its own (``own``), so one refused folder does not put every module
+    in error."""
     charged: dict[Path, list[InputError]] = {}
+    own: dict[Path, list[InputError]] = {}
     for refused in tree.refused_for(_SUFFIXES):
         error = InputError(refused.path, refused.reason)
-        parent = (tree.root / refused.path).parent
-        owners = [m for m in (parent, *parent.parents) if m in modules][:1] or modules
-        for module in owners:
-            charged.setdefault(module, []).append(error)
-    return charged
+        path = tree.root / refused.path
+        if refused.folder is not True and posixpath.basename(refused.path).lower().endswith(_SUFFIXES):
+            into = charged if path.parent in modules else own
+            into.setdefault(path.parent, []).append(error)
+        else:
+            own.setdefault(path, []).append(error)
+    return charged, own
 
 
 def relpath(root: Path, path: Path) -> str:
