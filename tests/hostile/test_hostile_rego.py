@@ -308,11 +308,13 @@ def test_data_files_are_loaded_at_the_path_of_their_directory(tmp_path: Path) ->
             "teams/platform/data.json": '{"max_replicas": 5}',
             "teams/apps/data.yaml": "owner: apps\n",
             "teams/apps/mydata.json": '{"extra": true}',  # not a data file name: not loaded
-            ".hidden/data.json": '{"extra": true}',  # hidden folders are not read
+            # Read, as opa test reads hidden folders, at data[".hidden"]: not data.extra.
+            ".hidden/data.json": '{"extra": true}',
         },
     )
     inventory = collect(root)
     assert inventory["rego_data"]["files"] == [
+        ".hidden/data.json",
         "data.json",
         "teams/apps/data.yaml",
         "teams/platform/data.json",
