@@ -308,8 +308,8 @@ def test_data_files_are_loaded_at_the_path_of_their_directory(tmp_path: Path) ->
             "teams/platform/data.json": '{"max_replicas": 5}',
             "teams/apps/data.yaml": "owner: apps\n",
             "teams/apps/mydata.json": '{"extra": true}',  # not a data file name: not loaded
-            # Read, as opa test reads hidden folders, at data[".hidden"]: not data.extra.
-            ".hidden/data.json": '{"extra": true}',
+            ".hidden/data.json": '{"extra": true}',  # data.[".hidden"]: opa test loads hidden folders
+            ".git/data.json": '{"extra": true}',  # version control metadata: not read
         },
     )
     inventory = collect(root)
