@@ -93,7 +93,10 @@ def load_document(data: bytes | str) -> Any:
         raise InvalidJSON(f"invalid JSON: {exc.msg}", exc.lineno) from None
     written = _written_within_depth(value)
     if not json_keys.unchanged_keys(data, written):
-        repeated = json_keys.repeated_key(data)
+        try:
+            repeated = json_keys.repeated_key(data)
+        except (ValueError, RecursionError):  # strict JSON the standard library cannot read: not seen
+            raise InvalidJSON("invalid JSON: cannot be checked for repeated keys") from None
         if repeated:
             raise InvalidJSON(f"invalid JSON: {repeated}")
     return value
