@@ -147,3 +147,23 @@ def test_a_repeated_key_in_the_manifest_is_refused(tmp_path: Path) -> None:
     (tmp_path / MANIFEST).write_text('{"files": ["results.json"], "complete": false, "complete": true}')
     with pytest.raises(UsageError, match=r"not a Kitemark manifest .*duplicate key 'complete'"):
         _read_manifest(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("reader", "text"),
+    [
+        ("waivers", '{"waivers": [], "waivers": [{"check": "K8S-NET-001"}]}'),
+        ("kitemark.yaml", '{"inputs": {"business_units": ["HQ"], "business_units": ["X"]}}'),
+    ],
+)
+def test_kitemarks_own_files_written_as_json_refuse_a_repeated_key(
+    tmp_path: Path, reader: str, text: str
+) -> None:
+    """Read as YAML (JSON is YAML): the YAML reader's refusal holds for them."""
+    from kitemark.core.config import load_config
+    from kitemark.verdicts.waivers import load_waivers
+
+    path = tmp_path / "file.json"
+    path.write_text(text)
+    with pytest.raises(UsageError, match="duplicate key"):
+        {"waivers": load_waivers, "kitemark.yaml": load_config}[reader](path)
