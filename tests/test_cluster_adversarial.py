@@ -455,7 +455,9 @@ def test_an_ingress_that_is_not_a_list_is_no_default_deny(tmp_path: Path) -> Non
     spec = {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": {"from": [{"namespaceSelector": {}}]}}
     policy = obj("networking.k8s.io/v1", "NetworkPolicy", "looks-like-deny", spec=spec)
     finding = findings_of("K8S-NET-001", dump(tmp_path, namespace(), policy))["Namespace/team-a"]
-    assert finding.status is Status.FAILED, finding
+    assert finding.status is Status.ERROR, finding
+    assert "NetworkPolicy 'looks-like-deny' cannot be read" in finding.message
+    assert "spec.ingress (a dict, not a list)" in finding.message
 
 
 @pytest.mark.parametrize(
@@ -487,4 +489,5 @@ def test_a_policy_selector_that_cannot_be_read_is_an_error_not_a_deny(tmp_path: 
     spec = {"podSelector": {"matchExpressions": "app Exists"}, "policyTypes": ["Ingress"]}
     policy = obj("networking.k8s.io/v1", "NetworkPolicy", "odd", spec=spec)
     [finding] = findings_of("K8S-NET-001", dump(tmp_path, namespace(), policy)).values()
-    assert finding.status is Status.ERROR and "matchExpressions is not a list" in finding.message
+    assert finding.status is Status.ERROR
+    assert "spec.podSelector.matchExpressions (a str, not a list)" in finding.message

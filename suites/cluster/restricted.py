@@ -75,13 +75,21 @@ def _strings(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-def _entries(value: Any, what: str, problems: list[str]) -> list[Any]:
-    """A field that must be a list; anything else (the API server refuses it) is a problem, never
-    read as empty."""
-    if value is None or isinstance(value, list):
-        return value or []
-    problems.append(f"{what} is not a list, so it cannot be assessed (the API server would refuse it)")
-    return []
+def _entries(value: Any, what: str, problems: list[str]) -> list[Mapping[str, Any]]:
+    """The entries of a field that must be a list of mappings; anything else (the API server refuses
+    it), the list or an entry, is a problem, never read as empty."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.append(f"{what} is not a list, so it cannot be assessed (the API server would refuse it)")
+        return []
+    for index, entry in enumerate(value):
+        if not isinstance(entry, Mapping):
+            problems.append(
+                f"{what}[{index}] is a {type(entry).__name__}, not a mapping, so it cannot be assessed "
+                "(the API server would refuse it)"
+            )
+    return [entry for entry in value if isinstance(entry, Mapping)]
 
 
 # --- pod level ------------------------------------------------------------------------------------
@@ -95,8 +103,6 @@ def _pod_problems(template: PodTemplate) -> list[str]:
     if dig(pod, "securityContext", "windowsOptions", "hostProcess") is True:
         problems.append("pod runs as a Windows HostProcess (windowsOptions.hostProcess: true)")
     for volume in _entries(pod.get("volumes"), "pod volumes", problems):
-        if not isinstance(volume, Mapping):
-            continue
         kinds = sorted(k for k in volume if k != "name")
         bad = [k for k in kinds if k not in VOLUME_TYPES]
         if bad:
@@ -108,7 +114,6 @@ def _pod_problems(template: PodTemplate) -> list[str]:
     sysctls = [
         str(s.get("name"))
         for s in _entries(dig(pod, "securityContext", "sysctls"), "pod securityContext.sysctls", problems)
-        if isinstance(s, Mapping)
     ]
     unsafe = [name for name in sysctls if name not in SAFE_SYSCTLS]
     if unsafe:
@@ -188,11 +193,10 @@ def _container_problems(container: Container, template: PodTemplate, linux: bool
         problems.append(f"{label} adds capabilities {', '.join(extra)}")
     if dig(container.spec, "securityContext", "windowsOptions", "hostProcess") is True:
         problems.append(f"{label} runs as a Windows HostProcess")
-    ports = [
-        p.get("hostPort")
-        for p in _entries(container.spec.get("ports"), f"{label} ports", problems)
-        if isinstance(p, Mapping)
-    ]
+    ports = [p.get("hostPort") for p in _entries(container.spec.get("ports"), f"{label} ports", problems)]
+    if any(not isinstance(p, int | None) or isinstance(p, bool) for p in ports):
+        problems.append(f"{label} has a hostPort that is not a number, so it cannot be assessed")
+        ports = [p for p in ports if isinstance(p, int) and not isinstance(p, bool)]
     if any(ports):
         seen["hostPorts"] = [p for p in ports if p]
         problems.append(f"{label} binds host ports {', '.join(map(str, seen['hostPorts']))}")

@@ -7,7 +7,7 @@ from typing import Any
 
 from kitemark.core.checks import check, error, failed, not_applicable, passed
 from kitemark.core.model import Finding
-from kitemark.targets.cluster.view import NamespaceView
+from kitemark.targets.cluster.view import NAMESPACE, NamespaceView, listed, wrong_types
 
 from .namespace_metadata import INPUTS, MetadataRule, rules
 
@@ -104,6 +104,16 @@ def test_namespace_metadata(ns: NamespaceView, inputs: Mapping[str, Any]) -> Ite
     if ns.namespace is None:
         why = "the snapshot holds objects in this namespace but not its Namespace object"
         yield error(ns.ref, why + ns.short_note, evidence={"note": ns.note} if ns.note else None)
+        return
+    unreadable = wrong_types(ns.namespace.raw, NAMESPACE)
+    if unreadable:
+        yield error(
+            ns.ref,
+            f"cannot read the Namespace's labels and annotations: {listed(unreadable)} (the API server "
+            "refuses such a Namespace; a YAML value such as `true` or `1` must be quoted)",
+            evidence={"unreadable": unreadable, **({"note": ns.note} if ns.note else {})},
+            location=ns.location,
+        )
         return
     missing, invalid = _problems("label", labels, ns.namespace.labels)
     missing_a, invalid_a = _problems("annotation", annotations, ns.namespace.annotations)

@@ -6,10 +6,17 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from kitemark.core.checks import check, failed, not_applicable, passed
+from kitemark.core.checks import check, error, failed, not_applicable, passed
 from kitemark.core.labels import requirements, selects_everything
 from kitemark.core.model import Finding
-from kitemark.targets.cluster.view import NETWORK_POLICY_GROUPS, KObject, NamespaceView
+from kitemark.targets.cluster.view import (
+    NETWORK_POLICY,
+    NETWORK_POLICY_GROUPS,
+    KObject,
+    NamespaceView,
+    listed,
+    wrong_types,
+)
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -68,7 +75,10 @@ def _network(peer: Mapping[str, Any]) -> tuple[IPNetwork | None, str]:
 
 
 def _peer(peer: Any, namespace: str) -> tuple[str, str]:
-    """Classify one `from` peer: ('same' | 'none' | 'narrow' | 'open', description)."""
+    """Classify one `from` peer: ('same' | 'none' | 'narrow' | 'open', description). A selector set
+    to null is absent, as the API server reads it."""
+    if isinstance(peer, Mapping):
+        peer = {key: value for key, value in peer.items() if value is not None}
     if not isinstance(peer, Mapping) or not peer:
         return "open", "an empty peer"
     if "ipBlock" in peer:
@@ -227,7 +237,9 @@ def test_default_deny_ingress(ns: NamespaceView) -> Iterator[Finding]:
         found = {"note": ns.note, **({"not_assessed": not_assessed} if not_assessed else {})}
         yield not_applicable(ns.ref, reason + note, evidence=found)
         return
-    verdicts = [(policy, *classify(policy, ns.name)) for policy in ns.network_policies]
+    unreadable = [(p, bad) for p in ns.network_policies if (bad := wrong_types(p.raw, NETWORK_POLICY))]
+    readable = [p for p in ns.network_policies if all(p is not q for q, _ in unreadable)]
+    verdicts = [(policy, *classify(policy, ns.name)) for policy in readable]
     evidence: dict[str, Any] = {
         "policies": [
             {
@@ -239,23 +251,48 @@ def test_default_deny_ingress(ns: NamespaceView) -> Iterator[Finding]:
             }
             for p, v, why, every in verdicts
         ]
+        + [{"name": p.name, "unreadable": bad} for p, bad in unreadable]
     }
     if not_assessed:
         evidence["not_assessed"] = not_assessed
     if ns.note:
         evidence["note"] = ns.note
+    yield _verdict(ns, verdicts, unreadable, evidence, note)
+
+
+def _verdict(
+    ns: NamespaceView,
+    verdicts: list[tuple[KObject, str, str, bool]],
+    unreadable: list[tuple[KObject, list[str]]],
+    evidence: dict[str, Any],
+    note: str,
+) -> Finding:
+    """Failed when a readable policy opens every pod (policies are additive: nothing can close it
+    again); else *error* when a policy cannot be read (it may be the one that opens them, as another
+    reader takes it); else failed without a default deny, passed with one."""
     deny = [p for p, v, _, _ in verdicts if v == "default-deny"]
     opens = [(p, why) for p, v, why, _ in verdicts if v == "opens-all"]
     if opens:
         policy, why = opens[0]
-        yield failed(
+        return failed(
             ns.ref,
             f"NetworkPolicy '{policy.name}' {why}, which cancels any default deny{ns.short_note}{note}",
             evidence=evidence,
             location=policy.source,
         )
-    elif not deny:
-        kubernetes = "Kubernetes (networking.k8s.io) " if not_assessed else ""
+    if unreadable:
+        policy, bad = unreadable[0]
+        more = len(unreadable) - 1
+        others = f" (and {more} other {'policy' if more == 1 else 'policies'})" if more else ""
+        return error(
+            ns.ref,
+            f"NetworkPolicy '{policy.name}'{others} cannot be read, so what the namespace admits cannot be "
+            f"told: {listed(bad)} (the API server refuses such a policy){ns.short_note}{note}",
+            evidence=evidence,
+            location=policy.source,
+        )
+    if not deny:
+        kubernetes = "Kubernetes (networking.k8s.io) " if note else ""
         what = (
             f"has no {kubernetes}NetworkPolicy"
             if not verdicts
@@ -264,21 +301,20 @@ def test_default_deny_ingress(ns: NamespaceView) -> Iterator[Finding]:
         # Another group's policy may deny what Kubernetes' would: say only what this check can tell.
         so = (
             "no policy this check assesses denies ingress from other namespaces"
-            if not_assessed
+            if note
             else "pods accept traffic from every other namespace"
         )
-        yield failed(
+        return failed(
             ns.ref,
             f"namespace {what}: {so}{ns.short_note}{note}",
             evidence=evidence,
             location=ns.location,
         )
-    else:
-        yield passed(
-            ns.ref,
-            f"NetworkPolicy '{deny[0].name}' selects every pod and admits ingress only from this namespace"
-            + ns.short_note
-            + note,
-            evidence=evidence,
-            location=deny[0].source,
-        )
+    return passed(
+        ns.ref,
+        f"NetworkPolicy '{deny[0].name}' selects every pod and admits ingress only from this namespace"
+        + ns.short_note
+        + note,
+        evidence=evidence,
+        location=deny[0].source,
+    )

@@ -4,8 +4,9 @@ document is built avoids repeated full collections over millions of new objects 
 0.75 s to parse 80 MB of pods).
 
 Input files are read with ``load_document``: bounded by ``kitemark.core.input_limits`` (size, depth) and
-strict (orjson refuses a lone UTF-16 surrogate, invalid UTF-8, NaN and infinite numbers), so every
-problem is one ``InvalidJSON`` with a message that quotes nothing from the text."""
+strict (orjson refuses a lone UTF-16 surrogate, invalid UTF-8, NaN and infinite numbers; a key repeated
+in one object is refused too: ``kitemark.core.json_keys``), so every problem is one ``InvalidJSON`` with
+a message that quotes nothing from the text but a repeated key."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from kitemark.core import input_limits
+from kitemark.core import input_limits, json_keys
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
@@ -90,17 +91,31 @@ def load_document(data: bytes | str) -> Any:
         if "depth" in exc.msg or "recursion" in exc.msg:
             raise InvalidJSON(str(input_limits.too_deep()), exc.lineno) from None
         raise InvalidJSON(f"invalid JSON: {exc.msg}", exc.lineno) from None
+    written = _written_within_depth(value)
+    if not json_keys.unchanged_keys(data, written):
+        try:
+            repeated = json_keys.repeated_key(data)
+        except (ValueError, RecursionError):  # strict JSON the standard library cannot read: not seen
+            raise InvalidJSON("invalid JSON: cannot be checked for repeated keys") from None
+        if repeated:
+            raise InvalidJSON(f"invalid JSON: {repeated}")
+    return value
+
+
+def _written_within_depth(value: Any) -> bytes:
+    """``value`` written by orjson inside enough lists that one nested deeper than MAX_DEPTH is refused
+    (the text serves ``json_keys.unchanged_keys``), or ``InvalidJSON`` when it is too deep."""
     probe = value
     for _ in range(_DEPTH_PROBE):
         probe = [probe]
     try:
-        orjson.dumps(probe)
+        return orjson.dumps(probe)
     except orjson.JSONEncodeError:
         try:
             input_limits.check_depth(value)  # confirms the probe: nothing else orjson parsed can fail it
         except input_limits.LimitExceeded as exc:
             raise InvalidJSON(str(exc)) from None
-    return value
+        return orjson.dumps(value)
 
 
 @contextmanager

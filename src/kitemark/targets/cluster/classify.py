@@ -99,7 +99,9 @@ def document_skip_reason(path: str, data: Any) -> str | None:
     group = str(data.get("apiVersion") or "").rpartition("/")[0]
     kind = data.get("kind")
     name = posixpath.basename(path)
-    if name in KUSTOMIZATION_FILES or (kind in KUSTOMIZE_KINDS and "metadata" not in data):
+    if name in KUSTOMIZATION_FILES or (
+        isinstance(kind, str) and kind in KUSTOMIZE_KINDS and "metadata" not in data
+    ):
         return KUSTOMIZATION_REASON  # also the early `apiVersion: v1` form, and no kind at all
     if group in TOOL_GROUPS and kind:
         return TOOL_GROUPS[group]

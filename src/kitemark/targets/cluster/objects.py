@@ -208,6 +208,9 @@ def invalid(data: Any) -> str | None:
         return f"{kind} has no metadata.name"
     if meta.get("namespace") is not None and not isinstance(meta["namespace"], str):
         return f"{kind}/{meta['name']} has a non-string metadata.namespace"
+    if data.get("apiVersion") is not None and not isinstance(data["apiVersion"], str):
+        # Its API group decides what the object is (a NetworkPolicy of networking.k8s.io or Calico's).
+        return f"{kind}/{meta['name']} has a non-string apiVersion"
     return None
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from kitemark.core.kinds import InputError
 from kitemark.core.mappings import dig
 from kitemark.targets.cluster.kobject import KObject
+from kitemark.targets.cluster.shapes import NAMESPACE, NETWORK_POLICY, listed, wrong_types
 from kitemark.targets.cluster.workloads import (
     WORKLOAD_READS,
     Container,
@@ -29,6 +30,8 @@ from kitemark.targets.cluster.workloads import (
 
 # Checks import these from here: the views are the one module they read.
 __all__ = [
+    "NAMESPACE",
+    "NETWORK_POLICY",
     "WORKLOAD_READS",
     "ClusterView",
     "Container",
@@ -40,7 +43,9 @@ __all__ = [
     "dig",
     "is_system",
     "kind_key",
+    "listed",
     "workloads_of",
+    "wrong_types",
 ]
 # The groups whose NetworkPolicy is Kubernetes' own (`extensions/v1beta1` until Kubernetes 1.16).
 NETWORK_POLICY_GROUPS = ("networking.k8s.io", "extensions")

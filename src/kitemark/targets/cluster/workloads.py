@@ -23,7 +23,9 @@ from typing import Any
 
 from kitemark.core.labels import label_value
 from kitemark.core.mappings import dig
+from kitemark.targets.cluster import shapes
 from kitemark.targets.cluster.kobject import KObject
+from kitemark.targets.cluster.shapes import wrong_types
 
 TEMPLATE = ("spec", "template", "spec")
 # Kinds of Kubernetes itself whose pod template is evaluated, by (API group, kind), and where it lives.
@@ -59,69 +61,6 @@ CONTAINER_FIELDS = (
     ("initContainers", "initContainer"),
     ("ephemeralContainers", "ephemeralContainer"),
 )
-# Boolean fields the security checks read, by path from a container and from a pod spec.
-CONTAINER_SWITCHES = (
-    ("securityContext", "privileged"),
-    ("securityContext", "allowPrivilegeEscalation"),
-    ("securityContext", "readOnlyRootFilesystem"),
-    ("securityContext", "runAsNonRoot"),
-    ("securityContext", "windowsOptions", "hostProcess"),
-)
-POD_SWITCHES = (
-    ("hostPID",),
-    ("hostIPC",),
-    ("hostNetwork",),
-    ("securityContext", "runAsNonRoot"),
-    ("securityContext", "windowsOptions", "hostProcess"),
-)
-
-
-# Fields the security checks read into, by path: a value of another type (the API server refuses it)
-# must not read as unset.
-CONTAINER_MAPPINGS: tuple[tuple[str, ...], ...] = (
-    ("securityContext",),
-    ("securityContext", "capabilities"),
-    ("securityContext", "seccompProfile"),
-    ("securityContext", "seLinuxOptions"),
-    ("securityContext", "appArmorProfile"),
-    ("securityContext", "windowsOptions"),
-)
-CONTAINER_LISTS: tuple[tuple[str, ...], ...] = (
-    ("securityContext", "capabilities", "add"),
-    ("securityContext", "capabilities", "drop"),
-)
-POD_MAPPINGS: tuple[tuple[str, ...], ...] = (
-    ("securityContext",),
-    ("securityContext", "seccompProfile"),
-    ("securityContext", "seLinuxOptions"),
-    ("securityContext", "appArmorProfile"),
-    ("securityContext", "windowsOptions"),
-)
-
-
-def _wrong_types(spec: Mapping[str, Any], at: tuple[str, ...], container: bool) -> list[str]:
-    """Fields that must be mappings or lists but are not, then switches that are not booleans."""
-    found = []
-    for path in CONTAINER_MAPPINGS if container else POD_MAPPINGS:
-        value = dig(spec, *path)
-        if value is not None and not isinstance(value, Mapping):
-            found.append(f"{'.'.join((*at, *path))} (a {type(value).__name__}, not a mapping)")
-    for path in CONTAINER_LISTS if container else ():
-        value = dig(spec, *path)
-        if value is not None and not isinstance(value, list):
-            found.append(f"{'.'.join((*at, *path))} (a {type(value).__name__}, not a list)")
-    return found + _not_booleans(spec, CONTAINER_SWITCHES if container else POD_SWITCHES, at)
-
-
-def _not_booleans(
-    spec: Mapping[str, Any], switches: tuple[tuple[str, ...], ...], at: tuple[str, ...]
-) -> list[str]:
-    found = []
-    for path in switches:
-        value = dig(spec, *path)
-        if value is not None and not isinstance(value, bool):
-            found.append(f"{'.'.join((*at, *path))} (a {type(value).__name__}, not a boolean)")
-    return found
 
 
 def pod_spec_path(obj: KObject) -> tuple[str, ...] | None:
@@ -129,9 +68,10 @@ def pod_spec_path(obj: KObject) -> tuple[str, ...] | None:
     path = POD_SPEC_PATHS.get((obj.group, obj.kind))
     if path is not None:
         return path
-    # Another kind: only a template that holds a list of containers is a pod template (cluster-api's
-    # MachineDeployment has a `spec.template.spec` too, describing a machine).
-    return TEMPLATE if isinstance(obj.get(*TEMPLATE, "containers"), list) else None
+    # Another kind: only a template that holds containers is a pod template (cluster-api's
+    # MachineDeployment has a `spec.template.spec` too, describing a machine). Containers that are not
+    # a list make it one too: read as none, they would go unassessed; `malformed` reports them.
+    return TEMPLATE if obj.get(*TEMPLATE, "containers") is not None else None
 
 
 def workload_ref(obj: KObject) -> str:
@@ -206,11 +146,12 @@ class PodTemplate:
 
     @property
     def malformed(self) -> list[str]:
-        """Fields that cannot be read: container lists that are not lists of mappings, security
-        contexts (and their parts) of another type, and security switches that are not booleans.
+        """Fields that cannot be read: container lists that are not lists of mappings, and the fields
+        of a container or pod the checks read that are of another type (``shapes.CONTAINER``,
+        ``shapes.POD_SPEC``: security contexts and their parts, switches that are not booleans …).
         The API server refuses such a spec; a YAML reader other than Kitemark's may still read
         `privileged: y` as true (go-yaml v2 does), so none is ever taken as unset or false."""
-        found = []
+        found = self._unreadable_template()
         for field_name, _ in CONTAINER_FIELDS:
             entries = self.pod_spec.get(field_name)
             if entries is None:
@@ -219,8 +160,18 @@ class PodTemplate:
                 found.append(f"{'.'.join((*self.path, field_name))} (not a list of containers)")
                 continue
             for index, spec in enumerate(entries):
-                found += _wrong_types(spec, (*self.path, f"{field_name}[{index}]"), container=True)
-        return found + _wrong_types(self.pod_spec, self.path, container=False)
+                found += wrong_types(spec, shapes.CONTAINER, ".".join((*self.path, f"{field_name}[{index}]")))
+        return found + wrong_types(self.pod_spec, shapes.POD_SPEC, ".".join(self.path))
+
+    def _unreadable_template(self) -> list[str]:
+        """The step of the path to the pod spec that is not a mapping (``spec.template (a str …)``),
+        and annotations beside it (read for AppArmor) that are not text."""
+        for end in range(1, len(self.path) + 1):
+            value = self.obj.get(*self.path[:end])
+            if value is not None and not isinstance(value, Mapping):
+                return wrong_types(value, shapes.Map(), ".".join(self.path[:end]))
+        at = (*self.path[:-1], "metadata")
+        return wrong_types(self.obj.get(*at), shapes.POD_METADATA, ".".join(at))
 
     @cached_property
     def _containers(self) -> list[Container]:

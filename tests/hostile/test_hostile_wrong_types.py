@@ -1,0 +1,340 @@
+"""A field a cluster check reads, given a value of the wrong type, never reads as compliant.
+
+The API server refuses such an object, so it is in no cluster; read leniently (``podSelector: ""`` is
+falsy like an empty selector, ``hostPort: "80"`` is no number) a check could pass it. For every field
+each cluster check reads (listed in ``FIELDS``), each wrong type is put into an otherwise compliant
+snapshot, and the check must fail or report *error*, in one line naming the field (never a traceback).
+
+``null`` is what the API server makes of it: a field set to null is absent (the outcome is that of
+removing the field), while a null list item or map value is of the wrong type."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kitemark.core.kinds import TargetSpec
+from kitemark.core.model import Finding, Status
+from kitemark.targets.cluster import collect as cluster
+from kitemark.testing import compliant_namespace, run_on_inventory
+
+NAME_LABEL = "kubernetes.io/metadata.name"
+APPARMOR = "container.apparmor.security.beta.kubernetes.io/app"
+NET, NS, POD1, POD2 = "K8S-NET-001", "K8S-NS-001", "K8S-POD-001", "K8S-POD-002"
+PODS = (POD1, POD2)
+
+
+@dataclass(frozen=True)
+class Key:
+    """A map entry (a label, an annotation, a matchLabels entry), not a field: its null is wrong."""
+
+    name: str
+
+
+Path_ = tuple[str | int | Key, ...]
+Field = tuple[tuple[str, ...], str, Path_, str]  # (checks that read it, file, path, type)
+
+
+def selector(key: str, value: str) -> dict[str, Any]:
+    """Selects only ``key=value``, both ways: every field of a label selector is present."""
+    expression = {"key": key, "operator": "In", "values": [value]}
+    return {"matchLabels": {key: value}, "matchExpressions": [expression]}
+
+
+def policy(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    meta = {"name": name, "namespace": "team-a"}
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta, "spec": spec}
+
+
+def container(name: str) -> dict[str, Any]:
+    context = {
+        "privileged": False,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "runAsUser": 1000,
+        "procMount": "Default",
+        "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+        "seLinuxOptions": {"type": "container_t", "user": "", "role": ""},
+        "appArmorProfile": {"type": "RuntimeDefault"},
+        "windowsOptions": {"hostProcess": False},
+    }
+    ports = [{"containerPort": 8080, "hostPort": 0}]
+    return {"name": name, "image": "registry.example/app:1", "securityContext": context, "ports": ports}
+
+
+def snapshot() -> dict[str, dict[str, Any]]:
+    """One compliant namespace: every check passes. Each field the checks read is present (empty
+    selectors spelled out), so a wrong type can replace it."""
+    deny = policy(
+        "default",
+        {
+            "podSelector": {"matchLabels": {}, "matchExpressions": []},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [
+                        {"podSelector": selector("app", "web")},
+                        {"namespaceSelector": selector(NAME_LABEL, "team-a")},
+                    ]
+                }
+            ],
+        },
+    )
+    # Selects some pods and admits a network: neither a default deny nor an opening of every pod.
+    allow = policy(
+        "allow-office",
+        {
+            "podSelector": {"matchLabels": {"app": "web"}},
+            "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}]}],
+        },
+    )
+    pod = {
+        "hostPID": False,
+        "hostIPC": False,
+        "hostNetwork": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 1000,
+            "seccompProfile": {"type": "RuntimeDefault"},
+            "seLinuxOptions": {"type": "container_t"},
+            "appArmorProfile": {"type": "RuntimeDefault"},
+            "windowsOptions": {"hostProcess": False},
+            "sysctls": [{"name": "net.ipv4.tcp_syncookies", "value": "1"}],
+        },
+        "volumes": [{"name": "tmp", "emptyDir": {}}],
+        "initContainers": [container("init")],
+        "containers": [container("app")],
+    }
+    template = {
+        "metadata": {"labels": {"app": "web"}, "annotations": {APPARMOR: "runtime/default"}},
+        "spec": pod,
+    }
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "team-a"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": template},
+    }
+    return {"ns.json": compliant_namespace(), "deny.json": deny, "allow.json": allow, "web.json": deployment}
+
+
+MAPPING, LIST, STRING, BOOLEAN, INTEGER = "a mapping", "a list", "a string", "a boolean", "an integer"
+# Falsy ones first: read as "unset" or "empty", they are the values that could pass.
+WRONG: dict[str, list[Any]] = {
+    MAPPING: ["", [], 0, False, "x", ["x"], 1, True],
+    LIST: ["", {}, 0, False, "x", {"x": "y"}, 1, True],
+    STRING: [0, False, [], {}, 1, 1.5, True, ["x"], {"x": "y"}],
+    BOOLEAN: ["", 0, [], {}, "true", "y", 1],
+    INTEGER: ["", False, [], {}, "0", "1000", True, 1000.5],
+}
+
+
+def _fields() -> list[Field]:
+    """(checks that read it, file, path, type) for every field a cluster check reads."""
+    found: list[Field] = []
+    # Every object: what it is and where it belongs (input errors when wrong, reaching every check).
+    for file, checks in (("ns.json", (NS,)), ("deny.json", (NET,)), ("web.json", PODS)):
+        for path, kind in (
+            (("kind",), STRING),
+            (("apiVersion",), STRING),
+            (("metadata",), MAPPING),
+            (("metadata", "name"), STRING),
+        ):
+            found.append((checks, file, path, kind))
+    found += [
+        ((NET,), "deny.json", ("metadata", "namespace"), STRING),
+        ((PODS), "web.json", ("metadata", "namespace"), STRING),
+    ]
+    # K8S-NS-001: the Namespace's labels and annotations.
+    namespace = compliant_namespace()["metadata"]
+    for section in ("labels", "annotations"):
+        found.append(((NS,), "ns.json", ("metadata", section), MAPPING))
+        found += [((NS,), "ns.json", ("metadata", section, Key(key)), STRING) for key in namespace[section]]
+    # K8S-NET-001: the pods a policy selects, whether it governs ingress, the sources it admits.
+    found += [
+        ((NET,), "deny.json", ("spec",), MAPPING),
+        ((NET,), "deny.json", ("spec", "podSelector"), MAPPING),
+        ((NET,), "deny.json", ("spec", "podSelector", "matchLabels"), MAPPING),
+        ((NET,), "deny.json", ("spec", "podSelector", "matchExpressions"), LIST),
+        ((NET,), "deny.json", ("spec", "policyTypes"), LIST),
+        ((NET,), "deny.json", ("spec", "policyTypes", 0), STRING),
+        ((NET,), "deny.json", ("spec", "ingress"), LIST),
+        ((NET,), "deny.json", ("spec", "ingress", 0), MAPPING),
+        ((NET,), "deny.json", ("spec", "ingress", 0, "from"), LIST),
+    ]
+    for index, field, key in ((0, "podSelector", "app"), (1, "namespaceSelector", NAME_LABEL)):
+        peer: Path_ = ("spec", "ingress", 0, "from", index)
+        found += [
+            ((NET,), "deny.json", peer, MAPPING),
+            ((NET,), "deny.json", (*peer, field), MAPPING),
+            ((NET,), "deny.json", (*peer, field, "matchLabels"), MAPPING),
+            ((NET,), "deny.json", (*peer, field, "matchLabels", Key(key)), STRING),
+            ((NET,), "deny.json", (*peer, field, "matchExpressions"), LIST),
+            ((NET,), "deny.json", (*peer, field, "matchExpressions", 0), MAPPING),
+            ((NET,), "deny.json", (*peer, field, "matchExpressions", 0, "key"), STRING),
+            ((NET,), "deny.json", (*peer, field, "matchExpressions", 0, "operator"), STRING),
+            ((NET,), "deny.json", (*peer, field, "matchExpressions", 0, "values"), LIST),
+            ((NET,), "deny.json", (*peer, field, "matchExpressions", 0, "values", 0), STRING),
+        ]
+    block: Path_ = ("spec", "ingress", 0, "from", 0, "ipBlock")
+    found += [
+        ((NET,), "allow.json", ("spec", "podSelector"), MAPPING),
+        ((NET,), "allow.json", ("spec", "ingress", 0, "from"), LIST),
+        ((NET,), "allow.json", block, MAPPING),
+        ((NET,), "allow.json", (*block, "cidr"), STRING),
+        ((NET,), "allow.json", (*block, "except"), LIST),
+        ((NET,), "allow.json", (*block, "except", 0), STRING),
+    ]
+    # K8S-POD-001/002: the pod template, its security settings and every container's.
+    template: Path_ = ("spec", "template")
+    pod: Path_ = (*template, "spec")
+    found += [
+        (PODS, "web.json", ("spec",), MAPPING),
+        (PODS, "web.json", template, MAPPING),
+        (PODS, "web.json", pod, MAPPING),
+        (PODS, "web.json", (*template, "metadata"), MAPPING),
+        (PODS, "web.json", (*template, "metadata", "annotations"), MAPPING),
+        (PODS, "web.json", (*template, "metadata", "annotations", Key(APPARMOR)), STRING),
+        (PODS, "web.json", (*pod, "hostPID"), BOOLEAN),
+        (PODS, "web.json", (*pod, "hostIPC"), BOOLEAN),
+        (PODS, "web.json", (*pod, "hostNetwork"), BOOLEAN),
+        ((POD2,), "web.json", (*pod, "volumes"), LIST),
+        ((POD2,), "web.json", (*pod, "volumes", 0), MAPPING),
+        ((POD2,), "web.json", (*pod, "securityContext", "sysctls"), LIST),
+        ((POD2,), "web.json", (*pod, "securityContext", "sysctls", 0), MAPPING),
+    ]
+    found += _security_context((*pod, "securityContext"), container=False)
+    for field in ("containers", "initContainers", "ephemeralContainers"):
+        found.append((PODS, "web.json", (*pod, field), LIST))
+    for field in ("containers", "initContainers"):
+        entry: Path_ = (*pod, field, 0)
+        found += [
+            (PODS, "web.json", entry, MAPPING),
+            ((POD2,), "web.json", (*entry, "ports"), LIST),
+            ((POD2,), "web.json", (*entry, "ports", 0), MAPPING),
+            ((POD2,), "web.json", (*entry, "ports", 0, "hostPort"), INTEGER),
+        ]
+        found += _security_context((*entry, "securityContext"), container=True)
+    return found
+
+
+def _security_context(at: Path_, container: bool) -> list[Field]:
+    fields: list[tuple[Path_, str]] = [
+        ((), MAPPING),
+        (("runAsNonRoot",), BOOLEAN),
+        (("runAsUser",), INTEGER),
+        (("seccompProfile",), MAPPING),
+        (("seccompProfile", "type"), STRING),
+        (("seLinuxOptions",), MAPPING),
+        (("seLinuxOptions", "type"), STRING),
+        (("appArmorProfile",), MAPPING),
+        (("appArmorProfile", "type"), STRING),
+        (("windowsOptions",), MAPPING),
+        (("windowsOptions", "hostProcess"), BOOLEAN),
+    ]
+    if container:
+        fields += [
+            (("seLinuxOptions", "user"), STRING),
+            (("seLinuxOptions", "role"), STRING),
+            (("privileged",), BOOLEAN),
+            (("allowPrivilegeEscalation",), BOOLEAN),
+            (("procMount",), STRING),
+            (("capabilities",), MAPPING),
+            (("capabilities", "add"), LIST),
+            (("capabilities", "add", 0), STRING),
+            (("capabilities", "drop"), LIST),
+            (("capabilities", "drop", 0), STRING),
+        ]
+    return [(PODS, "web.json", (*at, *path), kind) for path, kind in fields]
+
+
+FIELDS = _fields()
+
+
+def _id(field: Field) -> str:
+    _, file, path, _ = field
+    return file.removesuffix(".json") + ":" + ".".join(p.name if isinstance(p, Key) else str(p) for p in path)
+
+
+def _changed(
+    objects: dict[str, dict[str, Any]], file: str, path: Path_, value: Any, remove: bool = False
+) -> Any:
+    changed = copy.deepcopy(objects)
+    parent: Any = changed[file]
+    for step in path[:-1]:
+        parent = parent[step.name if isinstance(step, Key) else step]
+    last = path[-1]
+    key = last.name if isinstance(last, Key) else last
+    if remove:
+        del parent[key]
+    elif isinstance(parent, list) and key == len(parent):
+        parent.append(value)
+    else:
+        parent[key] = value
+    return changed
+
+
+def _findings(
+    root: Path, variants: list[dict[str, dict[str, Any]]], checks: tuple[str, ...]
+) -> list[dict[str, list[Finding]]]:
+    """The findings of ``checks`` on each variant of the snapshot, collected together: each variant is
+    a namespace of its own (``team-a`` renamed), in a folder of its own."""
+    for number, objects in enumerate(variants):
+        folder = root / f"v{number}"
+        folder.mkdir(parents=True)
+        for name, obj in objects.items():
+            (folder / name).write_text(json.dumps(obj).replace('"team-a"', f'"team-{number}"'))
+    inventory = cluster.collect(TargetSpec("cluster", "t", str(root)))
+    found = {check_id: run_on_inventory(check_id, inventory) for check_id in checks}
+    unit = "cluster:t/namespace:team-{}"
+    return [{c: found[c].get(unit.format(n), []) for c in checks} for n in range(len(variants))]
+
+
+def _leaf(path: Path_) -> str:
+    """The name a message must give: the last field (or map key) of the path."""
+    named = [p.name if isinstance(p, Key) else p for p in path if not isinstance(p, int)]
+    return str(named[-1])
+
+
+def test_the_snapshot_is_compliant(tmp_path: Path) -> None:
+    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS))
+    for check_id, findings in found.items():
+        assert findings and all(f.status is Status.PASSED for f in findings), (check_id, findings)
+
+
+@pytest.mark.parametrize("field", FIELDS, ids=_id)
+def test_a_wrong_type_in_a_field_a_check_reads_never_passes(tmp_path: Path, field: Field) -> None:
+    checks, file, path, kind = field
+    base = snapshot()
+    variants = [_changed(base, file, path, value) for value in WRONG[kind]]
+    for value, found in zip(WRONG[kind], _findings(tmp_path, variants, checks), strict=True):
+        for check_id, findings in found.items():
+            bad = [f for f in findings if f.status in (Status.FAILED, Status.ERROR)]
+            assert bad, f"{check_id} passed {_id(field)} = {value!r}: {findings}"
+            for finding in bad:
+                assert "\n" not in finding.message and "check raised" not in finding.message, finding.message
+            assert any(_leaf(path) in f.message for f in bad), (check_id, value, [f.message for f in bad])
+
+
+@pytest.mark.parametrize("field", FIELDS, ids=_id)
+def test_null_is_read_as_the_api_server_reads_it(tmp_path: Path, field: Field) -> None:
+    checks, file, path, _ = field
+    base = snapshot()
+    if isinstance(path[-1], int | Key):
+        # A list item or a map entry: null is of the wrong type.
+        [nulled] = _findings(tmp_path, [_changed(base, file, path, None)], checks)
+        for check_id, findings in nulled.items():
+            assert any(f.status in (Status.FAILED, Status.ERROR) for f in findings), (check_id, findings)
+        return
+    # A field: null is absent, as when the field is removed.
+    absent = base if path[-1] == "ephemeralContainers" else _changed(base, file, path, None, remove=True)
+    nulled, removed = _findings(tmp_path, [_changed(base, file, path, None), absent], checks)
+    for check_id in checks:
+        assert [f.status for f in nulled[check_id]] == [f.status for f in removed[check_id]], check_id
