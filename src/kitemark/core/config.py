@@ -76,6 +76,5 @@ def load_config(path: Path | None, implicit: bool = False) -> Config:
         if not target.exists():
             raise UsageError(f"{path}: framework path {entry} not found ({target})")
         resolved.append(target)
-    return Config(
-        path=path, inputs={str(k): v for k, v in inputs.items()}, frameworks=tuple(resolved), implicit=implicit
-    )
+    inputs = {str(k): v for k, v in inputs.items()}
+    return Config(path=path, inputs=inputs, frameworks=tuple(resolved), implicit=implicit)
