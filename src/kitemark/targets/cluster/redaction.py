@@ -4,10 +4,13 @@ read, before validation, messages or the inventory see it:
 - a Secret's ``data``, ``stringData`` and ``binaryData``: every value, whatever its key (keys stay, as
   evidence of what the Secret holds);
 - anywhere in any object: a scalar under a credential-like key (a ConfigMap's ``DB_PASSWORD``, a custom
-  resource's ``spec.password``), the ``value`` of a ``{name, value}`` pair whose name is credential-like
-  (container ``env``), the word after a credential-like flag in ``args``/``command``
-  (``["--password", "x"]``), and secrets written inside any string (``--password=x``,
-  ``Password=x;``, URL passwords, private keys, AWS keys: ``redact_text``).
+  resource's ``spec.password``) unless it is a switch (``"true"``) or an ExternalSecret's ``secretKey``
+  (the name of a key, ``kitemark.core.credential_names``), the ``value`` of a ``{name, value}`` pair whose
+  name is credential-like (container ``env``), and secrets written inside any string (``--password=x``,
+  ``Password=x;``, URL passwords, private keys, AWS keys, YAML blocks: ``redact_text``);
+- ``args``/``command`` read as a sequence (``kitemark.core.command_lines``): the word after
+  ``--password``, ``-pX`` under a MySQL client, ``-p X`` under sshpass, ``-u user:X``; the program is
+  named in the container's ``command``, ``args`` or ``image``.
 
 Empty values stay empty and booleans stay booleans, so a check can still tell set from unset; an
 ``image`` is kept whole (``ghcr.io/org/secret:latest`` is a name and a tag) unless it carries URL user
@@ -21,10 +24,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from kitemark.core import command_lines
+from kitemark.core.credential_names import names_a_key
 from kitemark.core.redaction import (
     SHORT,
     credential_key,
     is_credential_name,
+    marker,
     redact_image,
     redact_short,
     redact_text,
@@ -33,6 +39,7 @@ from kitemark.core.redaction import (
 
 SECRET_FIELDS = ("data", "stringData", "binaryData")
 _ARGV_KEYS = frozenset({"args", "command"})
+_SWITCHES = frozenset({"true", "false", "yes", "no", "null", "~"})  # `agent-inject-token: "true"`
 
 
 def redact_document(data: Any, list_kind: str = "", *, keep_managed_fields: bool = False) -> Any:
@@ -92,7 +99,7 @@ def _walk_dict(node: dict[Any, Any]) -> None:
     for key, value in node.items():
         kind = type(value)
         if kind is str:
-            if type(key) is str and credential_key(key):
+            if type(key) is str and credential_key(key) and not _kept(key, value, node):
                 node[key] = redact_value(value)
             elif key == "image":  # a name and a tag, which checks read: only URL user information goes
                 node[key] = redact_image(value)
@@ -103,10 +110,12 @@ def _walk_dict(node: dict[Any, Any]) -> None:
                 _walk_dict(value)
         elif kind is list:
             if key in _ARGV_KEYS:
-                node[key] = _argv(value)
+                node[key] = _argv(value, node)
+            elif type(key) is str and credential_key(key):
+                _walk_credentials(value)  # `tokens: [a, b]`
             else:
                 _walk_list(value)
-        elif (kind is int or kind is float) and is_credential_name(key):
+        elif (kind is int or kind is float) and type(key) is str and credential_key(key):
             node[key] = redact_value(value)
     name = node.get("name")
     if type(name) is str and "value" in node and is_credential_name(name):
@@ -125,16 +134,27 @@ def _walk_list(node: list[Any]) -> None:
             _walk_list(value)
 
 
-def _argv(args: list[Any]) -> list[Any]:
-    """``args``/``command``: each word's embedded secrets, and the word after ``--password``."""
-    out: list[Any] = []
-    after_flag = False
-    for word in args:
-        if after_flag and isinstance(word, str) and not word.startswith("-"):
-            out.append(redact_value(word))
-        else:
-            out.append(redact_document(word))
-        after_flag = (
-            isinstance(word, str) and word.startswith("-") and "=" not in word and is_credential_name(word)
-        )
-    return out
+def _walk_credentials(node: list[Any]) -> None:
+    """A list under a credential-like key: each string item is a secret, other items are walked."""
+    for index, value in enumerate(node):
+        if type(value) is str:
+            node[index] = redact_value(value)
+    _walk_list(node)
+
+
+def _kept(key: str, value: str, node: dict[Any, Any]) -> bool:
+    """A credential-named string that is no secret: a switch, or an ExternalSecret's key name."""
+    return value.lower() in _SWITCHES or names_a_key(key, node)
+
+
+def _argv(args: list[Any], container: dict[Any, Any]) -> list[Any]:
+    """``args``/``command``, read as a sequence (``kitemark.core.command_lines``): the word after
+    ``--password``, ``-pX`` under a MySQL client (named in ``command``, ``args`` or by the ``image``),
+    ``-p X`` under sshpass, ``-u user:X``; every other word's embedded secrets."""
+    words = [*_list(container.get("command")), *_list(container.get("args"))]
+    tools = command_lines.families(words, container.get("image"))
+    return command_lines.redact_argv(args, tools, marker, redact_document)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if type(value) is list else []

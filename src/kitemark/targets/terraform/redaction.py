@@ -12,6 +12,7 @@ import re
 from contextvars import ContextVar
 from typing import Any
 
+from kitemark.core.credential_names import names_a_key
 from kitemark.core.redaction import is_credential_name, is_marker, marker, redact_text
 from kitemark.targets.terraform.hcl_values import META_KEYS
 
@@ -139,7 +140,8 @@ def _walk(node: Any) -> Any:
         for key, value in node.items():
             if key in META_KEYS:
                 continue
-            node[key] = _mask_literals(value) if is_credential_name(key) else _walk(value)
+            secret = is_credential_name(key) and not names_a_key(key, node)
+            node[key] = _mask_literals(value) if secret else _walk(value)
         _redact_pair(node)
         return node
     if isinstance(node, list):
