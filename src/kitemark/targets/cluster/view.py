@@ -16,7 +16,14 @@ from typing import Any
 from kitemark.core.kinds import InputError
 from kitemark.core.mappings import dig
 from kitemark.targets.cluster.kobject import KObject
-from kitemark.targets.cluster.shapes import NAMESPACE, NETWORK_POLICY, listed, wrong_types
+from kitemark.targets.cluster.shapes import (
+    NAMESPACE,
+    NETWORK_POLICY,
+    ROLE,
+    ROLE_BINDING,
+    listed,
+    wrong_types,
+)
 from kitemark.targets.cluster.workloads import (
     WORKLOAD_READS,
     Container,
@@ -32,6 +39,8 @@ from kitemark.targets.cluster.workloads import (
 __all__ = [
     "NAMESPACE",
     "NETWORK_POLICY",
+    "ROLE",
+    "ROLE_BINDING",
     "WORKLOAD_READS",
     "ClusterView",
     "Container",

@@ -1,0 +1,236 @@
+"""Who may do what on the cluster: role bindings, service account tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from kitemark.core.checks import check, error, failed, not_applicable, passed
+from kitemark.core.model import Finding
+from kitemark.targets.cluster.view import ClusterView, KObject, listed
+
+from .rbac import (
+    ANONYMOUS_BINDINGS,
+    BINDING_READS,
+    BUILT_IN_ROLES,
+    CLUSTER_ADMIN_SUBJECTS,
+    FULL_POWER_ROLE,
+    RBAC_GROUP,
+    allowed_keys,
+    anonymous_allowed,
+    audience,
+    binding_ref,
+    by_name,
+    describe,
+    role_ref,
+    subjects,
+    unreadable,
+    wildcard_rules,
+)
+
+
+def _unread_files(cluster: ClusterView) -> Iterator[Finding]:
+    """A file that could not be read may hold a binding: the check cannot say there is none. (Errors no
+    namespace holds already make the whole unit an error; these are the ones charged to namespaces.)"""
+    if cluster.errors:
+        first = cluster.errors[0]
+        yield error(
+            "snapshot",
+            f"{len(cluster.errors)} file(s) could not be read (first: {first}), so a binding they hold "
+            "is not assessed (see K8S-INPUT-001)",
+            evidence={"unread": [e.path for e in cluster.errors]},
+        )
+
+
+def _grant(binding: KObject, roles: Mapping[str, KObject]) -> tuple[str, str]:
+    """What a ClusterRoleBinding's role grants: ('full' | 'limited' | 'unknown', why)."""
+    kind, name = role_ref(binding)
+    if kind != "ClusterRole":
+        return "unknown", f"its roleRef.kind is {kind!r}, not ClusterRole (the API server refuses it)"
+    if name == FULL_POWER_ROLE:
+        return "full", f"binds ClusterRole {FULL_POWER_ROLE}"
+    role = roles.get(name)
+    if role is not None:
+        bad = unreadable(role)
+        if bad:
+            return "unknown", f"ClusterRole '{name}' cannot be read: {listed(bad)}"
+        rules = wildcard_rules(role)
+        if rules:
+            return (
+                "full",
+                f"binds ClusterRole '{name}', whose rule {rules[0]} grants every verb (*) on every "
+                "resource (*)",
+            )
+        return "limited", f"ClusterRole '{name}' grants no `*` verbs on `*` resources"
+    if name in BUILT_IN_ROLES or name.startswith("system:"):
+        return (
+            "limited",
+            f"ClusterRole '{name}' is Kubernetes' own (not in the snapshot), which grants no `*` on `*`",
+        )
+    return "unknown", f"ClusterRole '{name}' is not in the snapshot, so what it grants cannot be told"
+
+
+def _cluster_admin_finding(
+    binding: KObject, roles: Mapping[str, KObject], cluster: ClusterView, allowed: set[str]
+) -> Finding:
+    ref = binding_ref(binding)
+    bad = unreadable(binding)
+    if bad:
+        return error(
+            ref,
+            f"cannot read the binding: {listed(bad)} (the API server refuses it)",
+            location=binding.source,
+        )
+    grant, why = _grant(binding, roles)
+    found = subjects(binding)
+    kinds = {s.label: audience(s, cluster.system_namespaces) for s in found}
+    # Anonymous and every-tenant groups are never the platform's, whatever the input lists.
+    others = [
+        s
+        for s in found
+        if kinds[s.label] in ("anonymous", "everyone")
+        or (kinds[s.label] == "tenant" and s.key not in allowed)
+    ]
+    evidence: dict[str, Any] = {
+        "roleRef": "/".join(role_ref(binding)),
+        "grants_everything": {"full": True, "limited": False}.get(grant),
+        "reason": why,
+        "subjects": [
+            {"subject": s.label, "audience": kinds[s.label], "allowed": s.key in allowed} for s in found
+        ],
+    }
+    where = binding.source
+    if grant == "full" and others:
+        return failed(
+            ref,
+            f"{why} to {describe(others)}: not the platform's, nor allowed by the input "
+            "cluster_admin_subjects",
+            evidence=evidence,
+            location=where,
+        )
+    if grant == "unknown" and others:
+        return error(ref, f"{why}; it is bound to {describe(others)}", evidence=evidence, location=where)
+    if grant == "limited":
+        return passed(ref, why, evidence=evidence, location=where)
+    whom = describe(found) or "no subject"
+    return passed(
+        ref, f"{why} only to platform or allowed subjects: {whom}", evidence=evidence, location=where
+    )
+
+
+@check(
+    "K8S-RBAC-002",
+    scope="cluster.cluster",
+    title="No ClusterRoleBinding grants cluster-admin (or `*` verbs on `*` resources) to a tenant",
+    severity="critical",
+    rationale="""
+        A ClusterRoleBinding to cluster-admin, or to any ClusterRole with `*` verbs on `*` resources,
+        makes its subjects owners of the whole cluster: every tenant's Secrets, workloads and network
+        policies, and the platform's own controls. On a multi-tenant platform only the platform team
+        and Kubernetes' own components may hold that (NCSC principles 3, separation between users,
+        and 9, secure user management). Every ClusterRoleBinding in the input is assessed, including
+        one a team's folder holds. `system:` users and groups and service accounts of system
+        namespaces are the platform's; `system:anonymous`, `system:unauthenticated`,
+        `system:authenticated`, `system:serviceaccounts` and service accounts of team namespaces
+        (also as `system:serviceaccount:NS:NAME` users) are not. Other subjects are allowed by the
+        input `cluster_admin_subjects` (MoJ: the `github:webops` group). A binding to a ClusterRole
+        the input does not hold (other than Kubernetes' own) cannot be judged: it is an error when a
+        non-platform subject holds it.
+    """,
+    remediation="""
+        Delete the binding, or bind a narrower role in the namespaces that need it (a RoleBinding to
+        `admin` in the team's namespace). If the subject truly administers the platform, add it to
+        `cluster_admin_subjects` in kitemark.yaml:
+
+            inputs:
+              cluster_admin_subjects: [Group/github:webops]
+    """,
+    references=[
+        "https://kubernetes.io/docs/reference/access-authn-authz/rbac/#user-facing-roles",
+        "https://kubernetes.io/docs/concepts/security/rbac-good-practices/",
+    ],
+    reads=[f"{RBAC_GROUP}/ClusterRoleBinding", f"{RBAC_GROUP}/ClusterRole"],
+    inputs=[CLUSTER_ADMIN_SUBJECTS],
+)
+def test_no_cluster_admin_for_tenants(cluster: ClusterView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    bindings = list(cluster.of_kind(f"{RBAC_GROUP}/ClusterRoleBinding"))
+    roles = by_name(cluster.of_kind(f"{RBAC_GROUP}/ClusterRole"))
+    allowed = allowed_keys(inputs.get(CLUSTER_ADMIN_SUBJECTS.name, CLUSTER_ADMIN_SUBJECTS.default))
+    yield from _unread_files(cluster)
+    if not bindings:
+        yield not_applicable("cluster", "the input holds no ClusterRoleBinding")
+        return
+    for binding in bindings:
+        yield _cluster_admin_finding(binding, roles, cluster, allowed)
+
+
+def _anonymous_finding(binding: KObject, cluster: ClusterView, allowed: Any) -> Finding:
+    ref = binding_ref(binding)
+    bad = unreadable(binding)
+    if bad:
+        return error(
+            ref,
+            f"cannot read the binding: {listed(bad)} (the API server refuses it)",
+            location=binding.source,
+        )
+    role = "/".join(role_ref(binding))
+    anonymous = [s for s in subjects(binding) if audience(s, cluster.system_namespaces) == "anonymous"]
+    evidence = {"roleRef": role, "anonymous_subjects": [s.label for s in anonymous]}
+    if not anonymous:
+        return passed(
+            ref,
+            f"binds {role} to no anonymous or unauthenticated subject",
+            evidence=evidence,
+            location=binding.source,
+        )
+    if anonymous_allowed(ref, binding, allowed):
+        evidence["allowed_by"] = "anonymous_bindings"
+        return passed(
+            ref,
+            f"binds {role} to {describe(anonymous)}, as the input anonymous_bindings allows for this binding",
+            evidence=evidence,
+            location=binding.source,
+        )
+    return failed(
+        ref,
+        f"binds {role} to {describe(anonymous)}: anyone who can reach the API server holds it",
+        evidence=evidence,
+        location=binding.source,
+    )
+
+
+@check(
+    "K8S-RBAC-003",
+    scope="cluster.cluster",
+    title="No RoleBinding or ClusterRoleBinding grants a role to system:anonymous or system:unauthenticated",
+    severity="critical",
+    rationale="""
+        `system:anonymous` (the user) and `system:unauthenticated` (the group) are whoever sends a
+        request without credentials. A binding naming either hands its role to the internet, or to
+        every pod on the network (NCSC principles 9, secure user management, and 10, identity and
+        authentication). Every binding in the input is assessed, in system namespaces too: a binding
+        in `kube-system` is no less open. Kubernetes' own version and health endpoints
+        (`system:public-info-viewer`) and kubeadm's `cluster-info` in `kube-public` are the allowed
+        exceptions, each tied to the role it must bind (input `anonymous_bindings`).
+    """,
+    remediation="""
+        Remove `system:anonymous` and `system:unauthenticated` from the binding's subjects (or
+        delete the binding), and grant the role to the authenticated users or service accounts that
+        need it. Keep `--anonymous-auth=false` on the API server where the platform allows it.
+    """,
+    references=[
+        "https://kubernetes.io/docs/reference/access-authn-authz/authentication/#anonymous-requests",
+        "https://kubernetes.io/docs/reference/access-authn-authz/rbac/#discovery-roles",
+    ],
+    reads=BINDING_READS,
+    inputs=[ANONYMOUS_BINDINGS],
+)
+def test_no_anonymous_bindings(cluster: ClusterView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    bindings = list(cluster.of_kind(*BINDING_READS))
+    allowed = inputs.get(ANONYMOUS_BINDINGS.name, ANONYMOUS_BINDINGS.default)
+    yield from _unread_files(cluster)
+    if not bindings:
+        yield not_applicable("cluster", "the input holds no RoleBinding or ClusterRoleBinding")
+        return
+    for binding in bindings:
+        yield _anonymous_finding(binding, cluster, allowed)

@@ -1,0 +1,158 @@
+"""K8S-RBAC-*: the edge cases the fixtures do not show, through the real collector and scopes."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from kitemark.core.model import Finding, Status
+from kitemark.testing import run_check
+
+CRB = "rbac.authorization.k8s.io/v1"
+
+
+def run(check_id: str, root: Path, inputs: dict[str, Any] | None = None) -> list[Finding]:
+    return [f for found in run_check(check_id, root, inputs=inputs).values() for f in found]
+
+
+def by_resource(findings: list[Finding]) -> dict[str, Finding]:
+    return {f.resource: f for f in findings}
+
+
+def write(root: Path, path: str, text: str) -> Path:
+    file = root / path
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(textwrap.dedent(text).lstrip("\n"))
+    return root
+
+
+def binding(name: str, role: str, *subjects: str, kind: str = "ClusterRoleBinding", ns: str = "") -> str:
+    """A binding as YAML; each subject as `Kind name` or `ServiceAccount ns/name`."""
+    meta = f"{{name: '{name}'" + (f", namespace: {ns}" if ns else "") + "}"
+    lines = [f"apiVersion: {CRB}", f"kind: {kind}", f"metadata: {meta}"]
+    lines.append(f"roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: '{role}'}}")
+    lines.append("subjects:")
+    for subject in subjects:
+        sk, _, sname = subject.partition(" ")
+        if sk == "ServiceAccount":
+            sns, _, sname = sname.partition("/")
+            lines.append(f"  - {{kind: ServiceAccount, name: '{sname}', namespace: '{sns}'}}")
+        else:
+            lines.append(f"  - {{kind: {sk}, name: '{sname}', apiGroup: rbac.authorization.k8s.io}}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_cluster_role_binding_in_a_team_folder_is_assessed_under_its_cluster_name(tmp_path: Path) -> None:
+    """The earlier gap: a team's folder holding a ClusterRoleBinding (even one that wrongly names a
+    namespace) passed silently. It is assessed, named without the meaningless namespace."""
+    text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n---\n"
+    text += binding("team-a-admin", "cluster-admin", "Group github:team-a", ns="team-a")
+    write(tmp_path, "team-a/01-rbac.yaml", text)
+    found = by_resource(run("K8S-RBAC-002", tmp_path))
+    finding = found["ClusterRoleBinding/team-a-admin"]
+    assert finding.status is Status.FAILED
+    assert "cluster-admin to Group github:team-a" in finding.message
+    assert str(finding.location).endswith("team-a/01-rbac.yaml:5")
+
+
+def test_system_prefixes_are_judged_by_whom_they_reach(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "crb.yaml",
+        "---\n".join(
+            [
+                binding("masters", "cluster-admin", "Group system:masters"),
+                binding("kube-system-sas", "cluster-admin", "Group system:serviceaccounts:kube-system"),
+                binding("system-sa-user", "cluster-admin", "User system:serviceaccount:kube-system:x"),
+                binding("every-sa", "cluster-admin", "Group system:serviceaccounts"),
+                binding("team-sas", "cluster-admin", "Group system:serviceaccounts:team-a"),
+                binding("anyone", "cluster-admin", "User system:anonymous"),
+            ]
+        ),
+    )
+    found = by_resource(run("K8S-RBAC-002", tmp_path))
+    statuses = {ref.partition("/")[2]: f.status for ref, f in found.items()}
+    assert statuses == {
+        "masters": Status.PASSED,
+        "kube-system-sas": Status.PASSED,
+        "system-sa-user": Status.PASSED,
+        "every-sa": Status.FAILED,
+        "team-sas": Status.FAILED,
+        "anyone": Status.FAILED,
+    }
+
+
+def test_an_unknown_role_is_an_error_for_a_tenant_and_no_concern_for_the_platform(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "crb.yaml",
+        binding("tenant", "mystery", "Group github:team-a")
+        + "---\n"
+        + binding("platform", "mystery", "ServiceAccount kube-system/operator"),
+    )
+    found = by_resource(run("K8S-RBAC-002", tmp_path))
+    tenant = found["ClusterRoleBinding/tenant"]
+    assert tenant.status is Status.ERROR
+    assert "ClusterRole 'mystery' is not in the snapshot" in tenant.message
+    assert found["ClusterRoleBinding/platform"].status is Status.PASSED
+
+
+def test_the_allowed_subjects_are_an_input(tmp_path: Path) -> None:
+    write(tmp_path, "crb.yaml", binding("webops", "cluster-admin", "Group github:webops"))
+    assert run("K8S-RBAC-002", tmp_path)[0].status is Status.PASSED
+    [finding] = run("K8S-RBAC-002", tmp_path, inputs={"cluster_admin_subjects": []})
+    assert finding.status is Status.FAILED
+
+
+def test_a_subject_of_the_wrong_type_is_an_error_naming_the_field(tmp_path: Path) -> None:
+    text = binding("x", "cluster-admin", "Group github:webops").replace("'github:webops'", "[github:webops]")
+    write(tmp_path, "crb.yaml", text)
+    for check_id in ("K8S-RBAC-002", "K8S-RBAC-003"):
+        [finding] = run(check_id, tmp_path)
+        assert finding.status is Status.ERROR, check_id
+        assert "subjects[0].name (a list, not a string)" in finding.message
+
+
+def test_a_role_of_the_wrong_type_is_never_read_as_granting_nothing(tmp_path: Path) -> None:
+    role = f"apiVersion: {CRB}\nkind: ClusterRole\nmetadata: {{name: r}}\n"
+    role += "rules:\n  - verbs: '*'\n    resources: ['*']\n"
+    write(tmp_path, "crb.yaml", role + "---\n" + binding("b", "r", "Group github:team-a"))
+    [finding] = run("K8S-RBAC-002", tmp_path)
+    assert finding.status is Status.ERROR
+    assert "rules[0].verbs (a str, not a list)" in finding.message
+
+
+def test_no_binding_is_not_a_pass(tmp_path: Path) -> None:
+    write(tmp_path, "ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n")
+    for check_id in ("K8S-RBAC-002", "K8S-RBAC-003"):
+        [finding] = run(check_id, tmp_path)
+        assert finding.status is Status.NOT_APPLICABLE, check_id
+
+
+def test_an_unreadable_team_file_makes_the_cluster_checks_an_error(tmp_path: Path) -> None:
+    """A broken 01-rbac.yaml may hold a binding: the cluster-scope checks cannot say there is none."""
+    write(tmp_path, "team-a/00-namespace.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n")
+    write(tmp_path, "team-a/01-rbac.yaml", "kind: ClusterRoleBinding\nmetadata: {name: x\n")
+    write(tmp_path, "crb.yaml", binding("webops", "cluster-admin", "Group github:webops"))
+    for check_id in ("K8S-RBAC-002", "K8S-RBAC-003"):
+        found = by_resource(run(check_id, tmp_path))
+        assert found["snapshot"].status is Status.ERROR, check_id
+        assert "team-a/01-rbac.yaml" in found["snapshot"].message
+        assert found["ClusterRoleBinding/webops"].status is Status.PASSED
+
+
+def test_an_anonymous_exception_holds_only_for_the_role_it_names(tmp_path: Path) -> None:
+    allowed = [{"binding": "RoleBinding/team-a/status", "role": "ClusterRole/status-reader"}]
+    write(
+        tmp_path,
+        "rb.yaml",
+        binding("status", "status-reader", "User system:anonymous", kind="RoleBinding", ns="team-a")
+        + "---\n"
+        + binding("other", "status-reader", "User system:anonymous", kind="RoleBinding", ns="team-a"),
+    )
+    found = by_resource(run("K8S-RBAC-003", tmp_path, inputs={"anonymous_bindings": allowed}))
+    assert found["RoleBinding/team-a/status"].status is Status.PASSED
+    assert found["RoleBinding/team-a/other"].status is Status.FAILED
+    # Without the input, Kubernetes' defaults only: both fail.
+    assert {f.status for f in run("K8S-RBAC-003", tmp_path)} == {Status.FAILED}
