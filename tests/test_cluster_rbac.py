@@ -156,3 +156,39 @@ def test_an_anonymous_exception_holds_only_for_the_role_it_names(tmp_path: Path)
     assert found["RoleBinding/team-a/other"].status is Status.FAILED
     # Without the input, Kubernetes' defaults only: both fail.
     assert {f.status for f in run("K8S-RBAC-003", tmp_path)} == {Status.FAILED}
+
+
+def test_role_bindings_of_system_namespaces_are_the_platforms(tmp_path: Path) -> None:
+    text = binding("x", "cluster-admin", "Group github:webops", kind="RoleBinding", ns="kube-system")
+    text += "---\n" + binding("y", "cluster-admin", "Group github:team-a", kind="RoleBinding", ns="team-a")
+    write(tmp_path, "rb.yaml", text)
+    found = by_resource(run("K8S-RBAC-001", tmp_path))
+    assert list(found) == ["RoleBinding/team-a/y"]
+    assert found["RoleBinding/team-a/y"].status is Status.FAILED
+
+
+def test_a_namespace_without_role_bindings_is_not_a_pass(tmp_path: Path) -> None:
+    write(tmp_path, "ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n")
+    [finding] = run("K8S-RBAC-001", tmp_path)
+    assert finding.status is Status.NOT_APPLICABLE
+    assert "holds no RoleBinding" in finding.message
+
+
+def test_the_permitted_cluster_roles_are_an_input(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "rb.yaml",
+        binding("ci", "edit", "ServiceAccount team-a/ci", kind="RoleBinding", ns="team-a"),
+    )
+    assert run("K8S-RBAC-001", tmp_path)[0].status is Status.PASSED
+    [finding] = run("K8S-RBAC-001", tmp_path, inputs={"permitted_cluster_roles": ["admin"]})
+    assert finding.status is Status.FAILED
+    assert "(admin; input permitted_cluster_roles)" in finding.message
+
+
+def test_a_role_ref_of_the_wrong_type_is_an_error(tmp_path: Path) -> None:
+    text = binding("x", "admin", "Group github:team-a", kind="RoleBinding", ns="team-a")
+    write(tmp_path, "rb.yaml", text.replace("name: 'admin'", "name: [admin]"))
+    [finding] = run("K8S-RBAC-001", tmp_path)
+    assert finding.status is Status.ERROR
+    assert "roleRef.name (a list, not a string)" in finding.message

@@ -119,6 +119,16 @@ def describe(subjects_: list[Subject]) -> str:
     return ", ".join(s.label for s in subjects_)
 
 
+PERMITTED_CLUSTER_ROLES = Input(
+    "permitted_cluster_roles",
+    default=["admin", "edit", "view"],
+    description=(
+        "ClusterRoles a RoleBinding in a team namespace may bind (MoJ: `admin` for the team's GitHub "
+        "group, `edit` or `view` for CI service accounts); a namespace's own Roles are always allowed "
+        "(K8S-RBAC-001)"
+    ),
+    schema={"type": "array", "items": {"type": "string", "minLength": 1}},
+)
 CLUSTER_ADMIN_SUBJECTS = Input(
     "cluster_admin_subjects",
     default=["Group/github:webops"],

@@ -7,7 +7,7 @@ from typing import Any
 
 from kitemark.core.checks import check, error, failed, not_applicable, passed
 from kitemark.core.model import Finding
-from kitemark.targets.cluster.view import ClusterView, KObject, listed
+from kitemark.targets.cluster.view import ClusterView, KObject, NamespaceView, listed
 
 from .rbac import (
     ANONYMOUS_BINDINGS,
@@ -15,6 +15,7 @@ from .rbac import (
     BUILT_IN_ROLES,
     CLUSTER_ADMIN_SUBJECTS,
     FULL_POWER_ROLE,
+    PERMITTED_CLUSTER_ROLES,
     RBAC_GROUP,
     allowed_keys,
     anonymous_allowed,
@@ -27,6 +28,85 @@ from .rbac import (
     unreadable,
     wildcard_rules,
 )
+
+
+def _role_binding_finding(binding: KObject, permitted: list[str]) -> Finding:
+    bad = unreadable(binding)
+    if bad:
+        return error(
+            binding.ref,
+            f"cannot read the binding: {listed(bad)} (the API server refuses it)",
+            location=binding.source,
+        )
+    kind, name = role_ref(binding)
+    whom = describe(subjects(binding)) or "no subject"
+    evidence = {"roleRef": f"{kind}/{name}", "subjects": whom, "permitted_cluster_roles": permitted}
+    if kind == "Role":
+        return passed(
+            binding.ref,
+            f"binds Role '{name}' of this namespace to {whom}",
+            evidence=evidence,
+            location=binding.source,
+        )
+    if kind == "ClusterRole" and name in permitted:
+        return passed(
+            binding.ref,
+            f"binds ClusterRole '{name}' (permitted) to {whom}",
+            evidence=evidence,
+            location=binding.source,
+        )
+    what = f"ClusterRole '{name}'" if kind == "ClusterRole" else f"roleRef of kind {kind!r} named '{name}'"
+    return failed(
+        binding.ref,
+        f"binds {what} to {whom}: not one of the permitted ClusterRoles ({', '.join(permitted) or 'none'}; "
+        "input permitted_cluster_roles)",
+        evidence=evidence,
+        location=binding.source,
+    )
+
+
+@check(
+    "K8S-RBAC-001",
+    scope="cluster.namespace",
+    title="RoleBindings in team namespaces bind only the namespace's own Roles or permitted ClusterRoles",
+    severity="high",
+    rationale="""
+        A RoleBinding can grant, inside its namespace, any ClusterRole of the cluster: bound to
+        `cluster-admin` it makes its subjects owners of the namespace's RBAC, quotas and Secrets,
+        and other platform ClusterRoles (Pod Security Policy bypasses, controllers' roles) hand
+        tenants rights the platform keeps for itself. The platform gives each team `admin` in its
+        own namespaces, and CI service accounts `edit` (or a Role of the namespace), so any other
+        ClusterRole is a deviation to review (NCSC principles 3, separation between users, and 9,
+        secure user management). Roles of the namespace itself are scoped to it and always
+        allowed; the ClusterRoles allowed are the input `permitted_cluster_roles`. RoleBindings of
+        system namespaces are the platform's and out of scope (K8S-RBAC-003 still assesses them).
+    """,
+    remediation="""
+        Bind one of the permitted ClusterRoles, as the namespace's 01-rbac.yaml does:
+
+            roleRef:
+              apiGroup: rbac.authorization.k8s.io
+              kind: ClusterRole
+              name: admin
+
+        or define a Role in the namespace with just the rules needed and bind that. If the platform
+        team approves another ClusterRole for tenants, add it to `permitted_cluster_roles`.
+    """,
+    references=[
+        "https://kubernetes.io/docs/reference/access-authn-authz/rbac/#user-facing-roles",
+        "https://user-guide.cloud-platform.service.justice.gov.uk/documentation/getting-started/env-create.html",
+    ],
+    reads=["v1/Namespace", f"{RBAC_GROUP}/RoleBinding"],
+    inputs=[PERMITTED_CLUSTER_ROLES],
+)
+def test_role_bindings_use_permitted_roles(ns: NamespaceView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    permitted = [str(r) for r in inputs.get(PERMITTED_CLUSTER_ROLES.name, PERMITTED_CLUSTER_ROLES.default)]
+    bindings = ns.of_kind(f"{RBAC_GROUP}/RoleBinding")
+    if not bindings:
+        yield not_applicable(ns.ref, f"namespace {ns.name} holds no RoleBinding{ns.short_note}")
+        return
+    for binding in bindings:
+        yield _role_binding_finding(binding, permitted)
 
 
 def _unread_files(cluster: ClusterView) -> Iterator[Finding]:
