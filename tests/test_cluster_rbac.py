@@ -192,3 +192,54 @@ def test_a_role_ref_of_the_wrong_type_is_an_error(tmp_path: Path) -> None:
     [finding] = run("K8S-RBAC-001", tmp_path)
     assert finding.status is Status.ERROR
     assert "roleRef.name (a list, not a string)" in finding.message
+
+
+TOKEN = """
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {name}
+  namespace: team-a
+  annotations: {{kubernetes.io/service-account.name: ci}}
+  labels: {labels}
+type: {type}
+data: {{token: c2VjcmV0LXRva2VuLXZhbHVl}}
+"""
+
+
+def test_a_token_secret_fails_without_its_value_reaching_the_finding(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "s.yaml",
+        TOKEN.format(name="ci-token", labels="{}", type="kubernetes.io/service-account-token"),
+    )
+    [finding] = run("K8S-RBAC-004", tmp_path)
+    assert finding.status is Status.FAILED
+    assert finding.resource == "Secret/team-a/ci-token"
+    assert "c2VjcmV0" not in repr(finding) and "secret-token-value" not in repr(finding)
+
+
+def test_an_invalidated_legacy_token_does_not_fail(tmp_path: Path) -> None:
+    labels = "{kubernetes.io/legacy-token-invalid-since: '2024-01-01'}"
+    write(
+        tmp_path,
+        "s.yaml",
+        TOKEN.format(name="old", labels=labels, type="kubernetes.io/service-account-token"),
+    )
+    [finding] = run("K8S-RBAC-004", tmp_path)
+    assert finding.status is Status.PASSED and finding.resource == "Namespace/team-a"
+
+
+def test_a_secret_type_of_the_wrong_type_is_an_error(tmp_path: Path) -> None:
+    write(
+        tmp_path, "s.yaml", TOKEN.format(name="x", labels="{}", type="[kubernetes.io/service-account-token]")
+    )
+    [finding] = run("K8S-RBAC-004", tmp_path)
+    assert finding.status is Status.ERROR
+    assert "type (a list, not a string)" in finding.message
+
+
+def test_a_namespace_without_secrets_is_not_a_pass(tmp_path: Path) -> None:
+    write(tmp_path, "ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n")
+    [finding] = run("K8S-RBAC-004", tmp_path)
+    assert finding.status is Status.NOT_APPLICABLE

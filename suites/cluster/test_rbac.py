@@ -7,7 +7,7 @@ from typing import Any
 
 from kitemark.core.checks import check, error, failed, not_applicable, passed
 from kitemark.core.model import Finding
-from kitemark.targets.cluster.view import ClusterView, KObject, NamespaceView, listed
+from kitemark.targets.cluster.view import SECRET, ClusterView, KObject, NamespaceView, listed, wrong_types
 
 from .rbac import (
     ANONYMOUS_BINDINGS,
@@ -314,3 +314,73 @@ def test_no_anonymous_bindings(cluster: ClusterView, inputs: Mapping[str, Any]) 
         return
     for binding in bindings:
         yield _anonymous_finding(binding, cluster, allowed)
+
+
+TOKEN_TYPE = "kubernetes.io/service-account-token"
+SA_ANNOTATION = "kubernetes.io/service-account.name"
+INVALID_LABEL = "kubernetes.io/legacy-token-invalid-since"  # set by Kubernetes 1.29+ on unused legacy tokens
+
+
+def _token_problem(secret: KObject) -> Finding | None:
+    """A failed or error finding for one Secret, or None when it is no usable token Secret."""
+    bad = wrong_types(secret.raw, SECRET)
+    if bad:
+        return error(
+            secret.ref,
+            f"cannot read the Secret's type: {listed(bad)} (the API server refuses it)",
+            location=secret.source,
+        )
+    if secret.get("type") != TOKEN_TYPE or INVALID_LABEL in secret.labels:
+        return None
+    account = secret.annotations.get(SA_ANNOTATION) or "(no service-account.name annotation)"
+    return failed(
+        secret.ref,
+        f"Secret '{secret.name}' is a long-lived token of ServiceAccount {account} (type {TOKEN_TYPE}): "
+        "it never expires and works from anywhere it leaks to",
+        evidence={"secret": secret.name, "type": TOKEN_TYPE, "service_account": account},
+        location=secret.source,
+    )
+
+
+@check(
+    "K8S-RBAC-004",
+    scope="cluster.namespace",
+    title="Team namespaces hold no long-lived ServiceAccount token Secrets",
+    severity="high",
+    rationale="""
+        A Secret of type `kubernetes.io/service-account-token` holds a token that never expires and
+        is not bound to a pod: copied into a CI system, a laptop or a log, it keeps the service
+        account's rights until someone deletes the Secret. Kubernetes stopped creating them in 1.24;
+        pods get short-lived projected tokens, and CI can request one with `kubectl create token`
+        (NCSC principles 9, secure user management, and 10, identity and authentication). Each such
+        Secret in a team namespace fails, with the service account it belongs to; one that
+        Kubernetes has invalidated (label `kubernetes.io/legacy-token-invalid-since`) cannot
+        authenticate and does not. Only the Secret's type, labels and annotations are read, never its
+        data (redacted at collection). Not applicable to a namespace whose input holds no Secret.
+    """,
+    remediation="""
+        Delete the Secret, and have whatever used it request a short-lived token instead
+        (`kubectl create token <service-account> --duration=1h`, or a projected
+        `serviceAccountToken` volume in the pod). For CI outside the cluster prefer OIDC federation
+        (GitHub Actions' OIDC token) over any stored token.
+    """,
+    references=[
+        "https://kubernetes.io/docs/concepts/security/service-accounts/#get-a-token",
+        "https://kubernetes.io/docs/reference/access-authn-authz/service-accounts-admin/#legacy-serviceaccount-token-cleaner",
+    ],
+    reads=["v1/Namespace", "v1/Secret"],
+)
+def test_no_service_account_token_secrets(ns: NamespaceView) -> Iterator[Finding]:
+    secrets = ns.of_kind("v1/Secret")
+    if not secrets:
+        yield not_applicable(ns.ref, f"namespace {ns.name} holds no Secret in the input{ns.short_note}")
+        return
+    problems = [p for p in map(_token_problem, secrets) if p is not None]
+    yield from problems
+    if not problems:
+        yield passed(
+            ns.ref,
+            f"none of its {len(secrets)} Secret(s) is a usable ServiceAccount token{ns.short_note}",
+            evidence={"secrets": len(secrets)},
+            location=ns.location,
+        )

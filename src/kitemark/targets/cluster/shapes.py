@@ -161,3 +161,5 @@ SUBJECT = Map({"kind": STR, "name": STR, "namespace": STR, "apiGroup": STR})
 ROLE_BINDING = Map({"roleRef": ROLE_REF, "subjects": Seq(SUBJECT)})
 POLICY_RULE = Map({"verbs": Seq(STR), "resources": Seq(STR), "apiGroups": Seq(STR)})
 ROLE = Map({"rules": Seq(POLICY_RULE)})
+# K8S-RBAC-004 reads a Secret's type.
+SECRET = Map({"type": STR})

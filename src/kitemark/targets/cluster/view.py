@@ -21,6 +21,7 @@ from kitemark.targets.cluster.shapes import (
     NETWORK_POLICY,
     ROLE,
     ROLE_BINDING,
+    SECRET,
     listed,
     wrong_types,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "NETWORK_POLICY",
     "ROLE",
     "ROLE_BINDING",
+    "SECRET",
     "WORKLOAD_READS",
     "ClusterView",
     "Container",
