@@ -243,3 +243,80 @@ def test_a_namespace_without_secrets_is_not_a_pass(tmp_path: Path) -> None:
     write(tmp_path, "ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n")
     [finding] = run("K8S-RBAC-004", tmp_path)
     assert finding.status is Status.NOT_APPLICABLE
+
+
+def pod(name: str, account: str | None = None, automount: str | None = None) -> str:
+    spec = f"  serviceAccountName: {account}\n" if account else ""
+    spec += f"  automountServiceAccountToken: {automount}\n" if automount is not None else ""
+    return (
+        f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: team-a}}\nspec:\n{spec}"
+        f"  containers: [{{name: app, image: 'registry.example/app:1'}}]\n"
+    )
+
+
+def account(name: str, automount: str | None = None) -> str:
+    extra = f"automountServiceAccountToken: {automount}\n" if automount is not None else ""
+    return f"apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {name}, namespace: team-a}}\n{extra}"
+
+
+def test_a_cluster_role_binding_counts_as_using_the_api(tmp_path: Path) -> None:
+    """ClusterRoleBindings live outside the namespace: the namespace's view carries those naming its
+    service accounts, in each of the three ways a binding can name them."""
+    docs = [
+        account("sa"),
+        pod("p1", "sa"),
+        pod("p2", "as-user"),
+        pod("p3", "in-group"),
+        account("as-user"),
+        account("in-group"),
+        binding("c1", "view", "ServiceAccount team-a/sa"),
+        binding("c2", "view", "User system:serviceaccount:team-a:as-user"),
+    ]
+    write(tmp_path, "a.yaml", "---\n".join(docs))
+    found = by_resource(run("K8S-RBAC-005", tmp_path))
+    assert found["Pod/team-a/p1"].status is Status.PASSED
+    assert "bound by ClusterRoleBinding/c1" in found["Pod/team-a/p1"].message
+    assert found["Pod/team-a/p2"].status is Status.PASSED
+    assert found["Pod/team-a/p3"].status is Status.FAILED
+    write(tmp_path, "b.yaml", binding("c3", "view", "Group system:serviceaccounts:team-a"))
+    assert {f.status for f in run("K8S-RBAC-005", tmp_path)} == {Status.PASSED}
+
+
+def test_the_pod_setting_overrides_the_service_accounts(tmp_path: Path) -> None:
+    docs = [
+        account("sa-off", "false"),
+        pod("pod-on", "sa-off", "true"),
+        account("sa-on", "true"),
+        pod("pod-off", "sa-on", "false"),
+    ]
+    write(tmp_path, "a.yaml", "---\n".join(docs))
+    found = by_resource(run("K8S-RBAC-005", tmp_path))
+    assert found["Pod/team-a/pod-on"].status is Status.FAILED
+    assert "(the pod sets it true)" in found["Pod/team-a/pod-on"].message
+    assert found["Pod/team-a/pod-off"].status is Status.PASSED
+
+
+def test_an_account_missing_from_the_input_is_an_error_but_default_is_known(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", pod("p1", "elsewhere") + "---\n" + pod("p2"))
+    found = by_resource(run("K8S-RBAC-005", tmp_path))
+    assert found["Pod/team-a/p1"].status is Status.ERROR
+    assert "ServiceAccount 'elsewhere' is not in the input" in found["Pod/team-a/p1"].message
+    assert found["Pod/team-a/p2"].status is Status.FAILED
+
+
+def test_automount_of_the_wrong_type_is_an_error(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "a.yaml",
+        pod("p", "default", "'false'") + "---\n" + account("x", "'no'") + "---\n" + pod("q", "x"),
+    )
+    found = by_resource(run("K8S-RBAC-005", tmp_path))
+    assert found["Pod/team-a/p"].status is Status.ERROR
+    assert "automountServiceAccountToken (a str, not a boolean)" in found["Pod/team-a/p"].message
+    assert found["Pod/team-a/q"].status is Status.ERROR
+
+
+def test_a_namespace_without_workloads_is_not_a_pass(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", account("sa"))
+    [finding] = run("K8S-RBAC-005", tmp_path)
+    assert finding.status is Status.NOT_APPLICABLE

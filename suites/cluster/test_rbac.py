@@ -7,8 +7,18 @@ from typing import Any
 
 from kitemark.core.checks import check, error, failed, not_applicable, passed
 from kitemark.core.model import Finding
-from kitemark.targets.cluster.view import SECRET, ClusterView, KObject, NamespaceView, listed, wrong_types
+from kitemark.targets.cluster.view import (
+    SECRET,
+    WORKLOAD_READS,
+    ClusterView,
+    KObject,
+    NamespaceView,
+    Workload,
+    listed,
+    wrong_types,
+)
 
+from . import automount
 from .rbac import (
     ANONYMOUS_BINDINGS,
     BINDING_READS,
@@ -28,6 +38,7 @@ from .rbac import (
     unreadable,
     wildcard_rules,
 )
+from .workloads import NO_WORKLOADS
 
 
 def _role_binding_finding(binding: KObject, permitted: list[str]) -> Finding:
@@ -383,4 +394,65 @@ def test_no_service_account_token_secrets(ns: NamespaceView) -> Iterator[Finding
             f"none of its {len(secrets)} Secret(s) is a usable ServiceAccount token{ns.short_note}",
             evidence={"secrets": len(secrets)},
             location=ns.location,
+        )
+
+
+def _token_finding(workload: Workload, accounts: Mapping[str, KObject], bound: Any) -> Finding:
+    verdicts = [automount.assess(t.pod_spec, accounts, bound) for t in workload.templates]
+    evidence = verdicts[0][2] if len(verdicts) == 1 else {"assessed": [v[2] for v in verdicts]}
+    for outcome, make in (("fail", failed), ("unknown", error)):
+        found = [why for verdict, why, _ in verdicts if verdict == outcome]
+        if found:
+            return make(workload.ref, found[0], evidence=evidence, location=workload.source)
+    return passed(workload.ref, verdicts[0][1], evidence=evidence, location=workload.source)
+
+
+@check(
+    "K8S-RBAC-005",
+    scope="cluster.namespace",
+    title="Workloads whose ServiceAccount holds no role do not mount its API token",
+    severity="medium",
+    rationale="""
+        Kubernetes mounts a service account token into every pod unless told not to. A pod that
+        never talks to the API server gains nothing from it, but anyone who compromises the pod
+        gets a credential for the API: at best discovery of the cluster, at worst whatever a later
+        binding grants the account. A workload whose ServiceAccount no RoleBinding (in its
+        namespace) or ClusterRoleBinding names has no role to use, so its token should be off
+        (NCSC principles 5, operational security, and 9, secure user management). The pod's
+        `automountServiceAccountToken` overrides the ServiceAccount's, as Kubernetes applies it; a
+        binding naming the account (also as `system:serviceaccount:NS:NAME`, or the group
+        `system:serviceaccounts:NS`) counts as using the API. A ServiceAccount the input does not
+        hold (other than `default`, which Kubernetes creates) makes the workload an error, since its
+        own setting is unknown. Workloads are found as for K8S-POD-001.
+    """,
+    remediation="""
+        Turn the token off on the ServiceAccount (every pod using it) or on the pod template:
+
+            apiVersion: v1
+            kind: ServiceAccount
+            metadata: {name: my-app, namespace: <namespace>}
+            automountServiceAccountToken: false
+
+        A pod that does use the API keeps its token and gets a Role bound to its own ServiceAccount.
+    """,
+    references=[
+        "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#opt-out-of-api-credential-automounting",
+        "https://kubernetes.io/docs/concepts/security/rbac-good-practices/",
+    ],
+    reads=["v1/Namespace", "v1/ServiceAccount", *BINDING_READS, *WORKLOAD_READS],
+)
+def test_unused_tokens_not_mounted(ns: NamespaceView) -> Iterator[Finding]:
+    workloads, unassessed = ns.workloads(), ns.unassessed()
+    if not workloads and not unassessed:
+        yield not_applicable(ns.ref, NO_WORKLOADS, evidence={"note": ns.note} if ns.note else None)
+        return
+    accounts = {a.name: a for a in ns.of_kind("v1/ServiceAccount")}
+    bound = automount.bound_accounts(ns)
+    for workload in workloads:
+        yield _token_finding(workload, accounts, bound)
+    for ref, obj, where in unassessed:
+        yield error(
+            ref,
+            f"holds containers at {where}, which is not a pod template Kitemark reads: not assessed",
+            location=obj.source,
         )

@@ -163,3 +163,6 @@ POLICY_RULE = Map({"verbs": Seq(STR), "resources": Seq(STR), "apiGroups": Seq(ST
 ROLE = Map({"rules": Seq(POLICY_RULE)})
 # K8S-RBAC-004 reads a Secret's type.
 SECRET = Map({"type": STR})
+# K8S-RBAC-005 reads which service account a pod runs as and whether its token is mounted.
+POD_TOKEN = Map({"automountServiceAccountToken": BOOL, "serviceAccountName": STR, "serviceAccount": STR})
+SERVICE_ACCOUNT = Map({"automountServiceAccountToken": BOOL})
