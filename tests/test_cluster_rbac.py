@@ -320,3 +320,9 @@ def test_a_namespace_without_workloads_is_not_a_pass(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", account("sa"))
     [finding] = run("K8S-RBAC-005", tmp_path)
     assert finding.status is Status.NOT_APPLICABLE
+
+
+def test_eks_own_cluster_admin_binding_passes_by_default(tmp_path: Path) -> None:
+    write(tmp_path, "crb.yaml", binding("eks:addon-cluster-admin", "cluster-admin", "User eks:addon-manager"))
+    [finding] = run("K8S-RBAC-002", tmp_path)
+    assert finding.status is Status.PASSED

@@ -131,7 +131,8 @@ PERMITTED_CLUSTER_ROLES = Input(
 )
 CLUSTER_ADMIN_SUBJECTS = Input(
     "cluster_admin_subjects",
-    default=["Group/github:webops"],
+    # EKS binds cluster-admin to its add-on manager (ClusterRoleBinding eks:addon-cluster-admin).
+    default=["Group/github:webops", "User/eks:addon-manager"],
     description=(
         "Subjects allowed a ClusterRoleBinding to cluster-admin (or any `*` verbs on `*` resources) "
         "besides the platform's own (`system:` users and groups, service accounts of system namespaces), "
