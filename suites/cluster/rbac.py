@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kitemark.core.inputs import Input
+from kitemark.targets.cluster.bindings import SA_GROUP, SA_USER
 from kitemark.targets.cluster.view import ROLE, ROLE_BINDING, KObject, is_system, wrong_types
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -21,8 +22,6 @@ BINDING_READS = [f"{RBAC_GROUP}/RoleBinding", f"{RBAC_GROUP}/ClusterRoleBinding"
 
 ANONYMOUS = {("User", "system:anonymous"), ("Group", "system:unauthenticated")}
 EVERYONE = {("Group", "system:authenticated"), ("Group", "system:serviceaccounts")}
-SA_USER = "system:serviceaccount:"
-SA_GROUP = "system:serviceaccounts:"
 # Kubernetes' own roles, known without reading them: none of them grants `*` on `*` except
 # cluster-admin (kube-apiserver's bootstrap policy).
 BUILT_IN_ROLES = frozenset({"admin", "edit", "view"})
