@@ -326,3 +326,12 @@ def test_eks_own_cluster_admin_binding_passes_by_default(tmp_path: Path) -> None
     write(tmp_path, "crb.yaml", binding("eks:addon-cluster-admin", "cluster-admin", "User eks:addon-manager"))
     [finding] = run("K8S-RBAC-002", tmp_path)
     assert finding.status is Status.PASSED
+
+
+def test_the_default_anonymous_exception_is_tied_to_its_role(tmp_path: Path) -> None:
+    name = "system:public-info-viewer"
+    write(tmp_path, "a.yaml", binding(name, name, "Group system:unauthenticated"))
+    assert run("K8S-RBAC-003", tmp_path)[0].status is Status.PASSED
+    write(tmp_path, "a.yaml", binding(name, "edit", "Group system:unauthenticated"))
+    [finding] = run("K8S-RBAC-003", tmp_path)
+    assert finding.status is Status.FAILED and "binds ClusterRole/edit" in finding.message
