@@ -27,6 +27,10 @@ NAME_LABEL = "kubernetes.io/metadata.name"
 APPARMOR = "container.apparmor.security.beta.kubernetes.io/app"
 NET, NS, POD1, POD2 = "K8S-NET-001", "K8S-NS-001", "K8S-POD-001", "K8S-POD-002"
 PODS = (POD1, POD2)
+RBAC1, RBAC2, RBAC3, RBAC4, RBAC5 = (f"K8S-RBAC-00{n}" for n in range(1, 6))
+RBAC = (RBAC1, RBAC2, RBAC3, RBAC4, RBAC5)
+CLUSTER_CHECKS = (RBAC2, RBAC3)  # one unit for the cluster: each variant's findings are picked by name
+RBAC_V1 = "rbac.authorization.k8s.io/v1"
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,55 @@ def snapshot() -> dict[str, dict[str, Any]]:
         "metadata": {"name": "web", "namespace": "team-a"},
         "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": template},
     }
-    return {"ns.json": compliant_namespace(), "deny.json": deny, "allow.json": allow, "web.json": deployment}
+    pod["serviceAccountName"] = "web"
+    pod["automountServiceAccountToken"] = False
+    meta = {"name": "web", "namespace": "team-a"}
+    account = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": meta,
+        "automountServiceAccountToken": False,
+    }
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque"}
+    subject = {
+        "kind": "Group",
+        "name": "github:team-a",
+        "namespace": "",
+        "apiGroup": "rbac.authorization.k8s.io",
+    }
+    role_ref = {"kind": "ClusterRole", "name": "admin", "apiGroup": "rbac.authorization.k8s.io"}
+    role_binding = {
+        "apiVersion": RBAC_V1,
+        "kind": "RoleBinding",
+        "metadata": {"name": "admin", "namespace": "team-a"},
+        "roleRef": role_ref,
+        "subjects": [subject],
+    }
+    # Named `team-a`, so each variant's copy is its own (`team-N`) and bound to its own ClusterRole.
+    cluster_role = {
+        "apiVersion": RBAC_V1,
+        "kind": "ClusterRole",
+        "metadata": {"name": "team-a"},
+        "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]}],
+    }
+    cluster_binding = {
+        "apiVersion": RBAC_V1,
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "team-a"},
+        "roleRef": {**role_ref, "name": "team-a"},
+        "subjects": [subject],
+    }
+    return {
+        "ns.json": compliant_namespace(),
+        "deny.json": deny,
+        "allow.json": allow,
+        "web.json": deployment,
+        "sa.json": account,
+        "secret.json": secret,
+        "rb.json": role_binding,
+        "cr.json": cluster_role,
+        "crb.json": cluster_binding,
+    }
 
 
 MAPPING, LIST, STRING, BOOLEAN, INTEGER = "a mapping", "a list", "a string", "a boolean", "an integer"
@@ -192,6 +244,7 @@ def _fields() -> list[Field]:
         ((NET,), "allow.json", (*block, "except"), LIST),
         ((NET,), "allow.json", (*block, "except", 0), STRING),
     ]
+    found += _rbac_fields()
     # K8S-POD-001/002: the pod template, its security settings and every container's.
     template: Path_ = ("spec", "template")
     pod: Path_ = (*template, "spec")
@@ -222,6 +275,39 @@ def _fields() -> list[Field]:
             ((POD2,), "web.json", (*entry, "ports", 0, "hostPort"), INTEGER),
         ]
         found += _security_context((*entry, "securityContext"), container=True)
+    found += [
+        ((RBAC5,), "web.json", (*pod, "serviceAccountName"), STRING),
+        ((RBAC5,), "web.json", (*pod, "automountServiceAccountToken"), BOOLEAN),
+    ]
+    return found
+
+
+def _rbac_fields() -> list[Field]:
+    """K8S-RBAC-*: a binding's role and subjects, a ClusterRole's rules, a Secret's type, a
+    ServiceAccount's automount switch."""
+    found: list[Field] = [
+        ((RBAC4,), "secret.json", ("type",), STRING),
+        ((RBAC5,), "sa.json", ("automountServiceAccountToken",), BOOLEAN),
+    ]
+    for file, checks in (("rb.json", (RBAC1, RBAC3)), ("crb.json", (RBAC2, RBAC3))):
+        found += [
+            (checks, file, ("roleRef",), MAPPING),
+            (checks, file, ("subjects",), LIST),
+            (checks, file, ("subjects", 0), MAPPING),
+        ]
+        found += [(checks, file, ("roleRef", key), STRING) for key in ("kind", "name", "apiGroup")]
+        found += [
+            (checks, file, ("subjects", 0, key), STRING) for key in ("kind", "name", "namespace", "apiGroup")
+        ]
+    found += [
+        ((RBAC2,), "cr.json", ("rules",), LIST),
+        ((RBAC2,), "cr.json", ("rules", 0), MAPPING),
+    ]
+    for key in ("verbs", "resources", "apiGroups"):
+        found += [
+            ((RBAC2,), "cr.json", ("rules", 0, key), LIST),
+            ((RBAC2,), "cr.json", ("rules", 0, key, 0), STRING),
+        ]
     return found
 
 
@@ -293,8 +379,14 @@ def _findings(
             (folder / name).write_text(json.dumps(obj).replace('"team-a"', f'"team-{number}"'))
     inventory = cluster.collect(TargetSpec("cluster", "t", str(root)))
     found = {check_id: run_on_inventory(check_id, inventory) for check_id in checks}
-    unit = "cluster:t/namespace:team-{}"
-    return [{c: found[c].get(unit.format(n), []) for c in checks} for n in range(len(variants))]
+
+    def of_variant(check_id: str, number: int) -> list[Finding]:
+        if check_id in CLUSTER_CHECKS:
+            whole = found[check_id].get("cluster:t/cluster", [])
+            return [f for f in whole if f"team-{number}" in f.resource.split("/")]
+        return found[check_id].get(f"cluster:t/namespace:team-{number}", [])
+
+    return [{c: of_variant(c, n) for c in checks} for n in range(len(variants))]
 
 
 def _leaf(path: Path_) -> str:
@@ -304,7 +396,7 @@ def _leaf(path: Path_) -> str:
 
 
 def test_the_snapshot_is_compliant(tmp_path: Path) -> None:
-    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS))
+    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS, *RBAC))
     for check_id, findings in found.items():
         assert findings and all(f.status is Status.PASSED for f in findings), (check_id, findings)
 

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kitemark.core.kinds import InputError, Inventory, Unit
+from kitemark.targets.cluster.bindings import service_account_namespaces
 from kitemark.targets.cluster.inputs import SYSTEM_NAMESPACES
 from kitemark.targets.cluster.view import ClusterView, KObject, NamespaceView, is_system
 
@@ -65,11 +66,15 @@ def namespace_units(inventory: Inventory, inputs: Mapping[str, Any]) -> list[Uni
     patterns = _system_patterns(inputs)
     namespace_objects: dict[str, KObject] = {}
     members: dict[str, list[KObject]] = defaultdict(list)
+    cluster_bindings: dict[str, list[KObject]] = defaultdict(list)
     for obj in _objects(inventory):
         if obj.kind == "Namespace" and not obj.group:
             namespace_objects[obj.name] = obj
         elif obj.namespace:
             members[obj.namespace].append(obj)
+        if obj.kind == "ClusterRoleBinding" and obj.group == "rbac.authorization.k8s.io":
+            for ns in service_account_namespaces(obj.raw):
+                cluster_bindings[ns].append(obj)
     errors: dict[str, list[InputError]] = defaultdict(list)
     for error, namespaces in _errors(inventory):
         for ns in namespaces:
@@ -90,6 +95,7 @@ def namespace_units(inventory: Inventory, inputs: Mapping[str, Any]) -> list[Uni
             objects=tuple(objects),
             defaulted=sum(1 for o in objects if o.defaulted),
             system=system,
+            cluster_bindings=tuple(cluster_bindings.get(name, ())),
         )
         units.append(Unit(f"{label}/namespace:{name}", label, view, errors=list(errors.get(name, ()))))
     return units

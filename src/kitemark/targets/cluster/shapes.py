@@ -154,3 +154,15 @@ POD_METADATA = Map({"annotations": Map(values=STR)})  # AppArmor profiles by ann
 POD_SPEC = Map(
     {"hostPID": BOOL, "hostIPC": BOOL, "hostNetwork": BOOL, "securityContext": Map(_SECURITY_CONTEXT)}
 )
+
+# K8S-RBAC-001..003 read a binding's role and subjects, and a role's rules.
+ROLE_REF = Map({"kind": STR, "name": STR, "apiGroup": STR})
+SUBJECT = Map({"kind": STR, "name": STR, "namespace": STR, "apiGroup": STR})
+ROLE_BINDING = Map({"roleRef": ROLE_REF, "subjects": Seq(SUBJECT)})
+POLICY_RULE = Map({"verbs": Seq(STR), "resources": Seq(STR), "apiGroups": Seq(STR)})
+ROLE = Map({"rules": Seq(POLICY_RULE)})
+# K8S-RBAC-004 reads a Secret's type.
+SECRET = Map({"type": STR})
+# K8S-RBAC-005 reads which service account a pod runs as and whether its token is mounted.
+POD_TOKEN = Map({"automountServiceAccountToken": BOOL, "serviceAccountName": STR, "serviceAccount": STR})
+SERVICE_ACCOUNT = Map({"automountServiceAccountToken": BOOL})

@@ -16,7 +16,17 @@ from typing import Any
 from kitemark.core.kinds import InputError
 from kitemark.core.mappings import dig
 from kitemark.targets.cluster.kobject import KObject
-from kitemark.targets.cluster.shapes import NAMESPACE, NETWORK_POLICY, listed, wrong_types
+from kitemark.targets.cluster.shapes import (
+    NAMESPACE,
+    NETWORK_POLICY,
+    POD_TOKEN,
+    ROLE,
+    ROLE_BINDING,
+    SECRET,
+    SERVICE_ACCOUNT,
+    listed,
+    wrong_types,
+)
 from kitemark.targets.cluster.workloads import (
     WORKLOAD_READS,
     Container,
@@ -32,6 +42,11 @@ from kitemark.targets.cluster.workloads import (
 __all__ = [
     "NAMESPACE",
     "NETWORK_POLICY",
+    "POD_TOKEN",
+    "ROLE",
+    "ROLE_BINDING",
+    "SECRET",
+    "SERVICE_ACCOUNT",
     "WORKLOAD_READS",
     "ClusterView",
     "Container",
@@ -79,6 +94,8 @@ class NamespaceView:
     objects: tuple[KObject, ...]
     defaulted: int = 0
     system: bool = False
+    # ClusterRoleBindings naming a service account of this namespace (they live outside it).
+    cluster_bindings: tuple[KObject, ...] = ()
 
     @property
     def ref(self) -> str:
