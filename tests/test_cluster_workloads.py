@@ -1,0 +1,192 @@
+"""The workload operations checks (K8S-RES, K8S-PROBE, K8S-IMG, K8S-PROD, K8S-HEALTH): edge cases
+their fixtures do not cover."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kitemark.core.model import Finding, Status
+from kitemark.testing import compliant_namespace, run_check
+from suites.cluster.resources import parse_quantity
+
+NS = "team-a"
+IMAGE = "754256621582.dkr.ecr.eu-west-2.amazonaws.com/team-a/web:1.2.3"
+RESOURCES = {"requests": {"cpu": "50m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+PROBE = {"httpGet": {"path": "/health", "port": 8080}}
+
+
+def container(name: str = "app", **fields: Any) -> dict[str, Any]:
+    """A container every workload check passes; ``fields`` replace (or, as ``None``, remove) fields."""
+    spec: dict[str, Any] = {
+        "name": name,
+        "image": IMAGE,
+        "resources": RESOURCES,
+        "livenessProbe": PROBE,
+        "readinessProbe": PROBE,
+    }
+    for key, value in fields.items():
+        if value is None:
+            spec.pop(key, None)
+        else:
+            spec[key] = value
+    return spec
+
+
+def deployment(name: str = "web", *containers: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    pod = {"containers": list(containers) or [container()]}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": pod},
+            **spec,
+        },
+    }
+
+
+def run(
+    tmp_path: Path, check_id: str, *objects: dict[str, Any], inputs: dict[str, Any] | None = None
+) -> list[Finding]:
+    folder = tmp_path / check_id
+    folder.mkdir(exist_ok=True)
+    for number, obj in enumerate([compliant_namespace(NS), *objects]):
+        (folder / f"{number}.json").write_text(json.dumps(obj))
+    found = run_check(check_id, folder, inputs=inputs)
+    return found[f"cluster:t/namespace:{NS}"]
+
+
+def only(findings: list[Finding], resource: str) -> Finding:
+    [finding] = [f for f in findings if f.resource == resource]
+    return finding
+
+
+# --- quantities -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("512Mi", Decimal(512 * 2**20)),
+        ("1Gi", Decimal(2**30)),
+        ("300M", Decimal(300_000_000)),
+        ("100m", Decimal("0.1")),
+        ("0.5", Decimal("0.5")),
+        (2, Decimal(2)),
+        ("1e3", Decimal(1000)),
+        (".5Gi", Decimal(2**29)),
+    ],
+)
+def test_quantities_are_read_as_kubernetes_reads_them(text: Any, value: Decimal) -> None:
+    assert parse_quantity(text) == value
+
+
+@pytest.mark.parametrize("text", ["lots", "1GB", "", "Mi", True, None, [], "1 Gi"])
+def test_what_is_not_a_quantity_is_none(text: Any) -> None:
+    assert parse_quantity(text) is None
+
+
+# --- K8S-RES-001 / K8S-RES-002 ---------------------------------------------------------------------
+
+
+def test_ephemeral_containers_are_not_required_to_set_resources(tmp_path: Path) -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web", "namespace": NS},
+        "spec": {
+            "containers": [container()],
+            "ephemeralContainers": [{"name": "debugger", "image": "busybox:1.36"}],
+        },
+    }
+    [finding] = run(tmp_path, "K8S-RES-001", pod)
+    assert finding.status is Status.PASSED, finding.message
+    assert finding.evidence["not_assessed"]["containers"] == ["ephemeralContainer 'debugger'"]
+
+
+def test_limitrange_defaults_count_only_when_the_input_says_so(tmp_path: Path) -> None:
+    limit_range = {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": {"name": "limitrange", "namespace": NS},
+        "spec": {"limits": [{"type": "Container", "default": {"cpu": "1", "memory": "1Gi"}}]},
+    }
+    bare = deployment("web", container(resources=None))
+    [counted] = run(tmp_path, "K8S-RES-001", limit_range, bare)
+    assert counted.status is Status.PASSED, counted.message
+    # `defaultRequest` unset: the API server makes it `default`.
+    assert counted.evidence["containers"][0]["requests.memory"] == {
+        "value": "1Gi",
+        "from": "LimitRange 'limitrange'",
+    }
+    [ignored] = run(tmp_path, "K8S-RES-001", limit_range, bare, inputs={"resources_from_limitrange": False})
+    assert ignored.status is Status.FAILED
+    assert "sets no requests.cpu, requests.memory, limits.cpu, limits.memory" in ignored.message
+
+
+def test_an_unreadable_limitrange_is_an_error_and_lends_no_defaults(tmp_path: Path) -> None:
+    limit_range = {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": {"name": "limitrange", "namespace": NS},
+        "spec": {"limits": [{"type": "Container", "default": "1Gi"}]},
+    }
+    findings = run(tmp_path, "K8S-RES-001", limit_range, deployment("web", container(resources=None)))
+    assert only(findings, "LimitRange/team-a/limitrange").status is Status.ERROR
+    assert "default (a str, not a mapping)" in only(findings, "LimitRange/team-a/limitrange").message
+    assert only(findings, "Deployment/team-a/web").status is Status.FAILED
+
+
+@pytest.mark.parametrize("check_id", ["K8S-RES-001", "K8S-RES-002"])
+@pytest.mark.parametrize(
+    ("resources", "field"),
+    [("1Gi", "resources"), ({"limits": ["1Gi"]}, "limits"), ({"limits": {"memory": None}}, "memory")],
+)
+def test_resources_of_the_wrong_type_are_an_error(
+    tmp_path: Path, check_id: str, resources: Any, field: str
+) -> None:
+    [finding] = run(tmp_path, check_id, deployment("web", container(resources=resources)))
+    assert finding.status is Status.ERROR
+    assert field in finding.message
+
+
+def test_a_value_that_is_not_a_quantity_fails(tmp_path: Path) -> None:
+    resources = {"requests": {"cpu": "a bit", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+    [finding] = run(tmp_path, "K8S-RES-001", deployment("web", container(resources=resources)))
+    assert finding.status is Status.FAILED
+    assert "not quantities (requests.cpu: 'a bit')" in finding.message
+
+
+def test_required_resources_is_an_input(tmp_path: Path) -> None:
+    requests_only = {"requests": {"cpu": "50m", "memory": "256Mi"}}
+    web = deployment("web", container(resources=requests_only))
+    inputs = {"required_resources": ["requests.cpu", "requests.memory"]}
+    [finding] = run(tmp_path, "K8S-RES-001", web, inputs=inputs)
+    assert finding.status is Status.PASSED
+    [none] = run(tmp_path, "K8S-RES-001", web, inputs={"required_resources": []})
+    assert none.status is Status.NOT_APPLICABLE
+
+
+def test_memory_ratio_is_an_input_and_a_missing_limit_fails(tmp_path: Path) -> None:
+    loose = {"requests": {"memory": "256Mi"}, "limits": {"memory": "1Gi"}}
+    web = deployment("web", container(resources=loose))
+    [strict] = run(tmp_path, "K8S-RES-002", web)
+    assert strict.status is Status.FAILED and "4 times its request" in strict.message
+    [relaxed] = run(tmp_path, "K8S-RES-002", web, inputs={"memory_limit_request_ratio": 4})
+    assert relaxed.status is Status.PASSED
+    [unbounded] = run(
+        tmp_path, "K8S-RES-002", deployment("web", container(resources={"requests": {"memory": "1Gi"}}))
+    )
+    assert unbounded.status is Status.FAILED and "no memory limit" in unbounded.message
+
+
+def test_no_workloads_is_not_applicable(tmp_path: Path) -> None:
+    [finding] = run(tmp_path, "K8S-RES-001")
+    assert finding.status is Status.NOT_APPLICABLE
