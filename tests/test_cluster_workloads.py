@@ -12,6 +12,7 @@ import pytest
 
 from kitemark.core.model import Finding, Status
 from kitemark.testing import compliant_namespace, run_check
+from suites.cluster.images import parse_image
 from suites.cluster.resources import parse_quantity
 
 NS = "team-a"
@@ -190,3 +191,77 @@ def test_memory_ratio_is_an_input_and_a_missing_limit_fails(tmp_path: Path) -> N
 def test_no_workloads_is_not_applicable(tmp_path: Path) -> None:
     [finding] = run(tmp_path, "K8S-RES-001")
     assert finding.status is Status.NOT_APPLICABLE
+
+
+# --- K8S-IMG-001 / K8S-IMG-002 ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "repository", "tag", "full"),
+    [
+        ("nginx", "nginx", None, "docker.io/library/nginx"),
+        ("nginx:1.27", "nginx", "1.27", "docker.io/library/nginx"),
+        ("docker.io/nginx:1", "docker.io/nginx", "1", "docker.io/library/nginx"),
+        ("ministryofjustice/x:1", "ministryofjustice/x", "1", "docker.io/ministryofjustice/x"),
+        ("localhost:5000/x", "localhost:5000/x", None, "localhost:5000/x"),
+        (
+            "registry.example.org:5000/a/b:2",
+            "registry.example.org:5000/a/b",
+            "2",
+            "registry.example.org:5000/a/b",
+        ),
+        (
+            "ghcr.io/ministryofjustice/x@sha256:ab",
+            "ghcr.io/ministryofjustice/x",
+            None,
+            "ghcr.io/ministryofjustice/x",
+        ),
+    ],
+)
+def test_image_references_split_as_the_runtime_splits_them(
+    text: str, repository: str, tag: str | None, full: str
+) -> None:
+    image = parse_image(text)
+    assert (image.repository, image.tag, image.full_repository) == (repository, tag, full)
+
+
+def test_an_allowed_organisation_is_not_a_prefix_of_another(tmp_path: Path) -> None:
+    web = deployment("web", container(image="ghcr.io/ministryofjustice-fork/web:1.0.0"))
+    [finding] = run(tmp_path, "K8S-IMG-002", web)
+    assert finding.status is Status.FAILED
+
+
+DIGESTED = "ghcr.io/ministryofjustice/web@sha256:" + "a" * 64
+
+
+def test_digest_pinning_is_an_input(tmp_path: Path) -> None:
+    web = deployment("web", container(), container("sidecar", image=DIGESTED))
+    [by_tag] = run(tmp_path, "K8S-IMG-001", web)
+    assert by_tag.status is Status.PASSED
+    [by_digest] = run(tmp_path, "K8S-IMG-001", web, inputs={"require_image_digest": True})
+    assert by_digest.status is Status.FAILED
+    assert by_digest.message == (
+        f"container 'app' image {IMAGE} is not pinned by digest (input require_image_digest)"
+    )
+
+
+def test_a_malformed_digest_or_a_missing_image_fails(tmp_path: Path) -> None:
+    web = deployment("web", container(image="ghcr.io/ministryofjustice/web@sha256:oops"))
+    [malformed] = run(tmp_path, "K8S-IMG-001", web)
+    assert malformed.status is Status.FAILED and "malformed digest" in malformed.message
+    for check_id in ("K8S-IMG-001", "K8S-IMG-002"):
+        [missing] = run(tmp_path, check_id, deployment("web", container(image=None)))
+        assert missing.status is Status.FAILED and "names no image" in missing.message
+
+
+@pytest.mark.parametrize("check_id", ["K8S-IMG-001", "K8S-IMG-002"])
+@pytest.mark.parametrize("image", [["nginx"], {"name": "nginx"}, 1, True])
+def test_an_image_of_the_wrong_type_is_an_error(tmp_path: Path, check_id: str, image: Any) -> None:
+    [finding] = run(tmp_path, check_id, deployment("web", container(image=image)))
+    assert finding.status is Status.ERROR and "image" in finding.message
+
+
+def test_other_tags_can_be_refused(tmp_path: Path) -> None:
+    web = deployment("web", container(image="ghcr.io/ministryofjustice/web:main"))
+    [finding] = run(tmp_path, "K8S-IMG-001", web, inputs={"disallowed_image_tags": ["latest", "main"]})
+    assert finding.status is Status.FAILED and "uses the tag `main`" in finding.message
