@@ -56,8 +56,8 @@ def deployment(name: str = "web", *containers: dict[str, Any], **spec: Any) -> d
 def run(
     tmp_path: Path, check_id: str, *objects: dict[str, Any], inputs: dict[str, Any] | None = None
 ) -> list[Finding]:
-    folder = tmp_path / check_id
-    folder.mkdir(exist_ok=True)
+    folder = tmp_path / f"{check_id}-{len(list(tmp_path.iterdir()))}"  # a fresh folder per run
+    folder.mkdir()
     for number, obj in enumerate([compliant_namespace(NS), *objects]):
         (folder / f"{number}.json").write_text(json.dumps(obj))
     found = run_check(check_id, folder, inputs=inputs)
@@ -265,3 +265,75 @@ def test_other_tags_can_be_refused(tmp_path: Path) -> None:
     web = deployment("web", container(image="ghcr.io/ministryofjustice/web:main"))
     [finding] = run(tmp_path, "K8S-IMG-001", web, inputs={"disallowed_image_tags": ["latest", "main"]})
     assert finding.status is Status.FAILED and "uses the tag `main`" in finding.message
+
+
+# --- K8S-PROBE-001 ----------------------------------------------------------------------------------
+
+
+def pod(name: str, *containers: dict[str, Any], owner: str | None = None, **spec: Any) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name, "namespace": NS}
+    if owner is not None:
+        kind, owner_name = owner.split("/")
+        api = "batch/v1" if kind == "Job" else "apps/v1"
+        metadata["ownerReferences"] = [
+            {"apiVersion": api, "kind": kind, "name": owner_name, "controller": True, "uid": "1"}
+        ]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": {"containers": list(containers), **spec},
+    }
+
+
+@pytest.mark.parametrize(
+    ("obj", "resource"),
+    [
+        (pod("migrate-x1", container(livenessProbe=None), owner="Job/migrate"), "Job/team-a/migrate"),
+        (pod("once", container(readinessProbe=None), restartPolicy="Never"), "Pod/team-a/once"),
+    ],
+)
+def test_what_runs_to_completion_is_not_applicable(
+    tmp_path: Path, obj: dict[str, Any], resource: str
+) -> None:
+    [finding] = run(tmp_path, "K8S-PROBE-001", obj)
+    assert (finding.resource, finding.status) == (resource, Status.NOT_APPLICABLE)
+    assert "runs to completion" in finding.message
+
+
+def test_pods_of_an_absent_replicaset_are_judged_and_a_sidecar_added_at_admission_is_listed(
+    tmp_path: Path,
+) -> None:
+    web = deployment("web")
+    sidecar = container("istio-proxy", livenessProbe=None, readinessProbe=None)
+    running = pod("web-abc", container(), sidecar, owner="ReplicaSet/web-abc")
+    running["metadata"]["ownerReferences"][0]["name"] = "web-abc"
+    replica_set = {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": "web-abc",
+            "namespace": NS,
+            "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "controller": True, "uid": "2"}
+            ],
+        },
+        "spec": web["spec"],
+    }
+    [finding] = run(tmp_path, "K8S-PROBE-001", web, replica_set, running)
+    assert finding.status is Status.PASSED, finding.message
+    assert finding.evidence["added"][0]["containers"][0] == {
+        "name": "istio-proxy",
+        "type": "container",
+        "probes": [],
+        "assessed": False,
+    }
+    bare = pod("web-def", container(readinessProbe=None), owner="ReplicaSet/gone")
+    [absent] = run(tmp_path, "K8S-PROBE-001", bare)
+    assert (absent.resource, absent.status) == ("ReplicaSet/team-a/gone", Status.FAILED)
+
+
+@pytest.mark.parametrize("probe", ["true", ["httpGet"], 1])
+def test_a_probe_of_the_wrong_type_is_an_error(tmp_path: Path, probe: Any) -> None:
+    [finding] = run(tmp_path, "K8S-PROBE-001", deployment("web", container(readinessProbe=probe)))
+    assert finding.status is Status.ERROR and "readinessProbe" in finding.message
