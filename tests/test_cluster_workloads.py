@@ -54,11 +54,15 @@ def deployment(name: str = "web", *containers: dict[str, Any], **spec: Any) -> d
 
 
 def run(
-    tmp_path: Path, check_id: str, *objects: dict[str, Any], inputs: dict[str, Any] | None = None
+    tmp_path: Path,
+    check_id: str,
+    *objects: dict[str, Any],
+    inputs: dict[str, Any] | None = None,
+    namespace: dict[str, Any] | None = None,
 ) -> list[Finding]:
     folder = tmp_path / f"{check_id}-{len(list(tmp_path.iterdir()))}"  # a fresh folder per run
     folder.mkdir()
-    for number, obj in enumerate([compliant_namespace(NS), *objects]):
+    for number, obj in enumerate([namespace or compliant_namespace(NS), *objects]):
         (folder / f"{number}.json").write_text(json.dumps(obj))
     found = run_check(check_id, folder, inputs=inputs)
     return found[f"cluster:t/namespace:{NS}"]
@@ -337,3 +341,101 @@ def test_pods_of_an_absent_replicaset_are_judged_and_a_sidecar_added_at_admissio
 def test_a_probe_of_the_wrong_type_is_an_error(tmp_path: Path, probe: Any) -> None:
     [finding] = run(tmp_path, "K8S-PROBE-001", deployment("web", container(readinessProbe=probe)))
     assert finding.status is Status.ERROR and "readinessProbe" in finding.message
+
+
+# --- K8S-PROD-001 / K8S-PROD-002 -------------------------------------------------------------------
+
+PRODUCTION = {"cloud-platform.justice.gov.uk/is-production": "true"}
+
+
+def run_production(
+    tmp_path: Path, check_id: str, *objects: dict[str, Any], inputs: dict[str, Any] | None = None
+) -> list[Finding]:
+    namespace = compliant_namespace(NS, **{"cloud-platform.justice.gov.uk/is-production": "true"})
+    return run(tmp_path, check_id, *objects, inputs=inputs, namespace=namespace)
+
+
+def budget(name: str, selector: dict[str, Any], **rule: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {"selector": selector, **rule},
+    }
+
+
+def test_production_checks_need_the_namespace_to_tell(tmp_path: Path) -> None:
+    folder = tmp_path / "snapshot"
+    folder.mkdir()
+    (folder / "web.json").write_text(json.dumps(deployment("web")))
+    for check_id in ("K8S-PROD-001", "K8S-PROD-002"):
+        [finding] = run_check(check_id, folder)[f"cluster:t/namespace:{NS}"]
+        assert finding.status is Status.ERROR and "cannot tell whether" in finding.message
+
+
+def test_a_non_production_namespace_is_not_applicable(tmp_path: Path) -> None:
+    [finding] = run(tmp_path, "K8S-PROD-001", deployment("web", replicas=1))
+    assert finding.status is Status.NOT_APPLICABLE and "not a production namespace" in finding.message
+
+
+def test_the_production_label_is_an_input(tmp_path: Path) -> None:
+    inputs = {"production_label": {"cloud-platform.justice.gov.uk/environment-name": "development"}}
+    [finding] = run(tmp_path, "K8S-PROD-001", deployment("web", replicas=1), inputs=inputs)
+    assert finding.status is Status.FAILED
+
+
+@pytest.mark.parametrize("replicas", ["2", 2.0, True, [2]])
+def test_replicas_of_the_wrong_type_are_an_error(tmp_path: Path, replicas: Any) -> None:
+    [finding] = run_production(tmp_path, "K8S-PROD-001", deployment("web", replicas=replicas))
+    assert finding.status is Status.ERROR and "replicas" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("selector", "rule", "status"),
+    [
+        ({}, {"maxUnavailable": 1}, Status.PASSED),  # empty: every pod of the namespace
+        (
+            {"matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]},
+            {"maxUnavailable": "25%"},
+            Status.PASSED,
+        ),
+        (
+            {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["web"]}]},
+            {"maxUnavailable": 1},
+            Status.FAILED,
+        ),
+        ({"matchLabels": {"app": "web"}}, {"minAvailable": "100%"}, Status.FAILED),
+        ({"matchLabels": {"app": "web"}}, {"minAvailable": "1%"}, Status.PASSED),
+        ({"matchLabels": {"app": "web"}}, {}, Status.FAILED),
+        ({"matchLabels": {"app": "web"}}, {"minAvailable": "half"}, Status.FAILED),
+    ],
+)
+def test_which_budgets_cover_and_allow_an_eviction(
+    tmp_path: Path, selector: dict[str, Any], rule: dict[str, Any], status: Status
+) -> None:
+    findings = run_production(
+        tmp_path, "K8S-PROD-002", deployment("web", replicas=2), budget("web", selector, **rule)
+    )
+    assert only(findings, "Deployment/team-a/web").status is status
+
+
+def test_two_budgets_on_one_pod_refuse_evictions(tmp_path: Path) -> None:
+    labels = {"matchLabels": {"app": "web"}}
+    found = run_production(
+        tmp_path,
+        "K8S-PROD-002",
+        deployment("web", replicas=3),
+        budget("a", labels, maxUnavailable=1),
+        budget("b", labels, maxUnavailable=1),
+    )
+    assert (
+        only(found, "Deployment/team-a/web").message
+        == "2 PodDisruptionBudgets select its pods, so evictions are refused"
+    )
+
+
+def test_an_unreadable_budget_is_an_error_not_an_absence(tmp_path: Path) -> None:
+    bad = budget("web", {"matchLabels": ["app"]}, maxUnavailable=1)
+    found = run_production(tmp_path, "K8S-PROD-002", deployment("web", replicas=3), bad)
+    assert only(found, "PodDisruptionBudget/team-a/web").status is Status.ERROR
+    assert "matchLabels" in only(found, "PodDisruptionBudget/team-a/web").message
