@@ -439,3 +439,54 @@ def test_an_unreadable_budget_is_an_error_not_an_absence(tmp_path: Path) -> None
     found = run_production(tmp_path, "K8S-PROD-002", deployment("web", replicas=3), bad)
     assert only(found, "PodDisruptionBudget/team-a/web").status is Status.ERROR
     assert "matchLabels" in only(found, "PodDisruptionBudget/team-a/web").message
+
+
+# --- K8S-PROD-003 / K8S-PROD-004 -------------------------------------------------------------------
+
+
+def autoscaler(target: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web", "namespace": NS},
+        "spec": {"scaleTargetRef": target, "minReplicas": 2, "maxReplicas": 4, **spec},
+    }
+
+
+@pytest.mark.parametrize(
+    ("target", "status"),
+    [
+        ({"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, Status.PASSED),
+        ({"kind": "Deployment", "name": "web"}, Status.PASSED),
+        ({"apiVersion": "argoproj.io/v1alpha1", "kind": "Deployment", "name": "web"}, Status.FAILED),
+        ({"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web"}, Status.FAILED),
+    ],
+)
+def test_an_hpa_counts_when_it_names_the_deployment(
+    tmp_path: Path, target: dict[str, Any], status: Status
+) -> None:
+    [finding] = run_production(tmp_path, "K8S-PROD-004", deployment("web"), autoscaler(target))
+    assert finding.status is status, finding.message
+
+
+def test_an_unreadable_hpa_is_an_error(tmp_path: Path) -> None:
+    hpa = autoscaler({"kind": "Deployment", "name": "web"}, minReplicas="2")
+    found = run_production(tmp_path, "K8S-PROD-004", deployment("web"), hpa)
+    assert only(found, "HorizontalPodAutoscaler/team-a/web").status is Status.ERROR
+    assert "minReplicas" in only(found, "HorizontalPodAutoscaler/team-a/web").message
+
+
+@pytest.mark.parametrize(
+    ("rolling", "status"),
+    [
+        ({"maxUnavailable": 0}, Status.PASSED),
+        ({"maxUnavailable": "1%"}, Status.FAILED),
+        ({"maxUnavailable": "x"}, Status.FAILED),
+    ],
+)
+def test_max_unavailable_is_judged_as_written(
+    tmp_path: Path, rolling: dict[str, Any], status: Status
+) -> None:
+    web = deployment("web", strategy={"type": "RollingUpdate", "rollingUpdate": rolling})
+    [finding] = run_production(tmp_path, "K8S-PROD-003", web)
+    assert finding.status is status, finding.message

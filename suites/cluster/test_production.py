@@ -150,3 +150,108 @@ def _disruption_budget(controller: KObject, context: Context) -> Judgement:
 )
 def test_production_disruption_budget(ns: NamespaceView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
     yield from production_findings(ns, inputs, _disruption_budget)
+
+
+def _rolling_update(controller: KObject, _context: Context) -> Judgement:
+    strategy = controller.get("spec", "strategy") or {}
+    kind = strategy.get("type") or "RollingUpdate"
+    rolling = strategy.get("rollingUpdate") or {}
+    unavailable = rolling.get("maxUnavailable", "25%")  # Kubernetes' default
+    surge = rolling.get("maxSurge", "25%")
+    evidence = {"type": kind, "maxUnavailable": unavailable, "maxSurge": surge}
+    if kind != "RollingUpdate":
+        return [f"uses the {kind} strategy, which stops every pod before starting new ones"], evidence, ""
+    # Judged as written, whatever the replicas: a percentage rounds to 0 only at some scales.
+    down = scaled(unavailable, 100 * 100, round_up=False)
+    if down is None:
+        return [f"has maxUnavailable {unavailable!r}, neither an integer nor a percentage"], evidence, ""
+    if down > 0:
+        how = "" if "maxUnavailable" in rolling else " (the default)"
+        return [f"rolls out with maxUnavailable {unavailable}{how}; production needs 0"], evidence, ""
+    return [], evidence, f"rolls out with maxUnavailable 0 (maxSurge {surge})"
+
+
+@check(
+    "K8S-PROD-003",
+    scope="cluster.namespace",
+    title="Production Deployments roll out with RollingUpdate and maxUnavailable 0",
+    severity="low",
+    rationale="""
+        A rollout is the most frequent disruption a service sees. With the default `maxUnavailable`
+        of 25%, or with the `Recreate` strategy, Kubernetes stops serving pods before their
+        replacements are ready, so a deployment (or a bad image that never becomes ready) removes
+        capacity from a production service. `maxUnavailable: 0` with a surge keeps every old pod
+        until a new one is ready (Service Standard 14; NCSC principle 2). Deployments only:
+        StatefulSets replace their pods one at a time by design.
+    """
+    + PRODUCTION,
+    remediation="""
+        Set the Deployment's strategy:
+
+            strategy:
+              type: RollingUpdate
+              rollingUpdate: {maxUnavailable: 0, maxSurge: 1}
+
+        and give it a readiness probe (K8S-PROBE-001), so "ready" means ready.
+    """,
+    references=[
+        "https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#strategy",
+        "https://user-guide.cloud-platform.service.justice.gov.uk/documentation/deploying-an-app/zero-downtime-deploys.html",
+    ],
+    reads=["v1/Namespace", "apps/Deployment", *HPA_READS],
+    inputs=[PRODUCTION_LABEL],
+)
+def test_production_rollout(ns: NamespaceView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    kinds = ("apps/Deployment", "extensions/Deployment")
+    yield from production_findings(ns, inputs, _rolling_update, kinds)
+
+
+def _autoscaled(controller: KObject, context: Context) -> Judgement:
+    hpa = context.hpa_for(controller)
+    if hpa is None:
+        names = [h.name for h in context.hpas]
+        return ["no HorizontalPodAutoscaler targets it"], {"hpas_in_namespace": names}, ""
+    evidence = {
+        "hpa": hpa.name,
+        "minReplicas": hpa.get("spec", "minReplicas") or 1,
+        "maxReplicas": hpa.get("spec", "maxReplicas"),
+    }
+    return [], evidence, f"HorizontalPodAutoscaler '{hpa.name}' scales it"
+
+
+@check(
+    "K8S-PROD-004",
+    scope="cluster.namespace",
+    title="A HorizontalPodAutoscaler targets each production Deployment",
+    severity="low",
+    rationale="""
+        A fixed replica count is sized for the load someone expected. A HorizontalPodAutoscaler adds
+        pods as demand rises and removes them as it falls, so a production service stays available
+        under peaks without holding idle capacity on a shared cluster (Service Standard 14; NCSC
+        principle 2). The HPA must name the Deployment in `scaleTargetRef` (kind and name, and group
+        when given); its `minReplicas` is judged by K8S-PROD-001.
+    """
+    + PRODUCTION,
+    remediation="""
+        Add an HPA per production Deployment:
+
+            apiVersion: autoscaling/v2
+            kind: HorizontalPodAutoscaler
+            metadata: {name: my-app}
+            spec:
+              scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: my-app}
+              minReplicas: 2
+              maxReplicas: 6
+              metrics:
+                - type: Resource
+                  resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}
+
+        (CPU utilisation needs CPU requests: K8S-RES-001.)
+    """,
+    references=["https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/"],
+    reads=["v1/Namespace", "apps/Deployment", *HPA_READS],
+    inputs=[PRODUCTION_LABEL],
+)
+def test_production_autoscaling(ns: NamespaceView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    kinds = ("apps/Deployment", "extensions/Deployment")
+    yield from production_findings(ns, inputs, _autoscaled, kinds)
