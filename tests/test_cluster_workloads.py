@@ -490,3 +490,46 @@ def test_max_unavailable_is_judged_as_written(
     web = deployment("web", strategy={"type": "RollingUpdate", "rollingUpdate": rolling})
     [finding] = run_production(tmp_path, "K8S-PROD-003", web)
     assert finding.status is status, finding.message
+
+
+# --- K8S-HEALTH-001 / K8S-HEALTH-002 ---------------------------------------------------------------
+
+
+def test_health_without_status_is_unknown_not_passed(tmp_path: Path) -> None:
+    [controller] = run(tmp_path, "K8S-HEALTH-001", deployment("web"))
+    assert controller.status is Status.NOT_APPLICABLE and "no status" in controller.message
+    [running] = run(tmp_path, "K8S-HEALTH-002", pod("web-1", container()))
+    assert running.status is Status.NOT_APPLICABLE and "no status" in running.message
+
+
+def test_a_deployment_scaled_to_zero_is_healthy_and_an_unreadable_status_an_error(tmp_path: Path) -> None:
+    idle = deployment("web", replicas=0)
+    idle["status"] = {"replicas": 0}
+    [finding] = run(tmp_path, "K8S-HEALTH-001", idle)
+    assert finding.status is Status.PASSED
+    broken = deployment("web")
+    broken["status"] = {"readyReplicas": "2"}
+    [unreadable] = run(tmp_path, "K8S-HEALTH-001", broken)
+    assert unreadable.status is Status.ERROR and "readyReplicas" in unreadable.message
+
+
+def ready_pod(restarts: Any) -> dict[str, Any]:
+    running = pod("web-1", container(), owner="ReplicaSet/web-abc")
+    running["status"] = {
+        "phase": "Running",
+        "conditions": [{"type": "Ready", "status": "True"}],
+        "containerStatuses": [
+            {"name": "app", "ready": True, "restartCount": restarts, "state": {"running": {}}}
+        ],
+    }
+    return running
+
+
+def test_the_restart_threshold_is_an_input(tmp_path: Path) -> None:
+    [tolerated] = run(tmp_path, "K8S-HEALTH-002", ready_pod(6), inputs={"max_container_restarts": 10})
+    assert tolerated.status is Status.PASSED
+    assert tolerated.evidence["owner"] == "ReplicaSet/web-abc"
+    [strict] = run(tmp_path, "K8S-HEALTH-002", ready_pod(1), inputs={"max_container_restarts": 0})
+    assert strict.status is Status.FAILED and "restarted 1 times (more than 0)" in strict.message
+    [unreadable] = run(tmp_path, "K8S-HEALTH-002", ready_pod("6"))
+    assert unreadable.status is Status.ERROR and "restartCount" in unreadable.message
