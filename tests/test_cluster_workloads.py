@@ -533,3 +533,42 @@ def test_the_restart_threshold_is_an_input(tmp_path: Path) -> None:
     assert strict.status is Status.FAILED and "restarted 1 times (more than 0)" in strict.message
     [unreadable] = run(tmp_path, "K8S-HEALTH-002", ready_pod("6"))
     assert unreadable.status is Status.ERROR and "restartCount" in unreadable.message
+
+
+# --- K8S-POD-001/002 name the Pod Security Standards control each problem breaks -------------------
+
+
+def test_pod_security_findings_name_each_control(tmp_path: Path) -> None:
+    context = {
+        "privileged": True,
+        "runAsUser": 0,
+        "capabilities": {"add": ["SYS_ADMIN"]},
+        "procMount": "Unmasked",
+    }
+    bad = container(securityContext=context, ports=[{"containerPort": 80, "hostPort": 80}])
+    web = deployment("web", bad)
+    web["spec"]["template"]["spec"].update(
+        hostNetwork=True,
+        volumes=[
+            {"name": "root", "hostPath": {"path": "/"}},
+            {"name": "n", "nfs": {"server": "x", "path": "/"}},
+        ],
+    )
+    [restricted] = run(tmp_path, "K8S-POD-002", web)
+    assert restricted.evidence["controls_failed"] == [
+        "baseline/host-namespaces",
+        "baseline/host-ports",
+        "baseline/hostpath-volumes",
+        "baseline/proc-mount",
+        "restricted/capabilities",
+        "restricted/privilege-escalation",
+        "restricted/seccomp",
+        "restricted/volume-types",
+    ]
+    for problem in restricted.message.split("; "):
+        assert problem.split(": ", 1)[0] in restricted.evidence["controls_failed"], problem
+    [root] = run(tmp_path, "K8S-POD-001", web)
+    assert root.message == (
+        "baseline/privileged: container 'app' is privileged; restricted/running-as-non-root-user: "
+        "container 'app' runs as root (runAsUser: 0 from the container securityContext)"
+    )
