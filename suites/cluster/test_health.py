@@ -148,8 +148,8 @@ def _controller_health(obj: KObject) -> Finding:
     if obj.get("status") is None:
         return not_applicable(obj.ref, NO_STATUS)
     desired, ready = _desired_ready(obj)
-    evidence = {"desired": desired, "ready": ready, "status": dict(obj.get("status") or {})}
-    evidence["status"].pop("conditions", None)
+    status = {k: v for k, v in (obj.get("status") or {}).items() if k != "conditions"}
+    evidence = {"desired": desired, "ready": ready, "status": status}
     if ready < desired:
         return failed(
             obj.ref, f"{ready} of {desired} desired pod(s) ready", evidence=evidence, location=obj.source
