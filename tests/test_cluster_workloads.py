@@ -572,3 +572,13 @@ def test_pod_security_findings_name_each_control(tmp_path: Path) -> None:
         "baseline/privileged: container 'app' is privileged; restricted/running-as-non-root-user: "
         "container 'app' runs as root (runAsUser: 0 from the container securityContext)"
     )
+
+
+def test_a_production_namespace_without_controllers_is_not_applicable(tmp_path: Path) -> None:
+    [replicas] = run_production(tmp_path, "K8S-PROD-001")
+    assert replicas.message == "no Deployment or StatefulSet in this production namespace"
+    [rollout] = run_production(tmp_path, "K8S-PROD-003")
+    assert (rollout.status, rollout.message) == (
+        Status.NOT_APPLICABLE,
+        "no Deployment in this production namespace",
+    )

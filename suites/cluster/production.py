@@ -215,7 +215,7 @@ def production_findings(
     controllers, bad = _readable(ns, list(kinds), CONTROLLER_SHAPE)
     yield from bad
     if not controllers and not bad:
-        names = " or ".join(k.split("/")[1] for k in kinds[:2])
+        names = " or ".join(dict.fromkeys(k.split("/")[1] for k in kinds))
         yield not_applicable(ns.ref, f"no {names} in this production namespace")
         return
     context = Context(ns, pdbs, hpas)
