@@ -582,3 +582,10 @@ def test_a_production_namespace_without_controllers_is_not_applicable(tmp_path: 
         Status.NOT_APPLICABLE,
         "no Deployment in this production namespace",
     )
+
+
+def test_a_running_pod_without_a_ready_condition_is_unknown(tmp_path: Path) -> None:
+    trimmed = pod("web-1", container())
+    trimmed["status"] = {"phase": "Running"}
+    [finding] = run(tmp_path, "K8S-HEALTH-002", trimmed)
+    assert finding.status is Status.ERROR and "no Ready condition" in finding.message

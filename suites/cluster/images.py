@@ -30,11 +30,12 @@ ALLOWED_REGISTRIES = Input(
         "754256621582.dkr.ecr.eu-west-2.amazonaws.com/*",
         "ghcr.io/ministryofjustice/*",
         "docker.io/ministryofjustice/*",
+        "quay.io/hmpps/*",
     ],
     description=(
         "Shell globs an image's repository must match, after Docker Hub names are written in full "
-        "(`nginx` is `docker.io/library/nginx`): the Cloud Platform's ECR and the MoJ organisations "
-        "(K8S-IMG-002)"
+        "(`nginx` is `docker.io/library/nginx`): the Cloud Platform's ECR and the MoJ and HMPPS "
+        "organisations (K8S-IMG-002)"
     ),
     schema={"type": "array", "items": {"type": "string", "minLength": 1}},
 )

@@ -219,10 +219,15 @@ POD_STATUS = shapes.Map(
 )
 
 
+def _ready_condition(pod: KObject) -> str | None:
+    conditions = pod.get("status", "conditions") or []
+    return next((c.get("status") for c in conditions if c.get("type") == "Ready"), None)
+
+
 def _pod_problems(pod: KObject, limit: int) -> tuple[list[str], dict[str, Any]]:
     status = pod.get("status") or {}
     phase = status.get("phase")
-    ready = next((c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+    ready = _ready_condition(pod)
     problems = []
     if phase == "Failed":
         problems.append("is in phase Failed")
@@ -291,6 +296,10 @@ def test_pods_healthy(ns: NamespaceView, inputs: Mapping[str, Any]) -> Iterator[
             yield not_applicable(pod.ref, NO_STATUS)
         elif pod.get("status", "phase") == "Succeeded":
             yield not_applicable(pod.ref, "has run to completion (phase Succeeded)")
+        elif pod.get("status", "phase") == "Running" and not _ready_condition(pod):
+            # The API server always reports it for a running Pod: the status was trimmed.
+            why = "its status holds no Ready condition (a trimmed export?), so its readiness is unknown"
+            yield error(pod.ref, why, location=pod.source)
         else:
             problems, evidence = _pod_problems(pod, limit)
             if problems:

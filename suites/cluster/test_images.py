@@ -92,8 +92,8 @@ def test_images_pinned(ns: NamespaceView, inputs: Mapping[str, Any]) -> Iterator
         principle 8, supply chain; Service Standard 9). The allowed repositories are the input
         `allowed_image_registries` (shell globs over the full repository name; Docker Hub names are
         written in full, `nginx` being `docker.io/library/nginx`): by default the Cloud Platform's
-        ECR and the Ministry of Justice's GitHub and Docker Hub organisations. Every container is
-        assessed, init and ephemeral ones and those added at admission included.
+        ECR, the Ministry of Justice's GitHub and Docker Hub organisations and HMPPS's Quay.io one.
+        Every container is assessed, init and ephemeral ones and those added at admission included.
     """,
     remediation="""
         Build the image in CI and push it to the namespace's ECR repository (an `ecr.tf` in the
