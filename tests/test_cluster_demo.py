@@ -95,9 +95,12 @@ def test_demo_failures_are_the_documented_ones(inventory: dict) -> None:
     found = run_on_inventory("K8S-POD-002", inventory)
     messages = {f.resource: f.message for findings in found.values() for f in findings if f.status is F}
     assert messages == {
-        "Deployment/opg-lpa-staging/front": "container 'front' adds capabilities NET_RAW",
+        "Deployment/opg-lpa-staging/front": (
+            "restricted/capabilities: container 'front' adds capabilities NET_RAW"
+        ),
         "Deployment/cica-claims-prod/claims-portal": (
-            "container 'clamav' does not set allowPrivilegeEscalation: false (not set); "
+            "restricted/privilege-escalation: container 'clamav' does not set "
+            "allowPrivilegeEscalation: false (not set); restricted/capabilities: "
             "container 'clamav' does not drop ALL capabilities (drops none)"
         ),
     }

@@ -69,25 +69,41 @@ SAFE_SYSCTLS = frozenset(
 )
 SELINUX_TYPES = frozenset({"container_t", "container_init_t", "container_kvm_t", "container_engine_t"})
 APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
+# The Pod Security Standards control each problem breaks, as `<level>/<control>`: findings start each
+# problem with it, so an auditor sees which rule of the standard failed.
+HOST_NS = "baseline/host-namespaces"
+HOST_PROCESS = "baseline/host-process"
+HOST_PATH = "baseline/hostpath-volumes"
+HOST_PORTS = "baseline/host-ports"
+SYSCTLS = "baseline/sysctls"
+SELINUX = "baseline/selinux"
+APPARMOR = "baseline/apparmor"
+PROC_MOUNT = "baseline/proc-mount"
+VOLUMES = "restricted/volume-types"
+ESCALATION = "restricted/privilege-escalation"
+CAPABILITIES = "restricted/capabilities"
+SECCOMP = "restricted/seccomp"
 
 
 def _strings(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-def _entries(value: Any, what: str, problems: list[str]) -> list[Mapping[str, Any]]:
+def _entries(value: Any, what: str, problems: list[str], control: str) -> list[Mapping[str, Any]]:
     """The entries of a field that must be a list of mappings; anything else (the API server refuses
     it), the list or an entry, is a problem, never read as empty."""
     if value is None:
         return []
     if not isinstance(value, list):
-        problems.append(f"{what} is not a list, so it cannot be assessed (the API server would refuse it)")
+        problems.append(
+            f"{control}: {what} is not a list, so it cannot be assessed (the API server would refuse it)"
+        )
         return []
     for index, entry in enumerate(value):
         if not isinstance(entry, Mapping):
             problems.append(
-                f"{what}[{index}] is a {type(entry).__name__}, not a mapping, so it cannot be assessed "
-                "(the API server would refuse it)"
+                f"{control}: {what}[{index}] is a {type(entry).__name__}, not a mapping, so it cannot be "
+                "assessed (the API server would refuse it)"
             )
     return [entry for entry in value if isinstance(entry, Mapping)]
 
@@ -98,32 +114,39 @@ def _entries(value: Any, what: str, problems: list[str]) -> list[Mapping[str, An
 def _pod_problems(template: PodTemplate) -> list[str]:
     pod = template.pod_spec
     problems = [
-        f"pod shares {what} ({key}: true)" for key, what in HOST_NAMESPACES.items() if pod.get(key) is True
+        f"{HOST_NS}: pod shares {what} ({key}: true)"
+        for key, what in HOST_NAMESPACES.items()
+        if pod.get(key) is True
     ]
     if dig(pod, "securityContext", "windowsOptions", "hostProcess") is True:
-        problems.append("pod runs as a Windows HostProcess (windowsOptions.hostProcess: true)")
-    for volume in _entries(pod.get("volumes"), "pod volumes", problems):
+        problems.append(
+            f"{HOST_PROCESS}: pod runs as a Windows HostProcess (windowsOptions.hostProcess: true)"
+        )
+    for volume in _entries(pod.get("volumes"), "pod volumes", problems, VOLUMES):
         kinds = sorted(k for k in volume if k != "name")
         bad = [k for k in kinds if k not in VOLUME_TYPES]
         if bad:
+            control = HOST_PATH if "hostPath" in bad else VOLUMES
             problems.append(
-                f"volume '{volume.get('name')}' is of type {', '.join(bad)} "
+                f"{control}: volume '{volume.get('name')}' is of type {', '.join(bad)} "
                 "(restricted allows configMap, csi, downwardAPI, emptyDir, ephemeral, "
                 "persistentVolumeClaim, projected, secret)"
             )
     sysctls = [
         str(s.get("name"))
-        for s in _entries(dig(pod, "securityContext", "sysctls"), "pod securityContext.sysctls", problems)
+        for s in _entries(
+            dig(pod, "securityContext", "sysctls"), "pod securityContext.sysctls", problems, SYSCTLS
+        )
     ]
     unsafe = [name for name in sysctls if name not in SAFE_SYSCTLS]
     if unsafe:
-        problems.append(f"pod sets unsafe sysctls {', '.join(unsafe)}")
+        problems.append(f"{SYSCTLS}: pod sets unsafe sysctls {', '.join(unsafe)}")
     problems += _selinux_problems("pod", dig(pod, "securityContext", "seLinuxOptions"))
     if dig(pod, "securityContext", "appArmorProfile", "type") == "Unconfined":
-        problems.append("pod sets appArmorProfile type Unconfined")
+        problems.append(f"{APPARMOR}: pod sets appArmorProfile type Unconfined")
     seccomp = dig(pod, "securityContext", "seccompProfile", "type")
     if seccomp is not None and seccomp not in SECCOMP_ALLOWED:
-        problems.append(f"pod sets seccompProfile type {seccomp}")
+        problems.append(f"{SECCOMP}: pod sets seccompProfile type {seccomp}")
     return problems
 
 
@@ -133,10 +156,10 @@ def _selinux_problems(label: str, options: Any) -> list[str]:
     problems = []
     kind = options.get("type")
     if kind and kind not in SELINUX_TYPES:
-        problems.append(f"{label} sets seLinuxOptions type {kind}")
+        problems.append(f"{SELINUX}: {label} sets seLinuxOptions type {kind}")
     for key in ("user", "role"):
         if options.get(key):
-            problems.append(f"{label} sets seLinuxOptions {key}")
+            problems.append(f"{SELINUX}: {label} sets seLinuxOptions {key}")
     return problems
 
 
@@ -153,24 +176,27 @@ def _linux_problems(label: str, container: Container, seen: dict[str, Any]) -> l
     problems = []
     escalation = seen["allowPrivilegeEscalation"]
     if escalation is True:
-        problems.append(f"{label} sets allowPrivilegeEscalation: true")
+        problems.append(f"{ESCALATION}: {label} sets allowPrivilegeEscalation: true")
     elif escalation is not False:
         how = "not set" if escalation is None else f"{escalation!r}"
-        problems.append(f"{label} does not set allowPrivilegeEscalation: false ({how})")
+        problems.append(f"{ESCALATION}: {label} does not set allowPrivilegeEscalation: false ({how})")
     if "ALL" not in seen["capabilities_drop"]:
         dropped = (
             f"drops only {', '.join(seen['capabilities_drop'])}"
             if seen["capabilities_drop"]
             else "drops none"
         )
-        problems.append(f"{label} does not drop ALL capabilities ({dropped})")
+        problems.append(f"{CAPABILITIES}: {label} does not drop ALL capabilities ({dropped})")
     kind, origin = seen["seccompProfile"], seen["seccompProfile_from"]
     if kind is None:
         problems.append(
-            f"{label} has no seccomp profile (seccompProfile set on neither the container nor the pod)"
+            f"{SECCOMP}: {label} has no seccomp profile "
+            "(seccompProfile set on neither the container nor the pod)"
         )
     elif kind not in SECCOMP_ALLOWED:
-        problems.append(f"{label} runs with seccomp profile {kind} (from the {origin} securityContext)")
+        problems.append(
+            f"{SECCOMP}: {label} runs with seccomp profile {kind} (from the {origin} securityContext)"
+        )
     return problems
 
 
@@ -190,26 +216,32 @@ def _container_problems(container: Container, template: PodTemplate, linux: bool
     problems = _linux_problems(label, container, seen) if linux else []
     extra = [a for a in added if a not in (RESTRICTED_ADD if linux else BASELINE_ADD)]
     if extra:
-        problems.append(f"{label} adds capabilities {', '.join(extra)}")
+        control = CAPABILITIES if linux else "baseline/capabilities"
+        problems.append(f"{control}: {label} adds capabilities {', '.join(extra)}")
     if dig(container.spec, "securityContext", "windowsOptions", "hostProcess") is True:
-        problems.append(f"{label} runs as a Windows HostProcess")
-    ports = [p.get("hostPort") for p in _entries(container.spec.get("ports"), f"{label} ports", problems)]
+        problems.append(f"{HOST_PROCESS}: {label} runs as a Windows HostProcess")
+    ports = [
+        p.get("hostPort")
+        for p in _entries(container.spec.get("ports"), f"{label} ports", problems, HOST_PORTS)
+    ]
     if any(not isinstance(p, int | None) or isinstance(p, bool) for p in ports):
-        problems.append(f"{label} has a hostPort that is not a number, so it cannot be assessed")
+        problems.append(
+            f"{HOST_PORTS}: {label} has a hostPort that is not a number, so it cannot be assessed"
+        )
         ports = [p for p in ports if isinstance(p, int) and not isinstance(p, bool)]
     if any(ports):
         seen["hostPorts"] = [p for p in ports if p]
-        problems.append(f"{label} binds host ports {', '.join(map(str, seen['hostPorts']))}")
+        problems.append(f"{HOST_PORTS}: {label} binds host ports {', '.join(map(str, seen['hostPorts']))}")
     proc = container.security("procMount")
     if proc not in (None, "Default"):
-        problems.append(f"{label} sets procMount: {proc}")
+        problems.append(f"{PROC_MOUNT}: {label} sets procMount: {proc}")
     problems += _selinux_problems(label, container.security("seLinuxOptions"))
     apparmor = container.security("appArmorProfile")
     annotation = template.annotations.get(APPARMOR_ANNOTATION + container.name)
     if isinstance(apparmor, Mapping) and apparmor.get("type") == "Unconfined":
-        problems.append(f"{label} sets appArmorProfile type Unconfined")
+        problems.append(f"{APPARMOR}: {label} sets appArmorProfile type Unconfined")
     if annotation and annotation != "runtime/default" and not annotation.startswith("localhost/"):
-        problems.append(f"{label} has AppArmor profile {annotation} (annotation)")
+        problems.append(f"{APPARMOR}: {label} has AppArmor profile {annotation} (annotation)")
     return seen, problems
 
 
@@ -223,13 +255,16 @@ def assess(template: PodTemplate) -> Assessment:
         seen, found = _container_problems(container, template, linux)
         containers.append(seen)
         problems += found
+    failing = sorted({p.split(": ", 1)[0] for p in problems})
     if template.added_only:
-        return {"containers": containers}, problems
-    evidence = {
+        return {"containers": containers, **({"controls_failed": failing} if failing else {})}, problems
+    evidence: dict[str, Any] = {
         "host_namespaces": {key: template.pod_spec.get(key) for key in HOST_NAMESPACES},
         "pod_seccompProfile": dig(template.pod_spec, "securityContext", "seccompProfile", "type"),
         "containers": containers,
     }
     if not linux:
         evidence["os"] = "windows"
+    if failing:
+        evidence["controls_failed"] = failing
     return evidence, problems

@@ -31,14 +31,17 @@ def _assess(container: Container) -> tuple[dict[str, Any], list[str]]:
     label = container.label
     problems: list[str] = []
     if privileged:
-        problems.append(f"{label} is privileged")
+        problems.append(f"baseline/privileged: {label} is privileged")
     if user == 0:
-        problems.append(f"{label} runs as root (runAsUser: 0 from the {user_from} securityContext)")
+        problems.append(
+            f"restricted/running-as-non-root-user: {label} runs as root "
+            f"(runAsUser: 0 from the {user_from} securityContext)"
+        )
     elif non_root is not True:
         how = (
             "not set" if non_root_from == "unset" else f"{non_root!r} in the {non_root_from} securityContext"
         )
-        problems.append(f"{label} does not set runAsNonRoot: true ({how})")
+        problems.append(f"restricted/running-as-non-root: {label} does not set runAsNonRoot: true ({how})")
     return seen, problems
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from kitemark.core.checks import error, failed, not_applicable, passed
 from kitemark.core.model import Finding
+from kitemark.targets.cluster.shapes import Shape, wrong_types
 from kitemark.targets.cluster.view import NamespaceView, PodTemplate, Workload
 
 # What one check makes of one pod template: (evidence about it, problems found).
@@ -51,15 +52,32 @@ def _added_note(workload: Workload) -> str:
     )
 
 
+def _own_fields(template: PodTemplate, shape: Shape | None) -> list[str]:
+    """The fields of ``template``'s containers that a check reads beyond the shared ones (``shape``:
+    resources, probes, image …) and that are of the wrong type."""
+    if shape is None:
+        return []
+    where = ".".join(template.path)
+    fields = {"container": "containers", "initContainer": "initContainers"}
+    found: list[str] = []
+    for container in template.containers():
+        field = fields.get(container.type, "ephemeralContainers")
+        found += wrong_types(container.spec, shape, f"{where}.{field}[{container.name!r}]")
+    return found
+
+
 def _finding(
     ns: NamespaceView,
     workload: Workload,
     assess: Callable[[PodTemplate], Assessment],
     passed_message: Callable[[int], str],
+    shape: Shape | None = None,
 ) -> Finding:
     """The finding of one workload: failed with every problem ``assess`` found, else passed."""
     malformed = [
-        f"{t.obj.ref}: {field}" for t in (*workload.templates, *workload.added) for field in t.malformed
+        f"{t.obj.ref}: {field}"
+        for t in (*workload.templates, *workload.added)
+        for field in (*t.malformed, *_own_fields(t, shape))
     ]
     if malformed:
         message = f"cannot read the pod spec: {', '.join(malformed)}"
@@ -100,15 +118,26 @@ def workload_findings(
     ns: NamespaceView,
     assess: Callable[[PodTemplate], Assessment],
     passed_message: Callable[[int], str],
+    *,
+    shape: Shape | None = None,
+    exempt: Callable[[Workload], str | None] | None = None,
 ) -> Iterator[Finding]:
     """One finding per workload of ``ns``, and an *error* for each object holding containers that are
-    in no pod template Kitemark reads (so they are listed as not assessed, never passed over)."""
+    in no pod template Kitemark reads (so they are listed as not assessed, never passed over).
+
+    ``shape``: the container fields the check reads beyond the shared ones; one of the wrong type makes
+    the workload an *error*. ``exempt``: why a workload is not applicable (a Job to a probe check), or
+    ``None`` when it is assessed."""
     workloads, unassessed = ns.workloads(), ns.unassessed()
     if not workloads and not unassessed:
         yield not_applicable(ns.ref, NO_WORKLOADS, evidence={"note": ns.note} if ns.note else None)
         return
     for workload in workloads:
-        yield _finding(ns, workload, assess, passed_message)
+        reason = exempt(workload) if exempt is not None else None
+        if reason is not None:
+            yield not_applicable(workload.ref, reason)
+            continue
+        yield _finding(ns, workload, assess, passed_message, shape)
     for ref, obj, where in unassessed:
         yield error(
             ref,

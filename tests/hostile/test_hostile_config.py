@@ -17,7 +17,10 @@ MODULE = {"mod/main.tf": 'terraform {\n  required_version = ">= 1.5"\n}\n', "kit
 def run(cwd: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kitemark", "run", "--terraform", ".", "--out", str(out), "-n", "0", *extra],
-        capture_output=True, text=True, cwd=cwd, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
     )
 
 

@@ -419,9 +419,20 @@ def test_controls_markdown_keeps_one_cell_per_column_whatever_the_text() -> None
     data = {
         "checks": [{"id": "X-1", "kind": "cluster", "severity": "high", "title": "a | b\nc", "controls": []}],
         "inputs": [{"name": "n", "used_by": ["X-1"], "description": "d|e", "default": ["x|`y`"]}],
-        "frameworks": [{"name": "F | G", "requirements": [
-            {"control": "1", "title": "t|u", "manual": False, "checks": ["X-1"], "manual_evidence": ""}
-        ]}],
+        "frameworks": [
+            {
+                "name": "F | G",
+                "requirements": [
+                    {
+                        "control": "1",
+                        "title": "t|u",
+                        "manual": False,
+                        "checks": ["X-1"],
+                        "manual_evidence": "",
+                    }
+                ],
+            }
+        ],
     }
     rows = [line for line in markdown(data).splitlines() if line.startswith("| ") and "---" not in line]
     for line in rows:

@@ -31,6 +31,9 @@ RBAC1, RBAC2, RBAC3, RBAC4, RBAC5 = (f"K8S-RBAC-00{n}" for n in range(1, 6))
 RBAC = (RBAC1, RBAC2, RBAC3, RBAC4, RBAC5)
 CLUSTER_CHECKS = (RBAC2, RBAC3)  # one unit for the cluster: each variant's findings are picked by name
 RBAC_V1 = "rbac.authorization.k8s.io/v1"
+RES = ("K8S-RES-001", "K8S-RES-002")
+PROBE, IMAGES = ("K8S-PROBE-001",), ("K8S-IMG-001", "K8S-IMG-002")
+OPS = (*RES, *PROBE, *IMAGES)  # the workload operations checks: they read more of each container
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,17 @@ def container(name: str) -> dict[str, Any]:
         "windowsOptions": {"hostProcess": False},
     }
     ports = [{"containerPort": 8080, "hostPort": 0}]
-    return {"name": name, "image": "registry.example/app:1", "securityContext": context, "ports": ports}
+    resources = {"requests": {"cpu": "50m", "memory": "256Mi"}, "limits": {"cpu": 1, "memory": "512Mi"}}
+    probe = {"httpGet": {"path": "/health", "port": 8080}}
+    return {
+        "name": name,
+        "image": "754256621582.dkr.ecr.eu-west-2.amazonaws.com/team-a/app:1",
+        "securityContext": context,
+        "ports": ports,
+        "resources": resources,
+        "livenessProbe": probe,
+        "readinessProbe": probe,
+    }
 
 
 def snapshot() -> dict[str, dict[str, Any]]:
@@ -178,6 +191,7 @@ def snapshot() -> dict[str, dict[str, Any]]:
 
 
 MAPPING, LIST, STRING, BOOLEAN, INTEGER = "a mapping", "a list", "a string", "a boolean", "an integer"
+QUANTITY = "a quantity"
 # Falsy ones first: read as "unset" or "empty", they are the values that could pass.
 WRONG: dict[str, list[Any]] = {
     MAPPING: ["", [], 0, False, "x", ["x"], 1, True],
@@ -185,6 +199,7 @@ WRONG: dict[str, list[Any]] = {
     STRING: [0, False, [], {}, 1, 1.5, True, ["x"], {"x": "y"}],
     BOOLEAN: ["", 0, [], {}, "true", "y", 1],
     INTEGER: ["", False, [], {}, "0", "1000", True, 1000.5],
+    QUANTITY: [False, [], {}, True, ["1Gi"], {"x": "y"}],
 }
 
 
@@ -275,6 +290,17 @@ def _fields() -> list[Field]:
             ((POD2,), "web.json", (*entry, "ports", 0, "hostPort"), INTEGER),
         ]
         found += _security_context((*entry, "securityContext"), container=True)
+        # The workload operations checks: resources, probes and the image.
+        found += [
+            (IMAGES, "web.json", (*entry, "image"), STRING),
+            (RES, "web.json", (*entry, "resources"), MAPPING),
+            (RES, "web.json", (*entry, "resources", "limits"), MAPPING),
+            (RES, "web.json", (*entry, "resources", "requests"), MAPPING),
+            (RES, "web.json", (*entry, "resources", "limits", Key("memory")), QUANTITY),
+            (RES, "web.json", (*entry, "resources", "requests", Key("cpu")), QUANTITY),
+        ]
+        if field == "containers":
+            found += [(PROBE, "web.json", (*entry, p), MAPPING) for p in ("livenessProbe", "readinessProbe")]
     found += [
         ((RBAC5,), "web.json", (*pod, "serviceAccountName"), STRING),
         ((RBAC5,), "web.json", (*pod, "automountServiceAccountToken"), BOOLEAN),
@@ -396,7 +422,7 @@ def _leaf(path: Path_) -> str:
 
 
 def test_the_snapshot_is_compliant(tmp_path: Path) -> None:
-    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS, *RBAC))
+    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS, *RBAC, *OPS))
     for check_id, findings in found.items():
         assert findings and all(f.status is Status.PASSED for f in findings), (check_id, findings)
 
