@@ -508,6 +508,7 @@ def test_switches_named_like_credentials_stay_switches() -> None:
     ],
 )
 def test_new_forms_are_redacted_in_linear_time(text: str) -> None:
-    started = time.monotonic()
+    # CPU time, not wall clock: a loaded machine must not fail it; a quadratic pattern takes hours here.
+    started = time.process_time()
     redact_text(text)
-    assert time.monotonic() - started < 10
+    assert time.process_time() - started < 20

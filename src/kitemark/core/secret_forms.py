@@ -71,7 +71,9 @@ _ASSIGNED = re.compile(r"(?:(?:Bearer|Basic|Token|Digest)[ \t]+)?" + _WORD)
 # INI (`password = x y`) and properties (`a.b.password=x y`): the rest of the line
 _LINE_ASSIGNMENT = re.compile(
     rf"^[ \t]*(?P<kq>[\"']?)(?P<key>{_NAME})(?P=kq)"
-    r"(?P<around>[ \t]*)=(?!=)(?P<after>[ \t]*)(?P<val>\S[^\n]*?)[ \t]*$",
+    # The value ends at its last non-blank (greedy, then one step back per trailing blank): a lazy
+    # value before `[ \t]*$` rescans the blanks at every step, quadratic in a line of spaces.
+    r"(?P<around>[ \t]*)=(?!=)(?P<after>[ \t]*)(?P<val>\S(?:[^\n]*\S)?)[ \t]*$",
     re.M,
 )
 # `password: x y z`: words up to the end of the line (or a `,`, quote or bracket). A word that is itself a
@@ -256,7 +258,8 @@ def _is_prose(value: str) -> bool:
 
 _KEY_LINE = re.compile(
     rf"^(?P<lead>[ \t]*)(?:-[ \t]+)?(?P<kq>[\"']?)(?P<key>{_NAME})(?P=kq)[ \t]*:"
-    r"[ \t]*(?P<indicator>[|>][0-9+-]*)?[ \t]*(?:#[^\n]*)?$",
+    # One way only to read the blanks after the colon (two optional `[ \t]*` in a row are quadratic).
+    r"[ \t]*(?:(?P<indicator>[|>][0-9+-]*)[ \t]*)?(?:#[^\n]*)?$",
     re.M,
 )
 # `- item` lines of a list under a credential key: a scalar item is a secret, a `- key: value` item is not.
