@@ -267,11 +267,16 @@ def _config_in_target(document: dict[str, Any]) -> list[str]:
         file = Path(config["file"])
         for target in document.get("targets", []):
             location = target.get("location")
-            if target.get("run") == run.get("id") and location and Path(location) in file.parents:
+            if target.get("run") != run.get("id") or not location:
+                continue
+            where = Path(location)
+            # Inside a target, or beside one in the folder that holds it (a repository's root when
+            # the target is its subfolder): either way the change under review can edit the file.
+            if where in file.parents or file.parent in (where, *where.parents):
                 found.append(
-                    f"the check inputs came from {file}, found in the working directory inside target "
-                    f"{target.get('label')}: a change to the target can change them; name the file with "
-                    "--config (kept outside the targets) in CI"
+                    f"the check inputs came from {file}, found in the working directory, in or above "
+                    f"target {target.get('label')}: a change to the target's repository can change them; "
+                    "name the file with --config (kept outside the targets) in CI"
                 )
                 break
     return found

@@ -14,9 +14,9 @@ from kitemark.testing import write_files
 MODULE = {"mod/main.tf": 'terraform {\n  required_version = ">= 1.5"\n}\n', "kitemark.yaml": "inputs: {}\n"}
 
 
-def run(cwd: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def run(cwd: Path, out: Path, *extra: str, target: str = ".") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kitemark", "run", "--terraform", ".", "--out", str(out), "-n", "0", *extra],
+        [sys.executable, "-m", "kitemark", "run", "--terraform", target, "--out", str(out), "-n0", *extra],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -28,7 +28,7 @@ def test_config_picked_up_inside_a_target_is_warned_in_every_output(tmp_path: Pa
     checkout = write_files(tmp_path / "pr", MODULE)
     out = tmp_path / "out"
     proc = run(checkout, out)
-    warning = "found in the working directory inside target"
+    warning = "found in the working directory, in or above target"
     assert warning in " ".join(proc.stdout.split()), proc.stdout
     document = json.loads((out / "results.json").read_text())
     assert document["runs"][0]["config"]["implicit"] is True
@@ -41,3 +41,9 @@ def test_config_named_with_option_is_not_warned(tmp_path: Path) -> None:
     proc = run(checkout, tmp_path / "out", "--config", str(checkout / "kitemark.yaml"))
     assert proc.returncode == 0, proc.stderr
     assert "found in the working directory" not in proc.stdout
+
+
+def test_config_at_the_root_of_a_repository_whose_subfolder_is_the_target_is_warned(tmp_path: Path) -> None:
+    checkout = write_files(tmp_path / "pr", MODULE)
+    proc = run(checkout, tmp_path / "out", target="mod")
+    assert "found in the working directory, in or above target" in " ".join(proc.stdout.split()), proc.stdout
