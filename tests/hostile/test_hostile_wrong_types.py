@@ -27,6 +27,8 @@ NAME_LABEL = "kubernetes.io/metadata.name"
 APPARMOR = "container.apparmor.security.beta.kubernetes.io/app"
 NET, NS, POD1, POD2 = "K8S-NET-001", "K8S-NS-001", "K8S-POD-001", "K8S-POD-002"
 PODS = (POD1, POD2)
+ING = ("K8S-ING-001",)  # the namespace-scope ingress checks: each reads the whole Ingress shape
+SNIPPET = "nginx.ingress.kubernetes.io/configuration-snippet"
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,31 @@ def snapshot() -> dict[str, dict[str, Any]]:
         "metadata": {"name": "web", "namespace": "team-a"},
         "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": template},
     }
-    return {"ns.json": compliant_namespace(), "deny.json": deny, "allow.json": allow, "web.json": deployment}
+    host = "web-team-a.apps.live.cloud-platform.service.justice.gov.uk"
+    backend = {"service": {"name": "web", "port": {"number": 80}}}
+    ingress = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {
+            "name": "web",
+            "namespace": "team-a",
+            "annotations": {SNIPPET: "more_set_headers 'X: y';"},
+        },
+        "spec": {
+            "ingressClassName": "default",
+            "tls": [{"hosts": [host], "secretName": "web-tls"}],
+            "rules": [
+                {"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}
+            ],
+        },
+    }
+    return {
+        "ns.json": compliant_namespace(),
+        "deny.json": deny,
+        "allow.json": allow,
+        "web.json": deployment,
+        "ing.json": ingress,
+    }
 
 
 MAPPING, LIST, STRING, BOOLEAN, INTEGER = "a mapping", "a list", "a string", "a boolean", "an integer"
@@ -140,7 +166,7 @@ def _fields() -> list[Field]:
     """(checks that read it, file, path, type) for every field a cluster check reads."""
     found: list[Field] = []
     # Every object: what it is and where it belongs (input errors when wrong, reaching every check).
-    for file, checks in (("ns.json", (NS,)), ("deny.json", (NET,)), ("web.json", PODS)):
+    for file, checks in (("ns.json", (NS,)), ("deny.json", (NET,)), ("web.json", PODS), ("ing.json", ING)):
         for path, kind in (
             (("kind",), STRING),
             (("apiVersion",), STRING),
@@ -151,6 +177,22 @@ def _fields() -> list[Field]:
     found += [
         ((NET,), "deny.json", ("metadata", "namespace"), STRING),
         ((PODS), "web.json", ("metadata", "namespace"), STRING),
+        (ING, "ing.json", ("metadata", "namespace"), STRING),
+    ]
+    # K8S-ING-00x: an Ingress's annotations, class, rules' hosts and TLS entries.
+    found += [
+        (ING, "ing.json", ("metadata", "annotations"), MAPPING),
+        (ING, "ing.json", ("metadata", "annotations", Key(SNIPPET)), STRING),
+        (ING, "ing.json", ("spec",), MAPPING),
+        (ING, "ing.json", ("spec", "ingressClassName"), STRING),
+        (ING, "ing.json", ("spec", "rules"), LIST),
+        (ING, "ing.json", ("spec", "rules", 0), MAPPING),
+        (ING, "ing.json", ("spec", "rules", 0, "host"), STRING),
+        (ING, "ing.json", ("spec", "tls"), LIST),
+        (ING, "ing.json", ("spec", "tls", 0), MAPPING),
+        (ING, "ing.json", ("spec", "tls", 0, "hosts"), LIST),
+        (ING, "ing.json", ("spec", "tls", 0, "hosts", 0), STRING),
+        (ING, "ing.json", ("spec", "tls", 0, "secretName"), STRING),
     ]
     # K8S-NS-001: the Namespace's labels and annotations.
     namespace = compliant_namespace()["metadata"]
@@ -304,7 +346,7 @@ def _leaf(path: Path_) -> str:
 
 
 def test_the_snapshot_is_compliant(tmp_path: Path) -> None:
-    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS))
+    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS, *ING))
     for check_id, findings in found.items():
         assert findings and all(f.status is Status.PASSED for f in findings), (check_id, findings)
 

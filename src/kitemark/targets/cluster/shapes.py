@@ -154,3 +154,19 @@ POD_METADATA = Map({"annotations": Map(values=STR)})  # AppArmor profiles by ann
 POD_SPEC = Map(
     {"hostPID": BOOL, "hostIPC": BOOL, "hostNetwork": BOOL, "securityContext": Map(_SECURITY_CONTEXT)}
 )
+
+# K8S-ING-00x read an Ingress's class, its rules' hosts, its TLS entries and its annotations.
+INGRESS = Map(
+    {
+        "metadata": Map({"annotations": Map(values=STR)}),
+        "spec": Map(
+            {
+                "ingressClassName": STR,
+                "rules": Seq(Map({"host": STR})),
+                "tls": Seq(Map({"hosts": Seq(STR), "secretName": STR})),
+            }
+        ),
+    }
+)
+# K8S-ING-002 reads an IngressClass's controller and whether it is the default class.
+INGRESS_CLASS = Map({"metadata": Map({"annotations": Map(values=STR)}), "spec": Map({"controller": STR})})

@@ -1,0 +1,81 @@
+"""The ingress checks (K8S-ING-00x), through the real collector and scopes, on small snapshots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from kitemark.core.model import Finding, Status
+from kitemark.testing import compliant_namespace, run_check
+
+P, F, E, NA = Status.PASSED, Status.FAILED, Status.ERROR, Status.NOT_APPLICABLE
+APPS = "apps.live.cloud-platform.service.justice.gov.uk"
+
+
+def ingress(name: str, namespace: str = "team-a", hosts: list[str | None] | None = None, **spec: Any) -> dict:
+    """An Ingress with one rule per host (``None``: a rule without a host), TLS for them all unless
+    ``tls`` is given, and the platform's `default` class."""
+    hosts = [f"{name}-{namespace}.{APPS}"] if hosts is None else hosts
+    path = {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": name, "port": {"number": 80}}}}
+    rules = [({"host": h} if h else {}) | {"http": {"paths": [path]}} for h in hosts]
+    annotations = spec.pop("annotations", None)
+    body = {
+        "ingressClassName": "default",
+        "tls": [{"hosts": [h for h in hosts if h]}],
+        "rules": rules,
+        **spec,
+    }
+    meta: dict[str, Any] = {"name": name, "namespace": namespace}
+    if annotations is not None:
+        meta["annotations"] = annotations
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta, "spec": body}
+
+
+def snapshot(root: Path, *objects: dict) -> Path:
+    namespaces = {o["metadata"].get("namespace") for o in objects} - {None}
+    for ns in sorted(namespaces):
+        (root / f"{ns}.json").write_text(json.dumps(compliant_namespace(ns)))
+    for number, obj in enumerate(objects):
+        (root / f"o{number}.json").write_text(json.dumps(obj))
+    return root
+
+
+def run(check_id: str, root: Path, inputs: dict[str, Any] | None = None) -> dict[str, Finding]:
+    """The findings of a check by resource."""
+    found = run_check(check_id, root, inputs=inputs)
+    return {f.resource: f for findings in found.values() for f in findings}
+
+
+# --- K8S-ING-001 ------------------------------------------------------------------------------------
+
+
+def test_tls_on_every_host(tmp_path: Path) -> None:
+    root = snapshot(
+        tmp_path,
+        ingress("ok"),
+        ingress("missing", tls=[]),
+        ingress("wildcard", hosts=[f"a.b.{APPS}"], tls=[{"hosts": [f"*.{APPS}"]}]),
+        ingress("hostless", hosts=[None]),
+        ingress("norules", rules=[]),
+        ingress("plain", annotations={"nginx.ingress.kubernetes.io/ssl-redirect": "False"}),
+    )
+    found = run("K8S-ING-001", root)
+    assert found["Ingress/team-a/ok"].status is P
+    assert "no spec.tls entry covers missing-team-a" in found["Ingress/team-a/missing"].message
+    # a wildcard covers one label, as ingress-nginx matches it
+    assert found["Ingress/team-a/wildcard"].status is F
+    assert "rule 1 has no host" in found["Ingress/team-a/hostless"].message
+    assert "has no rules" in found["Ingress/team-a/norules"].message
+    assert (
+        found["Ingress/team-a/plain"].status is F and "ssl-redirect" in found["Ingress/team-a/plain"].message
+    )
+
+
+def test_no_ingress_is_not_applicable_and_an_unreadable_one_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "ns.json").write_text(json.dumps(compliant_namespace("team-b")))
+    snapshot(tmp_path, ingress("bad", tls={"hosts": ["x"]}))
+    found = run("K8S-ING-001", tmp_path)
+    assert found["Namespace/team-b"].status is NA
+    bad = found["Ingress/team-a/bad"]
+    assert bad.status is E and "spec.tls (a dict, not a list)" in bad.message
