@@ -79,3 +79,26 @@ def test_no_ingress_is_not_applicable_and_an_unreadable_one_is_an_error(tmp_path
     assert found["Namespace/team-b"].status is NA
     bad = found["Ingress/team-a/bad"]
     assert bad.status is E and "spec.tls (a dict, not a list)" in bad.message
+
+
+# --- K8S-ING-004 ------------------------------------------------------------------------------------
+
+
+def test_dns_labels_within_the_limit_including_the_external_dns_annotation(tmp_path: Path) -> None:
+    ok = "a" * 57
+    long = "b" * 58
+    annotated = {"external-dns.alpha.kubernetes.io/hostname": f"x.{APPS}, {long}.service.justice.gov.uk"}
+    root = snapshot(
+        tmp_path,
+        ingress("ok", hosts=[f"{ok}.{APPS}"]),
+        ingress("long", hosts=[f"{long}.{APPS}"]),
+        ingress("annotated", annotations=annotated),
+        ingress("hostless", hosts=[None]),
+    )
+    found = run("K8S-ING-004", root)
+    assert found["Ingress/team-a/ok"].status is P
+    assert f"label '{long}' of {long}.{APPS} has 58 characters" in found["Ingress/team-a/long"].message
+    assert found["Ingress/team-a/annotated"].status is F
+    assert found["Ingress/team-a/hostless"].status is NA
+    # the limit is an input: DNS's own 63 admits the 58-character label
+    assert run("K8S-ING-004", root, {"ingress_max_dns_label": 63})["Ingress/team-a/long"].status is P

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from kitemark.core.checks import check, failed, passed
+from kitemark.core.checks import check, failed, not_applicable, passed
 from kitemark.core.model import Finding
 from kitemark.targets.cluster.view import KObject, NamespaceView
 
-from .ingress import NGINX, READS, covers, each_ingress, rule_hosts, tls_hosts
+from .ingress import (
+    MAX_DNS_LABEL,
+    NGINX,
+    READS,
+    all_hosts,
+    covers,
+    each_ingress,
+    rule_hosts,
+    tls_hosts,
+)
 
 SSL_REDIRECT = NGINX + "ssl-redirect"
 
@@ -91,3 +100,79 @@ def _tls(obj: KObject) -> Finding:
 )
 def test_ingress_tls(ns: NamespaceView) -> Iterator[Finding]:
     yield from each_ingress(ns, _tls, "published host")
+
+
+EXTERNAL_DNS_HOSTNAME = "external-dns.alpha.kubernetes.io/hostname"
+
+
+def _dns_names(obj: KObject) -> list[str]:
+    """Every DNS name the Ingress makes external-dns publish: its hosts, and the names of its
+    external-dns hostname annotation (comma-separated)."""
+    extra = [h.strip() for h in obj.annotations.get(EXTERNAL_DNS_HOSTNAME, "").split(",") if h.strip()]
+    return list(dict.fromkeys([*all_hosts(obj), *extra]))
+
+
+def _no_host(obj: KObject) -> Finding:
+    return not_applicable(
+        obj.ref, f"Ingress '{obj.name}' names no host (K8S-ING-001 reports a rule without a host)"
+    )
+
+
+@check(
+    "K8S-ING-004",
+    scope="cluster.namespace",
+    title="Ingress host names have no DNS label longer than external-dns can publish",
+    severity="low",
+    rationale="""
+        The platform's external-dns publishes each Ingress host in Route53 with a TXT ownership
+        record whose name prefixes the first label with `cname-`. DNS allows 63 characters per label,
+        so a label longer than 57 makes that record invalid: the Ingress is admitted but its DNS
+        record is never created, and the service is unreachable (Service Standard 14, operate a
+        reliable service). The platform's Gatekeeper policy `k8shostnamelength` refuses such
+        hosts; this check finds the ones admitted before it, or while it ran in dry-run. Rule hosts,
+        TLS hosts and the names of the `external-dns.alpha.kubernetes.io/hostname` annotation are
+        checked against the input `ingress_max_dns_label` (57).
+    """,
+    remediation="""
+        Shorten the offending label, typically `<ingress>-<namespace>` in the cluster's domain:
+        `my-very-long-service-name-preprod.apps.live.cloud-platform.service.justice.gov.uk` →
+        `my-svc-preprod.apps.live.cloud-platform.service.justice.gov.uk`, in `spec.rules`,
+        `spec.tls` and the DNS annotation alike.
+    """,
+    references=[
+        "https://github.com/ministryofjustice/cloud-platform-terraform-gatekeeper",
+        "https://kubernetes-sigs.github.io/external-dns/latest/docs/registry/txt/",
+    ],
+    reads=READS,
+    inputs=[MAX_DNS_LABEL],
+)
+def test_ingress_dns_label_length(ns: NamespaceView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    limit = int(inputs[MAX_DNS_LABEL.name])
+
+    def assess(obj: KObject) -> Finding:
+        names = _dns_names(obj)
+        if not names:
+            return _no_host(obj)
+        long = [
+            {"host": name, "label": label, "length": len(label)}
+            for name in names
+            for label in name.split(".")
+            if len(label) > limit
+        ]
+        evidence = {"hosts": names, "max_label": limit, "too_long": long}
+        if long:
+            parts = [f"label '{x['label']}' of {x['host']} has {x['length']} characters" for x in long]
+            return failed(
+                obj.ref,
+                f"Ingress '{obj.name}': " + "; ".join(parts) + f" (at most {limit})",
+                evidence=evidence,
+                location=obj.source,
+            )
+        return passed(
+            obj.ref,
+            f"every DNS label of Ingress '{obj.name}' has at most {limit} characters",
+            evidence=evidence,
+            location=obj.source,
+        )
+
+    yield from each_ingress(ns, assess, "published host")
