@@ -102,3 +102,26 @@ def test_dns_labels_within_the_limit_including_the_external_dns_annotation(tmp_p
     assert found["Ingress/team-a/hostless"].status is NA
     # the limit is an input: DNS's own 63 admits the 58-character label
     assert run("K8S-ING-004", root, {"ingress_max_dns_label": 63})["Ingress/team-a/long"].status is P
+
+
+# --- K8S-ING-005 ------------------------------------------------------------------------------------
+
+
+def test_hosts_within_the_configured_domains(tmp_path: Path) -> None:
+    root = snapshot(
+        tmp_path,
+        ingress("own"),
+        ingress("custom", hosts=["Service.Justice.Gov.UK", "*.team-a.justice.gov.uk"]),
+        ingress("foreign", hosts=["team-a.example.com", "team-a.notgov.uk"]),
+        ingress("dns", annotations={"external-dns.alpha.kubernetes.io/hostname": "team-a.example.org"}),
+    )
+    found = run("K8S-ING-005", root)
+    assert found["Ingress/team-a/own"].status is P
+    assert found["Ingress/team-a/custom"].status is P
+    foreign = found["Ingress/team-a/foreign"]
+    assert foreign.status is F and "team-a.example.com, team-a.notgov.uk are in none" in foreign.message
+    assert "team-a.example.org is in none" in found["Ingress/team-a/dns"].message
+    narrowed = run("K8S-ING-005", root, {"ingress_domains": [f"*.{APPS}"]})
+    assert narrowed["Ingress/team-a/own"].status is P and narrowed["Ingress/team-a/custom"].status is F
+    empty = run("K8S-ING-005", root, {"ingress_domains": []})
+    assert [f.status for f in empty.values()] == [NA]

@@ -10,12 +10,14 @@ from kitemark.core.model import Finding
 from kitemark.targets.cluster.view import KObject, NamespaceView
 
 from .ingress import (
+    INGRESS_DOMAINS,
     MAX_DNS_LABEL,
     NGINX,
     READS,
     all_hosts,
     covers,
     each_ingress,
+    plural,
     rule_hosts,
     tls_hosts,
 )
@@ -171,6 +173,83 @@ def test_ingress_dns_label_length(ns: NamespaceView, inputs: Mapping[str, Any]) 
         return passed(
             obj.ref,
             f"every DNS label of Ingress '{obj.name}' has at most {limit} characters",
+            evidence=evidence,
+            location=obj.source,
+        )
+
+    yield from each_ingress(ns, assess, "published host")
+
+
+def _domain_of(host: str, domains: list[str]) -> str | None:
+    """The configured domain ``host`` is in (the longest), or ``None``; a `*.` wildcard host is in a
+    domain when the name below its wildcard is."""
+    name = host.removeprefix("*.").rstrip(".")
+    within = [d for d in domains if name == d or name.endswith("." + d)]
+    return max(within, key=len) if within else None
+
+
+@check(
+    "K8S-ING-005",
+    scope="cluster.namespace",
+    title="Ingress hosts are within the platform's configured domains",
+    severity="medium",
+    rationale="""
+        External-dns publishes every Ingress host in the platform's Route53 zones, and cert-manager
+        requests certificates for them. A host outside the domains the platform serves is either a
+        name that never resolves (an unreachable service) or a claim on a domain the organisation
+        does not control, where a lapsed or foreign registration lets someone else serve the
+        service's users or obtain certificates for its name (NCSC principle 11, external interface
+        protection; Service Standard 9). The allowed domains are the input `ingress_domains`: by
+        default the cluster's own `apps.live.cloud-platform.service.justice.gov.uk`, MoJ's
+        `service.justice.gov.uk` and other `gov.uk` names teams bring as custom domains. A host is
+        within a domain when it is the domain or any name under it; rule hosts, TLS hosts and the
+        names of the `external-dns.alpha.kubernetes.io/hostname` annotation are checked.
+    """,
+    remediation="""
+        Publish the service under the cluster's domain
+        (`<name>-<namespace>.apps.live.cloud-platform.service.justice.gov.uk`) or under a custom
+        domain delegated to the platform, or add the organisation's domain to `ingress_domains` in
+        kitemark.yaml:
+
+            inputs:
+              ingress_domains:
+                - apps.live.cloud-platform.service.justice.gov.uk
+                - service.justice.gov.uk
+                - gov.uk
+    """,
+    references=[
+        "https://user-guide.cloud-platform.service.justice.gov.uk/documentation/networking/custom-domain-cert.html",
+        "https://kubernetes-sigs.github.io/external-dns/latest/docs/annotations/annotations/",
+    ],
+    reads=READS,
+    inputs=[INGRESS_DOMAINS],
+)
+def test_ingress_hosts_in_domains(ns: NamespaceView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    domains = [str(d).lower().removeprefix("*.").strip(".") for d in inputs[INGRESS_DOMAINS.name]]
+    if not domains:
+        # No domain to be within is no evidence that a host is where it should be: not a pass.
+        yield not_applicable(ns.ref, "no domains are configured (input ingress_domains is empty)")
+        return
+
+    def assess(obj: KObject) -> Finding:
+        names = _dns_names(obj)
+        if not names:
+            return _no_host(obj)
+        placed = {name: _domain_of(name.lower(), domains) for name in names}
+        outside = [name for name, domain in placed.items() if domain is None]
+        evidence = {"hosts": placed, "domains": domains, "outside": outside}
+        if outside:
+            return failed(
+                obj.ref,
+                f"Ingress '{obj.name}': {', '.join(outside)} "
+                f"{plural(outside, 'is', 'are')} in none of the configured domains ({', '.join(domains)})",
+                evidence=evidence,
+                location=obj.source,
+            )
+        return passed(
+            obj.ref,
+            f"every host of Ingress '{obj.name}' is within "
+            + ", ".join(sorted({d for d in placed.values() if d})),
             evidence=evidence,
             location=obj.source,
         )
