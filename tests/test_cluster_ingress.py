@@ -125,3 +125,38 @@ def test_hosts_within_the_configured_domains(tmp_path: Path) -> None:
     assert narrowed["Ingress/team-a/own"].status is P and narrowed["Ingress/team-a/custom"].status is F
     empty = run("K8S-ING-005", root, {"ingress_domains": []})
     assert [f.status for f in empty.values()] == [NA]
+
+
+# --- K8S-ING-007 ------------------------------------------------------------------------------------
+
+
+def test_snippet_directives_are_read_outside_quotes_and_comments() -> None:
+    from suites.cluster.snippets import directives
+
+    snippet = """
+        more_set_headers "CSP: default-src 'self'; script-src 'none'";  # ; { } in a comment
+        if ($host = 'a;b') { return 301 https://x/; }
+        set $x "a\\"; lua_x";
+        location /t { alias /etc/passwd; }
+    """
+    assert directives(snippet) == ["more_set_headers", "if", "return", "set", "location", "alias"]
+
+
+def test_snippets_outside_the_allow_list_fail(tmp_path: Path) -> None:
+    conf = "nginx.ingress.kubernetes.io/configuration-snippet"
+    root = snapshot(
+        tmp_path,
+        ingress("none"),
+        ingress("headers", annotations={conf: "more_set_headers 'X-Frame-Options: DENY';"}),
+        ingress("lua", annotations={conf: "access_by_lua_block { ngx.exit(200) }"}),
+        ingress("modsec", annotations={"nginx.ingress.kubernetes.io/modsecurity-snippet": "Include /root/x"}),
+        ingress("hidden", annotations={conf: "more_set_headers 'X: y'; proxy_pass http://x"}),
+    )
+    found = run("K8S-ING-007", root)
+    assert found["Ingress/team-a/none"].status is P and "no snippet" in found["Ingress/team-a/none"].message
+    assert found["Ingress/team-a/headers"].status is P
+    assert "uses access_by_lua_block" in found["Ingress/team-a/lua"].message
+    assert "modsecurity-snippet contains forbidden 'root'" in found["Ingress/team-a/modsec"].message
+    assert "uses proxy_pass" in found["Ingress/team-a/hidden"].message
+    widened = run("K8S-ING-007", root, {"snippet_allowed_directives": ["more_set_headers", "proxy_pass"]})
+    assert widened["Ingress/team-a/hidden"].status is P

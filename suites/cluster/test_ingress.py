@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -21,6 +22,15 @@ from .ingress import (
     rule_hosts,
     tls_hosts,
 )
+from .snippets import (
+    ALLOWED_DIRECTIVES,
+    DIRECTIVE_SNIPPETS,
+    FORBIDDEN_PATTERN,
+    MODSEC_SNIPPET,
+    compiled,
+    directives,
+)
+from .snippets import INPUTS as SNIPPET_INPUTS
 
 SSL_REDIRECT = NGINX + "ssl-redirect"
 
@@ -255,3 +265,85 @@ def test_ingress_hosts_in_domains(ns: NamespaceView, inputs: Mapping[str, Any]) 
         )
 
     yield from each_ingress(ns, assess, "published host")
+
+
+def _snippet_problems(obj: KObject, allowed: set[str], forbidden: re.Pattern[str]) -> tuple[dict, list]:
+    """(what each snippet annotation uses, the problems) of one Ingress."""
+    seen: dict[str, Any] = {}
+    problems: list[str] = []
+    for key in (*DIRECTIVE_SNIPPETS, MODSEC_SNIPPET):
+        value = obj.annotations.get(key)
+        if value is None:
+            continue
+        short = key.removeprefix(NGINX)
+        used = directives(value) if key != MODSEC_SNIPPET else []
+        match = forbidden.search(value)
+        seen[short] = {"directives": used, **({"forbidden": match.group(0)} if match else {})}
+        outside = list(dict.fromkeys(d for d in used if d not in allowed))
+        if outside:
+            problems.append(f"{short} uses {', '.join(outside)}, not in the allow-list")
+        if match:
+            problems.append(f"{short} contains forbidden {match.group(0)!r}")
+    return seen, problems
+
+
+@check(
+    "K8S-ING-007",
+    scope="cluster.namespace",
+    title="Ingress snippet annotations use only allowed nginx directives",
+    severity="high",
+    rationale="""
+        ingress-nginx pastes the `server-snippet`, `configuration-snippet`, `auth-snippet` and
+        `stream-snippet` annotations verbatim into the nginx.conf of a controller every tenant shares.
+        A snippet can therefore read files in the controller pod (its service-account token, which
+        can read every Secret in the cluster: CVE-2021-25742), load Lua or modules, proxy to another
+        tenant's services or change logging for all of them, so one team's annotation breaks the
+        separation between teams (NCSC principle 3) and the protection of the platform's external
+        interface (principle 11). The platform keeps snippets for headers, redirects and rate-limit
+        tuning, and its Gatekeeper policy `k8ssnippetallowlist` refuses values matching
+        `snippet_forbidden_pattern`. This check passes an Ingress whose snippets use only the
+        directives of `snippet_allowed_directives` and match no forbidden pattern (the pattern also
+        applies to `modsecurity-snippet`, whose ModSecurity rules are not nginx directives).
+        Statements are read outside quotes and comments, so a `;` inside a quoted header value does
+        not end one.
+    """,
+    remediation="""
+        Use the controller's own annotations instead of a snippet where one exists
+        (`nginx.ingress.kubernetes.io/permanent-redirect`, `limit-rps`, `proxy-body-size`,
+        `whitelist-source-range` …); keep snippets to header and redirect directives such as
+
+            nginx.ingress.kubernetes.io/configuration-snippet: |
+              more_set_headers "X-Frame-Options: DENY";
+
+        or, if the platform team agrees a directive is safe, add it to `snippet_allowed_directives`.
+    """,
+    references=[
+        "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/annotations/#configuration-snippet",
+        "https://github.com/kubernetes/ingress-nginx/issues/7837",
+        "https://github.com/ministryofjustice/cloud-platform-terraform-gatekeeper",
+    ],
+    reads=READS,
+    inputs=SNIPPET_INPUTS,
+)
+def test_ingress_snippets(ns: NamespaceView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    allowed = set(inputs[ALLOWED_DIRECTIVES.name])
+    forbidden = compiled(inputs[FORBIDDEN_PATTERN.name])
+
+    def assess(obj: KObject) -> Finding:
+        seen, problems = _snippet_problems(obj, allowed, forbidden)
+        evidence = {"snippets": seen}
+        if problems:
+            return failed(
+                obj.ref,
+                f"Ingress '{obj.name}': " + "; ".join(problems),
+                evidence=evidence,
+                location=obj.source,
+            )
+        what = (
+            f"its snippets ({', '.join(seen)}) use only allowed directives"
+            if seen
+            else "it carries no snippet annotation"
+        )
+        return passed(obj.ref, f"Ingress '{obj.name}': {what}", evidence=evidence, location=obj.source)
+
+    yield from each_ingress(ns, assess, "snippet annotation")
