@@ -160,3 +160,40 @@ def test_snippets_outside_the_allow_list_fail(tmp_path: Path) -> None:
     assert "uses proxy_pass" in found["Ingress/team-a/hidden"].message
     widened = run("K8S-ING-007", root, {"snippet_allowed_directives": ["more_set_headers", "proxy_pass"]})
     assert widened["Ingress/team-a/hidden"].status is P
+
+
+# --- K8S-ING-006 ------------------------------------------------------------------------------------
+
+ON = "nginx.ingress.kubernetes.io/enable-modsecurity"
+SNIP = "nginx.ingress.kubernetes.io/modsecurity-snippet"
+
+
+def test_modsecurity_on_the_modsec_classes(tmp_path: Path) -> None:
+    root = snapshot(
+        tmp_path,
+        ingress("blocking", ingressClassName="modsec", annotations={ON: "true", SNIP: "SecRuleEngine On\n"}),
+        ingress("detecting", ingressClassName="modsec", annotations={ON: "True"}),
+        ingress("off", ingressClassName="modsec", annotations={ON: "false"}),
+        ingress(
+            "last-wins",
+            ingressClassName="modsec",
+            annotations={ON: "true", SNIP: "SecRuleEngine On\nSecRuleEngine Off"},
+        ),
+        ingress("legacy", ingressClassName=None, annotations={"kubernetes.io/ingress.class": "modsec"}),
+        ingress("default"),
+        ingress("claims", annotations={ON: "true"}),
+    )
+    found = run("K8S-ING-006", root)
+    assert (
+        found["Ingress/team-a/blocking"].status is P
+        and "(blocking)" in found["Ingress/team-a/blocking"].message
+    )
+    assert found["Ingress/team-a/detecting"].status is P
+    assert "is 'false', not \"true\"" in found["Ingress/team-a/off"].message
+    assert "SecRuleEngine Off" in found["Ingress/team-a/last-wins"].message
+    assert "is not set" in found["Ingress/team-a/legacy"].message
+    assert found["Ingress/team-a/default"].status is NA
+    assert "runs no WAF" in found["Ingress/team-a/claims"].message
+    strict = run("K8S-ING-006", root, {"modsec_require_blocking": True})
+    assert strict["Ingress/team-a/blocking"].status is P
+    assert "not On (input modsec_require_blocking)" in strict["Ingress/team-a/detecting"].message

@@ -118,3 +118,23 @@ def each_ingress(ns: NamespaceView, assess: Assess, what: str) -> Iterator[Findi
 
 def plural(items: Iterable[Any], one: str, many: str) -> str:
     return one if len(list(items)) == 1 else many
+
+
+MODSEC_CLASSES = Input(
+    "modsec_ingress_classes",
+    default=["modsec", "modsec-non-prod"],
+    description=(
+        "Ingress classes whose controllers run ModSecurity (K8S-ING-006): an Ingress of one must enable "
+        "it; enabling it on any other class fails (its controller runs no WAF)"
+    ),
+    schema={"type": "array", "items": {"type": "string", "minLength": 1}},
+)
+MODSEC_BLOCKING = Input(
+    "modsec_require_blocking",
+    default=False,
+    description=(
+        "Whether K8S-ING-006 also requires `SecRuleEngine On` in the modsecurity-snippet (blocking "
+        "mode); the platform's default is detection only, logging without blocking"
+    ),
+    schema={"type": "boolean"},
+)

@@ -13,11 +13,14 @@ from kitemark.targets.cluster.view import KObject, NamespaceView
 from .ingress import (
     INGRESS_DOMAINS,
     MAX_DNS_LABEL,
+    MODSEC_BLOCKING,
+    MODSEC_CLASSES,
     NGINX,
     READS,
     all_hosts,
     covers,
     each_ingress,
+    ingress_class,
     plural,
     rule_hosts,
     tls_hosts,
@@ -347,3 +350,101 @@ def test_ingress_snippets(ns: NamespaceView, inputs: Mapping[str, Any]) -> Itera
         return passed(obj.ref, f"Ingress '{obj.name}': {what}", evidence=evidence, location=obj.source)
 
     yield from each_ingress(ns, assess, "snippet annotation")
+
+
+ENABLE_MODSEC = NGINX + "enable-modsecurity"
+MODSEC_SNIPPET_KEY = NGINX + "modsecurity-snippet"
+SEC_RULE_ENGINE = re.compile(r"^\s*SecRuleEngine\s+(\S+)", re.IGNORECASE | re.MULTILINE)
+
+
+def _modsec(obj: KObject, classes: list[str], blocking: bool) -> Finding:
+    cls, where = ingress_class(obj)
+    enabled = obj.annotations.get(ENABLE_MODSEC)
+    engines = SEC_RULE_ENGINE.findall(obj.annotations.get(MODSEC_SNIPPET_KEY, ""))
+    engine = engines[-1] if engines else None  # the last one set wins, as in ModSecurity
+    evidence = {"class": cls, "class_from": where, ENABLE_MODSEC: enabled, "SecRuleEngine": engine}
+    on = enabled is not None and enabled.strip().lower() == "true"
+    if cls not in classes:
+        if on:
+            return failed(
+                obj.ref,
+                f"Ingress '{obj.name}' sets {ENABLE_MODSEC}: \"true\" but its class {cls!r} ({where}) "
+                f"is not a ModSecurity class ({', '.join(classes)}): its controller runs no WAF",
+                evidence=evidence,
+                location=obj.source,
+            )
+        return not_applicable(
+            obj.ref,
+            f"Ingress '{obj.name}' class {cls!r} ({where}) is not a ModSecurity class ({', '.join(classes)})",
+        )
+    problems = []
+    if not on:
+        problems.append(
+            f'{ENABLE_MODSEC} is {enabled!r}, not "true"' if enabled else f"{ENABLE_MODSEC} is not set"
+        )
+    if engine is not None and engine.lower() == "off":
+        problems.append("its modsecurity-snippet sets SecRuleEngine Off")
+    elif blocking and (engine is None or engine.lower() != "on"):
+        problems.append(
+            f"SecRuleEngine is {engine or 'not set (detection only)'}, not On (input modsec_require_blocking)"
+        )
+    if problems:
+        return failed(
+            obj.ref,
+            f"Ingress '{obj.name}' of class {cls!r}: " + "; ".join(problems),
+            evidence=evidence,
+            location=obj.source,
+        )
+    mode = "blocking" if engine and engine.lower() == "on" else "detection only"
+    return passed(
+        obj.ref,
+        f"Ingress '{obj.name}' of class {cls!r} enables ModSecurity ({mode})",
+        evidence=evidence,
+        location=obj.source,
+    )
+
+
+@check(
+    "K8S-ING-006",
+    scope="cluster.namespace",
+    title="Ingresses on the ModSecurity ingress class enable the web application firewall",
+    severity="medium",
+    rationale="""
+        The platform runs a separate ingress controller with the ModSecurity web application firewall
+        and the OWASP Core Rule Set (ingress class `modsec`), for services that must be shielded from
+        common web attacks (NCSC principle 11, external interface protection; Service Standard 9).
+        ModSecurity is opt-in per Ingress: on that class, an Ingress without
+        `nginx.ingress.kubernetes.io/enable-modsecurity: "true"` gets no inspection at all, and a
+        `modsecurity-snippet` setting `SecRuleEngine Off` switches it off, so a team believing its
+        service is protected is not. The reverse is refused too, as the platform's Gatekeeper policy
+        `k8smodsecnginxclass` refuses it: enabling ModSecurity on another class (`default`) claims a
+        protection its controller does not run. The classes are the input `modsec_ingress_classes`;
+        with `modsec_require_blocking`, detection-only mode (the platform's default, which logs but
+        blocks nothing) fails too. The class is `spec.ingressClassName`, or the deprecated
+        `kubernetes.io/ingress.class` annotation; an Ingress of another class that does not enable
+        ModSecurity is not applicable.
+    """,
+    remediation="""
+        On the ModSecurity class, enable it (and block once the rules are tuned):
+
+            metadata:
+              annotations:
+                nginx.ingress.kubernetes.io/enable-modsecurity: "true"
+                nginx.ingress.kubernetes.io/modsecurity-snippet: |
+                  SecRuleEngine On
+            spec:
+              ingressClassName: modsec
+
+        On the `default` class, remove the ModSecurity annotations or move the Ingress to `modsec`.
+    """,
+    references=[
+        "https://user-guide.cloud-platform.service.justice.gov.uk/documentation/networking/modsecurity.html",
+        "https://kubernetes.github.io/ingress-nginx/user-guide/third-party-addons/modsecurity/",
+    ],
+    reads=READS,
+    inputs=[MODSEC_CLASSES, MODSEC_BLOCKING],
+)
+def test_ingress_modsecurity(ns: NamespaceView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    classes = list(inputs[MODSEC_CLASSES.name])
+    blocking = bool(inputs[MODSEC_BLOCKING.name])
+    yield from each_ingress(ns, lambda obj: _modsec(obj, classes, blocking), "ModSecurity setting")

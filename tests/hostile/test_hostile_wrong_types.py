@@ -28,7 +28,7 @@ APPARMOR = "container.apparmor.security.beta.kubernetes.io/app"
 NET, NS, POD1, POD2 = "K8S-NET-001", "K8S-NS-001", "K8S-POD-001", "K8S-POD-002"
 PODS = (POD1, POD2)
 # The namespace-scope ingress checks: each reads the whole Ingress shape.
-ING = ("K8S-ING-001", "K8S-ING-004", "K8S-ING-005", "K8S-ING-007")
+ING = ("K8S-ING-001", "K8S-ING-004", "K8S-ING-005", "K8S-ING-006", "K8S-ING-007")
 SNIPPET = "nginx.ingress.kubernetes.io/configuration-snippet"
 
 
@@ -133,10 +133,13 @@ def snapshot() -> dict[str, dict[str, Any]]:
         "metadata": {
             "name": "web",
             "namespace": "team-a",
-            "annotations": {SNIPPET: "more_set_headers 'X: y';"},
+            "annotations": {
+                SNIPPET: "more_set_headers 'X: y';",
+                "nginx.ingress.kubernetes.io/enable-modsecurity": "true",
+            },
         },
         "spec": {
-            "ingressClassName": "default",
+            "ingressClassName": "modsec",
             "tls": [{"hosts": [host], "secretName": "web-tls"}],
             "rules": [
                 {"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}
