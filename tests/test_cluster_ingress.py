@@ -197,3 +197,39 @@ def test_modsecurity_on_the_modsec_classes(tmp_path: Path) -> None:
     strict = run("K8S-ING-006", root, {"modsec_require_blocking": True})
     assert strict["Ingress/team-a/blocking"].status is P
     assert "not On (input modsec_require_blocking)" in strict["Ingress/team-a/detecting"].message
+
+
+# --- K8S-ING-003 ------------------------------------------------------------------------------------
+
+
+def test_hosts_shared_across_namespaces(tmp_path: Path) -> None:
+    shared = f"shared.{APPS}"
+    agree = {"example.org/share-host": "true"}
+    root = snapshot(
+        tmp_path,
+        ingress("a", "team-a", hosts=[shared]),
+        ingress("b", "team-b", hosts=[shared.upper()]),
+        ingress("a2", "team-a", hosts=[shared]),  # same namespace: a path split, not a clash
+        ingress("alone", "team-c"),
+        ingress("wild", "team-d", hosts=[f"*.sys.{APPS}"], annotations=agree),
+        ingress("kube", "kube-system", hosts=[f"k.sys.{APPS}"], annotations=agree),
+        ingress("bad", "team-e", hosts=[shared], tls={"x": 1}),
+    )
+    found = run("K8S-ING-003", root)
+    assert f"{shared} is also served by Ingress/team-b/b" in found["Ingress/team-a/a"].message
+    assert found["Ingress/team-b/b"].status is F
+    assert found["Ingress/team-c/alone"].status is P
+    wild = found["Ingress/team-d/wild"]
+    assert wild.status is F and "Ingress/kube-system/kube" in wild.message
+    assert "Ingress/kube-system/kube" not in found  # the platform's own are compared, not reported
+    assert found["Ingress/team-e/bad"].status is E
+    agreed = run("K8S-ING-003", root, {"ingress_shared_host_annotation": "example.org/share-host"})
+    assert (
+        agreed["Ingress/team-d/wild"].status is P and "by agreement" in agreed["Ingress/team-d/wild"].message
+    )
+    assert agreed["Ingress/team-a/a"].status is F
+
+
+def test_no_team_ingress_is_not_applicable(tmp_path: Path) -> None:
+    root = snapshot(tmp_path, ingress("grafana", "monitoring"))
+    assert [f.status for f in run("K8S-ING-003", root).values()] == [NA]

@@ -103,17 +103,7 @@ def each_ingress(ns: NamespaceView, assess: Assess, what: str) -> Iterator[Findi
         )
         return
     for obj in found:
-        bad = wrong_types(obj.raw, INGRESS)
-        if bad:
-            yield error(
-                obj.ref,
-                f"Ingress '{obj.name}' cannot be read: {listed(bad)} "
-                "(the API server refuses such an Ingress)",
-                evidence={"unreadable": bad},
-                location=obj.source,
-            )
-            continue
-        yield assess(obj)
+        yield unreadable(obj) or assess(obj)
 
 
 def plural(items: Iterable[Any], one: str, many: str) -> str:
@@ -138,3 +128,32 @@ MODSEC_BLOCKING = Input(
     ),
     schema={"type": "boolean"},
 )
+
+
+SHARED_HOST_ANNOTATION = Input(
+    "ingress_shared_host_annotation",
+    # MoJ's Gatekeeper policy k8singressclash refuses every cross-namespace reuse: no opt-in
+    default=None,
+    description=(
+        "Annotation by which two Ingresses in different namespaces agree to share a host (K8S-ING-003): "
+        'both must carry it set to "true"; null (the MoJ default) allows no sharing'
+    ),
+    schema={"type": ["string", "null"], "minLength": 1},
+)
+
+
+def cluster_ingresses(objects: Iterable[KObject]) -> list[KObject]:
+    return [o for o in objects if o.kind == "Ingress" and o.group in INGRESS_GROUPS and o.namespace]
+
+
+def unreadable(obj: KObject) -> Finding | None:
+    """*error* for an Ingress a field of the wrong type makes unreadable, else ``None``."""
+    bad = wrong_types(obj.raw, INGRESS)
+    if not bad:
+        return None
+    return error(
+        obj.ref,
+        f"Ingress '{obj.name}' cannot be read: {listed(bad)} (the API server refuses such an Ingress)",
+        evidence={"unreadable": bad},
+        location=obj.source,
+    )

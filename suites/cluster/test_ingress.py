@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kitemark.core.checks import check, failed, not_applicable, passed
 from kitemark.core.model import Finding
-from kitemark.targets.cluster.view import KObject, NamespaceView
+from kitemark.targets.cluster.view import ClusterView, KObject, NamespaceView
 
 from .ingress import (
     INGRESS_DOMAINS,
@@ -17,13 +18,16 @@ from .ingress import (
     MODSEC_CLASSES,
     NGINX,
     READS,
+    SHARED_HOST_ANNOTATION,
     all_hosts,
+    cluster_ingresses,
     covers,
     each_ingress,
     ingress_class,
     plural,
     rule_hosts,
     tls_hosts,
+    unreadable,
 )
 from .snippets import (
     ALLOWED_DIRECTIVES,
@@ -448,3 +452,124 @@ def test_ingress_modsecurity(ns: NamespaceView, inputs: Mapping[str, Any]) -> It
     classes = list(inputs[MODSEC_CLASSES.name])
     blocking = bool(inputs[MODSEC_BLOCKING.name])
     yield from each_ingress(ns, lambda obj: _modsec(obj, classes, blocking), "ModSecurity setting")
+
+
+class _HostIndex:
+    """The Ingresses serving each rule host, and those serving each name one label below a domain
+    (what a `*.` wildcard host of that domain overlaps)."""
+
+    def __init__(self, objects: list[KObject]) -> None:
+        self.exact: dict[str, list[KObject]] = defaultdict(list)
+        self.children: dict[str, list[KObject]] = defaultdict(list)
+        for obj in objects:
+            for host in {h.lower() for h in rule_hosts(obj) if h}:
+                self.exact[host].append(obj)
+                if not host.startswith("*."):
+                    self.children[host.partition(".")[2]].append(obj)
+
+    def overlapping(self, host: str) -> list[KObject]:
+        parent = host.partition(".")[2]
+        if host.startswith("*."):
+            return self.exact[host] + self.children[parent]
+        return self.exact[host] + self.exact.get("*." + parent, [])
+
+
+def _shared(obj: KObject, index: _HostIndex, opt_in: str | None) -> Finding:
+    hosts = list(dict.fromkeys(h.lower() for h in rule_hosts(obj) if h))
+    if not hosts:
+        return _no_host(obj)
+
+    def agreed(other: KObject) -> bool:
+        return bool(opt_in) and all(
+            o.annotations.get(str(opt_in), "").lower() == "true" for o in (obj, other)
+        )
+
+    clashes: list[dict[str, Any]] = []
+    accepted: list[dict[str, Any]] = []
+    for host in hosts:
+        for other in index.overlapping(host):
+            if other.namespace == obj.namespace:
+                continue
+            entry = {"host": host, "other": other.ref, "other_hosts": [h for h in rule_hosts(other) if h]}
+            (accepted if agreed(other) else clashes).append(entry)
+    evidence = {
+        "hosts": hosts,
+        "shared": clashes,
+        "shared_by_agreement": accepted,
+        "opt_in_annotation": opt_in,
+    }
+    if clashes:
+        parts = [f"{c['host']} is also served by {c['other']}" for c in clashes]
+        how = f'both do not carry {opt_in}: "true"' if opt_in else "no opt-in is configured"
+        return failed(
+            obj.ref,
+            f"Ingress '{obj.name}': " + "; ".join(parts) + f" ({how})",
+            evidence=evidence,
+            location=obj.source,
+        )
+    more = (
+        f"; shared by agreement ({opt_in}) with {', '.join(sorted({a['other'] for a in accepted}))}"
+        if accepted
+        else ""
+    )
+    return passed(
+        obj.ref,
+        f"no Ingress in another namespace serves a host of Ingress '{obj.name}' ({', '.join(hosts)}){more}",
+        evidence=evidence,
+        location=obj.source,
+    )
+
+
+@check(
+    "K8S-ING-003",
+    scope="cluster.cluster",
+    title="No Ingress host is served from two namespaces",
+    severity="high",
+    rationale="""
+        ingress-nginx merges every Ingress naming a host into one server, whatever its namespace. A
+        team that adds an Ingress for another team's host (or a path under it, or a `*.` wildcard
+        over it) takes over part or all of that service's traffic: its users' requests, credentials
+        and cookies reach the wrong team's pods, and external-dns may repoint the name. That breaks
+        the separation between teams (NCSC principle 3) and the integrity of the service's external
+        interface (principle 11). The platform's Gatekeeper policy `k8singressclash` refuses a host
+        already used in another namespace; this check finds the ones admitted before it, while it
+        ran in dry-run or created while it was lifted for migrations. Every namespace's Ingresses are
+        indexed, the platform's own included; findings are given for Ingresses in team namespaces.
+        Rule hosts are compared (TLS hosts do not route), exactly and through wildcards one label
+        deep. The platform offers no opt-in; the input `ingress_shared_host_annotation` names one
+        for platforms that do (both Ingresses must set it to "true").
+    """,
+    remediation="""
+        Serve each host from one namespace: remove the duplicate Ingress (or its rule for that host),
+        or, for a planned migration between namespaces, agree it with the platform team, move the
+        host, and delete the old Ingress as soon as traffic has moved.
+    """,
+    references=[
+        "https://github.com/ministryofjustice/cloud-platform-terraform-gatekeeper",
+        "https://kubernetes.github.io/ingress-nginx/how-it-works/#building-the-nginx-model",
+    ],
+    reads=READS,
+    inputs=[SHARED_HOST_ANNOTATION],
+)
+def test_ingress_host_unique(cluster: ClusterView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    opt_in = inputs[SHARED_HOST_ANNOTATION.name]
+    team = set(cluster.team_namespaces)
+    readable: list[KObject] = []
+    mine = 0
+    for obj in cluster_ingresses(cluster.objects):
+        problem = unreadable(obj)
+        if obj.namespace in team:
+            mine += 1
+            if problem is not None:
+                yield problem  # its hosts are unknown: it may be the one another Ingress clashes with
+        if problem is None:
+            readable.append(obj)
+    if not mine:
+        yield not_applicable(
+            f"Cluster/{cluster.cluster}", "no Ingress in a team namespace, so no host is shared"
+        )
+        return
+    index = _HostIndex(readable)
+    for obj in readable:
+        if obj.namespace in team:
+            yield _shared(obj, index, opt_in)
