@@ -233,3 +233,56 @@ def test_hosts_shared_across_namespaces(tmp_path: Path) -> None:
 def test_no_team_ingress_is_not_applicable(tmp_path: Path) -> None:
     root = snapshot(tmp_path, ingress("grafana", "monitoring"))
     assert [f.status for f in run("K8S-ING-003", root).values()] == [NA]
+
+
+# --- K8S-ING-002 ------------------------------------------------------------------------------------
+
+
+def ingress_class(name: str, default: bool = False, **meta: Any) -> dict:
+    annotations = {"ingressclass.kubernetes.io/is-default-class": "true"} if default else {}
+    metadata = {"name": name, "annotations": annotations, **meta}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "IngressClass",
+        "metadata": metadata,
+        "spec": {"controller": f"k8s.io/{name}"},
+    }
+
+
+def test_ingress_class_exists(tmp_path: Path) -> None:
+    root = snapshot(
+        tmp_path,
+        ingress_class("default", default=True),
+        ingress("named"),
+        ingress("typo", ingressClassName="defualt"),
+        ingress("implicit", ingressClassName=None),
+        ingress("system", "kube-system", ingressClassName="gone"),
+    )
+    found = run("K8S-ING-002", root)
+    assert "is an IngressClass of controller k8s.io/default" in found["Ingress/team-a/named"].message
+    assert found["Ingress/team-a/typo"].status is F
+    assert "served by the default IngressClass default" in found["Ingress/team-a/implicit"].message
+    assert "Ingress/kube-system/system" not in found
+
+
+def test_no_ingress_class_in_the_input_is_an_error_not_a_failure(tmp_path: Path) -> None:
+    found = run("K8S-ING-002", snapshot(tmp_path, ingress("named")))
+    assert found["Ingress/team-a/named"].status is E
+    assert "the input holds no IngressClass" in found["Ingress/team-a/named"].message
+
+
+def test_an_unreadable_class_errors_only_the_ingresses_depending_on_it(tmp_path: Path) -> None:
+    bad = ingress_class("modsec")
+    bad["spec"]["controller"] = ["k8s.io/modsec"]
+    root = snapshot(
+        tmp_path,
+        ingress_class("default"),
+        bad,
+        ingress("named"),
+        ingress("modsec", ingressClassName="modsec"),
+        ingress("implicit", ingressClassName=None),
+    )
+    found = run("K8S-ING-002", root)
+    assert found["Ingress/team-a/named"].status is P
+    assert "spec.controller (a list, not a string)" in found["Ingress/team-a/modsec"].message
+    assert found["Ingress/team-a/modsec"].status is E and found["Ingress/team-a/implicit"].status is E

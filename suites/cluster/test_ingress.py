@@ -7,9 +7,10 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from kitemark.core.checks import check, failed, not_applicable, passed
+from kitemark.core.checks import check, error, failed, not_applicable, passed
 from kitemark.core.model import Finding
-from kitemark.targets.cluster.view import ClusterView, KObject, NamespaceView
+from kitemark.targets.cluster.shapes import INGRESS_CLASS
+from kitemark.targets.cluster.view import ClusterView, KObject, NamespaceView, listed, wrong_types
 
 from .ingress import (
     INGRESS_DOMAINS,
@@ -573,3 +574,124 @@ def test_ingress_host_unique(cluster: ClusterView, inputs: Mapping[str, Any]) ->
     for obj in readable:
         if obj.namespace in team:
             yield _shared(obj, index, opt_in)
+
+
+DEFAULT_CLASS = "ingressclass.kubernetes.io/is-default-class"
+
+
+def _class_exists(obj: KObject, classes: Mapping[str, KObject]) -> Finding:
+    name, where = ingress_class(obj)
+    defaults = sorted(n for n, c in classes.items() if c.annotations.get(DEFAULT_CLASS, "").lower() == "true")
+    evidence = {
+        "class": name,
+        "class_from": where,
+        "ingress_classes": sorted(classes),
+        "default_classes": defaults,
+    }
+    if name is None:
+        if defaults:
+            return passed(
+                obj.ref,
+                f"Ingress '{obj.name}' names no class and is served by the default IngressClass "
+                f"{', '.join(defaults)}",
+                evidence=evidence,
+                location=obj.source,
+            )
+        return failed(
+            obj.ref,
+            f"Ingress '{obj.name}' names no class and no IngressClass is the default: no controller is "
+            "bound to serve it",
+            evidence=evidence,
+            location=obj.source,
+        )
+    if name in classes:
+        controller = classes[name].get("spec", "controller")
+        return passed(
+            obj.ref,
+            f"Ingress '{obj.name}' class {name!r} ({where}) is an IngressClass of controller {controller}",
+            evidence={**evidence, "controller": controller},
+            location=obj.source,
+        )
+    return failed(
+        obj.ref,
+        f"Ingress '{obj.name}' class {name!r} ({where}) names no IngressClass of the cluster "
+        f"({', '.join(sorted(classes))}): no controller serves it",
+        evidence=evidence,
+        location=obj.source,
+    )
+
+
+@check(
+    "K8S-ING-002",
+    scope="cluster.cluster",
+    title="Every Ingress names an IngressClass that exists",
+    severity="medium",
+    rationale="""
+        The ingress class decides which controller publishes an Ingress, and so which protections
+        apply (the platform's `modsec` class runs the ModSecurity WAF; `default` does not). An Ingress
+        naming a class no IngressClass defines (a typo, a class retired in an upgrade such as the
+        old `nginx`) is served by no controller: the service is silently unreachable (Service
+        Standard 14) or, if a controller later claims that name, exposed through one nobody chose
+        (NCSC principle 11). The platform's Gatekeeper policy `k8singressvalidclassname` refuses
+        unknown classes at admission; this check finds the ones admitted before it. The class is
+        `spec.ingressClassName`, or the deprecated `kubernetes.io/ingress.class` annotation; an
+        Ingress naming neither is served by the cluster's default IngressClass
+        (`ingressclass.kubernetes.io/is-default-class: "true"`), and fails when there is none.
+        IngressClasses are cluster-scoped: a snapshot must include them
+        (`kubectl get ingressclasses -o yaml`), and a snapshot holding none makes every Ingress an
+        *error*, never a pass or a failure. Findings are given for Ingresses in team namespaces.
+    """,
+    remediation="""
+        Name one of the cluster's classes (`kubectl get ingressclasses`), on the MoJ Cloud Platform
+        `default` or `modsec`:
+
+            spec:
+              ingressClassName: default
+
+        and remove the deprecated `kubernetes.io/ingress.class` annotation.
+    """,
+    references=[
+        "https://kubernetes.io/docs/concepts/services-networking/ingress/#ingress-class",
+        "https://user-guide.cloud-platform.service.justice.gov.uk/documentation/networking/modsecurity.html",
+    ],
+    reads=[*READS, "networking.k8s.io/IngressClass"],
+)
+def test_ingress_class_exists(cluster: ClusterView) -> Iterator[Finding]:
+    team = set(cluster.team_namespaces)
+    mine = [o for o in cluster_ingresses(cluster.objects) if o.namespace in team]
+    if not mine:
+        yield not_applicable(
+            f"Cluster/{cluster.cluster}", "no Ingress in a team namespace, so no class to check"
+        )
+        return
+    classes = {o.name: o for o in cluster.of_kind("networking.k8s.io/IngressClass")}
+    bad_classes = [(o, bad) for o in classes.values() if (bad := wrong_types(o.raw, INGRESS_CLASS))]
+    for obj in mine:
+        problem = unreadable(obj)
+        if problem is not None:
+            yield problem
+        elif not classes:
+            yield error(
+                obj.ref,
+                f"the input holds no IngressClass, so whether Ingress '{obj.name}' names one that exists "
+                "cannot be told (IngressClasses are cluster-scoped: include them in the snapshot)",
+                location=obj.source,
+            )
+        else:
+            yield _class_unreadable(obj, bad_classes) or _class_exists(obj, classes)
+
+
+def _class_unreadable(obj: KObject, bad_classes: list[tuple[KObject, list[str]]]) -> Finding | None:
+    """*error* when the class the Ingress names, or (naming none) any class that may be the default,
+    cannot be read."""
+    name = ingress_class(obj)[0]
+    for cls, bad in bad_classes:
+        if name is None or cls.name == name:
+            return error(
+                obj.ref,
+                f"IngressClass '{cls.name}' cannot be read: {listed(bad)} (the API server refuses it), "
+                f"so which class serves Ingress '{obj.name}' cannot be told",
+                evidence={"unreadable": bad},
+                location=obj.source,
+            )
+    return None
