@@ -348,7 +348,7 @@ def test_ingress_snippets(ns: NamespaceView, inputs: Mapping[str, Any]) -> Itera
                 location=obj.source,
             )
         what = (
-            f"its snippets ({', '.join(seen)}) use only allowed directives"
+            f"its snippets ({', '.join(seen)}) use only allowed directives and match no forbidden pattern"
             if seen
             else "it carries no snippet annotation"
         )
