@@ -34,6 +34,9 @@ RBAC_V1 = "rbac.authorization.k8s.io/v1"
 RES = ("K8S-RES-001", "K8S-RES-002")
 PROBE, IMAGES = ("K8S-PROBE-001",), ("K8S-IMG-001", "K8S-IMG-002")
 OPS = (*RES, *PROBE, *IMAGES)  # the workload operations checks: they read more of each container
+# The namespace-scope ingress checks: each reads the whole Ingress shape.
+ING = ("K8S-ING-001", "K8S-ING-004", "K8S-ING-005", "K8S-ING-006", "K8S-ING-007")
+SNIPPET = "nginx.ingress.kubernetes.io/configuration-snippet"
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,27 @@ def snapshot() -> dict[str, dict[str, Any]]:
         "roleRef": {**role_ref, "name": "team-a"},
         "subjects": [subject],
     }
+    host = "web-team-a.apps.live.cloud-platform.service.justice.gov.uk"
+    backend = {"service": {"name": "web", "port": {"number": 80}}}
+    ingress = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {
+            "name": "web",
+            "namespace": "team-a",
+            "annotations": {
+                SNIPPET: "more_set_headers 'X: y';",
+                "nginx.ingress.kubernetes.io/enable-modsecurity": "true",
+            },
+        },
+        "spec": {
+            "ingressClassName": "modsec",
+            "tls": [{"hosts": [host], "secretName": "web-tls"}],
+            "rules": [
+                {"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}
+            ],
+        },
+    }
     return {
         "ns.json": compliant_namespace(),
         "deny.json": deny,
@@ -187,6 +211,7 @@ def snapshot() -> dict[str, dict[str, Any]]:
         "rb.json": role_binding,
         "cr.json": cluster_role,
         "crb.json": cluster_binding,
+        "ing.json": ingress,
     }
 
 
@@ -207,7 +232,7 @@ def _fields() -> list[Field]:
     """(checks that read it, file, path, type) for every field a cluster check reads."""
     found: list[Field] = []
     # Every object: what it is and where it belongs (input errors when wrong, reaching every check).
-    for file, checks in (("ns.json", (NS,)), ("deny.json", (NET,)), ("web.json", PODS)):
+    for file, checks in (("ns.json", (NS,)), ("deny.json", (NET,)), ("web.json", PODS), ("ing.json", ING)):
         for path, kind in (
             (("kind",), STRING),
             (("apiVersion",), STRING),
@@ -218,6 +243,22 @@ def _fields() -> list[Field]:
     found += [
         ((NET,), "deny.json", ("metadata", "namespace"), STRING),
         ((PODS), "web.json", ("metadata", "namespace"), STRING),
+        (ING, "ing.json", ("metadata", "namespace"), STRING),
+    ]
+    # K8S-ING-00x: an Ingress's annotations, class, rules' hosts and TLS entries.
+    found += [
+        (ING, "ing.json", ("metadata", "annotations"), MAPPING),
+        (ING, "ing.json", ("metadata", "annotations", Key(SNIPPET)), STRING),
+        (ING, "ing.json", ("spec",), MAPPING),
+        (ING, "ing.json", ("spec", "ingressClassName"), STRING),
+        (ING, "ing.json", ("spec", "rules"), LIST),
+        (ING, "ing.json", ("spec", "rules", 0), MAPPING),
+        (ING, "ing.json", ("spec", "rules", 0, "host"), STRING),
+        (ING, "ing.json", ("spec", "tls"), LIST),
+        (ING, "ing.json", ("spec", "tls", 0), MAPPING),
+        (ING, "ing.json", ("spec", "tls", 0, "hosts"), LIST),
+        (ING, "ing.json", ("spec", "tls", 0, "hosts", 0), STRING),
+        (ING, "ing.json", ("spec", "tls", 0, "secretName"), STRING),
     ]
     # K8S-NS-001: the Namespace's labels and annotations.
     namespace = compliant_namespace()["metadata"]
@@ -422,7 +463,7 @@ def _leaf(path: Path_) -> str:
 
 
 def test_the_snapshot_is_compliant(tmp_path: Path) -> None:
-    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS, *RBAC, *OPS))
+    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS, *RBAC, *OPS, *ING))
     for check_id, findings in found.items():
         assert findings and all(f.status is Status.PASSED for f in findings), (check_id, findings)
 

@@ -166,3 +166,18 @@ SECRET = Map({"type": STR})
 # K8S-RBAC-005 reads which service account a pod runs as and whether its token is mounted.
 POD_TOKEN = Map({"automountServiceAccountToken": BOOL, "serviceAccountName": STR, "serviceAccount": STR})
 SERVICE_ACCOUNT = Map({"automountServiceAccountToken": BOOL})
+# K8S-ING-00x read an Ingress's class, its rules' hosts, its TLS entries and its annotations.
+INGRESS = Map(
+    {
+        "metadata": Map({"annotations": Map(values=STR)}),
+        "spec": Map(
+            {
+                "ingressClassName": STR,
+                "rules": Seq(Map({"host": STR})),
+                "tls": Seq(Map({"hosts": Seq(STR), "secretName": STR})),
+            }
+        ),
+    }
+)
+# K8S-ING-002 reads an IngressClass's controller and whether it is the default class.
+INGRESS_CLASS = Map({"metadata": Map({"annotations": Map(values=STR)}), "spec": Map({"controller": STR})})
