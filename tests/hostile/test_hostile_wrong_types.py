@@ -27,6 +27,7 @@ NAME_LABEL = "kubernetes.io/metadata.name"
 APPARMOR = "container.apparmor.security.beta.kubernetes.io/app"
 NET, NS, POD1, POD2 = "K8S-NET-001", "K8S-NS-001", "K8S-POD-001", "K8S-POD-002"
 PODS = (POD1, POD2)
+OBS = ("K8S-OBS-001", "K8S-OBS-002")
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,28 @@ def snapshot() -> dict[str, dict[str, Any]]:
         "metadata": {"name": "web", "namespace": "team-a"},
         "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": template},
     }
-    return {"ns.json": compliant_namespace(), "deny.json": deny, "allow.json": allow, "web.json": deployment}
+    rule = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "alerts", "namespace": "team-a", "labels": {"role": "alert-rules"}},
+        "spec": {"groups": [{"name": "web", "rules": [ALERT]}]},
+    }
+    return {
+        "ns.json": compliant_namespace(),
+        "deny.json": deny,
+        "allow.json": allow,
+        "web.json": deployment,
+        "rule.json": rule,
+    }
+
+
+ALERT = {
+    "alert": "WebDown",
+    "expr": "up == 0",
+    "for": "5m",
+    "labels": {"severity": "team-a"},
+    "annotations": {"message": "down", "runbook_url": "https://runbooks.example.org/down"},
+}
 
 
 MAPPING, LIST, STRING, BOOLEAN, INTEGER = "a mapping", "a list", "a string", "a boolean", "an integer"
@@ -222,7 +244,30 @@ def _fields() -> list[Field]:
             ((POD2,), "web.json", (*entry, "ports", 0, "hostPort"), INTEGER),
         ]
         found += _security_context((*entry, "securityContext"), container=True)
-    return found
+    return found + _prometheus_rule()
+
+
+def _prometheus_rule() -> list[Field]:
+    """K8S-OBS-001/002: a PrometheusRule's labels and each alerting rule's fields."""
+    rule: Path_ = ("spec", "groups", 0, "rules", 0)
+    paths: list[tuple[Path_, str]] = [
+        (("metadata", "labels"), MAPPING),
+        (("metadata", "labels", Key("role")), STRING),
+        (("spec",), MAPPING),
+        (("spec", "groups"), LIST),
+        (("spec", "groups", 0), MAPPING),
+        (("spec", "groups", 0, "name"), STRING),
+        (("spec", "groups", 0, "rules"), LIST),
+        (rule, MAPPING),
+        ((*rule, "alert"), STRING),
+        ((*rule, "for"), STRING),
+        ((*rule, "labels"), MAPPING),
+        ((*rule, "labels", Key("severity")), STRING),
+        ((*rule, "annotations"), MAPPING),
+        ((*rule, "annotations", Key("message")), STRING),
+        ((*rule, "annotations", Key("runbook_url")), STRING),
+    ]
+    return [(OBS, "rule.json", path, kind) for path, kind in paths]
 
 
 def _security_context(at: Path_, container: bool) -> list[Field]:
@@ -304,7 +349,7 @@ def _leaf(path: Path_) -> str:
 
 
 def test_the_snapshot_is_compliant(tmp_path: Path) -> None:
-    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS))
+    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS, *OBS))
     for check_id, findings in found.items():
         assert findings and all(f.status is Status.PASSED for f in findings), (check_id, findings)
 

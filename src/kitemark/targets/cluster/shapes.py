@@ -154,3 +154,33 @@ POD_METADATA = Map({"annotations": Map(values=STR)})  # AppArmor profiles by ann
 POD_SPEC = Map(
     {"hostPID": BOOL, "hostIPC": BOOL, "hostNetwork": BOOL, "securityContext": Map(_SECURITY_CONTEXT)}
 )
+
+# K8S-OBS-001/002 read a PrometheusRule's labels and each rule's `alert`, `for`, labels and
+# annotations (not `expr`: an int-or-string the API server holds either way).
+PROMETHEUS_RULE = Map(
+    {
+        "metadata": Map({"labels": Map(values=STR)}),
+        "spec": Map(
+            {
+                "groups": Seq(
+                    Map(
+                        {
+                            "name": STR,
+                            "rules": Seq(
+                                Map(
+                                    {
+                                        "alert": STR,
+                                        "record": STR,
+                                        "for": STR,
+                                        "labels": Map(values=STR),
+                                        "annotations": Map(values=STR),
+                                    }
+                                )
+                            ),
+                        }
+                    )
+                )
+            }
+        ),
+    }
+)

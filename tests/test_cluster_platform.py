@@ -1,0 +1,137 @@
+"""Edge cases of the platform and observability checks (K8S-GK-*, K8S-PLAT-*, K8S-OBS-*)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from kitemark.core.kinds import TargetSpec
+from kitemark.core.model import Finding, Status
+from kitemark.targets.cluster import collect as cluster
+from kitemark.testing import run_on_inventory
+
+
+def namespace(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def prometheus_rule(name: str, ns: str, rules: list[dict[str, Any]], **labels: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": {"groups": [{"name": "g", "rules": rules}]},
+    }
+
+
+def alert(name: str = "Down", **fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "alert": name,
+        "expr": "up == 0",
+        "for": "5m",
+        "labels": {"severity": "team-alerts"},
+        "annotations": {"message": "down", "runbook_url": "https://runbooks.example.org/down"},
+    }
+    for key, value in fields.items():
+        if value is None:
+            base.pop(key, None)
+        else:
+            base[key] = value
+    return base
+
+
+def run(
+    tmp_path: Path, check_id: str, objects: list[dict[str, Any]], inputs: dict[str, Any] | None = None
+) -> list[Finding]:
+    for number, obj in enumerate(objects):
+        (tmp_path / f"{number:03}.json").write_text(json.dumps(obj))
+    inventory = cluster.collect(TargetSpec("cluster", "t", str(tmp_path)))
+    found = run_on_inventory(check_id, inventory, inputs)
+    return [f for findings in found.values() for f in findings]
+
+
+def statuses(findings: list[Finding]) -> dict[str, Status]:
+    return {f.resource: f.status for f in findings}
+
+
+# --- K8S-OBS-001 -------------------------------------------------------------------------------------
+
+
+def test_obs001_a_namespace_without_rules_is_not_applicable(tmp_path: Path) -> None:
+    [finding] = run(tmp_path, "K8S-OBS-001", [namespace("team-a")])
+    assert finding.status is Status.NOT_APPLICABLE
+    assert "no PrometheusRule" in finding.message
+
+
+def test_obs001_another_groups_prometheus_rule_is_named_not_assessed(tmp_path: Path) -> None:
+    other = prometheus_rule("r", "team-a", [alert()], role="alert-rules")
+    other["apiVersion"] = "example.com/v1"
+    [finding] = run(tmp_path, "K8S-OBS-001", [namespace("team-a"), other])
+    assert finding.status is Status.NOT_APPLICABLE
+    assert finding.evidence == {"not_assessed": ["example.com/v1 PrometheusRule/team-a/r"]}
+
+
+def test_obs001_system_namespace_rules_are_the_platforms(tmp_path: Path) -> None:
+    rule = prometheus_rule("kube-rules", "monitoring", [alert()])
+    findings = run(tmp_path, "K8S-OBS-001", [namespace("monitoring"), rule])
+    assert "PrometheusRule/monitoring/kube-rules" not in statuses(findings)
+
+
+def test_obs001_label_values_come_from_the_input(tmp_path: Path) -> None:
+    rule = prometheus_rule("r", "team-a", [alert()], role="alert-rules")
+    inputs = {"alert_rule_labels": {"role": "alert-rules", "prometheus": "cloud-platform"}}
+    [finding] = run(tmp_path, "K8S-OBS-001", [namespace("team-a"), rule], inputs)
+    assert finding.status is Status.FAILED
+    assert "label prometheus='cloud-platform' is missing" in finding.message
+
+
+def test_obs001_labels_of_the_wrong_type_are_an_error(tmp_path: Path) -> None:
+    rule = prometheus_rule("r", "team-a", [alert()])
+    rule["metadata"]["labels"] = ["role=alert-rules"]
+    [finding] = run(tmp_path, "K8S-OBS-001", [namespace("team-a"), rule])
+    assert finding.status is Status.ERROR
+    assert "metadata.labels (a list, not a mapping)" in finding.message
+
+
+# --- K8S-OBS-002 -------------------------------------------------------------------------------------
+
+
+def test_obs002_recording_rules_only_is_not_applicable(tmp_path: Path) -> None:
+    rule = prometheus_rule("r", "team-a", [{"record": "x:y", "expr": "sum(y)"}], role="alert-rules")
+    [finding] = run(tmp_path, "K8S-OBS-002", [namespace("team-a"), rule])
+    assert finding.status is Status.NOT_APPLICABLE
+
+
+def test_obs002_reports_each_alert_and_what_it_lacks(tmp_path: Path) -> None:
+    rules = [
+        alert("A"),
+        alert("B", labels={}),
+        alert("C", annotations={"summary": "s"}),
+        alert("D", **{"for": ""}),
+    ]
+    [finding] = run(tmp_path, "K8S-OBS-002", [namespace("team-a"), prometheus_rule("r", "team-a", rules)])
+    assert finding.status is Status.FAILED
+    assert finding.message.startswith("3 of 4 alert(s) incomplete")
+    assert finding.evidence["missing"] == {
+        "g/B": ["labels.severity"],
+        "g/C": ["annotations.runbook_url"],
+        "g/D": ["for"],
+    }
+
+
+def test_obs002_inputs_relax_and_tighten_the_rule(tmp_path: Path) -> None:
+    rules = [alert("A", **{"for": None})]
+    inputs = {"alert_require_for": False, "alert_required_annotations": ["message", "dashboard_url"]}
+    [finding] = run(
+        tmp_path, "K8S-OBS-002", [namespace("team-a"), prometheus_rule("r", "team-a", rules)], inputs
+    )
+    assert finding.status is Status.FAILED
+    assert finding.evidence["missing"] == {"g/A": ["annotations.dashboard_url"]}
+
+
+def test_obs002_a_rule_of_the_wrong_type_is_an_error(tmp_path: Path) -> None:
+    rule = prometheus_rule("r", "team-a", [alert(**{"for": 300})])
+    [finding] = run(tmp_path, "K8S-OBS-002", [namespace("team-a"), rule])
+    assert finding.status is Status.ERROR
+    assert "spec.groups[0].rules[0].for (a int, not a string)" in finding.message
