@@ -135,3 +135,68 @@ def test_obs002_a_rule_of_the_wrong_type_is_an_error(tmp_path: Path) -> None:
     [finding] = run(tmp_path, "K8S-OBS-002", [namespace("team-a"), rule])
     assert finding.status is Status.ERROR
     assert "spec.groups[0].rules[0].for (a int, not a string)" in finding.message
+
+
+# --- K8S-OBS-003 -------------------------------------------------------------------------------------
+
+
+def service(name: str, ns: str, ports: list[str], **labels: str) -> dict[str, Any]:
+    spec = {"ports": [{"name": p, "port": 8000 + i} for i, p in enumerate(ports)]}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": spec,
+    }
+
+
+def monitor(
+    name: str, ns: str, selector: dict[str, Any], port: str = "metrics", **spec: Any
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"selector": selector, "endpoints": [{"port": port}], **spec},
+    }
+
+
+def test_obs003_an_empty_selector_selects_every_service_of_the_namespace(tmp_path: Path) -> None:
+    objects = [namespace("team-a"), service("web", "team-a", ["metrics"]), monitor("m", "team-a", {})]
+    [finding] = run(tmp_path, "K8S-OBS-003", objects)
+    assert finding.status is Status.PASSED
+
+
+def test_obs003_a_service_in_another_namespace_is_not_matched(tmp_path: Path) -> None:
+    objects = [
+        namespace("team-a"),
+        namespace("team-b"),
+        service("web", "team-b", ["metrics"], app="web"),
+        monitor("m", "team-a", {"matchLabels": {"app": "web"}}),
+    ]
+    findings = run(tmp_path, "K8S-OBS-003", objects)
+    assert statuses(findings)["ServiceMonitor/team-a/m"] is Status.FAILED
+
+
+def test_obs003_selecting_other_namespaces_is_not_applicable_when_none_matches_here(tmp_path: Path) -> None:
+    sm = monitor("m", "team-a", {"matchLabels": {"app": "web"}}, namespaceSelector={"matchNames": ["team-b"]})
+    [finding] = run(tmp_path, "K8S-OBS-003", [namespace("team-a"), sm])
+    assert finding.status is Status.NOT_APPLICABLE
+    assert "namespaces team-b" in finding.message
+
+
+def test_obs003_an_unreadable_service_is_an_error_not_a_failure(tmp_path: Path) -> None:
+    bad = service("web", "team-a", ["metrics"], app="web")
+    bad["spec"]["ports"] = {"name": "metrics"}
+    objects = [namespace("team-a"), bad, monitor("m", "team-a", {"matchLabels": {"app": "web"}})]
+    [finding] = run(tmp_path, "K8S-OBS-003", objects)
+    assert finding.status is Status.ERROR
+    assert "spec.ports (a dict, not a list)" in finding.message
+
+
+def test_obs003_an_unknown_selector_operator_is_an_error(tmp_path: Path) -> None:
+    selector = {"matchExpressions": [{"key": "app", "operator": "Like", "values": ["web"]}]}
+    objects = [namespace("team-a"), service("web", "team-a", ["metrics"]), monitor("m", "team-a", selector)]
+    [finding] = run(tmp_path, "K8S-OBS-003", objects)
+    assert finding.status is Status.ERROR
+    assert "'Like'" in finding.message

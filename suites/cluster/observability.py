@@ -74,3 +74,18 @@ def text(value: Any) -> str | None:
 
 def mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+SERVICE_MONITOR_KIND = "monitoring.coreos.com/ServiceMonitor"
+
+
+def selected_namespaces(monitor: KObject, own: str) -> tuple[bool, list[str]]:
+    """(whether the monitor's own namespace is selected, the other namespaces it names; ``["*"]`` for
+    every namespace). Without a namespaceSelector the operator reads only the monitor's namespace."""
+    selector = mapping(monitor.get("spec", "namespaceSelector"))
+    if selector.get("any") is True:
+        return True, ["*"]
+    names = [str(n) for n in selector.get("matchNames") or []]
+    if not names:
+        return True, []
+    return own in names, sorted(set(names) - {own})

@@ -1,5 +1,5 @@
 """Monitoring conventions of team namespaces: alert rules the platform's Prometheus loads and
-Alertmanager can route (K8S-OBS-001/002)."""
+Alertmanager can route (K8S-OBS-001/002), ServiceMonitors that scrape something (K8S-OBS-003)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kitemark.core.checks import check, error, failed, not_applicable, passed
+from kitemark.core.labels import matches
 from kitemark.core.model import Finding
-from kitemark.targets.cluster.shapes import PROMETHEUS_RULE
+from kitemark.targets.cluster.shapes import PROMETHEUS_RULE, SERVICE, SERVICE_MONITOR
 from kitemark.targets.cluster.view import KObject, NamespaceView, listed, wrong_types
 
 from .observability import (
@@ -18,9 +19,11 @@ from .observability import (
     ALERT_RULE_LABELS,
     MONITORING_GROUP,
     PROMETHEUS_RULE_KIND,
+    SERVICE_MONITOR_KIND,
     mapping,
     namesake_note,
     prometheus_rules,
+    selected_namespaces,
     text,
 )
 
@@ -209,3 +212,115 @@ def test_alert_fields(ns: NamespaceView, inputs: Mapping[str, Any]) -> Iterator[
                 evidence=evidence,
                 location=rule.source,
             )
+
+
+def _service_ports(service: KObject) -> set[str]:
+    return {str(p.get("name")) for p in service.get("spec", "ports") or [] if p.get("name")}
+
+
+def _monitor_finding(monitor: KObject, ns: NamespaceView, services: list[KObject]) -> Finding:
+    selector = mapping(monitor.get("spec", "selector"))
+    own, others = selected_namespaces(monitor, ns.name)
+    chosen = [s for s in services if matches(selector, s.labels)] if own else []
+    ports = sorted({str(e.get("port")) for e in monitor.get("spec", "endpoints") or [] if e.get("port")})
+    evidence: dict[str, Any] = {
+        "selector": dict(selector),
+        "services": [s.name for s in chosen],
+        "endpoint_ports": ports,
+    }
+    if not chosen:
+        if others:
+            where = "every namespace" if others == ["*"] else "namespaces " + ", ".join(others)
+            return not_applicable(
+                monitor.ref,
+                f"no Service in {ns.name} matches its selector and it also selects Services in {where}, "
+                "which this check does not read (it assesses one namespace at a time)",
+                evidence=evidence,
+            )
+        return failed(
+            monitor.ref,
+            f"selects no Service: none in {ns.name} matches {dict(selector)}, so Prometheus scrapes nothing",
+            evidence=evidence,
+            location=monitor.source,
+        )
+    exposed = set().union(*(_service_ports(s) for s in chosen))
+    unknown = [p for p in ports if p not in exposed]
+    evidence["service_ports"] = sorted(exposed)
+    names = ", ".join(s.name for s in chosen)
+    if unknown:
+        return failed(
+            monitor.ref,
+            f"selects Service(s) {names}, but none exposes the port(s) {', '.join(unknown)} "
+            "its endpoints scrape",
+            evidence=evidence,
+            location=monitor.source,
+        )
+    return passed(monitor.ref, f"selects Service(s) {names}", evidence=evidence, location=monitor.source)
+
+
+@check(
+    "K8S-OBS-003",
+    scope="cluster.namespace",
+    title="Team ServiceMonitors select an existing Service and a port it exposes",
+    severity="low",
+    rationale="""
+        A ServiceMonitor whose selector matches no Service, or whose endpoint names a port no
+        selected Service exposes, is accepted by the API server and scrapes nothing: the
+        application's metrics, and every alert and dashboard built on them, silently stop (Service
+        Standard 10, publish performance data, and 14). The Services are those of the ServiceMonitor's
+        namespace (its namespaceSelector unset) or of the namespaces it names; when none of its own
+        namespace matches and it also selects other namespaces the result is not applicable, since a
+        namespace is assessed on its own. A namespace with no ServiceMonitor is not applicable.
+    """,
+    remediation="""
+        Make `spec.selector` match the labels of the application's Service and name one of its ports:
+
+            spec:
+              selector:
+                matchLabels:
+                  app: my-app          # the Service's metadata.labels
+              endpoints:
+                - port: metrics        # a name in the Service's spec.ports
+    """,
+    references=[
+        "https://user-guide.cloud-platform.service.justice.gov.uk/documentation/monitoring-an-app/"
+        "prometheus.html",
+        "https://prometheus-operator.dev/docs/api-reference/api/#monitoring.coreos.com/v1.ServiceMonitor",
+    ],
+    reads=[SERVICE_MONITOR_KIND, "v1/Service"],
+)
+def test_service_monitor_targets(ns: NamespaceView) -> Iterator[Finding]:
+    monitors = ns.of_kind(SERVICE_MONITOR_KIND)
+    if not monitors:
+        evidence = namesake_note(ns, "ServiceMonitor", MONITORING_GROUP) or None
+        yield not_applicable(
+            ns.ref, f"no ServiceMonitor ({MONITORING_GROUP}) in namespace {ns.name}", evidence=evidence
+        )
+        return
+    services = ns.of_kind("v1/Service")
+    unreadable = [(s, p) for s in services if (p := wrong_types(s.raw, SERVICE))]
+    for monitor in monitors:
+        problems = wrong_types(monitor.raw, SERVICE_MONITOR)
+        if problems:
+            yield error(
+                monitor.ref,
+                f"cannot read the ServiceMonitor: {listed(problems)} (the API server refuses such an object)",
+                evidence={"unreadable": problems},
+                location=monitor.source,
+            )
+        elif unreadable:
+            # A Service that cannot be read may be the one it selects: never a failure, never a pass.
+            yield error(
+                monitor.ref,
+                "cannot read Service(s) of the namespace: "
+                + "; ".join(f"{s.name}: {listed(p)}" for s, p in unreadable),
+                evidence={"unreadable": {s.name: p for s, p in unreadable}},
+                location=monitor.source,
+            )
+        else:
+            try:
+                yield _monitor_finding(monitor, ns, services)
+            except ValueError as exc:  # a selector operator the API server refuses
+                yield error(
+                    monitor.ref, f"cannot read the ServiceMonitor's selector: {exc}", location=monitor.source
+                )

@@ -28,6 +28,7 @@ APPARMOR = "container.apparmor.security.beta.kubernetes.io/app"
 NET, NS, POD1, POD2 = "K8S-NET-001", "K8S-NS-001", "K8S-POD-001", "K8S-POD-002"
 PODS = (POD1, POD2)
 OBS = ("K8S-OBS-001", "K8S-OBS-002")
+OBS3 = ("K8S-OBS-003",)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,22 @@ def snapshot() -> dict[str, dict[str, Any]]:
         "allow.json": allow,
         "web.json": deployment,
         "rule.json": rule,
+        "svc.json": {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web", "namespace": "team-a", "labels": {"app": "web"}},
+            "spec": {"ports": [{"name": "metrics", "port": 9090}]},
+        },
+        "sm.json": {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "ServiceMonitor",
+            "metadata": {"name": "web", "namespace": "team-a"},
+            "spec": {
+                "selector": selector("app", "web"),
+                "namespaceSelector": {"any": False, "matchNames": ["team-a"]},
+                "endpoints": [{"port": "metrics"}],
+            },
+        },
     }
 
 
@@ -267,7 +284,37 @@ def _prometheus_rule() -> list[Field]:
         ((*rule, "annotations", Key("message")), STRING),
         ((*rule, "annotations", Key("runbook_url")), STRING),
     ]
-    return [(OBS, "rule.json", path, kind) for path, kind in paths]
+    found = [(OBS, "rule.json", path, kind) for path, kind in paths]
+    # K8S-OBS-003: a ServiceMonitor's selectors and endpoint ports, the Services' labels and ports.
+    sm: list[tuple[Path_, str]] = [
+        (("spec",), MAPPING),
+        (("spec", "selector"), MAPPING),
+        (("spec", "selector", "matchLabels"), MAPPING),
+        (("spec", "selector", "matchLabels", Key("app")), STRING),
+        (("spec", "selector", "matchExpressions"), LIST),
+        (("spec", "selector", "matchExpressions", 0), MAPPING),
+        (("spec", "selector", "matchExpressions", 0, "key"), STRING),
+        (("spec", "selector", "matchExpressions", 0, "operator"), STRING),
+        (("spec", "selector", "matchExpressions", 0, "values"), LIST),
+        (("spec", "selector", "matchExpressions", 0, "values", 0), STRING),
+        (("spec", "namespaceSelector"), MAPPING),
+        (("spec", "namespaceSelector", "any"), BOOLEAN),
+        (("spec", "namespaceSelector", "matchNames"), LIST),
+        (("spec", "namespaceSelector", "matchNames", 0), STRING),
+        (("spec", "endpoints"), LIST),
+        (("spec", "endpoints", 0), MAPPING),
+        (("spec", "endpoints", 0, "port"), STRING),
+    ]
+    svc: list[tuple[Path_, str]] = [
+        (("metadata", "labels"), MAPPING),
+        (("metadata", "labels", Key("app")), STRING),
+        (("spec",), MAPPING),
+        (("spec", "ports"), LIST),
+        (("spec", "ports", 0), MAPPING),
+        (("spec", "ports", 0, "name"), STRING),
+    ]
+    found += [(OBS3, "sm.json", path, kind) for path, kind in sm]
+    return found + [(OBS3, "svc.json", path, kind) for path, kind in svc]
 
 
 def _security_context(at: Path_, container: bool) -> list[Field]:
@@ -349,7 +396,7 @@ def _leaf(path: Path_) -> str:
 
 
 def test_the_snapshot_is_compliant(tmp_path: Path) -> None:
-    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS, *OBS))
+    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS, *OBS, *OBS3))
     for check_id, findings in found.items():
         assert findings and all(f.status is Status.PASSED for f in findings), (check_id, findings)
 

@@ -184,3 +184,17 @@ PROMETHEUS_RULE = Map(
         ),
     }
 )
+# K8S-OBS-003 reads a ServiceMonitor's selectors and its endpoints' port names, and the Services'
+# labels and port names.
+SERVICE_MONITOR = Map(
+    {
+        "spec": Map(
+            {
+                "selector": LABEL_SELECTOR,
+                "namespaceSelector": Map({"any": BOOL, "matchNames": Seq(STR)}),
+                "endpoints": Seq(Map({"port": STR})),
+            }
+        )
+    }
+)
+SERVICE = Map({"metadata": Map({"labels": Map(values=STR)}), "spec": Map({"ports": Seq(Map({"name": STR}))})})
