@@ -200,3 +200,80 @@ def test_obs003_an_unknown_selector_operator_is_an_error(tmp_path: Path) -> None
     [finding] = run(tmp_path, "K8S-OBS-003", objects)
     assert finding.status is Status.ERROR
     assert "'Like'" in finding.message
+
+
+# --- K8S-OBS-004/005 ---------------------------------------------------------------------------------
+
+
+def config_map(name: str, ns: str, data: dict[str, Any], labelled: bool = True) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "namespace": ns}
+    if labelled:
+        meta["labels"] = {"grafana_dashboard": ""}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
+
+
+def board(uid: str, title: str) -> str:
+    return json.dumps({"uid": uid, "title": title, "panels": []})
+
+
+def test_obs004_an_unlabelled_json_with_panels_is_a_dashboard(tmp_path: Path) -> None:
+    cm = config_map("c", "team-a", {"main.json": board("u", "t")}, labelled=False)
+    [finding] = run(tmp_path, "K8S-OBS-004", [namespace("team-a"), cm])
+    assert finding.status is Status.FAILED
+    assert finding.evidence["dashboard_keys"] == ["main.json"]
+
+
+def test_obs004_no_dashboards_is_not_applicable(tmp_path: Path) -> None:
+    cm = config_map("c", "team-a", {"app.json": '{"a": 1}', "panels.txt": "panels"}, labelled=False)
+    [finding] = run(tmp_path, "K8S-OBS-004", [namespace("team-a"), cm])
+    assert finding.status is Status.NOT_APPLICABLE
+
+
+def test_obs004_json_that_is_not_an_object_fails(tmp_path: Path) -> None:
+    cm = config_map("c", "team-a", {"x-dashboard.json": "[1, 2]"})
+    [finding] = run(tmp_path, "K8S-OBS-004", [namespace("team-a"), cm])
+    assert finding.status is Status.FAILED
+    assert "is JSON list, not a dashboard object" in finding.message
+
+
+def test_obs004_an_empty_labelled_config_map_fails(tmp_path: Path) -> None:
+    [finding] = run(tmp_path, "K8S-OBS-004", [namespace("team-a"), config_map("c", "team-a", {})])
+    assert finding.status is Status.FAILED
+    assert "holds no data key" in finding.message
+
+
+def test_obs005_a_team_dashboard_clashing_with_the_platforms_fails_both(tmp_path: Path) -> None:
+    objects = [
+        namespace("team-a"),
+        namespace("monitoring"),
+        config_map("mine", "team-a", {"k-dashboard.json": board("nodes", "Team A")}),
+        config_map("platform", "monitoring", {"nodes-dashboard.json": board("nodes", "Nodes")}),
+    ]
+    found = statuses(run(tmp_path, "K8S-OBS-005", objects))
+    assert found == {"ConfigMap/team-a/mine": Status.FAILED, "ConfigMap/monitoring/platform": Status.FAILED}
+
+
+def test_obs005_the_api_envelope_is_read_and_a_clash_within_one_config_map_counts(tmp_path: Path) -> None:
+    wrapped = json.dumps({"dashboard": {"uid": "a", "title": "Same"}, "overwrite": True})
+    cm = config_map("c", "team-a", {"a-dashboard.json": wrapped, "b-dashboard.json": board("b", "Same")})
+    [finding] = run(tmp_path, "K8S-OBS-005", [namespace("team-a"), cm])
+    assert finding.status is Status.FAILED
+    assert "title 'Same' is also used by another key of this ConfigMap" in finding.message
+
+
+def test_obs005_unreadable_json_is_an_error_and_none_at_all_not_applicable(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    cm = config_map("c", "team-a", {"a-dashboard.json": "{"})
+    [finding] = run(tmp_path / "a", "K8S-OBS-005", [namespace("team-a"), cm])
+    assert finding.status is Status.ERROR
+    [none] = run(tmp_path / "b", "K8S-OBS-005", [namespace("team-a")])
+    assert none.status is Status.NOT_APPLICABLE
+
+
+def test_obs005_a_config_map_whose_labels_cannot_be_read_is_an_error(tmp_path: Path) -> None:
+    cm = config_map("c", "team-a", {"a-dashboard.json": board("a", "A")})
+    cm["metadata"]["labels"] = ["grafana_dashboard"]
+    [finding] = run(tmp_path, "K8S-OBS-005", [namespace("team-a"), cm])
+    assert finding.status is Status.ERROR
+    assert "metadata.labels (a list, not a mapping)" in finding.message

@@ -29,6 +29,7 @@ NET, NS, POD1, POD2 = "K8S-NET-001", "K8S-NS-001", "K8S-POD-001", "K8S-POD-002"
 PODS = (POD1, POD2)
 OBS = ("K8S-OBS-001", "K8S-OBS-002")
 OBS3 = ("K8S-OBS-003",)
+OBS4 = ("K8S-OBS-004",)  # K8S-OBS-005 reads the same fields cluster-wide: tests/test_cluster_platform.py
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,12 @@ def snapshot() -> dict[str, dict[str, Any]]:
             "kind": "Service",
             "metadata": {"name": "web", "namespace": "team-a", "labels": {"app": "web"}},
             "spec": {"ports": [{"name": "metrics", "port": 9090}]},
+        },
+        "cm.json": {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "dashboards", "namespace": "team-a", "labels": {"grafana_dashboard": ""}},
+            "data": {"web-dashboard.json": '{"uid": "team-a-web", "title": "Web", "panels": []}'},
         },
         "sm.json": {
             "apiVersion": "monitoring.coreos.com/v1",
@@ -314,7 +321,14 @@ def _prometheus_rule() -> list[Field]:
         (("spec", "ports", 0, "name"), STRING),
     ]
     found += [(OBS3, "sm.json", path, kind) for path, kind in sm]
-    return found + [(OBS3, "svc.json", path, kind) for path, kind in svc]
+    found += [(OBS3, "svc.json", path, kind) for path, kind in svc]
+    cm: list[tuple[Path_, str]] = [
+        (("metadata", "labels"), MAPPING),
+        (("metadata", "labels", Key("grafana_dashboard")), STRING),
+        (("data",), MAPPING),
+        (("data", Key("web-dashboard.json")), STRING),
+    ]
+    return found + [(OBS4, "cm.json", path, kind) for path, kind in cm]
 
 
 def _security_context(at: Path_, container: bool) -> list[Field]:
@@ -396,7 +410,7 @@ def _leaf(path: Path_) -> str:
 
 
 def test_the_snapshot_is_compliant(tmp_path: Path) -> None:
-    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS, *OBS, *OBS3))
+    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS, *OBS, *OBS3, *OBS4))
     for check_id, findings in found.items():
         assert findings and all(f.status is Status.PASSED for f in findings), (check_id, findings)
 

@@ -198,3 +198,5 @@ SERVICE_MONITOR = Map(
     }
 )
 SERVICE = Map({"metadata": Map({"labels": Map(values=STR)}), "spec": Map({"ports": Seq(Map({"name": STR}))})})
+# K8S-OBS-004/005 read a ConfigMap's labels and its data (every value a string).
+CONFIG_MAP = Map({"metadata": Map({"labels": Map(values=STR)}), "data": Map(values=STR)})
