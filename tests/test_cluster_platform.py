@@ -277,3 +277,71 @@ def test_obs005_a_config_map_whose_labels_cannot_be_read_is_an_error(tmp_path: P
     [finding] = run(tmp_path, "K8S-OBS-005", [namespace("team-a"), cm])
     assert finding.status is Status.ERROR
     assert "metadata.labels (a list, not a mapping)" in finding.message
+
+
+# --- K8S-GK-001 --------------------------------------------------------------------------------------
+
+
+def collect(tmp_path: Path, objects: list[dict[str, Any]]) -> dict[str, Any]:
+    for number, obj in enumerate(objects):
+        (tmp_path / f"{number:03}.json").write_text(json.dumps(obj))
+    return cluster.collect(TargetSpec("cluster", "t", str(tmp_path)))
+
+
+def findings_of(
+    check_id: str, inventory: dict[str, Any], inputs: dict[str, Any] | None = None
+) -> list[Finding]:
+    return [f for found in run_on_inventory(check_id, inventory, inputs).values() for f in found]
+
+
+def webhook_configuration(**webhook: Any) -> dict[str, Any]:
+    entry = {
+        "name": "validation.gatekeeper.sh",
+        "clientConfig": {"service": {"namespace": "gatekeeper-system", "name": "gatekeeper-webhook-service"}},
+        "rules": [{"operations": ["CREATE"], "resources": ["*"]}],
+        **webhook,
+    }
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "gatekeeper-validating-webhook-configuration"},
+        "webhooks": [entry],
+    }
+
+
+def test_gk001_a_team_folder_without_gatekeeper_is_not_applicable(tmp_path: Path) -> None:
+    [finding] = findings_of("K8S-GK-001", collect(tmp_path, [namespace("team-a")]))
+    assert finding.status is Status.NOT_APPLICABLE
+    assert "not of a whole cluster" in finding.message
+
+
+def test_gk001_a_live_cluster_without_gatekeeper_fails(tmp_path: Path) -> None:
+    inventory = collect(tmp_path, [namespace("team-a")])
+    inventory["mode"] = "live"
+    [finding] = findings_of("K8S-GK-001", inventory)
+    assert finding.status is Status.FAILED
+    assert "no Namespace gatekeeper-system" in finding.message
+
+
+def test_gk001_a_whole_cluster_snapshot_without_gatekeeper_fails(tmp_path: Path) -> None:
+    [finding] = findings_of("K8S-GK-001", collect(tmp_path, [namespace("kube-system"), namespace("team-a")]))
+    assert finding.status is Status.FAILED
+
+
+def test_gk001_part_of_gatekeeper_in_a_partial_snapshot_is_assessed(tmp_path: Path) -> None:
+    [finding] = findings_of("K8S-GK-001", collect(tmp_path, [webhook_configuration()]))
+    assert finding.status is Status.FAILED
+    assert "no Namespace gatekeeper-system" in finding.message
+
+
+def test_gk001_a_webhook_without_rules_does_not_count(tmp_path: Path) -> None:
+    [finding] = findings_of("K8S-GK-001", collect(tmp_path, [webhook_configuration(rules=[])]))
+    assert finding.status is Status.FAILED
+    assert "with at least one rule" in finding.message
+
+
+def test_gk001_an_unreadable_webhook_configuration_is_an_error(tmp_path: Path) -> None:
+    hook = webhook_configuration(clientConfig={"service": "gatekeeper-system/gatekeeper-webhook-service"})
+    [finding] = findings_of("K8S-GK-001", collect(tmp_path, [namespace("kube-system"), hook]))
+    assert finding.status is Status.ERROR
+    assert "clientConfig.service (a str, not a mapping)" in finding.message

@@ -200,3 +200,18 @@ SERVICE_MONITOR = Map(
 SERVICE = Map({"metadata": Map({"labels": Map(values=STR)}), "spec": Map({"ports": Seq(Map({"name": STR}))})})
 # K8S-OBS-004/005 read a ConfigMap's labels and its data (every value a string).
 CONFIG_MAP = Map({"metadata": Map({"labels": Map(values=STR)}), "data": Map(values=STR)})
+# K8S-GK-001 reads where each admission webhook sends its reviews and what it covers.
+WEBHOOK_CONFIGURATION = Map(
+    {
+        "webhooks": Seq(
+            Map(
+                {
+                    "name": STR,
+                    "failurePolicy": STR,
+                    "clientConfig": Map({"service": Map({"namespace": STR, "name": STR})}),
+                    "rules": Seq(Map({"operations": Seq(STR), "resources": Seq(STR)})),
+                }
+            )
+        )
+    }
+)

@@ -1,0 +1,154 @@
+"""Gatekeeper, the platform's admission controller: installed and wired in (K8S-GK-001)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from kitemark.core.checks import check, error, failed, not_applicable, passed
+from kitemark.core.inputs import Input
+from kitemark.core.model import Finding
+from kitemark.targets.cluster.shapes import WEBHOOK_CONFIGURATION
+from kitemark.targets.cluster.view import ClusterView, KObject, listed, wrong_types
+
+from .platform import find, in_namespace, of_kind, whole_cluster
+
+GATEKEEPER_REFERENCES = [
+    "https://github.com/ministryofjustice/cloud-platform-terraform-gatekeeper",
+    "https://open-policy-agent.github.io/gatekeeper/website/docs/",
+]
+VWC = "admissionregistration.k8s.io/ValidatingWebhookConfiguration"
+CRD = "apiextensions.k8s.io/CustomResourceDefinition"
+
+GATEKEEPER_NAMESPACE = Input(
+    "gatekeeper_namespace",
+    default="gatekeeper-system",
+    description="The namespace Gatekeeper runs in",
+    schema={"type": "string", "minLength": 1},
+)
+GATEKEEPER_DEPLOYMENTS = Input(
+    "gatekeeper_deployments",
+    default=["gatekeeper-controller-manager", "gatekeeper-audit"],
+    description="Gatekeeper's Deployments (its admission webhook and its audit) in `gatekeeper_namespace`",
+    schema={"type": "array", "items": {"type": "string", "minLength": 1}},
+)
+GATEKEEPER_WEBHOOK = Input(
+    "gatekeeper_webhook",
+    default="gatekeeper-validating-webhook-configuration",
+    description="The ValidatingWebhookConfiguration through which the API server asks Gatekeeper",
+    schema={"type": "string", "minLength": 1},
+)
+GATEKEEPER_CRDS = ["constrainttemplates.templates.gatekeeper.sh"]
+
+
+def _webhook_problems(hook: KObject, namespace: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """What is wrong with Gatekeeper's webhook configuration, and what each webhook says."""
+    seen = []
+    for entry in hook.get("webhooks") or []:
+        service = entry.get("clientConfig", {}).get("service") or {}
+        seen.append(
+            {
+                "name": entry.get("name"),
+                "service": f"{service.get('namespace')}/{service.get('name')}" if service else None,
+                "failurePolicy": entry.get("failurePolicy", "Fail"),
+                "rules": len(entry.get("rules") or []),
+            }
+        )
+    ours = [s for s in seen if s["service"] and s["service"].startswith(f"{namespace}/") and s["rules"]]
+    if ours:
+        return [], seen
+    if not seen:
+        return [f"ValidatingWebhookConfiguration {hook.name} holds no webhook"], seen
+    return [
+        f"no webhook of ValidatingWebhookConfiguration {hook.name} sends reviews to a Service in {namespace} "
+        "with at least one rule"
+    ], seen
+
+
+def _gatekeeper(cluster: ClusterView, inputs: Mapping[str, Any]) -> tuple[list[str], dict[str, Any], bool]:
+    """(problems, evidence, whether any part of Gatekeeper is in the input)."""
+    ns = inputs[GATEKEEPER_NAMESPACE.name]
+    namespace = find(cluster, "v1/Namespace", ns)
+    deployments = in_namespace(of_kind(cluster, "apps/Deployment"), ns)
+    hook = find(cluster, VWC, inputs[GATEKEEPER_WEBHOOK.name])
+    crds = {name: find(cluster, CRD, name) for name in GATEKEEPER_CRDS}
+    problems: list[str] = []
+    if namespace is None:
+        problems.append(f"no Namespace {ns}")
+    missing = [d for d in inputs[GATEKEEPER_DEPLOYMENTS.name] if d not in deployments]
+    problems += [f"no Deployment {ns}/{d}" for d in missing]
+    problems += [f"no CustomResourceDefinition {name}" for name, crd in crds.items() if crd is None]
+    webhooks: list[dict[str, Any]] = []
+    if hook is None:
+        problems.append(f"no ValidatingWebhookConfiguration {inputs[GATEKEEPER_WEBHOOK.name]}")
+    else:
+        wrong, webhooks = _webhook_problems(hook, ns)
+        problems += wrong
+    present = bool(namespace or deployments or hook or any(crds.values()))
+    evidence = {
+        "namespace": ns,
+        "deployments": sorted(deployments),
+        "webhook_configuration": hook.name if hook else None,
+        "webhooks": webhooks,
+        "crds": [name for name, crd in crds.items() if crd is not None],
+    }
+    return problems, evidence, present
+
+
+@check(
+    "K8S-GK-001",
+    scope="cluster.cluster",
+    title="Gatekeeper is installed and the API server sends it admission reviews",
+    severity="critical",
+    rationale="""
+        Gatekeeper's constraints are how the platform stops tenants from creating what its policies
+        forbid (load balancers, unsafe ingress annotations, clashing hosts, unlabelled namespaces):
+        without its controller, its ConstraintTemplate CRD and the ValidatingWebhookConfiguration that
+        makes the API server ask it, every constraint is silently inert (NCSC principles 3 and 11,
+        Service Standard 9). The namespace, Deployments and webhook are the inputs
+        `gatekeeper_namespace`, `gatekeeper_deployments` and `gatekeeper_webhook`; at least one
+        webhook must send reviews to a Service in Gatekeeper's namespace and carry rules (its
+        failurePolicy is shown as evidence). A live cluster, or a snapshot holding the kube-system
+        Namespace (a whole cluster), without Gatekeeper fails; a snapshot that is not of a whole
+        cluster and holds no part of Gatekeeper is not applicable, since the absence is no evidence.
+        Whether its pods are ready is K8S-PLAT-002.
+    """,
+    remediation="""
+        Install Gatekeeper with the platform's module (cloud-platform-terraform-gatekeeper, Helm
+        chart `gatekeeper`) into `gatekeeper-system`, and do not delete or edit its
+        ValidatingWebhookConfiguration; check with
+        `kubectl get validatingwebhookconfiguration gatekeeper-validating-webhook-configuration -o yaml`.
+    """,
+    references=GATEKEEPER_REFERENCES,
+    reads=["v1/Namespace", "apps/Deployment", VWC, CRD],
+    inputs=[GATEKEEPER_NAMESPACE, GATEKEEPER_DEPLOYMENTS, GATEKEEPER_WEBHOOK],
+)
+def test_gatekeeper_installed(cluster: ClusterView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    resource = f"Gatekeeper/{inputs[GATEKEEPER_NAMESPACE.name]}"
+    hook = find(cluster, VWC, inputs[GATEKEEPER_WEBHOOK.name])
+    unreadable = wrong_types(hook.raw, WEBHOOK_CONFIGURATION) if hook else []
+    if hook and unreadable:
+        yield error(
+            resource,
+            f"cannot read ValidatingWebhookConfiguration {hook.name}: {listed(unreadable)}",
+            evidence={"unreadable": unreadable},
+            location=hook.source,
+        )
+        return
+    whole, why = whole_cluster(cluster)
+    problems, evidence, present = _gatekeeper(cluster, inputs)
+    evidence["whole_cluster"] = why
+    if not whole and not present:
+        yield not_applicable(resource, f"no part of Gatekeeper in the input: {why}", evidence=evidence)
+    elif problems:
+        yield failed(
+            resource, "Gatekeeper is not installed in full: " + "; ".join(problems), evidence=evidence
+        )
+    else:
+        yield passed(
+            resource,
+            f"Gatekeeper's namespace, {len(evidence['deployments'])} Deployment(s), CRDs and validating "
+            f"webhook ({hook.name if hook else ''}) are present",
+            evidence=evidence,
+            location=hook.source if hook else None,
+        )
