@@ -345,3 +345,69 @@ def test_gk001_an_unreadable_webhook_configuration_is_an_error(tmp_path: Path) -
     [finding] = findings_of("K8S-GK-001", collect(tmp_path, [namespace("kube-system"), hook]))
     assert finding.status is Status.ERROR
     assert "clientConfig.service (a str, not a mapping)" in finding.message
+
+
+# --- K8S-GK-002 --------------------------------------------------------------------------------------
+
+ONE_CONSTRAINT = {
+    "gatekeeper_constraints": [{"kind": "K8sRequiredLabels", "name": "psa", "enforcementAction": "deny"}]
+}
+
+
+def constraint(kind: str = "K8sRequiredLabels", name: str = "psa", **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "constraints.gatekeeper.sh/v1beta1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+def test_gk002_a_team_folder_without_constraints_is_not_applicable(tmp_path: Path) -> None:
+    [finding] = findings_of("K8S-GK-002", collect(tmp_path, [namespace("team-a")]), ONE_CONSTRAINT)
+    assert finding.status is Status.NOT_APPLICABLE
+    assert "not of a whole cluster" in finding.message
+
+
+def test_gk002_a_live_cluster_missing_a_constraint_fails(tmp_path: Path) -> None:
+    inventory = collect(tmp_path, [namespace("team-a")])
+    inventory["mode"] = "live"
+    [finding] = findings_of("K8S-GK-002", inventory, ONE_CONSTRAINT)
+    assert finding.status is Status.FAILED
+
+
+def test_gk002_kinds_compare_ignoring_case(tmp_path: Path) -> None:
+    """The platform names some template kinds in lower case; a live read returns them as they are."""
+    inventory = collect(tmp_path, [namespace("kube-system")])
+    inventory["objects"].append(constraint("k8srequiredlabels", enforcementAction="deny"))
+    inventory["sources"].append(None)
+    [finding] = findings_of("K8S-GK-002", inventory, ONE_CONSTRAINT)
+    assert finding.status is Status.PASSED
+
+
+def test_gk002_an_unknown_action_fails_and_a_wrong_type_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    [unknown] = findings_of(
+        "K8S-GK-002", collect(tmp_path / "a", [constraint(enforcementAction="block")]), ONE_CONSTRAINT
+    )
+    assert unknown.status is Status.FAILED
+    assert "enforcementAction: block: expected deny" in unknown.message
+    [wrong] = findings_of(
+        "K8S-GK-002", collect(tmp_path / "b", [constraint(enforcementAction=["deny"])]), ONE_CONSTRAINT
+    )
+    assert wrong.status is Status.ERROR
+    assert "spec.enforcementAction (a list, not a string)" in wrong.message
+
+
+def test_gk002_scoped_with_every_enforcement_point_counts(tmp_path: Path) -> None:
+    scoped = [{"action": "deny", "enforcementPoints": [{"name": "*"}]}]
+    objects = [constraint(enforcementAction="scoped", scopedEnforcementActions=scoped)]
+    [finding] = findings_of("K8S-GK-002", collect(tmp_path, objects), ONE_CONSTRAINT)
+    assert finding.status is Status.PASSED
+
+
+def test_gk002_nothing_expected_is_not_applicable(tmp_path: Path) -> None:
+    inventory = collect(tmp_path, [namespace("kube-system")])
+    [finding] = findings_of("K8S-GK-002", inventory, {"gatekeeper_constraints": []})
+    assert finding.status is Status.NOT_APPLICABLE

@@ -1,4 +1,5 @@
-"""Gatekeeper, the platform's admission controller: installed and wired in (K8S-GK-001)."""
+"""Gatekeeper, the platform's admission controller: installed and wired in (K8S-GK-001), holding the
+expected constraints at the expected enforcement (K8S-GK-002)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ from typing import Any
 from kitemark.core.checks import check, error, failed, not_applicable, passed
 from kitemark.core.inputs import Input
 from kitemark.core.model import Finding
-from kitemark.targets.cluster.shapes import WEBHOOK_CONFIGURATION
+from kitemark.targets.cluster.shapes import CONSTRAINT, WEBHOOK_CONFIGURATION
 from kitemark.targets.cluster.view import ClusterView, KObject, listed, wrong_types
 
+from .constraints import (
+    CONSTRAINT_GROUP,
+    GATEKEEPER_CONSTRAINTS,
+    STRENGTH,
+    constraint_key,
+    effective_action,
+)
 from .platform import find, in_namespace, of_kind, whole_cluster
 
 GATEKEEPER_REFERENCES = [
@@ -152,3 +160,100 @@ def test_gatekeeper_installed(cluster: ClusterView, inputs: Mapping[str, Any]) -
             evidence=evidence,
             location=hook.source if hook else None,
         )
+
+
+def constraints(cluster: ClusterView) -> list[KObject]:
+    return [o for o in cluster.objects if o.group == CONSTRAINT_GROUP]
+
+
+def _enforcement_finding(resource: str, constraint: KObject, expected: str) -> Finding:
+    problems = wrong_types(constraint.raw, CONSTRAINT)
+    if problems:
+        return error(
+            resource,
+            f"cannot read constraint {constraint.ref}: {listed(problems)} (the API server refuses it)",
+            evidence={"unreadable": problems},
+            location=constraint.source,
+        )
+    action, how = effective_action(constraint)
+    evidence = {"expected": expected, "effective": action, "read": how, "constraint": constraint.ref}
+    strength = STRENGTH.get(action)
+    if strength is None or strength < STRENGTH[expected]:
+        return failed(
+            resource,
+            f"{how}: expected {expected}, so violations are "
+            + (
+                "only recorded"
+                if action == "dryrun"
+                else "not refused"
+                if action == "warn"
+                else "not enforced"
+            ),
+            evidence=evidence,
+            location=constraint.source,
+        )
+    stricter = f" (stricter than the expected {expected})" if strength > STRENGTH[expected] else ""
+    return passed(resource, f"{how}{stricter}", evidence=evidence, location=constraint.source)
+
+
+@check(
+    "K8S-GK-002",
+    scope="cluster.cluster",
+    title="Every expected Gatekeeper constraint exists with at least its expected enforcementAction",
+    severity="high",
+    rationale="""
+        A constraint that is missing, or in `dryrun` (only recorded by the audit) or `warn` (the
+        client is warned, the request admitted) where the platform means it to `deny`, lets through
+        exactly what it was written to stop: load balancers without approval, unsafe ingress
+        snippets, unlabelled namespaces (NCSC principles 3 and 11, Service Standard 9). The platform's
+        own Go tests do not check the mode. Each expected constraint (input `gatekeeper_constraints`:
+        kind, name, enforcementAction; the MoJ Cloud Platform's by default) is one result; kinds are
+        compared ignoring case. An action stronger than expected passes and says so (`deny` > `warn` >
+        `dryrun`; unset is `deny`; `scoped` is read at the admission webhook). Constraints present
+        but not expected are listed in the evidence of K8S-GK-003. A live cluster, or a whole-cluster
+        snapshot, missing a constraint fails; a snapshot that is not of a whole cluster and holds no
+        constraint at all is not applicable.
+    """,
+    remediation="""
+        Apply the constraint from cloud-platform-terraform-gatekeeper and set its mode in the
+        module's `dryrun_map` (false means deny):
+
+            apiVersion: constraints.gatekeeper.sh/v1beta1
+            kind: K8sRequiredLabels
+            metadata:
+              name: user-ns-require-psa-label
+            spec:
+              enforcementAction: deny
+    """,
+    references=GATEKEEPER_REFERENCES,
+    reads=["v1/Namespace", "constraints.gatekeeper.sh/*"],
+    inputs=[GATEKEEPER_CONSTRAINTS],
+)
+def test_gatekeeper_constraints(cluster: ClusterView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    expected = inputs[GATEKEEPER_CONSTRAINTS.name]
+    found = {constraint_key(c.kind, c.name): c for c in constraints(cluster)}
+    if not expected:
+        yield not_applicable(
+            cluster.cluster, "no constraint is expected (input gatekeeper_constraints is empty)"
+        )
+        return
+    whole, why = whole_cluster(cluster)
+    if not whole and not found:
+        yield not_applicable(
+            f"{CONSTRAINT_GROUP}/*",
+            f"no Gatekeeper constraint in the input: {why}",
+            evidence={"expected": [f"{e['kind']}/{e['name']}" for e in expected]},
+        )
+        return
+    for entry in expected:
+        resource = f"{entry['kind']}/{entry['name']}"
+        constraint = found.get(constraint_key(entry["kind"], entry["name"]))
+        if constraint is None:
+            yield failed(
+                resource,
+                f"no {entry['kind']} constraint named {entry['name']} "
+                f"(expected {entry['enforcementAction']})",
+                evidence={"expected": entry["enforcementAction"], "whole_cluster": why},
+            )
+        else:
+            yield _enforcement_finding(resource, constraint, entry["enforcementAction"])

@@ -215,3 +215,17 @@ WEBHOOK_CONFIGURATION = Map(
         )
     }
 )
+# K8S-GK-002/003 read a Gatekeeper constraint's enforcement action(s) and its audit status.
+CONSTRAINT = Map(
+    {
+        "spec": Map(
+            {
+                "enforcementAction": STR,
+                "scopedEnforcementActions": Seq(
+                    Map({"action": STR, "enforcementPoints": Seq(Map({"name": STR}))})
+                ),
+            }
+        ),
+        "status": Map({"totalViolations": INT, "auditTimestamp": STR}),
+    }
+)
