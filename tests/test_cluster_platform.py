@@ -411,3 +411,47 @@ def test_gk002_nothing_expected_is_not_applicable(tmp_path: Path) -> None:
     inventory = collect(tmp_path, [namespace("kube-system")])
     [finding] = findings_of("K8S-GK-002", inventory, {"gatekeeper_constraints": []})
     assert finding.status is Status.NOT_APPLICABLE
+
+
+# --- K8S-GK-003 --------------------------------------------------------------------------------------
+
+
+def audited(total: int | None, action: str = "deny") -> dict[str, Any]:
+    obj = constraint(enforcementAction=action)
+    if total is not None:
+        obj["status"] = {"totalViolations": total, "violations": [{"kind": "Namespace", "name": "x"}] * total}
+    return obj
+
+
+def test_gk003_no_audit_status_is_an_error_in_a_whole_cluster_and_not_applicable_in_a_folder(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    [whole] = findings_of("K8S-GK-003", collect(tmp_path / "a", [namespace("kube-system"), audited(None)]))
+    assert whole.status is Status.ERROR
+    assert "gatekeeper-audit" in whole.message
+    [folder] = findings_of("K8S-GK-003", collect(tmp_path / "b", [audited(None)]))
+    assert folder.status is Status.NOT_APPLICABLE
+
+
+def test_gk003_the_fail_actions_are_an_input(tmp_path: Path) -> None:
+    inventory = collect(tmp_path, [audited(4, "dryrun")])
+    [reported] = findings_of("K8S-GK-003", inventory)
+    assert reported.status is Status.PASSED
+    assert reported.evidence["totalViolations"] == 4
+    [strict] = findings_of("K8S-GK-003", inventory, {"audit_fail_actions": ["deny", "dryrun"]})
+    assert strict.status is Status.FAILED
+
+
+def test_gk003_no_constraint_is_not_applicable(tmp_path: Path) -> None:
+    [finding] = findings_of("K8S-GK-003", collect(tmp_path, [namespace("kube-system")]))
+    assert finding.status is Status.NOT_APPLICABLE
+
+
+def test_gk003_a_count_of_the_wrong_type_is_an_error(tmp_path: Path) -> None:
+    obj = audited(0)
+    obj["status"]["totalViolations"] = "0"
+    [finding] = findings_of("K8S-GK-003", collect(tmp_path, [obj]))
+    assert finding.status is Status.ERROR
+    assert "status.totalViolations (a str, not an integer)" in finding.message

@@ -87,3 +87,15 @@ def effective_action(constraint: KObject) -> tuple[str, str]:
         return "none", f"enforcementAction: scoped, with no known action for {WEBHOOK_POINT}"
     strongest = max(known, key=STRENGTH.__getitem__)
     return strongest, f"enforcementAction: scoped, {strongest} at {WEBHOOK_POINT}"
+
+
+AUDIT_FAIL_ACTIONS = Input(
+    "audit_fail_actions",
+    default=["deny"],
+    description=(
+        "Enforcement actions whose constraints fail K8S-GK-003 when the audit counts a violation (for "
+        "the others the count is reported, not failed: violations are why a constraint is in dryrun)"
+    ),
+    schema={"type": "array", "items": {"enum": [*STRENGTH, "none"]}},
+)
+AUDIT_SHOWN = 20  # violations copied into the evidence; the count is always whole

@@ -1,5 +1,5 @@
 """Gatekeeper, the platform's admission controller: installed and wired in (K8S-GK-001), holding the
-expected constraints at the expected enforcement (K8S-GK-002)."""
+expected constraints at the expected enforcement (K8S-GK-002), and what its audit found (K8S-GK-003)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from kitemark.targets.cluster.shapes import CONSTRAINT, WEBHOOK_CONFIGURATION
 from kitemark.targets.cluster.view import ClusterView, KObject, listed, wrong_types
 
 from .constraints import (
+    AUDIT_FAIL_ACTIONS,
+    AUDIT_SHOWN,
     CONSTRAINT_GROUP,
     GATEKEEPER_CONSTRAINTS,
     STRENGTH,
@@ -257,3 +259,83 @@ def test_gatekeeper_constraints(cluster: ClusterView, inputs: Mapping[str, Any])
             )
         else:
             yield _enforcement_finding(resource, constraint, entry["enforcementAction"])
+
+
+def _audit_finding(constraint: KObject, fail_actions: list[str], whole: bool, why: str) -> Finding:
+    problems = wrong_types(constraint.raw, CONSTRAINT)
+    if problems:
+        return error(
+            constraint.ref,
+            f"cannot read the constraint: {listed(problems)} (the API server refuses it)",
+            evidence={"unreadable": problems},
+            location=constraint.source,
+        )
+    action, how = effective_action(constraint)
+    total = constraint.get("status", "totalViolations")
+    if total is None:
+        if not whole:
+            return not_applicable(constraint.ref, f"no audit status (a manifest, not a live object): {why}")
+        return error(
+            constraint.ref,
+            "the audit has not reported on this constraint (no status.totalViolations): is "
+            "gatekeeper-audit running?",
+            evidence={"enforcementAction": action},
+            location=constraint.source,
+        )
+    shown = list(constraint.get("status", "violations") or [])[:AUDIT_SHOWN]
+    evidence = {
+        "totalViolations": total,
+        "auditTimestamp": constraint.get("status", "auditTimestamp"),
+        "enforcementAction": action,
+        "violations": shown,
+    }
+    where = ", ".join(f"{v.get('kind')}/{v.get('namespace') or '-'}/{v.get('name')}" for v in shown[:3])
+    more = "…" if isinstance(total, int) and total > 3 else ""
+    counted = f"the audit counts {total} violation(s)" + (f" ({where}{more})" if total and where else "")
+    if total and action in fail_actions:
+        return failed(
+            constraint.ref,
+            f"{counted} of a constraint in {action}: objects it forbids exist",
+            evidence=evidence,
+            location=constraint.source,
+        )
+    note = f" ({how}: reported, not failed; input {AUDIT_FAIL_ACTIONS.name})" if total else ""
+    return passed(constraint.ref, counted + note, evidence=evidence, location=constraint.source)
+
+
+@check(
+    "K8S-GK-003",
+    scope="cluster.cluster",
+    title="Gatekeeper's audit finds no violation of an enforced constraint",
+    severity="medium",
+    rationale="""
+        Admission only judges what is created or changed after a constraint exists, and a webhook
+        that fails open (failurePolicy Ignore) lets requests through when Gatekeeper is down. The
+        audit re-checks every existing object and records the count in each constraint's
+        `status.totalViolations`: for an enforced constraint any violation is an object the
+        platform's policy forbids, present on the cluster (NCSC principles 3 and 11, Service
+        Standard 9). Every constraint is one result with its count, audit time and first violations
+        as evidence; those whose action is in input `audit_fail_actions` (default `deny`) fail when
+        the count is above zero, the others (dryrun, warn: violations are why they are not denied)
+        pass with the count stated. A constraint without audit status is an *error* on a live or
+        whole-cluster input (the audit has not run) and not applicable in a repository snapshot;
+        no constraint at all is not applicable (K8S-GK-001/002 report a missing Gatekeeper).
+    """,
+    remediation="""
+        List the violations (`kubectl get <kind> <name> -o jsonpath='{.status.violations}'`) and fix
+        or remove each object; if the audit reports nothing, check the gatekeeper-audit Deployment.
+    """,
+    references=GATEKEEPER_REFERENCES,
+    reads=["v1/Namespace", "constraints.gatekeeper.sh/*"],
+    inputs=[AUDIT_FAIL_ACTIONS],
+)
+def test_gatekeeper_audit(cluster: ClusterView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    found = constraints(cluster)
+    whole, why = whole_cluster(cluster)
+    if not found:
+        yield not_applicable(
+            f"{CONSTRAINT_GROUP}/*", "no Gatekeeper constraint in the input", evidence={"whole_cluster": why}
+        )
+        return
+    for constraint in sorted(found, key=lambda c: (c.kind, c.name)):
+        yield _audit_finding(constraint, inputs[AUDIT_FAIL_ACTIONS.name], whole, why)

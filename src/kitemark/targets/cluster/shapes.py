@@ -226,6 +226,12 @@ CONSTRAINT = Map(
                 ),
             }
         ),
-        "status": Map({"totalViolations": INT, "auditTimestamp": STR}),
+        "status": Map(
+            {
+                "totalViolations": INT,
+                "auditTimestamp": STR,
+                "violations": Seq(Map({"kind": STR, "name": STR, "namespace": STR, "message": STR})),
+            }
+        ),
     }
 )
