@@ -455,3 +455,94 @@ def test_gk003_a_count_of_the_wrong_type_is_an_error(tmp_path: Path) -> None:
     [finding] = findings_of("K8S-GK-003", collect(tmp_path, [obj]))
     assert finding.status is Status.ERROR
     assert "status.totalViolations (a str, not an integer)" in finding.message
+
+
+# --- K8S-PLAT-001/002 --------------------------------------------------------------------------------
+
+ONLY_MONITORING = {
+    "platform_namespaces": ["monitoring"],
+    "platform_crds": ["servicemonitors.monitoring.coreos.com"],
+}
+
+
+def test_plat001_a_team_folder_is_not_applicable_and_a_whole_cluster_fails(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    [folder] = findings_of("K8S-PLAT-001", collect(tmp_path / "a", [namespace("team-a")]), ONLY_MONITORING)
+    assert folder.status is Status.NOT_APPLICABLE
+    whole = findings_of("K8S-PLAT-001", collect(tmp_path / "b", [namespace("kube-system")]), ONLY_MONITORING)
+    assert {f.status for f in whole} == {Status.FAILED}, whole
+
+
+def test_plat001_terminating_and_unestablished_fail(tmp_path: Path) -> None:
+    ns = namespace("monitoring")
+    ns["status"] = {"phase": "Terminating"}
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "servicemonitors.monitoring.coreos.com"},
+        "status": {"conditions": [{"type": "Established", "status": "False"}]},
+    }
+    found = findings_of("K8S-PLAT-001", collect(tmp_path, [ns, crd]), ONLY_MONITORING)
+    assert [(f.status, f.message) for f in found] == [
+        (Status.FAILED, "Namespace monitoring is being deleted (status.phase: Terminating)"),
+        (
+            Status.FAILED,
+            "CustomResourceDefinition servicemonitors.monitoring.coreos.com is not Established (False)",
+        ),
+    ]
+
+
+def test_plat001_a_phase_of_the_wrong_type_is_an_error(tmp_path: Path) -> None:
+    ns = namespace("monitoring")
+    ns["status"] = {"phase": ["Terminating"]}
+    found = findings_of("K8S-PLAT-001", collect(tmp_path, [ns]), {**ONLY_MONITORING, "platform_crds": []})
+    assert [f.status for f in found] == [Status.ERROR]
+    assert "status.phase (a list, not a string)" in found[0].message
+
+
+def deployment(name: str, ns: str, status: dict[str, Any] | None, replicas: Any = 2) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"replicas": replicas},
+    }
+    if status is not None:
+        obj["status"] = status
+    return obj
+
+
+ONE_WORKLOAD = {"platform_workloads": [{"kind": "Deployment", "namespace": "kube-system", "name": "coredns"}]}
+
+
+def test_plat002_without_status_an_error_in_a_whole_cluster_not_applicable_in_a_folder(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    dep = deployment("coredns", "kube-system", None)
+    [whole] = findings_of(
+        "K8S-PLAT-002", collect(tmp_path / "a", [namespace("kube-system"), dep]), ONE_WORKLOAD
+    )
+    assert whole.status is Status.ERROR
+    [folder] = findings_of("K8S-PLAT-002", collect(tmp_path / "b", [dep]), ONE_WORKLOAD)
+    assert folder.status is Status.NOT_APPLICABLE
+
+
+def test_plat002_unset_ready_counts_as_none_ready_and_replicas_default_to_one(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    none_ready = deployment("coredns", "kube-system", {"replicas": 2})
+    [finding] = findings_of("K8S-PLAT-002", collect(tmp_path / "a", [none_ready]), ONE_WORKLOAD)
+    assert (finding.status, finding.message) == (Status.FAILED, "0 of 2 replicas ready")
+    default = deployment("coredns", "kube-system", {"readyReplicas": 1}, replicas=None)
+    [finding] = findings_of("K8S-PLAT-002", collect(tmp_path / "b", [default]), ONE_WORKLOAD)
+    assert (finding.status, finding.message) == (Status.PASSED, "1 of 1 replicas ready")
+
+
+def test_plat002_a_count_of_the_wrong_type_is_an_error(tmp_path: Path) -> None:
+    dep = deployment("coredns", "kube-system", {"readyReplicas": "2"})
+    [finding] = findings_of("K8S-PLAT-002", collect(tmp_path, [dep]), ONE_WORKLOAD)
+    assert finding.status is Status.ERROR
+    assert "status.readyReplicas (a str, not an integer)" in finding.message

@@ -235,3 +235,13 @@ CONSTRAINT = Map(
         ),
     }
 )
+# K8S-PLAT-001 reads whether a Namespace is terminating and whether a CRD is established.
+NAMESPACE_STATUS = Map({"status": Map({"phase": STR})})
+CRD_STATUS = Map({"status": Map({"conditions": Seq(Map({"type": STR, "status": STR}))})})
+# K8S-PLAT-002 reads desired and ready replicas (Deployment, StatefulSet) or pods (DaemonSet).
+WORKLOAD_STATUS = Map(
+    {
+        "spec": Map({"replicas": INT}),
+        "status": Map({"readyReplicas": INT, "desiredNumberScheduled": INT, "numberReady": INT}),
+    }
+)
