@@ -546,3 +546,72 @@ def test_plat002_a_count_of_the_wrong_type_is_an_error(tmp_path: Path) -> None:
     [finding] = findings_of("K8S-PLAT-002", collect(tmp_path, [dep]), ONE_WORKLOAD)
     assert finding.status is Status.ERROR
     assert "status.readyReplicas (a str, not an integer)" in finding.message
+
+
+# --- K8S-OBS-006 -------------------------------------------------------------------------------------
+
+
+def certificate(name: str, status: dict[str, Any] | None) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": {"name": name, "namespace": "team-a"},
+        "spec": {
+            "secretName": name,
+            "issuerRef": {"name": "letsencrypt-production", "kind": "ClusterIssuer"},
+        },
+    }
+    if status is not None:
+        obj["status"] = status
+    return obj
+
+
+def ready(not_after: str, state: str = "True") -> dict[str, Any]:
+    return {"notAfter": not_after, "conditions": [{"type": "Ready", "status": state, "reason": "Ready"}]}
+
+
+def test_obs006_the_expiry_window_is_an_input(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    soon = (datetime.now(UTC) + timedelta(days=10, hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    inventory = collect(tmp_path, [certificate("web", ready(soon))])
+    [default] = findings_of("K8S-OBS-006", inventory)
+    assert default.status is Status.FAILED
+    assert default.message.startswith("expires in 10 day(s)")
+    [narrow] = findings_of("K8S-OBS-006", inventory, {"certificate_expiry_days": 7})
+    assert narrow.status is Status.PASSED
+
+
+def test_obs006_without_status_an_error_in_a_whole_cluster_not_applicable_in_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    [whole] = findings_of(
+        "K8S-OBS-006", collect(tmp_path / "a", [namespace("kube-system"), certificate("w", None)])
+    )
+    assert whole.status is Status.ERROR
+    [folder] = findings_of("K8S-OBS-006", collect(tmp_path / "b", [certificate("w", None)]))
+    assert folder.status is Status.NOT_APPLICABLE
+
+
+def test_obs006_an_unreadable_expiry_is_an_error_and_no_certificate_not_applicable(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    [bad] = findings_of("K8S-OBS-006", collect(tmp_path / "a", [certificate("w", ready("next year"))]))
+    assert bad.status is Status.ERROR
+    assert "expiry unknown" in bad.message
+    [none] = findings_of("K8S-OBS-006", collect(tmp_path / "b", [namespace("team-a")]))
+    assert none.status is Status.NOT_APPLICABLE
+
+
+def test_obs006_no_ready_condition_fails_and_a_wrong_type_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    [missing] = findings_of(
+        "K8S-OBS-006", collect(tmp_path / "a", [certificate("w", {"notAfter": "2099-01-01T00:00:00Z"})])
+    )
+    assert (missing.status, missing.message) == (Status.FAILED, "not issued: no Ready condition")
+    wrong = ready("2099-01-01T00:00:00Z")
+    wrong["conditions"][0]["status"] = True
+    [finding] = findings_of("K8S-OBS-006", collect(tmp_path / "b", [certificate("w", wrong)]))
+    assert finding.status is Status.ERROR
+    assert "status.conditions[0].status (a bool, not a string)" in finding.message

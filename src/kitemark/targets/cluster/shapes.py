@@ -245,3 +245,16 @@ WORKLOAD_STATUS = Map(
         "status": Map({"readyReplicas": INT, "desiredNumberScheduled": INT, "numberReady": INT}),
     }
 )
+# K8S-OBS-006 reads a cert-manager Certificate's Ready condition, expiry and issuer.
+CERTIFICATE = Map(
+    {
+        "spec": Map({"issuerRef": Map({"name": STR, "kind": STR})}),
+        "status": Map(
+            {
+                "notAfter": STR,
+                "renewalTime": STR,
+                "conditions": Seq(Map({"type": STR, "status": STR, "reason": STR, "message": STR})),
+            }
+        ),
+    }
+)
