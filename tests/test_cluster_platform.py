@@ -615,3 +615,42 @@ def test_obs006_no_ready_condition_fails_and_a_wrong_type_is_an_error(tmp_path: 
     [finding] = findings_of("K8S-OBS-006", collect(tmp_path / "b", [certificate("w", wrong)]))
     assert finding.status is Status.ERROR
     assert "status.conditions[0].status (a bool, not a string)" in finding.message
+
+
+# --- K8S-GK-004 --------------------------------------------------------------------------------------
+
+ONE_MUTATOR = {"gatekeeper_mutators": [{"kind": "Assign", "name": "run-as-non-root"}]}
+
+
+def assign(
+    name: str, kind: str = "Assign", location: Any = "spec.containers[name:*].securityContext.runAsNonRoot"
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "mutations.gatekeeper.sh/v1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": {"location": location},
+    }
+
+
+def test_gk004_folder_not_applicable_live_fails(tmp_path: Path) -> None:
+    inventory = collect(tmp_path, [namespace("team-a")])
+    [folder] = findings_of("K8S-GK-004", inventory, ONE_MUTATOR)
+    assert folder.status is Status.NOT_APPLICABLE
+    inventory["mode"] = "live"
+    [live] = findings_of("K8S-GK-004", inventory, ONE_MUTATOR)
+    assert live.status is Status.FAILED
+
+
+def test_gk004_the_kind_must_match_and_a_wrong_type_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    [other] = findings_of(
+        "K8S-GK-004", collect(tmp_path / "a", [assign("run-as-non-root", "ModifySet")]), ONE_MUTATOR
+    )
+    assert other.status is Status.FAILED
+    [wrong] = findings_of(
+        "K8S-GK-004", collect(tmp_path / "b", [assign("run-as-non-root", location=["x"])]), ONE_MUTATOR
+    )
+    assert wrong.status is Status.ERROR
+    assert "spec.location (a list, not a string)" in wrong.message

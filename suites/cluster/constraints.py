@@ -99,3 +99,34 @@ AUDIT_FAIL_ACTIONS = Input(
     schema={"type": "array", "items": {"enum": [*STRENGTH, "none"]}},
 )
 AUDIT_SHOWN = 20  # violations copied into the evidence; the count is always whole
+
+MUTATION_GROUP = "mutations.gatekeeper.sh"
+MUTATOR_KINDS = ["Assign", "AssignMetadata", "ModifySet", "AssignImage"]
+_MUTATORS = [
+    "default-fs-group",
+    "default-supplemental-groups",
+    "default-seccomp-profile",
+    *(
+        f"{base}{suffix}"
+        for base in ("deny-privilege-escalation", "drop-all-cap", "run-as-non-root")
+        for suffix in ("", "-init", "-eph")
+    ),
+]
+GATEKEEPER_MUTATORS = Input(
+    "gatekeeper_mutators",
+    default=[{"kind": "Assign", "name": name} for name in _MUTATORS],
+    description=(
+        "Gatekeeper mutators the cluster must hold (`kind`: Assign, AssignMetadata, ModifySet or "
+        "AssignImage; `name`): the platform's defaults for fsGroup, supplemental groups, seccomp, "
+        "allowPrivilegeEscalation, dropped capabilities and runAsNonRoot"
+    ),
+    schema={
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["kind", "name"],
+            "additionalProperties": False,
+            "properties": {"kind": {"enum": MUTATOR_KINDS}, "name": {"type": "string", "minLength": 1}},
+        },
+    },
+)

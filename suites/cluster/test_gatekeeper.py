@@ -1,5 +1,6 @@
 """Gatekeeper, the platform's admission controller: installed and wired in (K8S-GK-001), holding the
-expected constraints at the expected enforcement (K8S-GK-002), and what its audit found (K8S-GK-003)."""
+expected constraints at the expected enforcement (K8S-GK-002), what its audit found (K8S-GK-003), and
+the expected mutators (K8S-GK-004)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from kitemark.core.checks import check, error, failed, not_applicable, passed
 from kitemark.core.inputs import Input
 from kitemark.core.model import Finding
-from kitemark.targets.cluster.shapes import CONSTRAINT, WEBHOOK_CONFIGURATION
+from kitemark.targets.cluster.shapes import CONSTRAINT, MUTATOR, WEBHOOK_CONFIGURATION
 from kitemark.targets.cluster.view import ClusterView, KObject, listed, wrong_types
 
 from .constraints import (
@@ -17,6 +18,9 @@ from .constraints import (
     AUDIT_SHOWN,
     CONSTRAINT_GROUP,
     GATEKEEPER_CONSTRAINTS,
+    GATEKEEPER_MUTATORS,
+    MUTATION_GROUP,
+    MUTATOR_KINDS,
     STRENGTH,
     constraint_key,
     effective_action,
@@ -339,3 +343,69 @@ def test_gatekeeper_audit(cluster: ClusterView, inputs: Mapping[str, Any]) -> It
         return
     for constraint in sorted(found, key=lambda c: (c.kind, c.name)):
         yield _audit_finding(constraint, inputs[AUDIT_FAIL_ACTIONS.name], whole, why)
+
+
+def _mutator_finding(entry: Mapping[str, str], mutator: KObject | None, why: str) -> Finding:
+    resource = f"{entry['kind']}/{entry['name']}"
+    if mutator is None:
+        return failed(
+            resource, f"no {entry['kind']} mutator named {entry['name']}", evidence={"whole_cluster": why}
+        )
+    problems = wrong_types(mutator.raw, MUTATOR)
+    if problems:
+        return error(
+            resource,
+            f"cannot read the mutator: {listed(problems)} (the API server refuses it)",
+            evidence={"unreadable": problems},
+            location=mutator.source,
+        )
+    location = mutator.get("spec", "location")
+    return passed(
+        resource,
+        f"present, writing {location}" if location else "present",
+        evidence={"location": location},
+        location=mutator.source,
+    )
+
+
+@check(
+    "K8S-GK-004",
+    scope="cluster.cluster",
+    title="Every expected Gatekeeper mutator exists",
+    severity="high",
+    rationale="""
+        The platform's Gatekeeper mutators give every tenant pod safe defaults it did not set
+        itself (fsGroup and supplemental groups, seccomp RuntimeDefault, allowPrivilegeEscalation
+        false, drop ALL capabilities, runAsNonRoot) in containers, init containers and ephemeral
+        containers. Without one, a pod that omits the setting runs less confined, or is refused by
+        Pod Security admission instead of being fixed (NCSC principles 3 and 5, Service Standard 9).
+        Each expected mutator (input `gatekeeper_mutators`: kind and name; the MoJ twelve by
+        default) is one result, with the location it writes as evidence. A live cluster, or a
+        whole-cluster snapshot, missing one fails; a snapshot that is not of a whole cluster and
+        holds no mutator is not applicable.
+    """,
+    remediation="""
+        Apply the mutators from cloud-platform-terraform-gatekeeper (`resources/mutations/`), for
+        example `kubectl apply -f resources/mutations/run_as_non_root.yaml`, and check with
+        `kubectl get assign`.
+    """,
+    references=GATEKEEPER_REFERENCES,
+    reads=["v1/Namespace", *(f"{MUTATION_GROUP}/{kind}" for kind in MUTATOR_KINDS)],
+    inputs=[GATEKEEPER_MUTATORS],
+)
+def test_gatekeeper_mutators(cluster: ClusterView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    expected = inputs[GATEKEEPER_MUTATORS.name]
+    if not expected:
+        yield not_applicable(cluster.cluster, "no mutator is expected (input gatekeeper_mutators is empty)")
+        return
+    found = {(o.kind, o.name): o for o in cluster.objects if o.group == MUTATION_GROUP}
+    whole, why = whole_cluster(cluster)
+    if not whole and not found:
+        yield not_applicable(
+            f"{MUTATION_GROUP}/*",
+            f"no Gatekeeper mutator in the input: {why}",
+            evidence={"expected": [f"{e['kind']}/{e['name']}" for e in expected]},
+        )
+        return
+    for entry in expected:
+        yield _mutator_finding(entry, found.get((entry["kind"], entry["name"])), why)

@@ -258,3 +258,5 @@ CERTIFICATE = Map(
         ),
     }
 )
+# K8S-GK-004 reads where a Gatekeeper mutator writes (evidence).
+MUTATOR = Map({"spec": Map({"location": STR})})
