@@ -654,3 +654,38 @@ def test_gk004_the_kind_must_match_and_a_wrong_type_is_an_error(tmp_path: Path) 
     )
     assert wrong.status is Status.ERROR
     assert "spec.location (a list, not a string)" in wrong.message
+
+
+# --- K8S-PLAT-003/004 --------------------------------------------------------------------------------
+
+
+def test_plat003_folder_not_applicable_and_the_namespace_must_match(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    inputs = {"platform_services": [{"namespace": "monitoring", "name": "prometheus-operated"}]}
+    [folder] = findings_of("K8S-PLAT-003", collect(tmp_path / "a", [namespace("team-a")]), inputs)
+    assert folder.status is Status.NOT_APPLICABLE
+    elsewhere = service("prometheus-operated", "team-a", ["web"])
+    [moved] = findings_of(
+        "K8S-PLAT-003", collect(tmp_path / "b", [namespace("kube-system"), elsewhere]), inputs
+    )
+    assert moved.status is Status.FAILED
+
+
+def test_plat004_rules_elsewhere_do_not_count_and_extra_ones_are_listed(tmp_path: Path) -> None:
+    inputs = {"platform_prometheus_rules": ["node.rules"]}
+    objects = [
+        namespace("kube-system"),
+        prometheus_rule("node.rules", "team-a", [alert()]),
+        prometheus_rule("extra", "monitoring", [alert()]),
+    ]
+    [finding] = findings_of("K8S-PLAT-004", collect(tmp_path, objects), inputs)
+    assert finding.status is Status.FAILED
+    assert finding.evidence == {"not_expected": ["extra"]}
+
+
+def test_plat004_monitoring_namespace_is_an_input(tmp_path: Path) -> None:
+    inputs = {"platform_prometheus_rules": ["node.rules"], "monitoring_namespace": "prometheus"}
+    objects = [prometheus_rule("node.rules", "prometheus", [alert()])]
+    [finding] = findings_of("K8S-PLAT-004", collect(tmp_path, objects), inputs)
+    assert finding.status is Status.PASSED

@@ -1,5 +1,5 @@
 """The platform's own components: namespaces and CRDs exist (K8S-PLAT-001), its workloads are
-healthy (K8S-PLAT-002)."""
+healthy (K8S-PLAT-002), its Services exist (K8S-PLAT-003), its alert rules are loaded (K8S-PLAT-004)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ from kitemark.targets.cluster.shapes import CRD_STATUS, NAMESPACE_STATUS, WORKLO
 from kitemark.targets.cluster.view import ClusterView, KObject, listed, wrong_types
 
 from .platform import find, whole_cluster
-from .platform_inputs import PLATFORM_CRDS, PLATFORM_NAMESPACES, PLATFORM_WORKLOADS
+from .platform_inputs import (
+    MONITORING_NAMESPACE,
+    PLATFORM_CRDS,
+    PLATFORM_NAMESPACES,
+    PLATFORM_PROMETHEUS_RULES,
+    PLATFORM_SERVICES,
+    PLATFORM_WORKLOADS,
+)
 
 CRD = "apiextensions.k8s.io/CustomResourceDefinition"
 REFERENCES = [
@@ -191,3 +198,107 @@ def test_platform_workloads(cluster: ClusterView, inputs: Mapping[str, Any]) -> 
         return
     for entry, obj in zip(expected, found, strict=True):
         yield _workload_finding(entry, obj, whole, why)
+
+
+@check(
+    "K8S-PLAT-003",
+    scope="cluster.cluster",
+    title="The platform's Services exist",
+    severity="medium",
+    rationale="""
+        The platform's Services are how its components are reached: cluster DNS, Gatekeeper's and
+        cert-manager's admission webhooks, Prometheus and Alertmanager. A missing one leaves a
+        webhook unreachable (Gatekeeper fails open; cert-manager cannot validate) or monitoring
+        unreachable (Service Standard 10 and 14; NCSC principle 5). The platform's Go tests check
+        the same names. Each expected Service (input `platform_services`: namespace and name) is one
+        result, its type and ports as evidence. A live cluster, or a whole-cluster snapshot, missing
+        one fails; a snapshot that is not of a whole cluster and holds none of them is not
+        applicable.
+    """,
+    remediation="""
+        Re-apply the component that owns the Service (its Helm release or module) and check with
+        `kubectl -n <namespace> get service <name>`.
+    """,
+    references=REFERENCES,
+    reads=["v1/Namespace", "v1/Service"],
+    inputs=[PLATFORM_SERVICES],
+)
+def test_platform_services(cluster: ClusterView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    expected = inputs[PLATFORM_SERVICES.name]
+    if not expected:
+        yield not_applicable(cluster.cluster, "no Service is expected (input platform_services is empty)")
+        return
+    found = [find(cluster, "v1/Service", e["name"], e["namespace"]) for e in expected]
+    whole, why = whole_cluster(cluster)
+    if not whole and not any(found):
+        yield _none_found("platform", "Services", why, [f"{e['namespace']}/{e['name']}" for e in expected])
+        return
+    for entry, service in zip(expected, found, strict=True):
+        ref = f"Service/{entry['namespace']}/{entry['name']}"
+        if service is None:
+            yield failed(ref, f"no Service {entry['name']} in namespace {entry['namespace']}")
+            continue
+        ports = service.get("spec", "ports")
+        evidence = {
+            "type": service.get("spec", "type") or "ClusterIP",
+            "ports": [p.get("port") for p in ports if isinstance(p, Mapping)]
+            if isinstance(ports, list)
+            else ports,
+        }
+        yield passed(
+            ref,
+            f"Service {entry['name']} exists ({evidence['type']})",
+            evidence=evidence,
+            location=service.source,
+        )
+
+
+@check(
+    "K8S-PLAT-004",
+    scope="cluster.cluster",
+    title="The monitoring namespace holds the platform's expected PrometheusRules",
+    severity="medium",
+    rationale="""
+        The platform's own alerts (nodes, the API server, kubelet, storage, Prometheus and
+        Alertmanager themselves, and the platform's custom node and application rules) are
+        PrometheusRules in the monitoring namespace. One missing is a failure nobody is told about
+        (Service Standard 14, operate a reliable service; NCSC principle 5). Each expected rule
+        (input `platform_prometheus_rules`, in input `monitoring_namespace`; by default the names the
+        platform's Go tests expect) is one result; rules present but not expected are listed in the
+        evidence of each result, not failed. A live cluster, or a whole-cluster snapshot, missing one
+        fails; a snapshot that is not of a whole cluster and holds none is not applicable.
+    """,
+    remediation="""
+        Re-apply the monitoring module (cloud-platform-terraform-monitoring: the kube-prometheus-stack
+        release `prometheus-operator` and its `resources/prometheusrule-alerts/`), then check with
+        `kubectl -n monitoring get prometheusrules`.
+    """,
+    references=REFERENCES,
+    reads=["v1/Namespace", "monitoring.coreos.com/PrometheusRule"],
+    inputs=[MONITORING_NAMESPACE, PLATFORM_PROMETHEUS_RULES],
+)
+def test_platform_prometheus_rules(cluster: ClusterView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
+    namespace, expected = inputs[MONITORING_NAMESPACE.name], inputs[PLATFORM_PROMETHEUS_RULES.name]
+    if not expected:
+        yield not_applicable(
+            cluster.cluster, "no PrometheusRule is expected (input platform_prometheus_rules is empty)"
+        )
+        return
+    rules = {
+        r.name: r for r in cluster.of_kind("monitoring.coreos.com/PrometheusRule") if r.namespace == namespace
+    }
+    whole, why = whole_cluster(cluster)
+    if not whole and not rules:
+        yield _none_found(
+            f"PrometheusRule/{namespace}/*", f"PrometheusRules in {namespace}", why, list(expected)
+        )
+        return
+    extra = sorted(set(rules) - set(expected))
+    for name in expected:
+        ref = f"PrometheusRule/{namespace}/{name}"
+        rule = rules.get(name)
+        evidence = {"not_expected": extra}
+        if rule is None:
+            yield failed(ref, f"no PrometheusRule {name} in namespace {namespace}", evidence=evidence)
+        else:
+            yield passed(ref, f"PrometheusRule {name} is present", evidence=evidence, location=rule.source)
