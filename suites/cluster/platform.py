@@ -24,7 +24,7 @@ def whole_cluster(cluster: ClusterView) -> tuple[bool, str]:
         return True, f"the snapshot holds the {MARKER_NAMESPACE} Namespace, so it is of a whole cluster"
     return False, (
         f"the snapshot holds no {MARKER_NAMESPACE} Namespace, so it is not of a whole cluster (a "
-        "repository folder or a partial export) and the absence of platform components is no evidence"
+        "repository folder or a partial export)"
     )
 
 

@@ -153,7 +153,11 @@ def test_gatekeeper_installed(cluster: ClusterView, inputs: Mapping[str, Any]) -
     problems, evidence, present = _gatekeeper(cluster, inputs)
     evidence["whole_cluster"] = why
     if not whole and not present:
-        yield not_applicable(resource, f"no part of Gatekeeper in the input: {why}", evidence=evidence)
+        yield not_applicable(
+            resource,
+            f"no part of Gatekeeper in the input, and {why}: its absence is no evidence",
+            evidence=evidence,
+        )
     elif problems:
         yield failed(
             resource, "Gatekeeper is not installed in full: " + "; ".join(problems), evidence=evidence
@@ -247,7 +251,7 @@ def test_gatekeeper_constraints(cluster: ClusterView, inputs: Mapping[str, Any])
     if not whole and not found:
         yield not_applicable(
             f"{CONSTRAINT_GROUP}/*",
-            f"no Gatekeeper constraint in the input: {why}",
+            f"no Gatekeeper constraint in the input, and {why}: their absence is no evidence",
             evidence={"expected": [f"{e['kind']}/{e['name']}" for e in expected]},
         )
         return
@@ -403,7 +407,7 @@ def test_gatekeeper_mutators(cluster: ClusterView, inputs: Mapping[str, Any]) ->
     if not whole and not found:
         yield not_applicable(
             f"{MUTATION_GROUP}/*",
-            f"no Gatekeeper mutator in the input: {why}",
+            f"no Gatekeeper mutator in the input, and {why}: their absence is no evidence",
             evidence={"expected": [f"{e['kind']}/{e['name']}" for e in expected]},
         )
         return

@@ -30,7 +30,9 @@ REFERENCES = [
 
 def _none_found(resource: str, what: str, why: str, expected: list[str]) -> Finding:
     return not_applicable(
-        resource, f"none of the expected {what} is in the input: {why}", evidence={"expected": expected}
+        resource,
+        f"none of the expected {what} is in the input, and {why}: their absence is no evidence",
+        evidence={"expected": expected},
     )
 
 
