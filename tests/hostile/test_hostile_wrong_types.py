@@ -37,6 +37,9 @@ OPS = (*RES, *PROBE, *IMAGES)  # the workload operations checks: they read more 
 # The namespace-scope ingress checks: each reads the whole Ingress shape.
 ING = ("K8S-ING-001", "K8S-ING-004", "K8S-ING-005", "K8S-ING-006", "K8S-ING-007")
 SNIPPET = "nginx.ingress.kubernetes.io/configuration-snippet"
+OBS = ("K8S-OBS-001", "K8S-OBS-002")
+OBS3 = ("K8S-OBS-003",)
+OBS4 = ("K8S-OBS-004",)  # K8S-OBS-005 reads the same fields cluster-wide: tests/test_cluster_platform.py
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,12 @@ def snapshot() -> dict[str, dict[str, Any]]:
             ],
         },
     }
+    rule = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "alerts", "namespace": "team-a", "labels": {"role": "alert-rules"}},
+        "spec": {"groups": [{"name": "web", "rules": [ALERT]}]},
+    }
     return {
         "ns.json": compliant_namespace(),
         "deny.json": deny,
@@ -212,7 +221,39 @@ def snapshot() -> dict[str, dict[str, Any]]:
         "cr.json": cluster_role,
         "crb.json": cluster_binding,
         "ing.json": ingress,
+        "rule.json": rule,
+        "svc.json": {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web", "namespace": "team-a", "labels": {"app": "web"}},
+            "spec": {"ports": [{"name": "metrics", "port": 9090}]},
+        },
+        "cm.json": {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "dashboards", "namespace": "team-a", "labels": {"grafana_dashboard": ""}},
+            "data": {"web-dashboard.json": '{"uid": "team-a-web", "title": "Web", "panels": []}'},
+        },
+        "sm.json": {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "ServiceMonitor",
+            "metadata": {"name": "web", "namespace": "team-a"},
+            "spec": {
+                "selector": selector("app", "web"),
+                "namespaceSelector": {"any": False, "matchNames": ["team-a"]},
+                "endpoints": [{"port": "metrics"}],
+            },
+        },
     }
+
+
+ALERT = {
+    "alert": "WebDown",
+    "expr": "up == 0",
+    "for": "5m",
+    "labels": {"severity": "team-a"},
+    "annotations": {"message": "down", "runbook_url": "https://runbooks.example.org/down"},
+}
 
 
 MAPPING, LIST, STRING, BOOLEAN, INTEGER = "a mapping", "a list", "a string", "a boolean", "an integer"
@@ -346,7 +387,7 @@ def _fields() -> list[Field]:
         ((RBAC5,), "web.json", (*pod, "serviceAccountName"), STRING),
         ((RBAC5,), "web.json", (*pod, "automountServiceAccountToken"), BOOLEAN),
     ]
-    return found
+    return found + _prometheus_rule()
 
 
 def _rbac_fields() -> list[Field]:
@@ -376,6 +417,66 @@ def _rbac_fields() -> list[Field]:
             ((RBAC2,), "cr.json", ("rules", 0, key, 0), STRING),
         ]
     return found
+
+
+def _prometheus_rule() -> list[Field]:
+    """K8S-OBS-001/002: a PrometheusRule's labels and each alerting rule's fields."""
+    rule: Path_ = ("spec", "groups", 0, "rules", 0)
+    paths: list[tuple[Path_, str]] = [
+        (("metadata", "labels"), MAPPING),
+        (("metadata", "labels", Key("role")), STRING),
+        (("spec",), MAPPING),
+        (("spec", "groups"), LIST),
+        (("spec", "groups", 0), MAPPING),
+        (("spec", "groups", 0, "name"), STRING),
+        (("spec", "groups", 0, "rules"), LIST),
+        (rule, MAPPING),
+        ((*rule, "alert"), STRING),
+        ((*rule, "for"), STRING),
+        ((*rule, "labels"), MAPPING),
+        ((*rule, "labels", Key("severity")), STRING),
+        ((*rule, "annotations"), MAPPING),
+        ((*rule, "annotations", Key("message")), STRING),
+        ((*rule, "annotations", Key("runbook_url")), STRING),
+    ]
+    found = [(OBS, "rule.json", path, kind) for path, kind in paths]
+    # K8S-OBS-003: a ServiceMonitor's selectors and endpoint ports, the Services' labels and ports.
+    sm: list[tuple[Path_, str]] = [
+        (("spec",), MAPPING),
+        (("spec", "selector"), MAPPING),
+        (("spec", "selector", "matchLabels"), MAPPING),
+        (("spec", "selector", "matchLabels", Key("app")), STRING),
+        (("spec", "selector", "matchExpressions"), LIST),
+        (("spec", "selector", "matchExpressions", 0), MAPPING),
+        (("spec", "selector", "matchExpressions", 0, "key"), STRING),
+        (("spec", "selector", "matchExpressions", 0, "operator"), STRING),
+        (("spec", "selector", "matchExpressions", 0, "values"), LIST),
+        (("spec", "selector", "matchExpressions", 0, "values", 0), STRING),
+        (("spec", "namespaceSelector"), MAPPING),
+        (("spec", "namespaceSelector", "any"), BOOLEAN),
+        (("spec", "namespaceSelector", "matchNames"), LIST),
+        (("spec", "namespaceSelector", "matchNames", 0), STRING),
+        (("spec", "endpoints"), LIST),
+        (("spec", "endpoints", 0), MAPPING),
+        (("spec", "endpoints", 0, "port"), STRING),
+    ]
+    svc: list[tuple[Path_, str]] = [
+        (("metadata", "labels"), MAPPING),
+        (("metadata", "labels", Key("app")), STRING),
+        (("spec",), MAPPING),
+        (("spec", "ports"), LIST),
+        (("spec", "ports", 0), MAPPING),
+        (("spec", "ports", 0, "name"), STRING),
+    ]
+    found += [(OBS3, "sm.json", path, kind) for path, kind in sm]
+    found += [(OBS3, "svc.json", path, kind) for path, kind in svc]
+    cm: list[tuple[Path_, str]] = [
+        (("metadata", "labels"), MAPPING),
+        (("metadata", "labels", Key("grafana_dashboard")), STRING),
+        (("data",), MAPPING),
+        (("data", Key("web-dashboard.json")), STRING),
+    ]
+    return found + [(OBS4, "cm.json", path, kind) for path, kind in cm]
 
 
 def _security_context(at: Path_, container: bool) -> list[Field]:
@@ -463,7 +564,7 @@ def _leaf(path: Path_) -> str:
 
 
 def test_the_snapshot_is_compliant(tmp_path: Path) -> None:
-    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS, *RBAC, *OPS, *ING))
+    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS, *RBAC, *OPS, *ING, *OBS, *OBS3, *OBS4))
     for check_id, findings in found.items():
         assert findings and all(f.status is Status.PASSED for f in findings), (check_id, findings)
 

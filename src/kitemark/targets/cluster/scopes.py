@@ -112,6 +112,7 @@ def _cluster_view(inventory: Inventory, inputs: Mapping[str, Any]) -> ClusterVie
         duplicates=tuple(inventory.get("duplicates") or ()),
         default_namespace=str(inventory.get("default_namespace") or "default"),
         defaulted=len(inventory.get("defaulted") or ()),
+        mode=str(inventory.get("mode") or "snapshot"),
     )
 
 

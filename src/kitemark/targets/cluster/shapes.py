@@ -179,5 +179,110 @@ INGRESS = Map(
         ),
     }
 )
+# K8S-OBS-001/002 read a PrometheusRule's labels and each rule's `alert`, `for`, labels and
+# annotations (not `expr`: an int-or-string the API server holds either way).
+PROMETHEUS_RULE = Map(
+    {
+        "metadata": Map({"labels": Map(values=STR)}),
+        "spec": Map(
+            {
+                "groups": Seq(
+                    Map(
+                        {
+                            "name": STR,
+                            "rules": Seq(
+                                Map(
+                                    {
+                                        "alert": STR,
+                                        "record": STR,
+                                        "for": STR,
+                                        "labels": Map(values=STR),
+                                        "annotations": Map(values=STR),
+                                    }
+                                )
+                            ),
+                        }
+                    )
+                )
+            }
+        ),
+    }
+)
 # K8S-ING-002 reads an IngressClass's controller and whether it is the default class.
 INGRESS_CLASS = Map({"metadata": Map({"annotations": Map(values=STR)}), "spec": Map({"controller": STR})})
+# K8S-OBS-003 reads a ServiceMonitor's selectors and its endpoints' port names, and the Services'
+# labels and port names.
+SERVICE_MONITOR = Map(
+    {
+        "spec": Map(
+            {
+                "selector": LABEL_SELECTOR,
+                "namespaceSelector": Map({"any": BOOL, "matchNames": Seq(STR)}),
+                "endpoints": Seq(Map({"port": STR})),
+            }
+        )
+    }
+)
+SERVICE = Map({"metadata": Map({"labels": Map(values=STR)}), "spec": Map({"ports": Seq(Map({"name": STR}))})})
+# K8S-OBS-004/005 read a ConfigMap's labels and its data (every value a string).
+CONFIG_MAP = Map({"metadata": Map({"labels": Map(values=STR)}), "data": Map(values=STR)})
+# K8S-GK-001 reads where each admission webhook sends its reviews and what it covers.
+WEBHOOK_CONFIGURATION = Map(
+    {
+        "webhooks": Seq(
+            Map(
+                {
+                    "name": STR,
+                    "failurePolicy": STR,
+                    "clientConfig": Map({"service": Map({"namespace": STR, "name": STR})}),
+                    "rules": Seq(Map({"operations": Seq(STR), "resources": Seq(STR)})),
+                }
+            )
+        )
+    }
+)
+# K8S-GK-002/003 read a Gatekeeper constraint's enforcement action(s) and its audit status.
+CONSTRAINT = Map(
+    {
+        "spec": Map(
+            {
+                "enforcementAction": STR,
+                "scopedEnforcementActions": Seq(
+                    Map({"action": STR, "enforcementPoints": Seq(Map({"name": STR}))})
+                ),
+            }
+        ),
+        "status": Map(
+            {
+                "totalViolations": INT,
+                "auditTimestamp": STR,
+                "violations": Seq(Map({"kind": STR, "name": STR, "namespace": STR, "message": STR})),
+            }
+        ),
+    }
+)
+# K8S-PLAT-001 reads whether a Namespace is terminating and whether a CRD is established.
+NAMESPACE_STATUS = Map({"status": Map({"phase": STR})})
+CRD_STATUS = Map({"status": Map({"conditions": Seq(Map({"type": STR, "status": STR}))})})
+# K8S-PLAT-002 reads desired and ready replicas (Deployment, StatefulSet) or pods (DaemonSet).
+WORKLOAD_STATUS = Map(
+    {
+        "spec": Map({"replicas": INT}),
+        "status": Map({"readyReplicas": INT, "desiredNumberScheduled": INT, "numberReady": INT}),
+    }
+)
+# K8S-OBS-006 reads a cert-manager Certificate's Ready condition, expiry and issuer.
+CERTIFICATE = Map(
+    {
+        "spec": Map({"issuerRef": Map({"name": STR, "kind": STR})}),
+        "status": Map(
+            {
+                "notAfter": STR,
+                "renewalTime": STR,
+                "conditions": Seq(Map({"type": STR, "status": STR, "reason": STR, "message": STR})),
+            }
+        ),
+    }
+)
+# K8S-GK-004 reads where a Gatekeeper mutator writes (evidence).
+MUTATOR = Map({"spec": Map({"location": STR})})

@@ -202,6 +202,7 @@ class ClusterView:
     duplicates: tuple[Mapping[str, Any], ...] = field(default=())
     default_namespace: str = "default"
     defaulted: int = 0
+    mode: str = "snapshot"  # "live" when read from an API server
 
     @cached_property
     def namespaces(self) -> list[str]:
