@@ -589,3 +589,14 @@ def test_a_running_pod_without_a_ready_condition_is_unknown(tmp_path: Path) -> N
     trimmed["status"] = {"phase": "Running"}
     [finding] = run(tmp_path, "K8S-HEALTH-002", trimmed)
     assert finding.status is Status.ERROR and "no Ready condition" in finding.message
+
+
+def test_an_extensions_deployment_is_matched_by_an_apps_hpa_and_its_health_read(tmp_path: Path) -> None:
+    old = deployment("web")
+    old["apiVersion"] = "extensions/v1beta1"
+    target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
+    [scaled] = run_production(tmp_path, "K8S-PROD-004", old, autoscaler(target))
+    assert scaled.status is Status.PASSED, scaled.message
+    old["status"] = {"readyReplicas": 1}
+    [health] = run(tmp_path, "K8S-HEALTH-001", old)
+    assert (health.status, health.message) == (Status.FAILED, "1 of 2 desired pod(s) ready")

@@ -96,7 +96,8 @@ class Context:
         for hpa in self.hpas:
             ref = hpa.get("spec", "scaleTargetRef") or {}
             group = str(ref.get("apiVersion") or "").rpartition("/")[0]
-            same_group = not ref.get("apiVersion") or group == controller.group
+            # `extensions` Deployments are served as `apps` ones: one object, two names.
+            same_group = not ref.get("apiVersion") or _apps(group) == _apps(controller.group)
             if ref.get("kind") == controller.kind and ref.get("name") == controller.name and same_group:
                 return hpa
         return None
@@ -111,6 +112,10 @@ class Context:
             ), f"HorizontalPodAutoscaler '{hpa.name}' minReplicas"
         value = controller.get("spec", "replicas")
         return (1, "spec.replicas unset (1)") if value is None else (int(value), "spec.replicas")
+
+
+def _apps(group: str) -> str:
+    return "apps" if group == "extensions" else group
 
 
 def scaled(value: Any, total: int, round_up: bool) -> int | None:

@@ -127,7 +127,13 @@ CONTROLLER_STATUS = shapes.Map(
         ),
     }
 )
-HEALTH_KINDS = ("apps/Deployment", "apps/StatefulSet", "apps/DaemonSet")
+HEALTH_KINDS = (
+    "apps/Deployment",
+    "apps/StatefulSet",
+    "apps/DaemonSet",
+    "extensions/Deployment",
+    "extensions/DaemonSet",
+)
 NO_STATUS = "has no status: it was read from a manifest, not from a live cluster, so its health is unknown"
 
 
@@ -177,7 +183,7 @@ def _controller_health(obj: KObject) -> Finding:
         or roll back with `kubectl rollout undo`.
     """,
     references=["https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#deployment-status"],
-    reads=["v1/Namespace", *HEALTH_KINDS],
+    reads=["v1/Namespace", *HEALTH_KINDS[:3]],
 )
 def test_controllers_ready(ns: NamespaceView) -> Iterator[Finding]:
     controllers = ns.of_kind(*HEALTH_KINDS)
