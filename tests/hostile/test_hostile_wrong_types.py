@@ -27,6 +27,7 @@ NAME_LABEL = "kubernetes.io/metadata.name"
 APPARMOR = "container.apparmor.security.beta.kubernetes.io/app"
 NET, NS, POD1, POD2 = "K8S-NET-001", "K8S-NS-001", "K8S-POD-001", "K8S-POD-002"
 PODS = (POD1, POD2)
+PSA, LIMITS, QUOTA = "K8S-NS-002", "K8S-NS-003", "K8S-NS-004"
 
 
 @dataclass(frozen=True)
@@ -122,10 +123,39 @@ def snapshot() -> dict[str, dict[str, Any]]:
         "metadata": {"name": "web", "namespace": "team-a"},
         "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": template},
     }
-    return {"ns.json": compliant_namespace(), "deny.json": deny, "allow.json": allow, "web.json": deployment}
+    limits = {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": {"name": "limitrange", "namespace": "team-a"},
+        "spec": {
+            "limits": [
+                {
+                    "type": "Container",
+                    "default": {"cpu": "1", "memory": "1Gi"},
+                    "defaultRequest": {"cpu": "10m", "memory": "100Mi"},
+                    "max": {"cpu": 2, "memory": "2Gi"},
+                }
+            ]
+        },
+    }
+    quota = {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "namespace-quota", "namespace": "team-a"},
+        "spec": {"hard": {"pods": "50"}, "scopes": [], "scopeSelector": {}},
+    }
+    return {
+        "ns.json": compliant_namespace(),
+        "deny.json": deny,
+        "allow.json": allow,
+        "web.json": deployment,
+        "limits.json": limits,
+        "quota.json": quota,
+    }
 
 
 MAPPING, LIST, STRING, BOOLEAN, INTEGER = "a mapping", "a list", "a string", "a boolean", "an integer"
+QUANTITY = "a quantity"  # a string or a number, as the API server accepts
 # Falsy ones first: read as "unset" or "empty", they are the values that could pass.
 WRONG: dict[str, list[Any]] = {
     MAPPING: ["", [], 0, False, "x", ["x"], 1, True],
@@ -133,6 +163,7 @@ WRONG: dict[str, list[Any]] = {
     STRING: [0, False, [], {}, 1, 1.5, True, ["x"], {"x": "y"}],
     BOOLEAN: ["", 0, [], {}, "true", "y", 1],
     INTEGER: ["", False, [], {}, "0", "1000", True, 1000.5],
+    QUANTITY: [False, [], {}, True, ["1"], {"x": "y"}],
 }
 
 
@@ -140,7 +171,13 @@ def _fields() -> list[Field]:
     """(checks that read it, file, path, type) for every field a cluster check reads."""
     found: list[Field] = []
     # Every object: what it is and where it belongs (input errors when wrong, reaching every check).
-    for file, checks in (("ns.json", (NS,)), ("deny.json", (NET,)), ("web.json", PODS)):
+    for file, checks in (
+        ("ns.json", (NS, PSA)),
+        ("deny.json", (NET,)),
+        ("web.json", PODS),
+        ("limits.json", (LIMITS,)),
+        ("quota.json", (QUOTA,)),
+    ):
         for path, kind in (
             (("kind",), STRING),
             (("apiVersion",), STRING),
@@ -151,12 +188,16 @@ def _fields() -> list[Field]:
     found += [
         ((NET,), "deny.json", ("metadata", "namespace"), STRING),
         ((PODS), "web.json", ("metadata", "namespace"), STRING),
+        ((LIMITS,), "limits.json", ("metadata", "namespace"), STRING),
+        ((QUOTA,), "quota.json", ("metadata", "namespace"), STRING),
     ]
-    # K8S-NS-001: the Namespace's labels and annotations.
+    # K8S-NS-001 and K8S-NS-002: the Namespace's labels and annotations.
     namespace = compliant_namespace()["metadata"]
     for section in ("labels", "annotations"):
-        found.append(((NS,), "ns.json", ("metadata", section), MAPPING))
-        found += [((NS,), "ns.json", ("metadata", section, Key(key)), STRING) for key in namespace[section]]
+        found.append(((NS, PSA), "ns.json", ("metadata", section), MAPPING))
+        found += [
+            ((NS, PSA), "ns.json", ("metadata", section, Key(key)), STRING) for key in namespace[section]
+        ]
     # K8S-NET-001: the pods a policy selects, whether it governs ingress, the sources it admits.
     found += [
         ((NET,), "deny.json", ("spec",), MAPPING),
@@ -222,6 +263,24 @@ def _fields() -> list[Field]:
             ((POD2,), "web.json", (*entry, "ports", 0, "hostPort"), INTEGER),
         ]
         found += _security_context((*entry, "securityContext"), container=True)
+    # K8S-NS-003: a LimitRange's Container defaults; K8S-NS-004: a ResourceQuota's hard limits.
+    item: Path_ = ("spec", "limits", 0)
+    found += [
+        ((LIMITS,), "limits.json", ("spec",), MAPPING),
+        ((LIMITS,), "limits.json", ("spec", "limits"), LIST),
+        ((LIMITS,), "limits.json", item, MAPPING),
+        ((LIMITS,), "limits.json", (*item, "type"), STRING),
+    ]
+    for field in ("default", "defaultRequest", "max"):
+        found += [((LIMITS,), "limits.json", (*item, field), MAPPING)]
+        found += [((LIMITS,), "limits.json", (*item, field, Key(r)), QUANTITY) for r in ("cpu", "memory")]
+    found += [
+        ((QUOTA,), "quota.json", ("spec",), MAPPING),
+        ((QUOTA,), "quota.json", ("spec", "hard"), MAPPING),
+        ((QUOTA,), "quota.json", ("spec", "hard", Key("pods")), QUANTITY),
+        ((QUOTA,), "quota.json", ("spec", "scopes"), LIST),
+        ((QUOTA,), "quota.json", ("spec", "scopeSelector"), MAPPING),
+    ]
     return found
 
 
@@ -304,7 +363,7 @@ def _leaf(path: Path_) -> str:
 
 
 def test_the_snapshot_is_compliant(tmp_path: Path) -> None:
-    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS))
+    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS, PSA, LIMITS, QUOTA))
     for check_id, findings in found.items():
         assert findings and all(f.status is Status.PASSED for f in findings), (check_id, findings)
 
