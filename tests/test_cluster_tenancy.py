@@ -198,3 +198,181 @@ def test_quota_of_the_wrong_type_is_an_error_not_a_pass(tmp_path: Path) -> None:
         finding = one("K8S-NS-004", write(folder, compliant_namespace(), quota(spec)))
         assert finding.status is Status.ERROR, (spec, finding)
         assert "ResourceQuota 'namespace-quota'" in finding.message
+
+
+# --- K8S-NET-002 / K8S-NET-003 / K8S-NET-004 ----------------------------------------------------------
+
+IC = {"matchLabels": {"component": "ingress-controllers"}}
+DENY = {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {}}]}]}
+
+
+def policy(name: str, spec: dict[str, Any], ns: str = "team-a") -> dict[str, Any]:
+    return obj("NetworkPolicy", name, spec, ns, api="networking.k8s.io/v1")
+
+
+def admits(*peers: Any, pods: Any = None, types: list[str] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"podSelector": pods or {}, "ingress": [{"from": list(peers)}]}
+    if types is not None:
+        spec["policyTypes"] = types
+    return spec
+
+
+def net(check_id: str, root: Path, *objects: dict[str, Any], **inputs: Any) -> Finding:
+    return one(check_id, write(root, compliant_namespace(), *objects), **inputs)
+
+
+def test_ingress_controllers_admitted_by_label_or_by_name(tmp_path: Path) -> None:
+    by_name = {
+        "matchExpressions": [
+            {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["ingress-controllers"]}
+        ]
+    }
+    for number, peer in enumerate(({"namespaceSelector": IC}, {"namespaceSelector": by_name})):
+        (tmp_path / str(number)).mkdir()
+        finding = net(
+            "K8S-NET-002", tmp_path / str(number), policy("default", DENY), policy("allow", admits(peer))
+        )
+        assert finding.status is Status.PASSED, finding
+        assert finding.evidence["admitted_by"][0]["policy"] == "allow"
+
+
+def test_ingress_controllers_not_admitted_by_egress_ip_blocks_or_bad_operators(tmp_path: Path) -> None:
+    bad_operator = {"matchExpressions": [{"key": "component", "operator": "Equals", "values": ["x"]}]}
+    cases = [
+        policy("egress", admits({"namespaceSelector": IC}, types=["Egress"])),
+        policy("office", admits({"ipBlock": {"cidr": "10.0.0.0/8"}})),
+        policy("odd", admits({"namespaceSelector": bad_operator})),
+        policy("other-ns", admits({"namespaceSelector": {"matchLabels": {"component": "monitoring"}}})),
+        policy("same-ns", admits({"podSelector": {"matchLabels": {"component": "ingress-controllers"}}})),
+    ]
+    for number, case in enumerate(cases):
+        (tmp_path / str(number)).mkdir()
+        finding = net("K8S-NET-002", tmp_path / str(number), policy("default", DENY), case)
+        assert finding.status is Status.FAILED, (case, finding)
+
+
+def test_ingress_controllers_admitted_by_an_open_rule_passes_here_and_fails_net_004(tmp_path: Path) -> None:
+    root = write(
+        tmp_path,
+        compliant_namespace(),
+        policy("default", DENY),
+        policy("open", admits({"namespaceSelector": {}})),
+    )
+    assert one("K8S-NET-002", root).status is Status.PASSED
+    statuses = {f.resource: f.status for f in findings("K8S-NET-004", root)["team-a"]}
+    assert statuses == {
+        "NetworkPolicy/team-a/default": Status.PASSED,
+        "NetworkPolicy/team-a/open": Status.FAILED,
+    }
+
+
+def test_ingress_controllers_namespace_is_an_input(tmp_path: Path) -> None:
+    peer = {"namespaceSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}}}
+    root = write(tmp_path, compliant_namespace(), policy("default", DENY), policy("allow", admits(peer)))
+    assert one("K8S-NET-002", root).status is Status.FAILED
+    nginx = {"name": "ingress-nginx", "labels": {"app.kubernetes.io/name": "ingress-nginx"}}
+    assert one("K8S-NET-002", root, ingress_controllers_namespace=nginx).status is Status.PASSED
+
+
+def test_ingress_controllers_an_unreadable_policy_is_an_error_unless_another_admits(tmp_path: Path) -> None:
+    broken = policy("broken", {"podSelector": {}, "ingress": [{"from": {"namespaceSelector": IC}}]})
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    finding = net("K8S-NET-002", tmp_path / "a", policy("default", DENY), broken)
+    assert finding.status is Status.ERROR and "'broken' cannot be read" in finding.message
+    allow = policy("allow", admits({"namespaceSelector": IC}))
+    assert net("K8S-NET-002", tmp_path / "b", policy("default", DENY), broken, allow).status is Status.PASSED
+
+
+def test_ingress_controllers_skips_system_and_implied_namespaces(tmp_path: Path) -> None:
+    root = write(
+        tmp_path, compliant_namespace("ingress-controllers"), policy("default", DENY, "ingress-controllers")
+    )
+    assert "ingress-controllers" not in findings("K8S-NET-002", root)
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    (finding,) = run_check("K8S-NET-002", app)["cluster:t/namespace:default"]
+    assert finding.status is Status.NOT_APPLICABLE
+
+
+def monitor(kind: str = "ServiceMonitor") -> dict[str, Any]:
+    return obj(kind, "app", {"selector": {"matchLabels": {"app": "web"}}}, api="monitoring.coreos.com/v1")
+
+
+def test_monitoring_applies_only_with_a_monitor_and_reads_pod_monitors(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert net("K8S-NET-003", tmp_path / "a", policy("default", DENY)).status is Status.NOT_APPLICABLE
+    finding = net("K8S-NET-003", tmp_path / "b", policy("default", DENY), monitor("PodMonitor"))
+    assert finding.status is Status.FAILED and "PodMonitor 'app'" in finding.message
+    assert finding.evidence["monitors"] == ["PodMonitor/team-a/app"]
+
+
+def test_monitoring_admitted_to_the_scraped_pods_only_passes(tmp_path: Path) -> None:
+    peer = {
+        "namespaceSelector": {"matchLabels": {"component": "monitoring"}},
+        "podSelector": {"matchLabels": {"app": "prometheus"}},
+    }
+    allow = policy("scrape", admits(peer, pods={"matchLabels": {"app": "web"}}))
+    finding = net("K8S-NET-003", tmp_path, policy("default", DENY), allow, monitor())
+    assert finding.status is Status.PASSED and "to pods matching" in finding.message
+
+
+def test_monitoring_without_any_ingress_policy_fails(tmp_path: Path) -> None:
+    finding = net("K8S-NET-003", tmp_path, monitor())
+    assert finding.status is Status.FAILED and "no ingress policy at all" in finding.message
+
+
+def net4(tmp_path: Path, *objects: dict[str, Any]) -> dict[str, Finding]:
+    return {
+        f.resource.rsplit("/", 1)[-1]: f
+        for f in findings("K8S-NET-004", write(tmp_path, compliant_namespace(), *objects))["team-a"]
+    }
+
+
+def test_open_to_every_namespace_in_every_form(tmp_path: Path) -> None:
+    name_not_in = {
+        "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["x"]}]
+    }
+    found = net4(
+        tmp_path,
+        policy("no-from", {"podSelector": {}, "ingress": [{}]}),
+        policy("empty-peer", admits({})),
+        policy("whole-v4", admits({"ipBlock": {"cidr": "0.0.0.0/0"}})),
+        policy("whole-v6", admits({"ipBlock": {"cidr": "::/0"}}, pods={"matchLabels": {"app": "web"}})),
+        policy("name-not-in", admits({"namespaceSelector": name_not_in})),
+        policy("null-pods", admits({"namespaceSelector": {}, "podSelector": None})),
+    )
+    assert {name: f.status for name, f in found.items()} == dict.fromkeys(found, Status.FAILED), found
+    assert "no `from`" in found["no-from"].message and "every pod's address" in found["whole-v4"].message
+
+
+def test_not_open_to_every_namespace(tmp_path: Path) -> None:
+    found = net4(
+        tmp_path,
+        policy("default", DENY),
+        policy(
+            "egress-only",
+            {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [{"namespaceSelector": {}}]}]},
+        ),
+        policy("internet-but-pods", admits({"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]}})),
+        policy(
+            "named", admits({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "team-b"}}})
+        ),
+        policy("labelled", admits({"namespaceSelector": {"matchLabels": {"team": "b"}}})),
+    )
+    assert {name: f.status for name, f in found.items()} == dict.fromkeys(found, Status.PASSED), found
+    assert found["egress-only"].message.startswith("governs no ingress")
+
+
+def test_open_to_every_namespace_unreadable_policy_is_an_error_and_none_is_not_applicable(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    found = net4(tmp_path / "a", policy("broken", {"podSelector": [], "ingress": []}))
+    assert found["broken"].status is Status.ERROR and "podSelector" in found["broken"].message
+    calico = obj("NetworkPolicy", "calico", {"selector": "all()"}, api="projectcalico.org/v3")
+    found = net4(tmp_path / "b", calico)
+    assert found["team-a"].status is Status.NOT_APPLICABLE and "not assessed" in found["team-a"].message

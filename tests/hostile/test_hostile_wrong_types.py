@@ -28,6 +28,7 @@ APPARMOR = "container.apparmor.security.beta.kubernetes.io/app"
 NET, NS, POD1, POD2 = "K8S-NET-001", "K8S-NS-001", "K8S-POD-001", "K8S-POD-002"
 PODS = (POD1, POD2)
 PSA, LIMITS, QUOTA = "K8S-NS-002", "K8S-NS-003", "K8S-NS-004"
+CONTROLLERS, SCRAPING, OPEN = "K8S-NET-002", "K8S-NET-003", "K8S-NET-004"
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,22 @@ def snapshot() -> dict[str, dict[str, Any]]:
         "metadata": {"name": "namespace-quota", "namespace": "team-a"},
         "spec": {"hard": {"pods": "50"}, "scopes": [], "scopeSelector": {}},
     }
+
+    def admitting(name: str, label: str) -> dict[str, Any]:
+        peer = {"namespaceSelector": {"matchLabels": {"component": label}}}
+        return policy(name, {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [peer]}]})
+
+    monitor = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": "web", "namespace": "team-a"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "endpoints": [{"port": "metrics"}]},
+    }
     return {
         "ns.json": compliant_namespace(),
+        "controllers.json": admitting("allow-ingress-controllers", "ingress-controllers"),
+        "scraping.json": admitting("allow-prometheus-scraping", "monitoring"),
+        "monitor.json": monitor,
         "deny.json": deny,
         "allow.json": allow,
         "web.json": deployment,
@@ -173,8 +188,10 @@ def _fields() -> list[Field]:
     # Every object: what it is and where it belongs (input errors when wrong, reaching every check).
     for file, checks in (
         ("ns.json", (NS, PSA)),
-        ("deny.json", (NET,)),
+        ("deny.json", (NET, OPEN)),
         ("web.json", PODS),
+        ("controllers.json", (CONTROLLERS, OPEN)),
+        ("scraping.json", (SCRAPING, OPEN)),
         ("limits.json", (LIMITS,)),
         ("quota.json", (QUOTA,)),
     ):
@@ -186,7 +203,7 @@ def _fields() -> list[Field]:
         ):
             found.append((checks, file, path, kind))
     found += [
-        ((NET,), "deny.json", ("metadata", "namespace"), STRING),
+        ((NET, OPEN), "deny.json", ("metadata", "namespace"), STRING),
         ((PODS), "web.json", ("metadata", "namespace"), STRING),
         ((LIMITS,), "limits.json", ("metadata", "namespace"), STRING),
         ((QUOTA,), "quota.json", ("metadata", "namespace"), STRING),
@@ -200,38 +217,38 @@ def _fields() -> list[Field]:
         ]
     # K8S-NET-001: the pods a policy selects, whether it governs ingress, the sources it admits.
     found += [
-        ((NET,), "deny.json", ("spec",), MAPPING),
-        ((NET,), "deny.json", ("spec", "podSelector"), MAPPING),
-        ((NET,), "deny.json", ("spec", "podSelector", "matchLabels"), MAPPING),
-        ((NET,), "deny.json", ("spec", "podSelector", "matchExpressions"), LIST),
-        ((NET,), "deny.json", ("spec", "policyTypes"), LIST),
-        ((NET,), "deny.json", ("spec", "policyTypes", 0), STRING),
-        ((NET,), "deny.json", ("spec", "ingress"), LIST),
-        ((NET,), "deny.json", ("spec", "ingress", 0), MAPPING),
-        ((NET,), "deny.json", ("spec", "ingress", 0, "from"), LIST),
+        ((NET, OPEN), "deny.json", ("spec",), MAPPING),
+        ((NET, OPEN), "deny.json", ("spec", "podSelector"), MAPPING),
+        ((NET, OPEN), "deny.json", ("spec", "podSelector", "matchLabels"), MAPPING),
+        ((NET, OPEN), "deny.json", ("spec", "podSelector", "matchExpressions"), LIST),
+        ((NET, OPEN), "deny.json", ("spec", "policyTypes"), LIST),
+        ((NET, OPEN), "deny.json", ("spec", "policyTypes", 0), STRING),
+        ((NET, OPEN), "deny.json", ("spec", "ingress"), LIST),
+        ((NET, OPEN), "deny.json", ("spec", "ingress", 0), MAPPING),
+        ((NET, OPEN), "deny.json", ("spec", "ingress", 0, "from"), LIST),
     ]
     for index, field, key in ((0, "podSelector", "app"), (1, "namespaceSelector", NAME_LABEL)):
         peer: Path_ = ("spec", "ingress", 0, "from", index)
         found += [
-            ((NET,), "deny.json", peer, MAPPING),
-            ((NET,), "deny.json", (*peer, field), MAPPING),
-            ((NET,), "deny.json", (*peer, field, "matchLabels"), MAPPING),
-            ((NET,), "deny.json", (*peer, field, "matchLabels", Key(key)), STRING),
-            ((NET,), "deny.json", (*peer, field, "matchExpressions"), LIST),
-            ((NET,), "deny.json", (*peer, field, "matchExpressions", 0), MAPPING),
-            ((NET,), "deny.json", (*peer, field, "matchExpressions", 0, "key"), STRING),
-            ((NET,), "deny.json", (*peer, field, "matchExpressions", 0, "operator"), STRING),
-            ((NET,), "deny.json", (*peer, field, "matchExpressions", 0, "values"), LIST),
-            ((NET,), "deny.json", (*peer, field, "matchExpressions", 0, "values", 0), STRING),
+            ((NET, OPEN), "deny.json", peer, MAPPING),
+            ((NET, OPEN), "deny.json", (*peer, field), MAPPING),
+            ((NET, OPEN), "deny.json", (*peer, field, "matchLabels"), MAPPING),
+            ((NET, OPEN), "deny.json", (*peer, field, "matchLabels", Key(key)), STRING),
+            ((NET, OPEN), "deny.json", (*peer, field, "matchExpressions"), LIST),
+            ((NET, OPEN), "deny.json", (*peer, field, "matchExpressions", 0), MAPPING),
+            ((NET, OPEN), "deny.json", (*peer, field, "matchExpressions", 0, "key"), STRING),
+            ((NET, OPEN), "deny.json", (*peer, field, "matchExpressions", 0, "operator"), STRING),
+            ((NET, OPEN), "deny.json", (*peer, field, "matchExpressions", 0, "values"), LIST),
+            ((NET, OPEN), "deny.json", (*peer, field, "matchExpressions", 0, "values", 0), STRING),
         ]
     block: Path_ = ("spec", "ingress", 0, "from", 0, "ipBlock")
     found += [
-        ((NET,), "allow.json", ("spec", "podSelector"), MAPPING),
-        ((NET,), "allow.json", ("spec", "ingress", 0, "from"), LIST),
-        ((NET,), "allow.json", block, MAPPING),
-        ((NET,), "allow.json", (*block, "cidr"), STRING),
-        ((NET,), "allow.json", (*block, "except"), LIST),
-        ((NET,), "allow.json", (*block, "except", 0), STRING),
+        ((NET, OPEN), "allow.json", ("spec", "podSelector"), MAPPING),
+        ((NET, OPEN), "allow.json", ("spec", "ingress", 0, "from"), LIST),
+        ((NET, OPEN), "allow.json", block, MAPPING),
+        ((NET, OPEN), "allow.json", (*block, "cidr"), STRING),
+        ((NET, OPEN), "allow.json", (*block, "except"), LIST),
+        ((NET, OPEN), "allow.json", (*block, "except", 0), STRING),
     ]
     # K8S-POD-001/002: the pod template, its security settings and every container's.
     template: Path_ = ("spec", "template")
@@ -281,6 +298,23 @@ def _fields() -> list[Field]:
         ((QUOTA,), "quota.json", ("spec", "scopes"), LIST),
         ((QUOTA,), "quota.json", ("spec", "scopeSelector"), MAPPING),
     ]
+    # K8S-NET-002 / K8S-NET-003: the policy admitting the platform's namespace (and K8S-NET-004 reads it).
+    for file, check_id in (("controllers.json", CONTROLLERS), ("scraping.json", SCRAPING)):
+        peer: Path_ = ("spec", "ingress", 0, "from", 0)
+        found += [
+            ((check_id, OPEN), file, ("metadata", "namespace"), STRING),
+            ((check_id, OPEN), file, ("spec",), MAPPING),
+            ((check_id, OPEN), file, ("spec", "podSelector"), MAPPING),
+            ((check_id, OPEN), file, ("spec", "policyTypes"), LIST),
+            ((check_id, OPEN), file, ("spec", "policyTypes", 0), STRING),
+            ((check_id, OPEN), file, ("spec", "ingress"), LIST),
+            ((check_id, OPEN), file, ("spec", "ingress", 0), MAPPING),
+            ((check_id, OPEN), file, ("spec", "ingress", 0, "from"), LIST),
+            ((check_id, OPEN), file, peer, MAPPING),
+            ((check_id, OPEN), file, (*peer, "namespaceSelector"), MAPPING),
+            ((check_id, OPEN), file, (*peer, "namespaceSelector", "matchLabels"), MAPPING),
+            ((check_id, OPEN), file, (*peer, "namespaceSelector", "matchLabels", Key("component")), STRING),
+        ]
     return found
 
 
@@ -363,7 +397,9 @@ def _leaf(path: Path_) -> str:
 
 
 def test_the_snapshot_is_compliant(tmp_path: Path) -> None:
-    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS, PSA, LIMITS, QUOTA))
+    [found] = _findings(
+        tmp_path, [snapshot()], (NET, NS, *PODS, PSA, LIMITS, QUOTA, CONTROLLERS, SCRAPING, OPEN)
+    )
     for check_id, findings in found.items():
         assert findings and all(f.status is Status.PASSED for f in findings), (check_id, findings)
 
