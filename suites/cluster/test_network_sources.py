@@ -271,6 +271,9 @@ def test_ingress_controllers_admitted(ns: NamespaceView, inputs: Mapping[str, An
                     - namespaceSelector:
                         matchLabels:
                           component: monitoring
+
+        A policy deployed with the application (its Helm chart) is in the cluster, not in the
+        environments repository: assess a snapshot of the cluster to see it.
     """,
     references=[
         "https://user-guide.cloud-platform.service.justice.gov.uk/documentation/monitoring-an-app/how-to-create-alarms.html",
