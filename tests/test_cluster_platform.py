@@ -685,7 +685,8 @@ def test_plat004_rules_elsewhere_do_not_count_and_extra_ones_are_listed(tmp_path
 
 
 def test_plat004_monitoring_namespace_is_an_input(tmp_path: Path) -> None:
-    inputs = {"platform_prometheus_rules": ["node.rules"], "monitoring_namespace": "prometheus"}
+    monitoring = {"name": "prometheus", "labels": {"component": "monitoring"}}
+    inputs = {"platform_prometheus_rules": ["node.rules"], "monitoring_namespace": monitoring}
     objects = [prometheus_rule("node.rules", "prometheus", [alert()])]
     [finding] = findings_of("K8S-PLAT-004", collect(tmp_path, objects), inputs)
     assert finding.status is Status.PASSED

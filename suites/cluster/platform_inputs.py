@@ -103,12 +103,6 @@ PLATFORM_SERVICES = Input(
         },
     },
 )
-MONITORING_NAMESPACE = Input(
-    "monitoring_namespace",
-    default="monitoring",
-    description="The namespace of the platform's Prometheus and its own PrometheusRules",
-    schema={"type": "string", "minLength": 1},
-)
 PLATFORM_PROMETHEUS_RULES = Input(
     "platform_prometheus_rules",
     default=[

@@ -11,9 +11,9 @@ from kitemark.core.model import Finding
 from kitemark.targets.cluster.shapes import CRD_STATUS, NAMESPACE_STATUS, WORKLOAD_STATUS
 from kitemark.targets.cluster.view import ClusterView, KObject, listed, wrong_types
 
+from .namespace_inputs import MONITORING as MONITORING_NAMESPACE
 from .platform import find, whole_cluster
 from .platform_inputs import (
-    MONITORING_NAMESPACE,
     PLATFORM_CRDS,
     PLATFORM_NAMESPACES,
     PLATFORM_PROMETHEUS_RULES,
@@ -280,7 +280,7 @@ def test_platform_services(cluster: ClusterView, inputs: Mapping[str, Any]) -> I
     inputs=[MONITORING_NAMESPACE, PLATFORM_PROMETHEUS_RULES],
 )
 def test_platform_prometheus_rules(cluster: ClusterView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
-    namespace, expected = inputs[MONITORING_NAMESPACE.name], inputs[PLATFORM_PROMETHEUS_RULES.name]
+    namespace, expected = inputs[MONITORING_NAMESPACE.name]["name"], inputs[PLATFORM_PROMETHEUS_RULES.name]
     if not expected:
         yield not_applicable(
             cluster.cluster, "no PrometheusRule is expected (input platform_prometheus_rules is empty)"

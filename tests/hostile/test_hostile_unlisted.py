@@ -25,6 +25,19 @@ from kitemark.testing import default_inputs, run_check, scope_units, write_files
 DEMO = resources.demo_dir()
 COMPLIANT_TF = DEMO / "terraform" / "s3-bucket-compliant"
 COMPLIANT_NS = resources.check_fixtures_dir() / "K8S-NET-001" / "compliant" / "team-a-dev.yaml"
+# What else a team namespace needs to pass every cluster check (K8S-NS-003, K8S-NS-004).
+TEAM_RESOURCES = """---
+apiVersion: v1
+kind: LimitRange
+metadata: {name: limitrange, namespace: team-a-dev}
+spec:
+  limits: [{type: Container, default: {cpu: "1", memory: 1Gi}, defaultRequest: {cpu: 10m, memory: 100Mi}}]
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: namespace-quota, namespace: team-a-dev}
+spec: {hard: {pods: "50"}}
+"""
 
 
 def kitemark(*args: str) -> subprocess.CompletedProcess[str]:
@@ -241,7 +254,7 @@ def test_system_namespace_objects_of_a_whole_cluster_dump_are_counted_not_errors
     write_files(
         snapshot,
         {
-            "cluster/all.yaml": COMPLIANT_NS.read_text() + "---\n" + KUBE_SYSTEM_OBJECTS,
+            "cluster/all.yaml": COMPLIANT_NS.read_text() + TEAM_RESOURCES + "---\n" + KUBE_SYSTEM_OBJECTS,
             "kube-system/more.yaml": (
                 "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: kube-system}\n"
             ),

@@ -27,6 +27,8 @@ NAME_LABEL = "kubernetes.io/metadata.name"
 APPARMOR = "container.apparmor.security.beta.kubernetes.io/app"
 NET, NS, POD1, POD2 = "K8S-NET-001", "K8S-NS-001", "K8S-POD-001", "K8S-POD-002"
 PODS = (POD1, POD2)
+PSA, LIMITS, QUOTA = "K8S-NS-002", "K8S-NS-003", "K8S-NS-004"
+CONTROLLERS, SCRAPING, OPEN = "K8S-NET-002", "K8S-NET-003", "K8S-NET-004"
 RBAC1, RBAC2, RBAC3, RBAC4, RBAC5 = (f"K8S-RBAC-00{n}" for n in range(1, 6))
 RBAC = (RBAC1, RBAC2, RBAC3, RBAC4, RBAC5)
 CLUSTER_CHECKS = (RBAC2, RBAC3)  # one unit for the cluster: each variant's findings are picked by name
@@ -210,8 +212,38 @@ def snapshot() -> dict[str, dict[str, Any]]:
         "metadata": {"name": "alerts", "namespace": "team-a", "labels": {"role": "alert-rules"}},
         "spec": {"groups": [{"name": "web", "rules": [ALERT]}]},
     }
+    limits = {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": {"name": "limitrange", "namespace": "team-a"},
+        "spec": {
+            "limits": [
+                {
+                    "type": "Container",
+                    "default": {"cpu": "1", "memory": "1Gi"},
+                    "defaultRequest": {"cpu": "10m", "memory": "100Mi"},
+                    "max": {"cpu": 2, "memory": "2Gi"},
+                }
+            ]
+        },
+    }
+    quota = {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "namespace-quota", "namespace": "team-a"},
+        "spec": {"hard": {"pods": "50"}, "scopes": [], "scopeSelector": {}},
+    }
+
+    def admitting(name: str, label: str) -> dict[str, Any]:
+        peer = {"namespaceSelector": {"matchLabels": {"component": label}}}
+        return policy(name, {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [peer]}]})
+
     return {
         "ns.json": compliant_namespace(),
+        "controllers.json": admitting("allow-ingress-controllers", "ingress-controllers"),
+        "scraping.json": admitting("allow-prometheus-scraping", "monitoring"),
+        "limits.json": limits,
+        "quota.json": quota,
         "deny.json": deny,
         "allow.json": allow,
         "web.json": deployment,
@@ -273,7 +305,16 @@ def _fields() -> list[Field]:
     """(checks that read it, file, path, type) for every field a cluster check reads."""
     found: list[Field] = []
     # Every object: what it is and where it belongs (input errors when wrong, reaching every check).
-    for file, checks in (("ns.json", (NS,)), ("deny.json", (NET,)), ("web.json", PODS), ("ing.json", ING)):
+    for file, checks in (
+        ("ns.json", (NS, PSA)),
+        ("deny.json", (NET, OPEN)),
+        ("web.json", PODS),
+        ("ing.json", ING),
+        ("controllers.json", (CONTROLLERS, OPEN)),
+        ("scraping.json", (SCRAPING, OPEN)),
+        ("limits.json", (LIMITS,)),
+        ("quota.json", (QUOTA,)),
+    ):
         for path, kind in (
             (("kind",), STRING),
             (("apiVersion",), STRING),
@@ -282,7 +323,9 @@ def _fields() -> list[Field]:
         ):
             found.append((checks, file, path, kind))
     found += [
-        ((NET,), "deny.json", ("metadata", "namespace"), STRING),
+        ((NET, OPEN), "deny.json", ("metadata", "namespace"), STRING),
+        ((LIMITS,), "limits.json", ("metadata", "namespace"), STRING),
+        ((QUOTA,), "quota.json", ("metadata", "namespace"), STRING),
         ((PODS), "web.json", ("metadata", "namespace"), STRING),
         (ING, "ing.json", ("metadata", "namespace"), STRING),
     ]
@@ -304,42 +347,44 @@ def _fields() -> list[Field]:
     # K8S-NS-001: the Namespace's labels and annotations.
     namespace = compliant_namespace()["metadata"]
     for section in ("labels", "annotations"):
-        found.append(((NS,), "ns.json", ("metadata", section), MAPPING))
-        found += [((NS,), "ns.json", ("metadata", section, Key(key)), STRING) for key in namespace[section]]
+        found.append(((NS, PSA), "ns.json", ("metadata", section), MAPPING))
+        found += [
+            ((NS, PSA), "ns.json", ("metadata", section, Key(key)), STRING) for key in namespace[section]
+        ]
     # K8S-NET-001: the pods a policy selects, whether it governs ingress, the sources it admits.
     found += [
-        ((NET,), "deny.json", ("spec",), MAPPING),
-        ((NET,), "deny.json", ("spec", "podSelector"), MAPPING),
-        ((NET,), "deny.json", ("spec", "podSelector", "matchLabels"), MAPPING),
-        ((NET,), "deny.json", ("spec", "podSelector", "matchExpressions"), LIST),
-        ((NET,), "deny.json", ("spec", "policyTypes"), LIST),
-        ((NET,), "deny.json", ("spec", "policyTypes", 0), STRING),
-        ((NET,), "deny.json", ("spec", "ingress"), LIST),
-        ((NET,), "deny.json", ("spec", "ingress", 0), MAPPING),
-        ((NET,), "deny.json", ("spec", "ingress", 0, "from"), LIST),
+        ((NET, OPEN), "deny.json", ("spec",), MAPPING),
+        ((NET, OPEN), "deny.json", ("spec", "podSelector"), MAPPING),
+        ((NET, OPEN), "deny.json", ("spec", "podSelector", "matchLabels"), MAPPING),
+        ((NET, OPEN), "deny.json", ("spec", "podSelector", "matchExpressions"), LIST),
+        ((NET, OPEN), "deny.json", ("spec", "policyTypes"), LIST),
+        ((NET, OPEN), "deny.json", ("spec", "policyTypes", 0), STRING),
+        ((NET, OPEN), "deny.json", ("spec", "ingress"), LIST),
+        ((NET, OPEN), "deny.json", ("spec", "ingress", 0), MAPPING),
+        ((NET, OPEN), "deny.json", ("spec", "ingress", 0, "from"), LIST),
     ]
     for index, field, key in ((0, "podSelector", "app"), (1, "namespaceSelector", NAME_LABEL)):
         peer: Path_ = ("spec", "ingress", 0, "from", index)
         found += [
-            ((NET,), "deny.json", peer, MAPPING),
-            ((NET,), "deny.json", (*peer, field), MAPPING),
-            ((NET,), "deny.json", (*peer, field, "matchLabels"), MAPPING),
-            ((NET,), "deny.json", (*peer, field, "matchLabels", Key(key)), STRING),
-            ((NET,), "deny.json", (*peer, field, "matchExpressions"), LIST),
-            ((NET,), "deny.json", (*peer, field, "matchExpressions", 0), MAPPING),
-            ((NET,), "deny.json", (*peer, field, "matchExpressions", 0, "key"), STRING),
-            ((NET,), "deny.json", (*peer, field, "matchExpressions", 0, "operator"), STRING),
-            ((NET,), "deny.json", (*peer, field, "matchExpressions", 0, "values"), LIST),
-            ((NET,), "deny.json", (*peer, field, "matchExpressions", 0, "values", 0), STRING),
+            ((NET, OPEN), "deny.json", peer, MAPPING),
+            ((NET, OPEN), "deny.json", (*peer, field), MAPPING),
+            ((NET, OPEN), "deny.json", (*peer, field, "matchLabels"), MAPPING),
+            ((NET, OPEN), "deny.json", (*peer, field, "matchLabels", Key(key)), STRING),
+            ((NET, OPEN), "deny.json", (*peer, field, "matchExpressions"), LIST),
+            ((NET, OPEN), "deny.json", (*peer, field, "matchExpressions", 0), MAPPING),
+            ((NET, OPEN), "deny.json", (*peer, field, "matchExpressions", 0, "key"), STRING),
+            ((NET, OPEN), "deny.json", (*peer, field, "matchExpressions", 0, "operator"), STRING),
+            ((NET, OPEN), "deny.json", (*peer, field, "matchExpressions", 0, "values"), LIST),
+            ((NET, OPEN), "deny.json", (*peer, field, "matchExpressions", 0, "values", 0), STRING),
         ]
     block: Path_ = ("spec", "ingress", 0, "from", 0, "ipBlock")
     found += [
-        ((NET,), "allow.json", ("spec", "podSelector"), MAPPING),
-        ((NET,), "allow.json", ("spec", "ingress", 0, "from"), LIST),
-        ((NET,), "allow.json", block, MAPPING),
-        ((NET,), "allow.json", (*block, "cidr"), STRING),
-        ((NET,), "allow.json", (*block, "except"), LIST),
-        ((NET,), "allow.json", (*block, "except", 0), STRING),
+        ((NET, OPEN), "allow.json", ("spec", "podSelector"), MAPPING),
+        ((NET, OPEN), "allow.json", ("spec", "ingress", 0, "from"), LIST),
+        ((NET, OPEN), "allow.json", block, MAPPING),
+        ((NET, OPEN), "allow.json", (*block, "cidr"), STRING),
+        ((NET, OPEN), "allow.json", (*block, "except"), LIST),
+        ((NET, OPEN), "allow.json", (*block, "except", 0), STRING),
     ]
     found += _rbac_fields()
     # K8S-POD-001/002: the pod template, its security settings and every container's.
@@ -383,6 +428,41 @@ def _fields() -> list[Field]:
         ]
         if field == "containers":
             found += [(PROBE, "web.json", (*entry, p), MAPPING) for p in ("livenessProbe", "readinessProbe")]
+    # K8S-NS-003: a LimitRange's Container defaults; K8S-NS-004: a ResourceQuota's hard limits.
+    item: Path_ = ("spec", "limits", 0)
+    found += [
+        ((LIMITS,), "limits.json", ("spec",), MAPPING),
+        ((LIMITS,), "limits.json", ("spec", "limits"), LIST),
+        ((LIMITS,), "limits.json", item, MAPPING),
+        ((LIMITS,), "limits.json", (*item, "type"), STRING),
+    ]
+    for limit in ("default", "defaultRequest", "max"):
+        found += [((LIMITS,), "limits.json", (*item, limit), MAPPING)]
+        found += [((LIMITS,), "limits.json", (*item, limit, Key(r)), QUANTITY) for r in ("cpu", "memory")]
+    found += [
+        ((QUOTA,), "quota.json", ("spec",), MAPPING),
+        ((QUOTA,), "quota.json", ("spec", "hard"), MAPPING),
+        ((QUOTA,), "quota.json", ("spec", "hard", Key("pods")), QUANTITY),
+        ((QUOTA,), "quota.json", ("spec", "scopes"), LIST),
+        ((QUOTA,), "quota.json", ("spec", "scopeSelector"), MAPPING),
+    ]
+    # K8S-NET-002 / K8S-NET-003: the policy admitting the platform's namespace (and K8S-NET-004 reads it).
+    for file, check_id in (("controllers.json", CONTROLLERS), ("scraping.json", SCRAPING)):
+        admit: Path_ = ("spec", "ingress", 0, "from", 0)
+        found += [
+            ((check_id, OPEN), file, ("metadata", "namespace"), STRING),
+            ((check_id, OPEN), file, ("spec",), MAPPING),
+            ((check_id, OPEN), file, ("spec", "podSelector"), MAPPING),
+            ((check_id, OPEN), file, ("spec", "policyTypes"), LIST),
+            ((check_id, OPEN), file, ("spec", "policyTypes", 0), STRING),
+            ((check_id, OPEN), file, ("spec", "ingress"), LIST),
+            ((check_id, OPEN), file, ("spec", "ingress", 0), MAPPING),
+            ((check_id, OPEN), file, ("spec", "ingress", 0, "from"), LIST),
+            ((check_id, OPEN), file, admit, MAPPING),
+            ((check_id, OPEN), file, (*admit, "namespaceSelector"), MAPPING),
+            ((check_id, OPEN), file, (*admit, "namespaceSelector", "matchLabels"), MAPPING),
+            ((check_id, OPEN), file, (*admit, "namespaceSelector", "matchLabels", Key("component")), STRING),
+        ]
     found += [
         ((RBAC5,), "web.json", (*pod, "serviceAccountName"), STRING),
         ((RBAC5,), "web.json", (*pod, "automountServiceAccountToken"), BOOLEAN),
@@ -564,7 +644,9 @@ def _leaf(path: Path_) -> str:
 
 
 def test_the_snapshot_is_compliant(tmp_path: Path) -> None:
-    [found] = _findings(tmp_path, [snapshot()], (NET, NS, *PODS, *RBAC, *OPS, *ING, *OBS, *OBS3, *OBS4))
+    tenancy = (PSA, LIMITS, QUOTA, CONTROLLERS, SCRAPING, OPEN)
+    every = (NET, NS, *PODS, *RBAC, *OPS, *ING, *OBS, *OBS3, *OBS4, *tenancy)
+    [found] = _findings(tmp_path, [snapshot()], every)
     for check_id, findings in found.items():
         assert findings and all(f.status is Status.PASSED for f in findings), (check_id, findings)
 

@@ -286,3 +286,28 @@ CERTIFICATE = Map(
 )
 # K8S-GK-004 reads where a Gatekeeper mutator writes (evidence).
 MUTATOR = Map({"spec": Map({"location": STR})})
+
+# K8S-NS-003 / K8S-NS-004 read a LimitRange's Container defaults and a ResourceQuota's hard limits.
+# A quantity is a string in the API; YAML may give a number (`cpu: 1`), which the API server accepts.
+QUANTITY = Scalar("a quantity (a string or number)", (str, int, float))
+LIMIT_RANGE = Map(
+    {
+        "spec": Map(
+            {
+                "limits": Seq(
+                    Map(
+                        {
+                            "type": STR,
+                            "default": Map(values=QUANTITY),
+                            "defaultRequest": Map(values=QUANTITY),
+                            "max": Map(values=QUANTITY),
+                        }
+                    )
+                )
+            }
+        )
+    }
+)
+RESOURCE_QUOTA = Map(
+    {"spec": Map({"hard": Map(values=QUANTITY), "scopes": Seq(STR), "scopeSelector": Map()})}
+)
