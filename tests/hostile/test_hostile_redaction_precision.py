@@ -98,6 +98,7 @@ def test_external_secret_key_names_are_kept() -> None:
         },
     }
     push = {
+        "apiVersion": "external-secrets.io/v1alpha1",
         "kind": "PushSecret",
         "spec": {"data": [{"match": {"secretKey": "password", "remoteRef": {"remoteKey": "db"}}}]},
     }
@@ -118,6 +119,7 @@ def test_terraform_keeps_external_secret_key_names() -> None:
                 "kubernetes_manifest": {
                     "es": {
                         "manifest": {
+                            "apiVersion": "external-secrets.io/v1beta1",
                             "kind": "ExternalSecret",
                             "spec": {
                                 "data": [{"secretKey": "password", "remoteRef": {"key": "prod/db"}}],
@@ -142,7 +144,6 @@ def test_terraform_keeps_external_secret_key_names() -> None:
     [
         "Password: self-service reset",
         "The secret: keep it safe.",
-        "Reset your password: visit https://example.org/reset",
         "secret: squirrels and nuts",
         "Token: see the team's runbook",
         # real: gatekeeper-library and MoJ cloud-platform-environments
@@ -167,6 +168,8 @@ def test_prose_is_not_a_secret(text: str) -> None:
         # an authorization scheme is never prose
         ("Authorization: Bearer abcdef", "Bearer abcdef"),
         ("Authorization: Basic dXNlcjpwYXNz", "Basic dXNlcjpwYXNz"),
+        # a URL is not a plain word (`api_token: https://host/TOKEN please`)
+        ("Reset your password: visit https://example.org/reset", "visit https://example.org/reset"),
         # a configuration file (several lines, the key at the start of one): the whole value
         ("user: app\npassword: correct horse battery\n", "correct horse battery"),
         ("[db]\n  - password: correct horse battery\n", "correct horse battery"),

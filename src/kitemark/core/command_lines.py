@@ -43,13 +43,18 @@ USER_FLAGS = frozenset({"-u", "-U", "--user", "--proxy-user"})
 _TOOL_NAMES = "|".join(sorted(map(re.escape, TOOL_FAMILIES), key=len, reverse=True))
 _TOOLS = re.compile(rf"(?<![\w.-])(?P<tool>{_TOOL_NAMES})(?![\w.-])")
 _ARG = r"""[^\s"'`;&|]"""
+# A quoted argument, within its line (`-p"x y"`, `-p 'x'`): an unclosed quote fails once per quote
+# character, since every later one would close it, so the scan stays linear.
+QUOTED_ARG = r"""(?:"[^"\n]*"|'[^'\n]*')"""
 _SHORT_FLAG = re.compile(
-    rf"(?<=[ \t])-(?P<flag>[pa])(?:(?P<glued>{_ARG}+)|[ \t]+(?P<next>[^\s\"'`;&|-]{_ARG}*))"
+    rf"(?<=[ \t])-(?P<flag>[pa])(?:(?P<glued>{_ARG}+|{QUOTED_ARG})"
+    rf"|[ \t]+(?P<next>[^\s\"'`;&|-]{_ARG}*|{QUOTED_ARG}))"
 )
 _USER_HINT = re.compile(r"[ \t](?:-[uU]|--user|--proxy-user)[ \t=]")
 _COMMAND = re.compile(r"[^\n;&|]+")
 _USER_FLAG = re.compile(
-    r"""(?<=[ \t])(?:-[uU]|--user|--proxy-user)(?:[ \t]+|=)(?P<user>[^\s:"'`]+):(?P<val>[^\s"'`;&|]+)"""
+    r"""(?<=[ \t])(?:-[uU]|--user|--proxy-user)(?:[ \t]+|=)(?P<q>["'])?(?P<user>[^\s:"'`]+):"""
+    r"""(?P<val>(?(q)[^"'\n]+|[^\s"'`;&|]+))"""
 )
 
 
@@ -92,7 +97,10 @@ def _is_ids(user: str, password: str) -> bool:
 
 
 def mask_argument(value: str, mask: Mask) -> str:
-    """A password given as an argument: ``pass:x`` (openssl) keeps its ``pass:``; a marker stays."""
+    """A password given as an argument: ``pass:x`` (openssl) keeps its ``pass:``; a marker stays; a quoted
+    argument keeps its quotes."""
+    if len(value) >= 2 and value[0] in "\"'" and value[-1] == value[0]:
+        return value[0] + mask_argument(value[1:-1], mask) + value[0] if len(value) > 2 else value
     if value.startswith("<redacted"):
         return value
     if value[:5].lower() == "pass:" and len(value) > 5:
@@ -118,7 +126,8 @@ def redact_argv(args: list[Any], tools: frozenset[str], mask: Mask, each: Callab
         if type(word) is not str:
             out.append(each(word))
             expect = ""
-        elif expect and word and (word[0] != "-" or word == "-"):
+        elif (expect == "whole" and word) or (expect and word and (word[0] != "-" or word == "-")):
+            # a password's flag takes the next argument whatever it starts with (`--password -x`)
             out.append(mask_argument(word, mask) if expect == "whole" else _userinfo(word, mask, each))
             expect = ""
         else:

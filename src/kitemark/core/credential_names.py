@@ -11,7 +11,8 @@ Names that only *name* a secret are kept, so the evidence checks read survives:
 
 - not `*_key` (kms_key_id, object keys), nor `*_id`/`*_arn`/`*_name`/`*_ref`/`*_file` (`secret_id`,
   `secretName`, `secretKeyRef`, `passwordSecretRef`, `DB_PASSWORD_FILE` say which secret or where it is);
-- not NOT_CREDENTIAL_PREFIXES (`existingSecret` names a Secret, `automountServiceAccountToken` is a switch);
+- not NOT_CREDENTIAL_PREFIXES (`existingSecret*` names a Secret, `automountServiceAccountToken` is a switch),
+  while `existingPassword` and `existingToken` hold one;
 - not `<qualifier>_secret` for a REFERENCE_QUALIFIERS qualifier (`tlsSecret`, `caSecret`,
   `credentialsSecret`, `imagePullSecret` name a Secret object), while `jwtSecret`, `cookieSecret` and
   `clientSecret` are secrets;
@@ -19,7 +20,9 @@ Names that only *name* a secret are kept, so the evidence checks read survives:
   team-a/basic-auth`), nor Vault agent's paths (`vault.hashicorp.com/agent-inject-secret-db: kv/db`);
   an annotation of any other domain named like a credential (`example.com/auth-secret`) still is one;
 - an ExternalSecret's or PushSecret's `secretKey` beside its `remoteRef`/`sourceRef` names the key it
-  fills (``names_a_key``); elsewhere (MinIO, Loki, Velero settings) `secretKey` is the S3 secret key.
+  fills (``names_a_key``), in an object whose apiVersion group is external-secrets.io
+  (``is_external_secrets``); elsewhere (MinIO, Loki, Velero settings, Flux's `sourceRef`) `secretKey` is
+  a secret.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ CREDENTIAL_SUFFIXES = (
     "_webhook_url",
 )  # fmt: skip
 CREDENTIAL_ENDINGS = ("password", "passwd", "passphrase", "pwd")
-NOT_CREDENTIAL_PREFIXES = ("existing_", "automount_")
+NOT_CREDENTIAL_PREFIXES = ("existing_secret", "automount_")  # not `existingPassword`: that holds one
 REFERENCE_QUALIFIERS = frozenset({"tls", "ssl", "ca", "cert", "certificate", "credentials", "pull"})
 # Ingress controllers whose `*-secret` annotations hold a Secret's `namespace/name`.
 SECRET_NAMING_DOMAINS = frozenset(
@@ -102,7 +105,13 @@ def _names_a_secret(annotation: str) -> bool:
     return annotation.startswith(VAULT_PATH_ANNOTATIONS)
 
 
+def is_external_secrets(api_version: object) -> bool:
+    """Is this an object of the External Secrets Operator (its apiVersion's group is external-secrets.io)?"""
+    return isinstance(api_version, str) and api_version.partition("/")[0] == "external-secrets.io"
+
+
 def names_a_key(key: object, mapping: Container[str]) -> bool:
     """Is ``key`` an ExternalSecret's or PushSecret's ``secretKey`` (the name of the key it fills),
-    known by its ``remoteRef``/``sourceRef`` beside it in ``mapping``?"""
+    known by its ``remoteRef``/``sourceRef`` beside it in ``mapping``? Only ask inside an object for which
+    ``is_external_secrets``: Flux and others have a ``sourceRef`` too."""
     return key == "secretKey" and any(sibling in mapping for sibling in KEY_NAMING_SIBLINGS)

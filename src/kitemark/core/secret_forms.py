@@ -9,13 +9,14 @@ Forms, under a credential-like name (``kitemark.core.credential_names``):
   properties (``spring.datasource.password=x y``, a dotted name at the start of a line);
 - ``password: x``: in a configuration (the name at the start of a line of a text of several lines, after
   ``{`` or ``,``, or quoted) every word to the end of the line; elsewhere, in prose, the value is kept when
-  it is two words or more that are all plain words or URLs (``Password: self-service reset``) and is not
-  an authorization (``Authorization: Bearer x``). One word is always redacted: ``secret: squirrels``
-  cannot be told from ``password: changeme``. A colon with no space after it is not an assignment:
-  ``ghcr.io/org/secret:latest`` is an image and ``vault:8200`` a host and port;
+  it is two words or more that are all plain words (``Password: self-service reset``; a URL is not one)
+  and is not an authorization (``Authorization: Bearer x``). One word is always redacted:
+  ``secret: squirrels`` cannot be told from ``password: changeme``. A colon with no space after it is not
+  an assignment: ``ghcr.io/org/secret:latest`` is an image and ``vault:8200`` a host and port;
 - a YAML block scalar (``password: |``, ``>-``...) or a value on the following, more indented, lines:
   those lines, whole (``_blocks``); a mapping or list opened there is read key by key instead;
-- ``--password x``, ``<password>x</password>``, ``{"name": "DB_PASSWORD", "value": "x"}``, and netrc's
+- ``--password x`` (also quoted: ``--password "x y"``), ``<password>x</password>``,
+  ``{"name": "DB_PASSWORD", "value": "x"}``, and netrc's
   ``machine h login u password x``.
 
 Whatever the name: the password of a URL (``scheme://user:pass@host``, up to the last ``@``), Oracle's
@@ -57,7 +58,8 @@ _HINT = re.compile(
     r"|[ \t](?:-u|--user|--proxy-user)[ \t=]"
 )
 _AWS_SECRET_HINT = re.compile(r"[A-Za-z0-9/+]{40}")
-_NOT_SECRETS = frozenset({"true", "false", "null", "~", "yes", "no"})
+# Switches, not secrets, under any name (`automountToken: false`, `agent-inject-token: "true"`)
+SWITCHES = frozenset({"true", "false", "null", "~", "yes", "no"})
 
 _QUOTED = r"""(?P<{q}>["'])(?P<{v}>(?:\\.|(?!(?P={q}))[^\\])*)(?P={q})"""
 _NAME = r"[A-Za-z_][\w./-]*"
@@ -82,11 +84,12 @@ _COLON_WORD = r"""(?:\$\{[^}\s]*\}|[^\s"'`,<>{}\[\]])+"""
 _VALUE_WORD = r"""(?!["']?[\w./-]+["']?:(?:\s|\Z))""" + _COLON_WORD
 _KEY_COLON = re.compile(_KEY + r"[ \t]*:[ \t]+(?P<val>" + _VALUE_WORD + r"(?:[ \t]+" + _VALUE_WORD + ")*)")
 _BLOCK_INDICATOR = re.compile(r"[|>][0-9+-]*(?:[ \t]+#.*)?")
-_PLAIN_WORD = re.compile(r"\(?[A-Za-z]+(?:['\u2019-][A-Za-z]+)*[.,;:!?)]*|https?://\S+")
+_PLAIN_WORD = re.compile(r"\(?[A-Za-z]+(?:['\u2019-][A-Za-z]+)*[.,;:!?)]*")  # a URL is not one
 _AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "negotiate", "apikey", "aws4-hmac-sha256"})
-# `--password x` (a flag, then its value as the next word)
+# `--password x` (a flag, then its value as the next word, or quoted: `--password "x y"`)
 _FLAG_SPACE = re.compile(
-    r"""(?<![\w-])--?(?P<key>[A-Za-z_][\w.-]*)[ \t]+(?P<val>[^\s"'`;&,<>-][^\s"'`;&,<>]*)"""
+    r"""(?<![\w-])--?(?P<key>[A-Za-z_][\w.-]*)[ \t]+(?P<val>[^\s"'`;&,<>-][^\s"'`;&,<>]*"""
+    rf"|{command_lines.QUOTED_ARG})"
 )
 # `{"name": "DB_PASSWORD", "value": "x"}` in JSON, jsonencode(...) or a heredoc, either order
 _NAME_THEN_VALUE = re.compile(
@@ -156,7 +159,7 @@ def _structured(text: str, mask: Mask) -> str:
         text = _blocks(text, mask)
 
     def by_key(m: re.Match[str]) -> str:
-        if not is_credential_name(m["key"]) or m["val"].lower() in _NOT_SECRETS:
+        if not is_credential_name(m["key"]) or m["val"].lower() in SWITCHES:
             return m[0]  # a switch (`automountToken: false`) stays a switch
         return _replace(m, "val", mask)
 
@@ -210,7 +213,7 @@ def _assignments(text: str, mask: Mask) -> str:
         if not is_credential_name(m["key"]):
             continue
         value = _ASSIGNED.match(text, pos)
-        if value is None or value[0].lower() in _NOT_SECRETS or _masked(value[0]):
+        if value is None or value[0].lower() in SWITCHES or _masked(value[0]):
             continue
         out += [text[last:pos], command_lines.mask_argument(value[0], mask)]
         last = pos = value.end()
@@ -222,14 +225,14 @@ def _line_assignment(m: re.Match[str], mask: Mask) -> str:
     spaced = m["around"] or m["after"]
     if not (spaced or "." in m["key"]) or not is_credential_name(m["key"]) or _masked(value):
         return m[0]  # `KEY=x y` is a shell command: `_assignments` takes its one word
-    if value.lower() in _NOT_SECRETS or value[:1] in "\"'":
+    if value.lower() in SWITCHES or value[:1] in "\"'":
         return m[0]  # quoted: `_KEY_QUOTED` took it
     return _replace(m, "val", mask)
 
 
 def _colon_pair(m: re.Match[str], mask: Mask) -> str:
     value = m["val"]
-    if not is_credential_name(m["key"]) or value.lower() in _NOT_SECRETS or _BLOCK_INDICATOR.fullmatch(value):
+    if not is_credential_name(m["key"]) or value.lower() in SWITCHES or _BLOCK_INDICATOR.fullmatch(value):
         return m[0]
     if not _in_a_mapping(m) and _is_prose(value):
         return m[0]

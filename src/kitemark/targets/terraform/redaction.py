@@ -12,7 +12,7 @@ import re
 from contextvars import ContextVar
 from typing import Any
 
-from kitemark.core.credential_names import names_a_key
+from kitemark.core.credential_names import is_external_secrets, names_a_key
 from kitemark.core.redaction import is_credential_name, is_marker, marker, redact_text
 from kitemark.targets.terraform.hcl_values import META_KEYS
 
@@ -134,18 +134,20 @@ def _truthy(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
-def _walk(node: Any) -> Any:
-    """Redact under credential-like keys, and secrets embedded in strings, everywhere below ``node``."""
+def _walk(node: Any, keys_named: bool = False) -> Any:
+    """Redact under credential-like keys, and secrets embedded in strings, everywhere below ``node``.
+    ``keys_named``: inside an external-secrets.io manifest, where ``secretKey`` names a key."""
     if isinstance(node, dict):
+        keys_named = keys_named or is_external_secrets(node.get("apiVersion"))
         for key, value in node.items():
             if key in META_KEYS:
                 continue
-            secret = is_credential_name(key) and not names_a_key(key, node)
-            node[key] = _mask_literals(value) if secret else _walk(value)
+            secret = is_credential_name(key) and not (keys_named and names_a_key(key, node))
+            node[key] = _mask_literals(value) if secret else _walk(value, keys_named)
         _redact_pair(node)
         return node
     if isinstance(node, list):
-        return [_walk(v) for v in node]
+        return [_walk(v, keys_named) for v in node]
     if isinstance(node, str):
         return _redact_embedded(node)
     return node
