@@ -5,8 +5,9 @@
   incomplete;
 - a policies target reads hidden files and folders, as `opa test DIR` and `gator verify` do;
 - a Terraform input refused outside every module is an error unit of its own, not every module's;
-- cluster objects in a system namespace are listed as out of scope (a count per namespace), and a file
-  in a team namespace's folder holding them leaves the run incomplete.
+- cluster objects in a system namespace read from a cluster (they carry a resourceVersion) are listed
+  as out of scope (a count per namespace); a manifest of one (no resourceVersion) leaves the run
+  incomplete, wherever its file is.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from kitemark.core import resources
 from kitemark.core.kinds import TargetSpec
@@ -211,6 +214,8 @@ def test_policies_read_hidden_files_and_folders_as_opa_test_does(tmp_path: Path)
 
 # -------------------------------------------------------------------------------------------- cluster
 
+DUMPED = "resourceVersion: '1234', uid: 6f1c0b52-6a8e-4a45-9d4e-1c0f3e8a7b10"
+
 KUBE_SYSTEM_OBJECTS = """apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {name: team-a-admin, namespace: kube-system}
@@ -225,28 +230,54 @@ spec:
 """
 
 
-def test_system_namespace_objects_in_a_team_folder_leave_the_run_incomplete(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("namespace_file", "escalate"),
+    [
+        ("namespaces/team-a-dev/00-namespace.yaml", "namespaces/team-a-dev/escalate.yaml"),
+        ("00-namespace.yaml", "escalate.yaml"),  # at the snapshot's root: in no folder at all
+        ("team-a/00-namespace.yaml", "team-a/escalate.yaml"),  # a folder not named like the namespace
+        ("namespaces/team-a-dev/00-namespace.yaml", "namespaces/team-a-dev/kube-system/escalate.yaml"),
+    ],
+)
+def test_system_namespace_manifests_leave_the_run_incomplete_wherever_they_are(
+    tmp_path: Path, namespace_file: str, escalate: str
+) -> None:
+    """The author of a pull request chooses its folders: no layout puts a manifest in kube-system unseen."""
     snapshot = tmp_path / "snapshot"
-    write_files(
-        snapshot,
+    write_files(snapshot, {namespace_file: COMPLIANT_NS.read_text(), escalate: KUBE_SYSTEM_OBJECTS})
+    code, document = run(tmp_path / "out", "--cluster", f"snapshot:{snapshot}")
+    assert code == 1 and document["summary"]["compliant"] is False
+    listed = skipped(document)
+    entry = listed[escalate]
+    assert entry["holds_resources"] is True and entry["line"] == 1
+    assert "system namespace kube-system" in entry["reason"] and "resourceVersion" in entry["reason"]
+    assert "RoleBinding/kube-system/team-a-admin at line 1" in entry["reason"]
+    assert "Pod/kube-system/miner at line 7" in entry["reason"]
+    assert "namespace:kube-system" not in listed  # no object was read from the cluster
+    reasons = " ".join(document["completeness"]["reasons"])
+    assert escalate in reasons
+    # The team namespace's own results are its own: no error is charged to it.
+    team = {s for (cid, unit), s in statuses(document).items() if unit == "namespace:team-a-dev"}
+    assert team and "error" not in team, statuses(document)
+
+
+def test_system_namespace_redefined_by_a_manifest_leaves_the_run_incomplete(tmp_path: Path) -> None:
+    snapshot = write_files(
+        tmp_path / "snapshot",
         {
-            "namespaces/team-a-dev/00-namespace.yaml": COMPLIANT_NS.read_text(),
-            "namespaces/team-a-dev/escalate.yaml": KUBE_SYSTEM_OBJECTS,
+            "team-a-dev.yaml": COMPLIANT_NS.read_text(),
+            "ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: kube-system, labels: {a: b}}\n",
         },
     )
     code, document = run(tmp_path / "out", "--cluster", f"snapshot:{snapshot}")
     assert code == 1 and document["summary"]["compliant"] is False
-    listed = skipped(document)
-    entry = listed["namespaces/team-a-dev/escalate.yaml"]
-    assert entry["holds_resources"] is True and entry["line"] == 1
-    assert "system namespace kube-system" in entry["reason"] and "team-a-dev" in entry["reason"]
-    assert "RoleBinding/kube-system/team-a-admin" in entry["reason"]
-    assert "namespace:kube-system" in listed and "2 object(s)" in listed["namespace:kube-system"]["reason"]
-    reasons = " ".join(document["completeness"]["reasons"])
-    assert "namespaces/team-a-dev/escalate.yaml" in reasons
-    # The team namespace's own results are its own: no error is charged to it.
-    team = {s for (cid, unit), s in statuses(document).items() if unit == "namespace:team-a-dev"}
-    assert "error" not in team, statuses(document)
+    entry = skipped(document)["ns.yaml"]
+    assert entry["holds_resources"] is True and "Namespace/kube-system at line 1" in entry["reason"]
+
+
+def dumped(manifests: str) -> str:
+    """``manifests`` as a dump of a cluster writes them: with the fields the API server sets."""
+    return manifests.replace("namespace: kube-system}", f"namespace: kube-system, {DUMPED}}}")
 
 
 def test_system_namespace_objects_of_a_whole_cluster_dump_are_counted_not_errors(tmp_path: Path) -> None:
@@ -254,9 +285,15 @@ def test_system_namespace_objects_of_a_whole_cluster_dump_are_counted_not_errors
     write_files(
         snapshot,
         {
-            "cluster/all.yaml": COMPLIANT_NS.read_text() + TEAM_RESOURCES + "---\n" + KUBE_SYSTEM_OBJECTS,
+            "cluster/all.yaml": (
+                COMPLIANT_NS.read_text() + TEAM_RESOURCES + "---\n" + dumped(KUBE_SYSTEM_OBJECTS)
+            ),
             "kube-system/more.yaml": (
-                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: kube-system}\n"
+                f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c, namespace: kube-system, {DUMPED}}}\n"
+            ),
+            # A dump kept in a team's folder is the platform's all the same: what was read is counted.
+            "namespaces/team-a-dev/kube-system.yaml": (
+                f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: e, namespace: kube-system, {DUMPED}}}\n"
             ),
         },
     )
@@ -266,7 +303,8 @@ def test_system_namespace_objects_of_a_whole_cluster_dump_are_counted_not_errors
     assert sorted(listed) == ["namespace:kube-system"]
     entry = listed["namespace:kube-system"]
     assert entry["holds_resources"] is False
-    assert "out of scope: system namespace" in entry["reason"] and "3 object(s)" in entry["reason"]
+    assert "out of scope: system namespace" in entry["reason"]
+    assert "4 object(s) read from the cluster (3 file(s))" in entry["reason"]
     # The inventory itself does not depend on the run's inputs: the listing is the target record's.
     inventory = json.loads(next((tmp_path / "out" / "inventory").glob("cluster-*.json")).read_text())
     assert inventory["skipped"] == []
@@ -281,6 +319,9 @@ def test_system_namespaces_listed_follow_the_input(tmp_path: Path) -> None:
         {
             "team-a-dev/00-namespace.yaml": COMPLIANT_NS.read_text(),
             "team-a-dev/tools.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: ops}\n",
+            "dump/ops.yaml": (
+                f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: d, namespace: ops, {DUMPED}}}\n"
+            ),
         },
     )
     inventory = collect(TargetSpec("cluster", "t", str(snapshot), {}))

@@ -3,16 +3,19 @@ target's ``skipped`` inputs so they are never out of scope in silence.
 
 ``system_namespaces`` (a check input) puts the platform's own namespaces out of the namespace checks'
 scope. Decided per run, so the listing is made with the run's inputs, beside the inventory (which does
-not depend on them):
+not depend on them). What decides is where an object comes from, not where its file is (a pull
+request's author chooses its folders):
 
-- every system namespace holding objects is one entry, ``namespace:<name>``, with a count: a dump of a
-  whole cluster holds ``kube-system`` as a matter of course, so this is a note, not a gap;
-- a file in the folder of a team namespace (a folder named like a team namespace the snapshot knows, the
-  nearest such folder deciding) holding objects of a system namespace is one entry with
-  ``holds_resources``, and the run is incomplete: a team's folder is applied on the team's behalf, and
-  objects it places in ``kube-system`` (a RoleBinding, a privileged Pod) must not pass unassessed. It is
-  not an input error — the file is valid and the team namespace's own results stand — but what it holds
-  was not assessed.
+- an object read from a cluster (a live read, or a dump of one) carries the ``metadata.resourceVersion``
+  the API server set. Those of a system namespace are the platform's own: every such namespace is one
+  entry, ``namespace:<name>``, with a count — a dump of a whole cluster holds ``kube-system`` as a
+  matter of course, so this is a note, not a gap;
+- an object without one is a manifest someone means to apply (the API server refuses to create an
+  object whose resourceVersion is set, so a manifest written to be applied has none). One of a system
+  namespace (a RoleBinding, a privileged Pod, a redefined ``kube-system`` Namespace) is named at its
+  ``file:line``, one entry per file, with ``holds_resources``, wherever the file is: the run is
+  incomplete, never compliant. It is not an input error — the file is valid and the team namespaces'
+  own results stand — but what it holds was not assessed.
 
 Objects that name no namespace and were placed in a system default namespace are assessed there (see
 ``scopes``), so they are not listed.
@@ -33,54 +36,62 @@ MAX_NAMED = 3  # objects named in one entry's reason; the count says how many mo
 
 def system_namespace_listing(inventory: Inventory, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
     """``skipped`` entries for the objects of ``inventory`` that are in a system namespace (see the
-    module docstring): one per such namespace, then one per team-folder file holding any."""
+    module docstring): one per such namespace for those read from a cluster, then one per file holding
+    manifests of any."""
     patterns = tuple(inputs.get(SYSTEM_NAMESPACES.name, SYSTEM_NAMESPACES.default))
     objects = inventory.get("objects") or []
     sources = inventory.get("sources") or []
     defaulted = set(inventory.get("defaulted") or ())
     namespaces = [_namespace_of(obj) for obj in objects]
-    # Decided once per namespace and per file: a large cluster has 45,000 objects in 1,500 namespaces.
+    # Decided once per namespace: a large cluster has 45,000 objects in 1,500 namespaces.
     system = {ns: is_system(ns, patterns) for ns in set(namespaces) if ns}
-    team_of: dict[str, str | None] = {}
     per_namespace: dict[str, int] = defaultdict(int)
     files_of: dict[str, set[str]] = defaultdict(set)
-    in_team_folder: dict[str, list[tuple[str, int | None, str]]] = defaultdict(list)
+    manifests: dict[str, list[tuple[str, int | None, str]]] = defaultdict(list)
     for i, (obj, ns) in enumerate(zip(objects, namespaces, strict=True)):
         if not ns or not system[ns] or i in defaulted:
             continue
         path, line = _source(sources[i] if i < len(sources) else None)
-        per_namespace[ns] += 1
-        files_of[ns].add(path)
-        if path not in team_of:
-            team_of[path] = _team_folder(path, system) if path else None
-        if team := team_of[path]:
-            in_team_folder[path].append((ns, line, f"{_ref(obj)} in the folder of team namespace {team}"))
+        if _read_from_cluster(obj):
+            per_namespace[ns] += 1
+            files_of[ns].add(path)
+        else:
+            manifests[path or _ref(obj)].append((ns, line, _ref(obj)))
     listed = [
         {
             "path": f"namespace:{ns}",
             "line": None,
             "reason": (
-                f"out of scope: system namespace {ns} (input system_namespaces): {count} object(s) from "
-                f"{len(files_of[ns] - {''})} file(s) are not assessed by the namespace checks"
+                f"out of scope: system namespace {ns} (input system_namespaces): {count} object(s) read "
+                f"from the cluster ({len(files_of[ns] - {''})} file(s)) are not assessed by the namespace "
+                "checks"
             ),
             "holds_resources": False,
         }
         for ns, count in sorted(per_namespace.items())
     ]
-    listed += [_team_folder_entry(path, found) for path, found in sorted(in_team_folder.items())]
+    listed += [_manifest_entry(path, found) for path, found in sorted(manifests.items())]
     return listed
 
 
-def _team_folder_entry(path: str, found: list[tuple[str, int | None, str]]) -> dict[str, Any]:
+def _read_from_cluster(obj: Mapping[str, Any]) -> bool:
+    """Whether ``obj`` carries the resourceVersion only the API server sets (see the module docstring)."""
+    meta = obj.get("metadata")
+    version = meta.get("resourceVersion") if isinstance(meta, Mapping) else None
+    return isinstance(version, str) and version.strip() != ""
+
+
+def _manifest_entry(path: str, found: list[tuple[str, int | None, str]]) -> dict[str, Any]:
+    found = sorted(found, key=lambda f: (f[1] is None, f[1] or 0, f[2]))  # in the file's order
     namespaces = sorted({ns for ns, _, _ in found})
-    named = "; ".join(what for _, _, what in found[:MAX_NAMED])
+    named = "; ".join(f"{ref} at line {line}" if line else ref for _, line, ref in found[:MAX_NAMED])
     more = f" and {len(found) - MAX_NAMED} more" if len(found) > MAX_NAMED else ""
     plural = "s" if len(namespaces) > 1 else ""
     reason = (
-        f"{len(found)} object(s) of system namespace{plural} {', '.join(namespaces)} ({named}{more}): out of "
-        "scope of the namespace checks (input system_namespaces), so not assessed; a team's folder should "
-        "hold its own namespace's objects only (move them out, or remove the namespace from "
-        "system_namespaces to assess them)"
+        f"{len(found)} manifest(s) of system namespace{plural} {', '.join(namespaces)} ({named}{more}): "
+        "no metadata.resourceVersion, so not read from the cluster but meant to be applied; out of scope "
+        "of the namespace checks (input system_namespaces), so not assessed (remove them, or remove the "
+        "namespace from system_namespaces to assess them)"
     )
     lines = [line for _, line, _ in found if line is not None]
     return {"path": path, "line": min(lines) if lines else None, "reason": reason, "holds_resources": True}
@@ -88,7 +99,7 @@ def _team_folder_entry(path: str, found: list[tuple[str, int | None, str]]) -> d
 
 def _namespace_of(obj: Mapping[str, Any]) -> str | None:
     """The namespace an object belongs to: its own, or, for a core Namespace, the one it defines (a
-    team folder redefining ``kube-system``'s labels is as much out of scope as a Pod placed there)."""
+    manifest redefining ``kube-system``'s labels is as much out of scope as a Pod placed there)."""
     meta = obj.get("metadata")
     if not isinstance(meta, Mapping):
         return None
@@ -105,16 +116,6 @@ def _source(source: str | None) -> tuple[str, int | None]:
         return "", None
     path, _, line = source.rpartition(":")
     return (path, int(line)) if path and line.isdigit() else (source, None)
-
-
-def _team_folder(path: str, system: Mapping[str, bool]) -> str | None:
-    """The team namespace whose folder holds ``path``: the nearest enclosing folder named like a
-    namespace of the snapshot (``system``: each one, and whether it is a system one) decides (a
-    `kube-system/` folder inside a team's is the platform's)."""
-    for folder in reversed(path.split("/")[:-1]):
-        if folder in system:
-            return None if system[folder] else folder
-    return None
 
 
 def _ref(obj: Mapping[str, Any]) -> str:
