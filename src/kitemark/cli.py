@@ -10,6 +10,7 @@ incomplete), 2 usage or configuration error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import shutil
@@ -320,7 +321,9 @@ def entry() -> NoReturn:
     the collected targets one object at a time; the outputs are written and closed by then, so the
     process ends at once instead (after flushing what it printed)."""
     code = main()
-    sys.stdout.flush()
+    # The reader may have left while the last buffered block was still unwritten (`controls | head`).
+    with contextlib.suppress(BrokenPipeError):
+        sys.stdout.flush()
     sys.stderr.flush()
     logging.shutdown()
     os._exit(code)
