@@ -704,9 +704,9 @@ def test_a_long_string_repeated_is_redacted_once() -> None:
     value = ("token=hunter2 " + "lorem ipsum " * 10_000)[:100_000]
     data = {f"k{i}": value for i in range(200)}
     doc = json.loads(json.dumps({"kind": "ConfigMap", "metadata": {"name": "x"}, "data": data}))
-    started = time.monotonic()
+    started = time.process_time()  # CPU time: other work on the machine does not count
     redact_document(doc)
-    assert time.monotonic() - started < 3  # 200 scans of 100 kB took ~10 s
+    assert time.process_time() - started < 3  # 200 scans of 100 kB took ~10 s
     assert len(set(doc["data"].values())) == 1
     assert doc["data"]["k199"] == redact_text(value) and "hunter2" not in doc["data"]["k199"]
 
@@ -726,9 +726,9 @@ def test_url_userinfo_is_replaced_whole() -> None:
 )
 def test_megabyte_strings_are_redacted_in_linear_time(text: str) -> None:
     # Patterns that restart inside a long word take minutes here; linear ones well under a second.
-    started = time.monotonic()
+    started = time.process_time()  # CPU time: other work on the machine does not count
     redact_text(text)
-    assert time.monotonic() - started < 10
+    assert time.process_time() - started < 10
 
 
 # A policy that reads a Secret's values: its cases must be decided on the values as written (as gator
