@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kitemark.core.kinds import Inventory, NothingInScope, Unit, scope_units, searched
+from kitemark.core.kinds import InputError, Inventory, NothingInScope, Unit, scope_units, searched
 
 # A target with up to this many units gets one item per unit (reads best, costs little); a larger one
 # is split into a few chunks per worker: enough to keep every worker busy, few enough that pytest's
@@ -64,7 +64,12 @@ def units_for(
     for inventory in inventories:
         if inventory["kind"] == kind and inventory["target"] not in covered:
             nothing = NothingInScope(scope, searched(inventory))
-            units.append(Unit(f"{inventory['target']}/no-{name}", inventory["target"], nothing))
+            # An error of every unit (a cluster that could not be read) is this one's too: nothing in
+            # scope may be because nothing could be listed.
+            everywhere = [
+                InputError.from_dict(e) for e in inventory.get("errors") or () if e.get("everywhere")
+            ]
+            units.append(Unit(f"{inventory['target']}/no-{name}", inventory["target"], nothing, everywhere))
     return [u for u in units if in_shard(u.id, shard)]
 
 

@@ -74,10 +74,10 @@ def test_snapshot_readable(cluster: ClusterView) -> Iterator[Finding]:
     for problem in cluster.errors:
         where = f"{problem.path}:{problem.line}" if problem.line else problem.path
         yield error(
-            f"file:{problem.path}",
+            f"{'file' if problem.file else 'api'}:{problem.path}",
             f"{where}: {problem.message}",
             evidence={"file": problem.path, "line": problem.line, "problem": problem.message},
-            location=where,
+            location=where if problem.file else None,
         )
     if cluster.errors:
         return

@@ -146,8 +146,10 @@ def evaluate(fn: CheckFn, unit: Unit, inputs: Mapping[str, Any] | None = None) -
 
 
 def _evaluate(fn: CheckFn, unit: Unit, inputs: Mapping[str, Any] | None) -> list[Finding]:
-    if unit.errors:
-        return [_input_error(unit.id, e) for e in unit.errors]
+    reads = getattr(fn, "kitemark_reads", ())
+    errors = [e for e in unit.errors if e.concerns(reads)]
+    if errors:
+        return [_input_error(unit.id, e) for e in errors]
     if isinstance(unit.data, NothingInScope):
         scope = unit.data.scope.partition(".")[2]
         note = unit.data.searched.get("note")
@@ -196,6 +198,7 @@ def _register(meta: Check, fn: CheckFn, inputs: tuple[Input, ...]) -> None:
         raise DuplicateCheckError(f"check id {meta.id} is declared twice: {known[2]} and {origin}")
     if len(inspect.signature(fn).parameters) >= 2:
         fn.kitemark_inputs = meta.inputs  # type: ignore[attr-defined]
+    fn.kitemark_reads = meta.reads  # type: ignore[attr-defined]  # which input errors concern it
     _REGISTRY[meta.id] = (meta, fn, origin, inputs)
 
 

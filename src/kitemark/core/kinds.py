@@ -68,20 +68,51 @@ class InputError:
     message: str
     line: int | None = None
     file: bool = True
+    # The data it concerns (reads, as checks declare them: ``apps/Deployment``): only the checks that
+    # read one of them report it. Empty: every check of the unit.
+    types: tuple[str, ...] = ()
+    everywhere: bool = False  # an error of every unit of the target (a type a live read could not list)
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
         return f"{where}: {self.message}"
 
+    def concerns(self, reads: Iterable[str]) -> bool:
+        """Whether a check reading ``reads`` is affected (one declaring none always is)."""
+        if not self.types:
+            return True
+        reads = tuple(reads)
+        return not reads or any(same_data(read, t) for read in reads for t in self.types)
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"path": self.path, "line": self.line, "message": self.message}
         if not self.file:
             data["file"] = False
+        if self.types:
+            data["types"] = list(self.types)
+        if self.everywhere:
+            data["everywhere"] = True
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InputError:
-        return cls(data["path"], data["message"], data.get("line"), bool(data.get("file", True)))
+        return cls(
+            data["path"],
+            data["message"],
+            data.get("line"),
+            bool(data.get("file", True)),
+            tuple(data.get("types") or ()),
+            bool(data.get("everywhere")),
+        )
+
+
+def same_data(read: str, other: str) -> bool:
+    """Whether two reads overlap: equal, or one is ``group/*`` and the other of that group."""
+    if read == other:
+        return True
+    group, _, kind = read.rpartition("/")
+    other_group, _, other_kind = other.rpartition("/")
+    return group == other_group and "*" in (kind, other_kind)
 
 
 @dataclass

@@ -76,7 +76,10 @@ def namespace_units(inventory: Inventory, inputs: Mapping[str, Any]) -> list[Uni
             for ns in service_account_namespaces(obj.raw):
                 cluster_bindings[ns].append(obj)
     errors: dict[str, list[InputError]] = defaultdict(list)
+    everywhere = []  # a type a live read could not list: an error of every namespace reading it
     for error, namespaces in _errors(inventory):
+        if error.everywhere:
+            everywhere.append(error)
         for ns in namespaces:
             errors[ns].append(error)
     label = inventory["target"]
@@ -97,7 +100,9 @@ def namespace_units(inventory: Inventory, inputs: Mapping[str, Any]) -> list[Uni
             system=system,
             cluster_bindings=tuple(cluster_bindings.get(name, ())),
         )
-        units.append(Unit(f"{label}/namespace:{name}", label, view, errors=list(errors.get(name, ()))))
+        units.append(
+            Unit(f"{label}/namespace:{name}", label, view, errors=[*everywhere, *errors.get(name, ())])
+        )
     return units
 
 

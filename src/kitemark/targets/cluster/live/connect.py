@@ -1,0 +1,151 @@
+"""Where a live cluster is and how to authenticate to it, by the official ``kubernetes`` client's
+configuration loaders: a kubeconfig context (client certificates, tokens, ``exec`` plugins such as
+``aws eks get-token``, whose token the client refreshes), or the pod's own service account.
+
+``live:`` with no context means the kubeconfig's current context; with no kubeconfig at all, inside a
+pod, the pod's service account. What is wrong with a kubeconfig is one ``UsageError`` line, before
+anything is collected."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kitemark.core.errors import UsageError
+
+IN_CLUSTER = "in-cluster"  # the context name a service-account connection reports
+SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+ACCEPT = "application/json"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A live cluster as the user named it: ``context`` ("" for the current one), ``kubeconfig``
+    (``None``: ``$KUBECONFIG`` or ``~/.kube/config``)."""
+
+    context: str
+    kubeconfig: str | None
+
+
+def kubeconfig_paths(kubeconfig: str | None) -> list[str]:
+    value = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+    return [str(Path(p).expanduser()) for p in value.split(os.pathsep) if p]
+
+
+def in_pod(target: Target) -> bool:
+    """Whether to use the pod's service account: ``live:in-cluster`` (unless a kubeconfig has a
+    context of that name), or ``live:`` with no kubeconfig anywhere, inside a pod."""
+    if target.context == IN_CLUSTER:
+        return not _has_context(target)
+    if target.context or target.kubeconfig or os.environ.get("KUBECONFIG"):
+        return False
+    return "KUBERNETES_SERVICE_HOST" in os.environ and not any(
+        Path(p).exists() for p in kubeconfig_paths(None)
+    )
+
+
+def _has_context(target: Target) -> bool:
+    try:
+        return target.context in _contexts(target)[0]
+    except UsageError:
+        return False
+
+
+def resolve(target: Target) -> str:
+    """The context the target will use (the current one when none is named), or ``in-cluster``; a
+    kubeconfig that cannot be read or lacks the context is a ``UsageError``."""
+    if in_pod(target):
+        if "KUBERNETES_SERVICE_HOST" not in os.environ:
+            raise UsageError("live:in-cluster: not running in a pod (KUBERNETES_SERVICE_HOST is not set)")
+        return IN_CLUSTER
+    names, current = _contexts(target)
+    wanted = target.context or current
+    if not wanted:
+        raise UsageError(f"{_where(target)}: no current-context; name one with live:CONTEXT")
+    if wanted not in names:
+        known = ", ".join(sorted(names)[:10]) or "none"
+        raise UsageError(f"{_where(target)}: no context {wanted!r} (contexts: {known})")
+    return wanted
+
+
+def _where(target: Target) -> str:
+    return "kubeconfig " + os.pathsep.join(kubeconfig_paths(target.kubeconfig))
+
+
+def _contexts(target: Target) -> tuple[list[str], str]:
+    from kubernetes.config import ConfigException, list_kube_config_contexts
+
+    paths = kubeconfig_paths(target.kubeconfig)
+    existing = [p for p in paths if Path(p).is_file()]
+    if not existing:
+        raise UsageError(f"{_where(target)}: no such file (give --kubeconfig PATH, or set KUBECONFIG)")
+    try:
+        contexts, active = list_kube_config_contexts(os.pathsep.join(existing))
+    except (ConfigException, OSError, ValueError, TypeError, AttributeError) as exc:
+        raise UsageError(f"{_where(target)}: cannot read it: {_one_line(exc)}") from None
+    except Exception as exc:  # PyYAML's errors, and whatever a malformed file makes the loader raise
+        raise UsageError(f"{_where(target)}: not a kubeconfig: {_one_line(exc)}") from None
+    names = [c["name"] for c in contexts or [] if isinstance(c, dict) and isinstance(c.get("name"), str)]
+    return names, (active or {}).get("name", "") if isinstance(active, dict) else ""
+
+
+class Connection:
+    """An authenticated client for one cluster; ``transport`` is what ``api.ApiReader`` calls."""
+
+    def __init__(self, target: Target, context: str) -> None:
+        from kubernetes import client, config
+
+        self.context = context
+        configuration = client.Configuration()
+        try:
+            if context == IN_CLUSTER and in_pod(target):
+                loader = config.incluster_config.InClusterConfigLoader(
+                    str(SERVICE_ACCOUNT / "token"), str(SERVICE_ACCOUNT / "ca.crt")
+                )
+                loader.load_and_set(configuration)
+            else:
+                existing = [p for p in kubeconfig_paths(target.kubeconfig) if Path(p).is_file()]
+                config.load_kube_config(
+                    config_file=os.pathsep.join(existing),
+                    context=context,
+                    client_configuration=configuration,
+                    persist_config=False,
+                )
+        except UsageError:
+            raise
+        except Exception as exc:  # the loaders raise ConfigException, OSError, ValueError, exec failures …
+            raise UsageError(f"context {context!r}: cannot set up credentials: {_one_line(exc)}") from None
+        configuration.retries = False  # every retry is ApiReader's, counted and bounded
+        self.server = str(configuration.host)
+        self._client = client.ApiClient(configuration)
+        self._exception = client.ApiException
+
+    def transport(
+        self, path: str, query: Sequence[tuple[str, str]], timeout: tuple[float, float]
+    ) -> tuple[int, dict[str, str], bytes]:
+        try:
+            response: Any = self._client.call_api(
+                path,
+                "GET",
+                query_params=list(query),
+                header_params={"Accept": ACCEPT},
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _return_http_data_only=True,
+                _request_timeout=timeout,
+            )
+        except self._exception as exc:
+            headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+            body = exc.body if isinstance(exc.body, bytes) else str(exc.body or "").encode()
+            return int(exc.status or 0), headers, body
+        return int(response.status), {k.lower(): v for k, v in response.headers.items()}, response.data
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__

@@ -1,0 +1,143 @@
+"""The checks' ``reads`` → the resources this API server serves, or why one cannot be listed.
+
+A read is ``group/Kind`` (``v1/Namespace`` is the core group, ``apps/Deployment``) or ``group/*``
+(every kind of the group: Gatekeeper's constraint kinds are made per cluster). Each is looked up in the
+group's preferred version first, then its other versions. A built-in group's kind the server no
+longer serves (``extensions/Ingress`` after 1.22) has no objects to list; a custom resource the server
+does not serve (its CRD is not installed) is a gap, and the checks that read it report *error*."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from kitemark.targets.cluster.live.api import ApiFailure, ApiReader
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource type to list, and the read it serves."""
+
+    read: str
+    group: str  # "" for the core group
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def path(self) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        return f"{base}/{self.plural}"
+
+    def rule(self) -> str:
+        """The RBAC rule a reader needs to list it."""
+        return f'apiGroups: ["{self.group}"], resources: ["{self.plural}"], verbs: ["get", "list"]'
+
+
+@dataclass(frozen=True)
+class Unlisted:
+    """A read that cannot be listed: ``gap`` makes its checks *error*; otherwise there is nothing to
+    list (a built-in kind this server version no longer serves), which is recorded, not an error."""
+
+    read: str
+    reason: str
+    gap: bool
+    path: str = ""
+
+
+def parse_read(read: str) -> tuple[str, str]:
+    """``v1/Namespace`` → ("", "Namespace"); ``apps/Deployment`` → ("apps", "Deployment")."""
+    group, _, kind = read.rpartition("/")
+    return ("" if group == "v1" else group), kind
+
+
+def builtin(group: str) -> bool:
+    """A group the API server itself defines (no CRD can add a kind to it)."""
+    return "." not in group or group.endswith(".k8s.io")
+
+
+def discover(reader: ApiReader, reads: Iterable[str]) -> tuple[list[Resource], list[Unlisted]]:
+    """The resources to list for ``reads``, and the reads that cannot be listed. An ``ApiFailure``
+    of the discovery itself (``/api/v1``, ``/apis``) is raised: without it nothing can be listed."""
+    wanted: dict[str, list[str]] = {}
+    for read in sorted(set(reads)):
+        group, _ = parse_read(read)
+        wanted.setdefault(group, []).append(read)
+    groups = _groups(reader) if any(wanted) else {}
+    resources: list[Resource] = []
+    unlisted: list[Unlisted] = []
+    for group, group_reads in sorted(wanted.items()):
+        versions = ["v1"] if not group else groups.get(group, [])
+        if not versions:
+            for read in group_reads:
+                unlisted.append(_not_served(read, group, f"the API group {group} is not served", "GET /apis"))
+            continue
+        served: list[tuple[str, dict[str, Any]]] = []
+        try:
+            for version in versions:
+                path = f"/apis/{group}/{version}" if group else f"/api/{version}"
+                served += [(version, r) for r in reader.get(path).get("resources") or [] if _listable(r)]
+        except ApiFailure as failure:
+            unlisted += [
+                Unlisted(read, f"discovery failed: {failure}", True, f"GET {failure.path}")
+                for read in group_reads
+            ]
+            continue
+        for read in group_reads:
+            found, missing = _match(read, group, served)
+            resources += found
+            if missing:
+                unlisted.append(missing)
+    return resources, unlisted
+
+
+def _groups(reader: ApiReader) -> dict[str, list[str]]:
+    """Served groups → versions, the preferred one first."""
+    found: dict[str, list[str]] = {}
+    for entry in reader.get("/apis").get("groups") or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            continue
+        preferred = (entry.get("preferredVersion") or {}).get("version")
+        versions = [v.get("version") for v in entry.get("versions") or [] if isinstance(v, dict)]
+        ordered = [preferred] if preferred else []
+        ordered += [v for v in versions if isinstance(v, str) and v != preferred]
+        found[entry["name"]] = ordered
+    return found
+
+
+def _listable(resource: Any) -> bool:
+    return (
+        isinstance(resource, dict)
+        and isinstance(resource.get("name"), str)
+        and "/" not in resource["name"]  # a subresource (`deployments/status`)
+        and isinstance(resource.get("kind"), str)
+        and "list" in (resource.get("verbs") or [])
+    )
+
+
+def _match(
+    read: str, group: str, served: list[tuple[str, dict[str, Any]]]
+) -> tuple[list[Resource], Unlisted | None]:
+    _, kind = parse_read(read)
+    chosen: dict[str, Resource] = {}
+    for version, entry in served:  # preferred version first: the first seen of a kind is kept
+        if (kind == "*" or entry["kind"] == kind) and entry["kind"] not in chosen:
+            chosen[entry["kind"]] = Resource(
+                read, group, version, entry["kind"], entry["name"], bool(entry.get("namespaced"))
+            )
+    if chosen or kind == "*":
+        return sorted(chosen.values(), key=lambda r: r.kind), None
+    where = f"GET /apis/{group}" if group else "GET /api/v1"
+    return [], _not_served(read, group, f"{group or 'the core group'} serves no kind {kind}", where)
+
+
+def _not_served(read: str, group: str, why: str, where: str) -> Unlisted:
+    if builtin(group):
+        return Unlisted(read, f"{why}: this Kubernetes version has none to list", False, where)
+    return Unlisted(read, f"{why}: its CustomResourceDefinition is not installed", True, where)

@@ -1,0 +1,53 @@
+"""Every object of one resource type, page by page (``limit``/``continue``).
+
+A ``continue`` token expires when etcd compacts past it (``410 Gone``): the list starts again from
+the first page, since pages of two different moments would mix versions of the cluster. Pages are
+kept as the API returned them (``PodList`` documents); stage 2 of the collector flattens them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kitemark.targets.cluster.live.api import ApiFailure, ApiReader
+from kitemark.targets.cluster.live.discovery import Resource
+
+PAGE_SIZE = 500  # kubectl's own chunk size
+MAX_RESTARTS = 3
+
+
+@dataclass
+class Listing:
+    resource: Resource
+    pages: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 0
+    requests: int = 0
+    restarts: int = 0
+
+
+def list_all(reader: ApiReader, resource: Resource, page_size: int = PAGE_SIZE) -> Listing:
+    """Every page of ``resource``; an ``ApiFailure`` when a page cannot be had (after retries, or
+    after ``MAX_RESTARTS`` restarts on an expired token)."""
+    listing = Listing(resource)
+    token = ""
+    while True:
+        query = [("limit", str(page_size))] + ([("continue", token)] if token else [])
+        listing.requests += 1
+        try:
+            page = reader.get(resource.path, query)
+        except ApiFailure as failure:
+            if failure.status != 410 or not token or listing.restarts >= MAX_RESTARTS:
+                raise
+            listing.restarts += 1
+            listing.pages, listing.count, token = [], 0, ""
+            continue
+        if not isinstance(page, dict) or not isinstance(page.get("items", []), list):
+            raise ApiFailure(resource.path, 200, "the answer is not a list")
+        page["items"] = page.get("items") or []
+        # Raw API lists leave kind/apiVersion off their items: stage 2 takes them from the list.
+        page["kind"], page["apiVersion"] = f"{resource.kind}List", resource.api_version
+        listing.pages.append(page)
+        listing.count += len(page["items"])
+        token = str((page.get("metadata") or {}).get("continue") or "")
+        if not token:
+            return listing
