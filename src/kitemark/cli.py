@@ -94,6 +94,22 @@ def build_parser() -> argparse.ArgumentParser:
         "awk '/^policies/ {print $2}')` or plain `pytest <suites> --kitemark-...`.",
     )
 
+    snapshot = sub.add_parser(
+        "snapshot",
+        help="read a live cluster into a folder an auditor can archive (and `--cluster snapshot:DIR` reads)",
+        description="Read every resource type the cluster checks need from a live cluster, redacted "
+        "as a run redacts them, into DIR with a manifest (kitemark-snapshot.json: cluster, server "
+        "version, time, counts, sha256 of each file). Exits 1 if some type could not be listed.",
+    )
+    snapshot.add_argument(
+        "--context",
+        default="",
+        help="the kubeconfig context (default: the current one; in a pod: its account)",
+    )
+    snapshot.add_argument("--kubeconfig", metavar="PATH", help="default: $KUBECONFIG, else ~/.kube/config")
+    snapshot.add_argument("-o", "--out", metavar="DIR", required=True, help="a new or empty directory")
+    snapshot.add_argument("--name", help="the cluster's name in the manifest (default: from the context)")
+
     controls = sub.add_parser(
         "controls", help="list the checks, their inputs, and the framework requirements they evidence"
     )
@@ -126,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             ):
                 print(f"{name:<9}{path}")
             return EXIT_COMPLIANT
+        if args.command == "snapshot":
+            from kitemark.targets.cluster.live.snapshot import take_snapshot
+
+            return take_snapshot(args.context, args.kubeconfig, Path(args.out), args.name)
         if args.command == "report":
             return _report(Path(args.results), Path(args.out) if args.out else None)
         if args.command == "merge":

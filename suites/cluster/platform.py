@@ -18,7 +18,7 @@ MARKER_NAMESPACE = "kube-system"
 
 def whole_cluster(cluster: ClusterView) -> tuple[bool, str]:
     """(whether absence is evidence, why)."""
-    if cluster.mode == "live":
+    if cluster.from_api:  # live, or a `kitemark snapshot` folder (its manifest says so)
         return True, "the cluster was read from its API server"
     if find(cluster, "v1/Namespace", MARKER_NAMESPACE):
         return True, f"the snapshot holds the {MARKER_NAMESPACE} Namespace, so it is of a whole cluster"

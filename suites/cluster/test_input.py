@@ -11,8 +11,9 @@ from kitemark.targets.cluster.view import ClusterView
 
 
 def _counts(cluster: ClusterView) -> dict[str, Any]:
+    files = {} if cluster.from_api else {"files": len(cluster.files)}  # an API read has none to count
     return {
-        "files": len(cluster.files),
+        **files,
         "objects": len(cluster.objects),
         "namespaces": len(cluster.namespaces),
         "team_namespaces": len(cluster.team_namespaces),
@@ -43,7 +44,7 @@ def _summary(counts: dict[str, Any]) -> str:
 @check(
     "K8S-INPUT-001",
     scope="cluster.input",
-    title="Every file of the cluster snapshot could be read",
+    title="The cluster could be read in full: every snapshot file, or every resource type listed live",
     severity="high",
     rationale="""
         Every other cluster check can only judge the objects it was given. A snapshot file that
@@ -54,11 +55,16 @@ def _summary(counts: dict[str, Any]) -> str:
         trustworthy (Service Standard 10). The same error also makes every check of the namespaces
         the file belongs to report *error*. Files that are not Kubernetes objects at all (Helm
         templates and values, kustomize files, application configuration) are not errors: they are
-        counted here and listed with the reason in the report.
+        counted here and listed with the reason in the report. Read live, each resource type the
+        checks need must be listed in full: a type the API server refused (403), does not serve (a
+        CRD not installed) or kept failing on is reported here and makes the checks reading it
+        report *error*.
     """,
     remediation="""
-        Fix or regenerate the named file at the named line. Take snapshots with kubectl so every
-        file is valid YAML or JSON, for example:
+        Live: grant the RBAC rule the message names (`deploy/rbac.yaml` is the reader's whole
+        role), install the missing CRD, or deselect the checks that need it. Snapshot: fix or
+        regenerate the named file at the named line; `kitemark snapshot --context C -o DIR` takes a
+        complete one. With kubectl, every file must be valid YAML or JSON, for example:
 
             kubectl get namespaces,deployments,statefulsets,daemonsets,cronjobs,jobs,pods,\\
               networkpolicies -A -o yaml > snapshot/cluster.yaml
@@ -82,6 +88,10 @@ def test_snapshot_readable(cluster: ClusterView) -> Iterator[Finding]:
     if cluster.errors:
         return
     counts = _counts(cluster)
+    if cluster.from_api:
+        message = f"every resource type read was listed from the API server: {_summary(counts)}"
+        yield passed("cluster", message, evidence=counts)
+        return
     if not cluster.objects:
         skipped = f", {counts['skipped']} skipped as not Kubernetes objects" if counts["skipped"] else ""
         yield error(

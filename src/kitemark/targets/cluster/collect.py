@@ -26,6 +26,7 @@ from kitemark.core.jsonio import paused_gc
 from kitemark.core.kinds import Inventory, TargetSpec
 from kitemark.targets.cluster.attribution import attribute
 from kitemark.targets.cluster.files import Document, FileProblem, read_snapshot
+from kitemark.targets.cluster.manifest import check_manifest
 from kitemark.targets.cluster.objects import build_objects
 from kitemark.targets.cluster.scoping import DEFAULT_NAMESPACE
 
@@ -84,11 +85,16 @@ def collect(spec: TargetSpec) -> Inventory:
     default_namespace(spec)  # a bad option is a usage error before any file is read
     with paused_gc():  # parsing builds millions of objects that live until the run ends
         snapshot = read_snapshot(root)
-        return build_inventory(
+        manifest = check_manifest(root, snapshot.files)
+        inventory = build_inventory(
             spec,
             snapshot.documents,
             files=snapshot.files,
-            problems=snapshot.problems,
+            problems=[*snapshot.problems, *manifest.problems],
             skipped=snapshot.skipped,
             mode="snapshot",
         )
+    if manifest.manifest is not None:  # written by `kitemark snapshot` from the API server
+        inventory["from_api"] = True
+        inventory["api"] = {k: v for k, v in manifest.manifest.items() if k != "files"}
+    return inventory

@@ -25,6 +25,7 @@ from kitemark.core.yamlfile import Loader, error_text
 from kitemark.targets.cluster import classify
 
 SUFFIXES = (".yaml", ".yml", ".json")
+MANIFEST = "kitemark-snapshot.json"  # a `kitemark snapshot` folder's manifest: checked, not read as objects
 
 # `namespace: team-a` (YAML block or flow style) and `"namespace": "team-a"` (JSON) in a file's text.
 _NAME = r"([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)"
@@ -104,6 +105,8 @@ def read_snapshot(root: Path) -> Snapshot:
     snapshot.problems += [FileProblem(error) for error in refused]
     for path in paths:
         rel = path.name if root.is_file() else path.relative_to(root).as_posix()
+        if rel == MANIFEST and not root.is_file():
+            continue  # read by manifest.check_manifest
         snapshot.files.append(rel)
         try:
             text = input_limits.read_text(path)

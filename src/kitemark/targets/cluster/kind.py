@@ -78,17 +78,22 @@ class ClusterKind(TargetKind):
     def _live_spec(
         self, value: str, name: str, rest: str, kubeconfig: str | None, specs: list[TargetSpec]
     ) -> TargetSpec:
-        from kitemark.targets.cluster.live.connect import Target, resolve
-
-        context = rest.removeprefix("live:")
-        if kubeconfig:
-            kubeconfig = str(Path(kubeconfig).expanduser())
         try:
-            resolved = resolve(Target(context, kubeconfig))
+            return self.live_spec(rest.removeprefix("live:"), kubeconfig, name, [s.name for s in specs])
         except UsageError as exc:
             raise UsageError(f"--cluster {value}: {exc}") from None
+
+    def live_spec(
+        self, context: str, kubeconfig: str | None, name: str = "", taken: list[str] | None = None
+    ) -> TargetSpec:
+        """The spec of a live cluster; a kubeconfig that cannot serve ``context`` is a ``UsageError``."""
+        from kitemark.targets.cluster.live.connect import Target, resolve
+
+        if kubeconfig:
+            kubeconfig = str(Path(kubeconfig).expanduser())
+        resolved = resolve(Target(context, kubeconfig))
         default = re.sub(r"[^A-Za-z0-9._-]+", "-", resolved.rsplit("/", 1)[-1]).strip("-.") or "live"
-        name = unique_name(name or default, (s.name for s in specs), given=bool(name))
+        name = unique_name(name or default, taken or (), given=bool(name))
         options = {"context": context, "resolved": resolved, "kubeconfig": kubeconfig or ""}
         return TargetSpec(self.name, name, f"live:{resolved}", options)
 

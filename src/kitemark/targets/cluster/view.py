@@ -203,6 +203,7 @@ class ClusterView:
     default_namespace: str = "default"
     defaulted: int = 0
     mode: str = "snapshot"  # "live" when read from an API server
+    from_api: bool = False  # read from an API server: live, or a `kitemark snapshot` of it
 
     @cached_property
     def namespaces(self) -> list[str]:

@@ -70,6 +70,7 @@ def collect_live(
     ]
     inventory = build_inventory(spec, documents, files=[], problems=problems, skipped=[], mode="live")
     inventory["sources"] = [None] * len(inventory["objects"])  # an API read has no file to point at
+    inventory["from_api"] = True
     inventory["api"] = {
         "server": conn.server,
         "context": conn.context,
