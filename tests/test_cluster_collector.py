@@ -316,7 +316,7 @@ def test_undecodable_file_is_an_input_error(tmp_path: Path) -> None:
 def test_missing_directory_and_live_are_usage_errors(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"snapshot directory not found: .*nowhere"):
         cluster.collect(TargetSpec("cluster", "x", str(tmp_path / "nowhere")))
-    with pytest.raises(UsageError, match="live clusters are not supported"):
+    with pytest.raises(UsageError, match="is not a snapshot folder"):
         cluster.collect(TargetSpec("cluster", "x", "live:prod"))
 
 

@@ -77,7 +77,7 @@ def build_inventory(
 def collect(spec: TargetSpec) -> Inventory:
     location = spec.location
     if location.startswith("live:"):
-        raise UsageError(f"{spec.label}: live clusters are not supported yet; use snapshot:DIR")
+        raise UsageError(f"{spec.label}: {location} is not a snapshot folder (the kind reads live clusters)")
     location = location.removeprefix("snapshot:")
     root = Path(location)
     if not root.exists():

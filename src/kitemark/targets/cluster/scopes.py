@@ -118,7 +118,7 @@ def _cluster_view(inventory: Inventory, inputs: Mapping[str, Any]) -> ClusterVie
         default_namespace=str(inventory.get("default_namespace") or "default"),
         defaulted=len(inventory.get("defaulted") or ()),
         mode=str(inventory.get("mode") or "snapshot"),
-        from_api=bool(inventory.get("from_api")),
+        from_api=bool(inventory.get("from_api") or inventory.get("mode") == "live"),
     )
 
 
