@@ -177,7 +177,7 @@ TF = str(DEMO / "terraform")
     ("args", "message"),
     [
         (["--terraform", "/no/such/dir"], "directory not found"),
-        (["--cluster", "live:prod", "--kubeconfig", "/no/such/kubeconfig"], "/no/such/kubeconfig: no such file"),
+        (["--cluster", "live:prod", "--kubeconfig", "/no/such/kubeconfig"], "kubeconfig: no such file"),
         (["--cluster", "/tmp"], "snapshot:"),
         (["--terraform", TF, "--control", "NOPE-999"], "NOPE-999"),
         (["--terraform", TF, "--control", "tf-s3-001"], "did you mean TF-S3-001?"),
