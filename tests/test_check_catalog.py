@@ -154,3 +154,13 @@ def test_readme_lists_every_check() -> None:
     table = readme[readme.index("| id | kind | severity | title | controls |") :].split("\n\n", 1)[0]
     listed = {row.split("|")[1].strip() for row in table.splitlines()[2:]}
     assert listed == set(CHECKS)
+
+
+def test_readme_lists_every_input() -> None:
+    """The README's inputs table (what `kitemark.yaml` may set) names every input, and no other."""
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    table = readme[readme.index("| input | used by | description | default |") :].split("\n\n", 1)[0]
+    listed = {row.split("|")[1].strip().strip("`") for row in table.splitlines()[2:]}
+    assert listed == set(CATALOGUE.inputs.names()), "regenerate it: kitemark controls --format markdown"
