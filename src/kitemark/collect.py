@@ -82,10 +82,21 @@ def collect_all(
                 "commit": git_commit(commit_path) if commit_path else None,
                 "errors": errors,
                 "skipped": skipped,
+                **_api_source(inventory),
             }
         )
         inventories.append(inventory)
     return records, inventories
+
+
+def _api_source(inventory: Inventory) -> dict[str, Any]:
+    """For a target read from an API server (live, or a snapshot of one): which server, which
+    version, and when a snapshot was taken, so the report says what was assessed."""
+    api = inventory.get("api")
+    if not isinstance(api, dict):
+        return {}
+    keys = ("server", "context", "server_version", "taken_at")
+    return {"api": {k: str(api[k]) for k in keys if api.get(k)}}
 
 
 def load_inventories(records: list[dict[str, Any]]) -> list[Inventory]:
