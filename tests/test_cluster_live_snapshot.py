@@ -130,7 +130,7 @@ def test_a_snapshot_gives_the_live_results_finding_by_finding(
     snap_target = json.loads((tmp_path / "offline" / "results.json").read_text())["targets"][0]
     assert live_target["api"]["server"] == snap_target["api"]["server"] == kube_apiserver.server
     assert "taken_at" in snap_target["api"] and "taken_at" not in live_target["api"]
-    assert "Kubernetes v1.35" in (tmp_path / "live" / "compliance.html").read_text()
+    assert "Kubernetes <bdi>v1.35" in (tmp_path / "live" / "compliance.html").read_text()
 
     manifest = json.loads((tmp_path / "snap" / MANIFEST).read_text())
     version = next(
