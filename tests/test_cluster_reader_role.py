@@ -3,6 +3,8 @@ the committed deploy/rbac.yaml kept equal to it."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +219,10 @@ def test_kitemark_rbac_usage_errors_are_one_line(
     assert captured.out == ""
     assert captured.err.startswith("kitemark: error: ") and message in captured.err
     assert captured.err.count("\n") == 1
+
+
+def test_the_kitemark_rbac_command_prints_deploy_rbac_yaml() -> None:
+    command = [sys.executable, "-m", "kitemark", "rbac"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=DEPLOY.parent)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout == DEPLOY.read_text(encoding="utf-8"), f"regenerate it with `{REGENERATE}`"
