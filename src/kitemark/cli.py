@@ -44,7 +44,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kitemark.options import add_cli_options
+    from kitemark.options import add_cli_options, add_selection_options
 
     parser = _Parser(prog="kitemark", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"kitemark {__version__}")
@@ -115,6 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     controls.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     controls.add_argument("--config", metavar="FILE", help="show input values from this config file")
+
+    rbac = sub.add_parser(
+        "rbac",
+        help="print the read-only RBAC (ServiceAccount, ClusterRole, binding) a live cluster run needs",
+        description="Print the ServiceAccount kitemark/kitemark, the ClusterRole kitemark-reader and their "
+        "ClusterRoleBinding as multi-document YAML: get and list on exactly what the selected cluster "
+        "checks declare they read (every cluster check by default). Regenerate it when checks change.",
+    )
+    add_selection_options(rbac)
+    rbac.add_argument("-o", "--output", metavar="FILE", help="write the YAML to FILE instead of printing it")
     return parser
 
 
@@ -134,6 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from kitemark.reports.controls import print_controls
 
             return print_controls(args.format, args.config)
+        if args.command == "rbac":
+            from kitemark.options import refuse_repeats
+
+            refuse_repeats(sys.argv[1:] if argv is None else argv, "")
+            return _rbac(args)
         if args.command == "paths":
             for name, path in (
                 ("suites", resources.suites_dir()),
@@ -163,6 +178,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `kitemark controls | head`: the reader left; stop quietly, as other command-line tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_COMPLIANT
+
+
+def _rbac(args: argparse.Namespace) -> int:
+    from kitemark.targets.cluster.reader_role import generate
+
+    text = generate(
+        args.kitemark_config, args.kitemark_control, args.kitemark_framework, args.kitemark_severity
+    )
+    if args.output is None:
+        sys.stdout.write(text)
+        return EXIT_COMPLIANT
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"-o {args.output}: {exc.strerror or exc}") from None
+    return EXIT_COMPLIANT
 
 
 def pytest_args(args: argparse.Namespace, extra: Sequence[str]) -> list[str]:

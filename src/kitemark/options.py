@@ -50,6 +50,8 @@ RUN_OPTIONS = (
     ),
 )
 
+SELECTION = ("config", "control", "framework", "severity")
+
 
 def kind_options() -> list[tuple[TargetKind, KindOption]]:
     return [(kind, option) for kind in registry().values() for option in kind.options]
@@ -70,6 +72,14 @@ def add_cli_options(targets: Any, run: Any) -> None:
         _add(targets, option, f"{kind.title}: ")
     for option in RUN_OPTIONS:
         _add(run, option)
+
+
+def add_selection_options(parser: Any) -> None:
+    """The options that choose checks (and the config file naming extra frameworks), for a command
+    that acts on the checks a run would choose (`kitemark rbac`)."""
+    for option in RUN_OPTIONS:
+        if option.name in SELECTION:
+            _add(parser, option)
 
 
 def _add(group: Any, option: KindOption, prefix: str = "") -> None:
