@@ -147,7 +147,8 @@ def test_the_manifest_says_it_is_generated_and_why_it_reads_secrets() -> None:
 
 def test_the_manifest_binds_the_kitemark_service_account_to_the_reader_role() -> None:
     found = documents(manifest({"v1/Namespace": ["X-1"]}))
-    assert set(found) == {"ServiceAccount", "ClusterRole", "ClusterRoleBinding"}
+    assert set(found) == {"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding"}
+    assert found["Namespace"]["metadata"] == {"name": "kitemark"}  # one `kubectl apply -f` sets it all up
     assert found["ServiceAccount"]["metadata"] == {"name": "kitemark", "namespace": "kitemark"}
     assert found["ClusterRole"]["metadata"]["name"] == "kitemark-reader"
     binding = found["ClusterRoleBinding"]
