@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ from kitemark.targets.cluster.live.collect import collect_live
 from kitemark.targets.cluster.live.discovery import builtin, parse_read
 from kitemark.testing import fixture_path, run_on_inventory
 from kitemark.testservers.kube import LiveCluster
-from kitemark.testservers.manifests import Admin, group_of, load, unload
+from kitemark.testservers.manifests import Admin, group_of, load, read_manifests, unload
 
 CHECKS = {c.id: c for c in Catalogue.load().checks.values() if c.kind == "cluster"}
 # What every check reads, of the kinds Kubernetes itself serves: with no fixture loaded, no CRD is.
@@ -275,3 +276,19 @@ def test_the_collector_only_gets_and_lists(live: Live) -> None:
     assert {e["responseStatus"]["code"] for e in events} == {200}
     listed = {e["objectRef"]["resource"] for e in events if e["verb"] == "list"}
     assert {"namespaces", "deployments", "clusterrolebindings", "secrets"} <= listed
+
+
+def test_a_fixture_document_no_server_could_hold_is_refused_with_its_reason(tmp_path: Path) -> None:
+    """The loader's reading (no server): a file that is not YAML is refused whole, a document that
+    is no object is refused, ``List`` kinds are flattened, and every object is kept as written."""
+    (tmp_path / "a.yaml").write_text(
+        "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n"
+        "---\nserver: {port: 8080}\n"
+    )
+    (tmp_path / "b.yaml").write_text("kind: [Namespace\n")
+    (tmp_path / "c.json").write_text('{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}}')
+    objects, refused = read_manifests(tmp_path)
+    assert [(o["kind"], o["metadata"]["name"]) for o in objects] == [("ConfigMap", "a"), ("Namespace", "n")]
+    assert [r.ref for r in refused] == ["file:a.yaml", "file:b.yaml"]
+    assert "not a Kubernetes object" in refused[0].reason
+    assert refused[1].reason.startswith("not YAML")
