@@ -1,14 +1,18 @@
 """Every cluster check read live from a real kube-apiserver gives the result it gives on its snapshot
 fixture, both ways: each check's compliant and non-compliant fixture is loaded into the API server
-(``kitemark.testservers.manifests``), read by the live collector as a read-only user with only that
-check's ``reads``, evaluated, and removed again, so the next fixture starts from the same cluster.
+(``kitemark.testservers.manifests``: CRDs first, status through its subresource …), read by the live
+collector as a get/list-only user with only that check's ``reads``, evaluated, and removed again.
+
+Asserted per fixture: what ``expected.yaml`` says (exactly the failures, with their messages; every
+pass), and every resource's status as on the snapshot. Passes the live read adds are allowed only
+for the objects the server makes itself (``BOOTSTRAP_PASSES``, named one by one). What a real API
+server cannot hold as a file can, and what a live read cannot give, is in ``DIFFERENCES``, each with
+its reason; anything else that differs fails.
 
 Namespaces keep their fixture names (checks look for `kube-system`, `gatekeeper-system`, a team's
-`-prod` namespace …): instead of renaming them, every object is deleted after its fixture and each test
-proves the cluster held nothing but the server's own objects and the fixture's (``baseline``).
-
-What a real API server cannot hold as a snapshot file can, and results a live read cannot give, are
-listed in ``DIFFERENCES``, each with its reason; anything else that differs fails the test.
+namespace labels): rather than renamed, every object is deleted after its fixture, and each test
+proves the cluster held nothing but the server's own objects (``baseline``) and the fixture's. The
+server is the session's shared one: this module refuses to start if another test left namespaces.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from kitemark.core.kinds import Inventory, TargetSpec, get_kind
 from kitemark.core.model import Finding, Status
 from kitemark.targets.cluster.live.collect import collect_live
 from kitemark.targets.cluster.live.discovery import builtin, parse_read
-from kitemark.testing import fixture_path, run_on_inventory
+from kitemark.testing import fixture_path, run_on_fixture, run_on_inventory
 from kitemark.testservers.kube import LiveCluster
 from kitemark.testservers.manifests import Admin, group_of, load, read_manifests, unload
 
@@ -220,6 +224,7 @@ def test_live_read_gives_the_snapshot_result(live: Live, check_id: str, variant:
     finally:
         unload(live.admin, loaded)
 
+    assert not inventory["errors"], inventory["errors"]
     refused = {r.ref: r.reason for r in loaded.refused}
     assert set(refused) == set(difference.refused), refused
     assert all(difference.refused[ref] in reason for ref, reason in refused.items()), refused
@@ -235,6 +240,7 @@ def test_live_read_gives_the_snapshot_result(live: Live, check_id: str, variant:
     else:
         outcome = Status.ERROR if check.input_check else Status.FAILED
         _assert_noncompliant(findings, expected, difference, outcome)
+    _assert_as_on_the_snapshot(findings, run_on_fixture(check_id, variant), difference)
 
 
 def _assert_compliant(findings: list[Finding], expected: set[str], difference: Difference) -> None:
@@ -255,6 +261,18 @@ def _assert_noncompliant(
         assert difference.messages.get(resource, message) in bad[resource].message, bad[resource]
     passed = {f.resource for f in findings if f.status is Status.PASSED}
     assert difference.passed <= passed, findings
+
+
+def _assert_as_on_the_snapshot(
+    findings: list[Finding], snapshot: list[Finding], difference: Difference
+) -> None:
+    """Every resource has the status it has on the snapshot (not only those expected.yaml names: the
+    not applicable ones, and the passes of a non-compliant fixture), but for the differences."""
+    live = {(f.resource, f.status) for f in findings}
+    snap = {(f.resource, f.status) for f in snapshot}
+    assert {r for r, _ in snap - live} == set(difference.not_failed), snap - live
+    only_live = {(r, Status.PASSED) for r in BOOTSTRAP_PASSES | difference.passed}
+    assert live - snap <= only_live, live - snap
 
 
 def test_every_fixture_was_removed(live: Live) -> None:
