@@ -282,7 +282,7 @@ def test_every_fixture_was_removed(live: Live) -> None:
 
 def test_the_collector_only_gets_and_lists(live: Live) -> None:
     """The audit log: every request the reader made (all the fixtures' reads, and one more of
-    everything) was a get or a list, and nothing was refused it."""
+    everything) was a get or a list, and none was refused (401/403)."""
     read(live, ALL_READS)
     events = [
         e
@@ -291,7 +291,8 @@ def test_the_collector_only_gets_and_lists(live: Live) -> None:
     ]
     assert events
     assert {e["verb"] for e in events} <= {"get", "list"}, {e["verb"] for e in events}
-    assert {e["responseStatus"]["code"] for e in events} == {200}
+    # Refused nothing (a 429 or 5xx the collector retried would be no fault of its rights).
+    assert not [e for e in events if e["responseStatus"]["code"] in (401, 403)]
     listed = {e["objectRef"]["resource"] for e in events if e["verb"] == "list"}
     assert {"namespaces", "deployments", "clusterrolebindings", "secrets"} <= listed
 
