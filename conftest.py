@@ -29,7 +29,11 @@ if TYPE_CHECKING:
 
 CHECKOUT = Path(__file__).parent
 # The fixtures that need a built server, and the server each names in a needs_server marker.
-SERVER_FIXTURES = {"kube_apiserver": "kube-apiserver", "opa_binary": "opa"}
+SERVER_FIXTURES = {
+    "kube_apiserver": "kube-apiserver",
+    "empty_kube_apiserver": "kube-apiserver",
+    "opa_binary": "opa",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -76,6 +80,17 @@ def kube_apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClu
 
     binaries = _built("kube-apiserver"), _built("etcd")
     with running_cluster(*binaries, tmp_path_factory.mktemp("kube-apiserver")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def empty_kube_apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCluster]:
+    """A kube-apiserver of the module's own, holding only what the server makes itself: for tests that
+    read the whole cluster and compare it exactly (the shared one holds what other tests left)."""
+    from kitemark.testservers.kube import running_cluster
+
+    binaries = _built("kube-apiserver"), _built("etcd")
+    with running_cluster(*binaries, tmp_path_factory.mktemp("empty-kube-apiserver")) as cluster:
         yield cluster
 
 

@@ -12,11 +12,13 @@ its reason; anything else that differs fails.
 Namespaces keep their fixture names (checks look for `kube-system`, `gatekeeper-system`, a team's
 namespace labels): rather than renamed, every object is deleted after its fixture, and each test
 proves the cluster held nothing but the server's own objects (``baseline``) and the fixture's. The
-server is the session's shared one: this module refuses to start if another test left namespaces.
+server is the module's own (``empty_kube_apiserver``): it holds only what the server makes itself, and
+this module refuses to start otherwise.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,13 +54,18 @@ class Difference:
     not_failed: frozenset[str] = frozenset()  # failures of the snapshot a live read cannot give
     messages: Mapping[str, str] = field(default_factory=dict)  # resource → the live message's text
     passed: frozenset[str] = frozenset()  # passes of the live read only
+    renamed: Mapping[str, str] = field(default_factory=dict)  # snapshot resource → the live one's
 
+
+# K8S-INPUT-001 passes the input it read: a snapshot's files ("snapshot"), or a cluster's API ("cluster").
+INPUT_RESOURCE = {"snapshot": "cluster"}
 
 DIFFERENCES: dict[tuple[str, str], Difference] = {
     ("K8S-INPUT-001", "compliant"): Difference(
         "app-config.yaml is an application's settings, not an object: the snapshot lists it as "
         "skipped; there is nothing to create",
         refused={"file:app-config.yaml": "not a Kubernetes object"},
+        renamed=INPUT_RESOURCE,
     ),
     ("K8S-INPUT-001", "noncompliant"): Difference(
         "its failures are of files (one is not YAML, one holds a second, differing copy of a "
@@ -70,6 +77,7 @@ DIFFERENCES: dict[tuple[str, str], Difference] = {
         },
         not_failed=frozenset({"file:04-networkpolicy.yaml", "file:05-namespace-copy.yaml"}),
         passed=frozenset({"snapshot"}),
+        renamed=INPUT_RESOURCE,
     ),
     ("K8S-POD-001", "noncompliant"): Difference(
         "KNOWN GAP: a live read lists only the checks' reads, and a custom workload kind (this Argo "
@@ -187,7 +195,8 @@ def read(live: Live, reads: list[str] | tuple[str, ...]) -> Inventory:
 
 
 @pytest.fixture(scope="module")
-def live(kube_apiserver: LiveCluster) -> Iterator[Live]:
+def live(empty_kube_apiserver: LiveCluster) -> Iterator[Live]:
+    kube_apiserver = empty_kube_apiserver
     admin = Admin(kube_apiserver)
     reader = kube_apiserver.user(READER)
     rule = {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list"]}
@@ -204,7 +213,7 @@ def live(kube_apiserver: LiveCluster) -> Iterator[Live]:
     partial = Live(kube_apiserver, admin, spec, frozenset())
     namespaces = {name for _, kind, _, name in refs(read(partial, ["v1/Namespace"])) if kind == "Namespace"}
     assert namespaces == {"default", "kube-system", "kube-public", "kube-node-lease"}, (
-        "the shared API server holds namespaces another test left: the checks would judge them"
+        "the API server holds namespaces another test left: the checks would judge them"
     )
     yield Live(kube_apiserver, admin, spec, frozenset(refs(read(partial, ALL_READS))))
     admin.close()
@@ -233,7 +242,12 @@ def test_live_read_gives_the_snapshot_result(live: Live, check_id: str, variant:
     listed = {(group_of(r["api_version"]), r["kind"]) for r in inventory["api"]["resources"]}
     assert {r for r in loaded.refs() if r[:2] in listed} <= found, "a loaded object was not read"
 
-    findings = [f for unit in run_on_inventory(check_id, inventory).values() for f in unit]
+    back = {live_name: name for name, live_name in difference.renamed.items()}
+    findings = [
+        dataclasses.replace(f, resource=back.get(f.resource, f.resource))
+        for unit in run_on_inventory(check_id, inventory).values()
+        for f in unit
+    ]
     expected = yaml.safe_load(fixture_path(check_id, "expected.yaml").read_text())[variant]
     if variant == "compliant":
         _assert_compliant(findings, {e["resource"] for e in expected}, difference)
