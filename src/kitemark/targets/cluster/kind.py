@@ -70,10 +70,17 @@ class ClusterKind(TargetKind):
 
         return snapshot.collect(spec)
 
-    def not_assessed(self, inventory: Inventory, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def not_assessed(
+        self,
+        inventory: Inventory,
+        inputs: Mapping[str, Any],
+        reads: frozenset[str] = frozenset(),
+        known: frozenset[str] = frozenset(),
+    ) -> list[dict[str, Any]]:
         from kitemark.targets.cluster.out_of_scope import system_namespace_listing
+        from kitemark.targets.cluster.unread import unread_listing
 
-        return system_namespace_listing(inventory, inputs)
+        return [*system_namespace_listing(inventory, inputs), *unread_listing(inventory, reads, known)]
 
     def work(self, spec: TargetSpec) -> tuple[float, int]:
         # Measured (bench/bench_scale.py): 120 MB of `kubectl get -o json` output, 5 checks in 1.1 s,
