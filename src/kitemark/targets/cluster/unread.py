@@ -20,13 +20,13 @@ and a kind of the retired ``extensions`` group is read where its successor in ``
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
 from kitemark.core.kinds import Inventory
 from kitemark.targets.cluster.kobject import KObject
 from kitemark.targets.cluster.out_of_scope import MAX_NAMED
+from kitemark.targets.cluster.scoping import group_of
 from kitemark.targets.cluster.view import kind_key
 from kitemark.targets.cluster.workloads import WORKLOAD_READS, containers_elsewhere, pod_spec_path
 
@@ -51,10 +51,11 @@ class Reads:
             return True
         return group == "extensions" and any((g, kind) in self.kinds for g in SUCCESSORS)
 
-    def reads_object(self, obj: KObject) -> bool:
-        """Whether a check of these reads looks at ``obj`` though its kind is not named: a workload
-        check reads any pod template and reports containers it cannot assess."""
-        return self.workloads and (pod_spec_path(obj) is not None or containers_elsewhere(obj) is not None)
+
+def holds_pods(obj: KObject) -> bool:
+    """Whether a workload check reads ``obj`` though its kind is not named: it reads any pod template
+    and reports containers it cannot assess."""
+    return pod_spec_path(obj) is not None or containers_elsewhere(obj) is not None
 
 
 def unread_listing(
@@ -67,29 +68,55 @@ def unread_listing(
         return []
     objects = inventory.get("objects") or []
     sources = inventory.get("sources") or []
-    named: dict[tuple[str, str], list[str]] = defaultdict(list)
-    in_suite: set[tuple[str, str]] = set()
+    covered: dict[tuple[Any, Any], bool] = {}  # by (apiVersion, kind): a cluster has few of them
+    found: dict[tuple[str, str], _Found] = {}
     for i, raw in enumerate(objects):
+        seen = (raw.get("apiVersion"), raw.get("kind"))
+        if seen not in covered:
+            covered[seen] = chosen.covers(group_of(seen[0]), str(seen[1] or ""))
+        if covered[seen]:
+            continue
         obj = KObject(raw, sources[i] if i < len(sources) else None)
-        if chosen.covers(obj.group, obj.kind) or chosen.reads_object(obj):
+        if chosen.workloads and holds_pods(obj):
             continue
         key = (obj.group, obj.kind)
-        named[key].append(f"{obj.ref} at {obj.source}" if obj.source else obj.ref)
-        if key not in in_suite and (catalogue.covers(*key) or catalogue.reads_object(obj)):
-            in_suite.add(key)
-    entries = [(f"{key[0] or 'v1'}/{key[1]}", refs, key in in_suite) for key, refs in named.items()]
-    return [_entry(*entry) for entry in sorted(entries)]
+        entry = found.get(key)
+        if entry is None:
+            entry = found[key] = _Found(catalogue.covers(*key))
+        entry.add(obj)
+        # What the selected workload checks do not read, the catalogue's do not either.
+        if not entry.in_suite and catalogue.workloads and not chosen.workloads:
+            entry.in_suite = holds_pods(obj)
+    named = sorted(((f"{group or 'v1'}/{kind}", entry) for (group, kind), entry in found.items()), key=_first)
+    return [entry.listed(spec) for spec, entry in named]
 
 
-def _entry(spec: str, refs: list[str], in_suite: bool) -> dict[str, Any]:
-    more = f" and {len(refs) - MAX_NAMED} more" if len(refs) > MAX_NAMED else ""
-    if in_suite:
-        why = f"no selected check reads {spec} (a check left out of the selection does)"
-    else:
-        why = f"outside the suite: no check reads {spec}"
-    return {
-        "path": f"kind:{spec}",
-        "line": None,
-        "reason": f"{why}: {len(refs)} object(s) not assessed ({'; '.join(refs[:MAX_NAMED])}{more})",
-        "holds_resources": False,
-    }
+def _first(item: tuple[str, Any]) -> str:
+    return item[0]
+
+
+class _Found:
+    """The unread objects of one kind: how many, the first few, and whether any check reads them."""
+
+    def __init__(self, in_suite: bool) -> None:
+        self.count = 0
+        self.named: list[str] = []
+        self.in_suite = in_suite
+
+    def add(self, obj: KObject) -> None:
+        self.count += 1
+        if len(self.named) < MAX_NAMED:
+            self.named.append(f"{obj.ref} at {obj.source}" if obj.source else obj.ref)
+
+    def listed(self, spec: str) -> dict[str, Any]:
+        if self.in_suite:
+            why = f"no selected check reads {spec} (a check left out of the selection does)"
+        else:
+            why = f"outside the suite: no check reads {spec}"
+        more = f" and {self.count - MAX_NAMED} more" if self.count > MAX_NAMED else ""
+        return {
+            "path": f"kind:{spec}",
+            "line": None,
+            "reason": f"{why}: {self.count} object(s) not assessed ({'; '.join(self.named)}{more})",
+            "holds_resources": False,
+        }
