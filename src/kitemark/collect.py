@@ -52,8 +52,9 @@ def collect_all(
         collected_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         started = time.perf_counter()
         # A budget per target: its files together are bounded, as each file is (input_limits).
+        wanted = reads.get(spec.kind, frozenset())
         with jsonio.paused_gc(), input_limits.target_budget() as budget:
-            inventory = kind.collect(spec, wanted := reads.get(spec.kind, frozenset()))
+            inventory = kind.collect(spec, wanted)
         elapsed = time.perf_counter() - started
         path = inventory_dir / f"{spec.kind}-{spec.name}.json"
         try:
