@@ -410,6 +410,46 @@ def test_lower_case_kinds_are_input_errors_and_never_leak(tmp_path: Path) -> Non
     assert inventory["objects"] == []
 
 
+def test_a_lower_case_kind_is_read_only_in_a_custom_resources_group(tmp_path: Path) -> None:
+    """A CRD's kind may be lower case (Gatekeeper constraint kinds are a template author's choice);
+    Kubernetes' own groups (core, `apps`, `*.k8s.io`, `*.kubernetes.io`) keep refusing one."""
+    write(
+        tmp_path,
+        "objects.yaml",
+        """
+        apiVersion: constraints.gatekeeper.sh/v1beta1
+        kind: k8sservicetypeloadbalancer
+        metadata: {name: k8sservicetypeloadbalancer}
+        ---
+        apiVersion: example.com/v1
+        kind: widget
+        metadata: {name: w, namespace: team-a}
+        ---
+        apiVersion: v1
+        kind: pod
+        metadata: {name: p, namespace: team-a}
+        ---
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: gateway
+        metadata: {name: g, namespace: team-a}
+        ---
+        apiVersion: example.com/v1
+        kind: not_a_kind
+        metadata: {name: x, namespace: team-a}
+        """,
+    )
+    inventory = collect(tmp_path)
+    assert [(o["kind"], o["metadata"]["name"]) for o in inventory["objects"]] == [
+        ("k8sservicetypeloadbalancer", "k8sservicetypeloadbalancer"),
+        ("widget", "w"),
+    ]
+    assert [(e["line"], e["message"]) for e in inventory["errors"]] == [
+        (9, "document 3: kind 'pod' is not a Kubernetes kind: kinds are CamelCase (Pod)"),
+        (13, "document 4: kind 'gateway' is not a Kubernetes kind: kinds are CamelCase (Gateway)"),
+        (17, "document 5: kind 'not_a_kind' is not a Kubernetes kind: kinds are letters (Notakind)"),
+    ]
+
+
 def test_secret_values_are_redacted_whatever_the_kinds_case(tmp_path: Path) -> None:
     write(
         tmp_path,

@@ -385,6 +385,29 @@ def test_gk002_kinds_compare_ignoring_case(tmp_path: Path) -> None:
     assert finding.status is Status.PASSED
 
 
+def test_gk002_and_gk003_judge_a_lower_case_constraint_read_from_a_snapshot(tmp_path: Path) -> None:
+    """The MoJ Cloud Platform's template names its kind `k8sservicetypeloadbalancer`: the snapshot
+    reader keeps such a constraint (a custom resource's kind may be lower case) and both checks judge
+    it, whichever case the expected-constraints input writes the kind in."""
+    lower = constraint("k8sservicetypeloadbalancer", "k8sservicetypeloadbalancer", enforcementAction="dryrun")
+    lower["status"] = {"totalViolations": 2, "violations": [{"kind": "Service", "name": "lb"}] * 2}
+    inventory = collect(tmp_path, [namespace("kube-system"), lower])
+    assert inventory["errors"] == []
+    expected = [
+        {"kind": kind, "name": "k8sservicetypeloadbalancer", "enforcementAction": "deny"}
+        for kind in ("k8sservicetypeloadbalancer", "K8sServiceTypeLoadBalancer")
+    ]
+    for entry in expected:
+        [finding] = findings_of("K8S-GK-002", inventory, {"gatekeeper_constraints": [entry]})
+        assert finding.status is Status.FAILED
+        assert finding.message.startswith("enforcementAction: dryrun: expected deny")
+        assert finding.evidence["constraint"] == "k8sservicetypeloadbalancer/k8sservicetypeloadbalancer"
+    [audit] = findings_of("K8S-GK-003", inventory, {"audit_fail_actions": ["dryrun"]})
+    assert audit.status is Status.FAILED
+    assert audit.resource == "k8sservicetypeloadbalancer/k8sservicetypeloadbalancer"
+    assert "the audit counts 2 violation(s)" in audit.message
+
+
 def test_gk002_an_unknown_action_fails_and_a_wrong_type_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

@@ -38,9 +38,12 @@ def collect_all(
     log: Callable[[str], None],
     reads: Mapping[str, frozenset[str]],
     inputs: Mapping[str, Any] | None = None,
+    known: Mapping[str, frozenset[str]] | None = None,
 ) -> tuple[list[dict[str, Any]], list[Inventory]]:
     """Collect each target and write ``<inventory_dir>/<kind>-<name>.json``: (records, inventories).
-    A record's ``skipped`` is the inventory's, and what the check ``inputs`` put out of scope."""
+    A record's ``skipped`` is the inventory's, and what the check ``inputs`` put out of scope or no
+    selected check reads (``reads``: the selected checks' declarations per kind, ``known``: those of
+    every check in the catalogue)."""
     inventory_dir.mkdir(parents=True, exist_ok=True)
     records, inventories = [], []
     for spec in specs:
@@ -49,8 +52,9 @@ def collect_all(
         collected_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         started = time.perf_counter()
         # A budget per target: its files together are bounded, as each file is (input_limits).
+        wanted = reads.get(spec.kind, frozenset())
         with jsonio.paused_gc(), input_limits.target_budget() as budget:
-            inventory = kind.collect(spec, reads.get(spec.kind, frozenset()))
+            inventory = kind.collect(spec, wanted)
         elapsed = time.perf_counter() - started
         path = inventory_dir / f"{spec.kind}-{spec.name}.json"
         try:
@@ -60,7 +64,9 @@ def collect_all(
             data = jsonio.dumps(inventory, sort_keys=True)
         path.write_bytes(data)
         errors = inventory.get("errors", [])
-        skipped = [*inventory.get("skipped", []), *kind.not_assessed(inventory, inputs or {})]
+        known_reads = (known or {}).get(spec.kind, frozenset())
+        out_of_scope = kind.not_assessed(inventory, inputs or {}, wanted, known_reads)
+        skipped = [*inventory.get("skipped", []), *out_of_scope]
         log(
             f"kitemark: collected {spec.label} in {elapsed:.1f}s"
             + (f", {len(errors)} input errors" if errors else "")

@@ -118,9 +118,10 @@ class Controller:
         REGO_BUDGET.reset()  # the run's Rego budget starts here (this process's; workers have their own)
         try:
             reads = _reads_by_kind(self.catalogue.checks, self.chosen)
+            known = _reads_by_kind(self.catalogue.checks, set(self.catalogue.checks))
             try:
                 records, inventories = collect_all(
-                    list(self.options.specs), self.workdir / "inventory", self.log, reads, self.inputs
+                    list(self.options.specs), self.workdir / "inventory", self.log, reads, self.inputs, known
                 )
             except OSError as exc:
                 if not str(exc.filename or "").startswith(str(self.workdir)):

@@ -7,7 +7,9 @@
 - a Terraform input refused outside every module is an error unit of its own, not every module's;
 - cluster objects in a system namespace read from a cluster (they carry a resourceVersion) are listed
   as out of scope (a count per namespace); a manifest of one (no resourceVersion) leaves the run
-  incomplete, wherever its file is.
+  incomplete, wherever its file is;
+- cluster objects of a kind no selected check reads are listed, one entry per kind (outside the suite
+  when no check reads it at all), without making the run incomplete.
 """
 
 from __future__ import annotations
@@ -332,3 +334,127 @@ def test_system_namespaces_listed_follow_the_input(tmp_path: Path) -> None:
         ("namespace:ops", False),
         ("team-a-dev/tools.yaml", True),
     ]
+
+
+# Kinds no check of the suite reads (UNREAD_OBJECTS), and kinds checks read (READ_INDIRECTLY).
+ROLE = (
+    "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\n"
+    "metadata: {name: r%d, namespace: team-a-dev}\n"
+)
+UNREAD_OBJECTS = """---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: gp3}
+provisioner: ebs.csi.aws.com
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: high}
+value: 1000
+---
+apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata: {name: letsencrypt-production}
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: web, namespace: team-a-dev}
+""" + "".join(ROLE % n for n in range(1, 5))
+READ_INDIRECTLY = """---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: web, namespace: team-a-dev}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web, namespace: team-a-dev}
+spec: {template: {spec: {containers: [{name: web, image: web}]}}}
+---
+apiVersion: extensions/v1beta1
+kind: NetworkPolicy
+metadata: {name: old, namespace: team-a-dev}
+spec: {podSelector: {}}
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: k8srequiredlabels
+metadata: {name: psa}
+"""
+
+
+def test_kinds_no_check_reads_are_listed_outside_the_suite_and_the_run_stays_compliant(
+    tmp_path: Path,
+) -> None:
+    snapshot = write_files(
+        tmp_path / "snapshot",
+        {
+            "team-a-dev.yaml": COMPLIANT_NS.read_text() + TEAM_RESOURCES,
+            "more.yaml": UNREAD_OBJECTS + READ_INDIRECTLY,
+        },
+    )
+    code, document = run(tmp_path / "out", "--cluster", f"snapshot:{snapshot}", "--control", "K8S-NS-001")
+    assert code == 0 and document["summary"]["compliant"] is True, document["completeness"]
+    listed = skipped(document)
+    assert not any(entry["holds_resources"] for entry in listed.values())
+    outside = {path: e["reason"] for path, e in listed.items() if e["reason"].startswith("outside the suite")}
+    assert outside == {
+        "kind:cert-manager.io/ClusterIssuer": (
+            "outside the suite: no check reads cert-manager.io/ClusterIssuer: 1 object(s) not assessed "
+            "(ClusterIssuer/letsencrypt-production at more.yaml:12)"
+        ),
+        "kind:rbac.authorization.k8s.io/Role": (
+            "outside the suite: no check reads rbac.authorization.k8s.io/Role: 4 object(s) not assessed "
+            "(Role/team-a-dev/r1 at more.yaml:20; Role/team-a-dev/r2 at more.yaml:24; "
+            "Role/team-a-dev/r3 at more.yaml:28 and 1 more)"
+        ),
+        "kind:scheduling.k8s.io/PriorityClass": (
+            "outside the suite: no check reads scheduling.k8s.io/PriorityClass: 1 object(s) not assessed "
+            "(PriorityClass/high at more.yaml:7)"
+        ),
+        "kind:storage.k8s.io/StorageClass": (
+            "outside the suite: no check reads storage.k8s.io/StorageClass: 1 object(s) not assessed "
+            "(StorageClass/gp3 at more.yaml:2)"
+        ),
+        "kind:v1/Endpoints": (
+            "outside the suite: no check reads v1/Endpoints: 1 object(s) not assessed "
+            "(Endpoints/team-a-dev/web at more.yaml:16)"
+        ),
+    }
+    # Read by checks the selection left out: a Rollout has a pod template, an `extensions` policy is
+    # read as networking.k8s.io's, a constraint of any kind by the Gatekeeper checks.
+    assert sorted(set(listed) - set(outside)) == [
+        "kind:argoproj.io/Rollout",
+        "kind:constraints.gatekeeper.sh/k8srequiredlabels",
+        "kind:extensions/NetworkPolicy",
+        "kind:networking.k8s.io/NetworkPolicy",
+        "kind:v1/LimitRange",
+        "kind:v1/ResourceQuota",
+        "kind:v1/ServiceAccount",
+    ]
+    assert listed["kind:v1/ServiceAccount"]["reason"] == (
+        "no selected check reads v1/ServiceAccount (a check left out of the selection does): 1 object(s) "
+        "not assessed (ServiceAccount/team-a-dev/web at more.yaml:36)"
+    )
+
+
+def test_every_kind_a_selected_check_reads_is_not_listed(tmp_path: Path) -> None:
+    """Wildcard reads cover every kind of their group, the workload checks read any pod template, and
+    an `extensions` kind is read as its successor's: with every check selected, only the kinds no
+    check reads are listed."""
+    from kitemark.core.catalog import Catalogue
+    from kitemark.core.kinds import get_kind
+    from kitemark.targets.cluster.collect import collect
+
+    snapshot = write_files(tmp_path / "snapshot", {"all.yaml": UNREAD_OBJECTS + READ_INDIRECTLY})
+    inventory = collect(TargetSpec("cluster", "t", str(snapshot), {}))
+    reads = frozenset(r for c in Catalogue.load().checks.values() if c.kind == "cluster" for r in c.reads)
+    kind = get_kind("cluster")
+    listed = kind.not_assessed(inventory, default_inputs(), reads, reads)
+    assert [e["path"] for e in listed] == [
+        "kind:cert-manager.io/ClusterIssuer",
+        "kind:rbac.authorization.k8s.io/Role",
+        "kind:scheduling.k8s.io/PriorityClass",
+        "kind:storage.k8s.io/StorageClass",
+        "kind:v1/Endpoints",
+    ]
+    # Not told what checks read (a check declaring nothing reads everything): nothing to list.
+    assert kind.not_assessed(inventory, default_inputs()) == []

@@ -184,10 +184,19 @@ class TargetKind:
     def collect(self, spec: TargetSpec, reads: frozenset[str] = frozenset()) -> Inventory:
         raise NotImplementedError
 
-    def not_assessed(self, inventory: Inventory, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """What the run's check ``inputs`` put out of every check's scope (the cluster's system
-        namespaces), as entries of the target's ``skipped`` list (``path``, ``line``, ``reason``,
-        ``holds_resources``). The inventory does not depend on inputs, so this is asked apart."""
+    def not_assessed(
+        self,
+        inventory: Inventory,
+        inputs: Mapping[str, Any],
+        reads: frozenset[str] = frozenset(),
+        known: frozenset[str] = frozenset(),
+    ) -> list[dict[str, Any]]:
+        """What the run puts out of every check's scope, as entries of the target's ``skipped`` list
+        (``path``, ``line``, ``reason``, ``holds_resources``): what the check ``inputs`` exclude (the
+        cluster's system namespaces), and what no selected check reads. ``reads`` is what the selected
+        checks declared (as given to ``collect``), ``known`` what every check of this kind in the
+        catalogue declared; for both, empty means everything. The inventory depends on neither, so
+        this is asked apart."""
         return []
 
     def demo_specs(self, demo: Path) -> list[TargetSpec]:

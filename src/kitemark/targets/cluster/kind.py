@@ -113,10 +113,17 @@ class ClusterKind(TargetKind):
 
         return frozenset(read for c in load_checks().values() if c.kind == "cluster" for read in c.reads)
 
-    def not_assessed(self, inventory: Inventory, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def not_assessed(
+        self,
+        inventory: Inventory,
+        inputs: Mapping[str, Any],
+        reads: frozenset[str] = frozenset(),
+        known: frozenset[str] = frozenset(),
+    ) -> list[dict[str, Any]]:
         from kitemark.targets.cluster.out_of_scope import system_namespace_listing
+        from kitemark.targets.cluster.unread import unread_listing
 
-        return system_namespace_listing(inventory, inputs)
+        return [*system_namespace_listing(inventory, inputs), *unread_listing(inventory, reads, known)]
 
     def work(self, spec: TargetSpec) -> tuple[float, int]:
         if spec.location.startswith("live:"):

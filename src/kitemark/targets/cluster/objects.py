@@ -20,6 +20,13 @@ from kitemark.targets.cluster.redaction import redact_document
 from kitemark.targets.cluster.scoping import CLUSTER_SCOPED_KINDS, Scoping, cluster_scoped_crds, group_of
 
 KIND = re.compile(r"[A-Z][-A-Za-z0-9]*")
+# A custom resource's kind is its CRD's `names.kind`, which the API server takes in any case (its
+# lower-case form must be a DNS label): Gatekeeper constraint kinds are chosen by a template's author,
+# and the MoJ Cloud Platform's `k8sservicetypeloadbalancer` is one.
+CUSTOM_KIND = re.compile(r"[A-Za-z][-A-Za-z0-9]*")
+# Kubernetes' own API groups (core, `apps` …, `*.k8s.io`, `*.kubernetes.io`, the groups a CRD may use
+# only with the project's approval): their kinds are CamelCase, so a lower-case one is a mistake.
+RESERVED_GROUP_SUFFIXES = (".k8s.io", ".kubernetes.io")
 # Namespaced kinds of Kubernetes itself: with the cluster-scoped ones, how a mis-cased kind is corrected.
 NAMESPACED_KINDS = (
     "Binding",
@@ -199,8 +206,10 @@ def invalid(data: Any) -> str | None:
     if not isinstance(data.get("kind"), str) or not data["kind"]:
         return "object has no kind"
     kind = data["kind"]
-    if not KIND.fullmatch(kind):
-        # The API server refuses these; read as given, `secret` would escape every rule about Secrets.
+    api_version = data.get("apiVersion")
+    if not KIND.fullmatch(kind) and not (custom_group(api_version) and CUSTOM_KIND.fullmatch(kind)):
+        # Kubernetes' own kinds are CamelCase (the API server refuses `secret`); read as given, `secret`
+        # would escape every rule about Secrets. A custom group's kind may be any case (CUSTOM_KIND).
         why = "kinds are CamelCase" if KIND.fullmatch(kind[:1].upper() + kind[1:]) else "kinds are letters"
         return f"kind {kind!r} is not a Kubernetes kind: {why} ({camel_case(kind)})"
     meta = data.get("metadata")
@@ -212,6 +221,15 @@ def invalid(data: Any) -> str | None:
         # Its API group decides what the object is (a NetworkPolicy of networking.k8s.io or Calico's).
         return f"{kind}/{meta['name']} has a non-string apiVersion"
     return None
+
+
+def custom_group(api_version: Any) -> bool:
+    """Whether ``api_version`` names a custom resource's group: one with a dot that is not Kubernetes'
+    own (``constraints.gatekeeper.sh`` is; ``v1``, ``apps``, ``networking.k8s.io`` are not)."""
+    if not isinstance(api_version, str):
+        return False
+    group = group_of(api_version)
+    return "." in group and not f".{group}".endswith(RESERVED_GROUP_SUFFIXES)
 
 
 def camel_case(kind: str) -> str:
