@@ -79,13 +79,6 @@ DIFFERENCES: dict[tuple[str, str], Difference] = {
         passed=frozenset({"snapshot"}),
         renamed=INPUT_RESOURCE,
     ),
-    ("K8S-POD-001", "noncompliant"): Difference(
-        "KNOWN GAP: a live read lists only the checks' reads, and a custom workload kind (this Argo "
-        "Rollout) is not one of them (WORKLOAD_READS: 'custom resources with a pod template cannot "
-        "be named in advance'), so its privileged container is never read; a snapshot assesses any "
-        "object with a pod template",
-        not_failed=frozenset({"Rollout/team-a-dev/canary"}),
-    ),
     ("K8S-PROD-001", "noncompliant"): Difference(
         "the API server defaults spec.replicas to 1, so the live object cannot show it was unset",
         messages={

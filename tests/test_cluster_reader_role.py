@@ -74,7 +74,7 @@ def test_a_read_names_its_group_and_plural(read: str, expected: tuple[str, str])
     [
         ("apps/Rollout", "no API resource is known for kind Rollout of group apps; add it to RESOURCES in "
          "src/kitemark/targets/cluster/resource_names.py"),
-        ("argoproj.io/Rollout", "add it to RESOURCES"),
+        ("example.com/Widget?", "add it to RESOURCES"),
         ("Deployment", "not of the form group/Kind"),
         ("apps/v1/Deployment", "not of the form group/Kind"),
         ("*/*", "not of the form group/Kind"),

@@ -108,6 +108,7 @@ class InputError:
 
 def same_data(read: str, other: str) -> bool:
     """Whether two reads overlap: equal, or one is ``group/*`` and the other of that group."""
+    read, other = read.removesuffix("?"), other.removesuffix("?")  # `?`: optional, the same data
     if read == other:
         return True
     group, _, kind = read.rpartition("/")

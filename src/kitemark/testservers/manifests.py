@@ -141,7 +141,7 @@ def load(admin: Admin, folder: Path, reads: Iterable[str] = ()) -> Loaded:
 
 def _load(admin: Admin, objects: list[dict[str, Any]], reads: Iterable[str], loaded: Loaded) -> None:
     crds = [o for o in objects if _type_key(o) == CRD]
-    kinds = [parse_read(read) for read in reads]
+    kinds = [parse_read(read) for read in reads if not read.endswith("?")]  # optional: read when served
     read_only = [{"apiVersion": f"{g}/v1", "kind": k} for g, k in kinds if not builtin(g) and k != "*"]
     made = _missing_crds(admin, [*objects, *read_only], crds)
     loaded.made_crds = [c["metadata"]["name"] for c in made]

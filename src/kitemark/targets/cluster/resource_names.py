@@ -46,6 +46,8 @@ RESOURCES: Mapping[str, Mapping[str, str]] = {
     },
     "apiextensions.k8s.io": {"CustomResourceDefinition": "customresourcedefinitions"},
     "apiregistration.k8s.io": {"APIService": "apiservices"},
+    "apps.kruise.io": {"CloneSet": "clonesets"},
+    "argoproj.io": {"Rollout": "rollouts"},
     "apps": {
         "ControllerRevision": "controllerrevisions",
         "DaemonSet": "daemonsets",
@@ -98,6 +100,7 @@ RESOURCES: Mapping[str, Mapping[str, str]] = {
         "RoleBinding": "rolebindings",
     },
     "scheduling.k8s.io": {"PriorityClass": "priorityclasses"},
+    "serving.knative.dev": {"Service": "services"},
     "storage.k8s.io": {"StorageClass": "storageclasses"},
     "templates.gatekeeper.sh": {"ConstraintTemplate": "constrainttemplates"},
 }
@@ -106,7 +109,7 @@ RESOURCES: Mapping[str, Mapping[str, str]] = {
 def resource_for(read: str) -> tuple[str, str]:
     """``(apiGroup, resource)`` of one read as RBAC names them (``""`` for the core group, ``"*"`` for
     every resource of a group); anything else is a ``UsageError`` saying what to change."""
-    group, slash, kind = read.partition("/")
+    group, slash, kind = read.removesuffix("?").partition("/")  # `?`: read when served, same rule
     if not slash or not group or not kind or "/" in kind or group == "*":
         raise UsageError(f"read {read!r} is not of the form group/Kind (v1/Secret, apps/Deployment, group/*)")
     if kind == "*":

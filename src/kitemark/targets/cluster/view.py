@@ -69,7 +69,7 @@ NETWORK_POLICY_GROUPS = ("networking.k8s.io", "extensions")
 def kind_key(spec: str) -> tuple[str, str]:
     """``"apps/Deployment"`` → ``("apps", "Deployment")``; ``"v1/Namespace"`` → ``("", "Namespace")``:
     the form of ``reads=``. A kind alone is refused: another group may use the same name."""
-    group, _, kind = spec.rpartition("/")
+    group, _, kind = spec.removesuffix("?").rpartition("/")  # `?`: an optional read (read when served)
     if not group or not kind:
         raise ValueError(f"{spec!r}: name a kind as group/Kind (v1/Kind for the core group)")
     return ("" if group == "v1" else group), kind

@@ -51,7 +51,13 @@ BUILTIN_WORKLOAD_KINDS = frozenset(kind for _, kind in POD_SPEC_PATHS)
 FAMILIAR = frozenset(POD_SPEC_PATHS) - {("", "PodTemplate")}
 # What the pod-security checks read (`reads=`), as `<group>/<Kind>` (a live API serves the
 # `extensions` kinds as `apps`). Custom resources with a pod template cannot be named in advance.
-WORKLOAD_READS = tuple(f"{group or 'v1'}/{kind}" for group, kind in POD_SPEC_PATHS if group != "extensions")
+# Custom workload kinds with a pod template at `spec.template.spec`, read live when the cluster serves
+# them (a snapshot holds whatever kind it holds; a live read lists only what checks name).
+CUSTOM_WORKLOAD_READS = ("argoproj.io/Rollout?", "serving.knative.dev/Service?", "apps.kruise.io/CloneSet?")
+WORKLOAD_READS = (
+    *(f"{group or 'v1'}/{kind}" for group, kind in POD_SPEC_PATHS if group != "extensions"),
+    *CUSTOM_WORKLOAD_READS,
+)
 # Usually created by a controller above them, whose template they copy.
 SKIP_WHEN_OWNED = frozenset(
     {("apps", "ReplicaSet"), ("extensions", "ReplicaSet"), ("batch", "Job"), ("", "Pod")}

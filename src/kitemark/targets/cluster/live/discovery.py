@@ -4,7 +4,8 @@ A read is ``group/Kind`` (``v1/Namespace`` is the core group, ``apps/Deployment`
 (every kind of the group: Gatekeeper's constraint kinds are made per cluster). Each is looked up in the
 group's preferred version first, then its other versions. A built-in group's kind the server no
 longer serves (``extensions/Ingress`` after 1.22) has no objects to list; a custom resource the server
-does not serve (its CRD is not installed) is a gap, and the checks that read it report *error*."""
+does not serve (its CRD is not installed) is a gap, and the checks that read it report *error*, unless
+the read is optional (``argoproj.io/Rollout?``: read when served)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from kitemark.targets.cluster.live.api import ApiFailure, ApiReader
+
+# A read ending in `?` is read when the server serves it: a custom workload kind (Argo Rollout) that
+# a cluster without Argo does not serve has no objects, and its absence is no error.
+OPTIONAL = "?"
 
 
 @dataclass(frozen=True)
@@ -52,8 +57,9 @@ class Unlisted:
 
 
 def parse_read(read: str) -> tuple[str, str]:
-    """``v1/Namespace`` → ("", "Namespace"); ``apps/Deployment`` → ("apps", "Deployment")."""
-    group, _, kind = read.rpartition("/")
+    """``v1/Namespace`` → ("", "Namespace"); ``apps/Deployment`` → ("apps", "Deployment"); an optional
+    read's ``?`` is dropped (``argoproj.io/Rollout?``)."""
+    group, _, kind = read.removesuffix(OPTIONAL).rpartition("/")
     return ("" if group == "v1" else group), kind
 
 
@@ -138,6 +144,8 @@ def _match(
 
 
 def _not_served(read: str, group: str, why: str, where: str) -> Unlisted:
+    if read.endswith(OPTIONAL):
+        return Unlisted(read, f"{why}: read when served, so there are none to list", False, where)
     if builtin(group):
         return Unlisted(read, f"{why}: this Kubernetes version has none to list", False, where)
     return Unlisted(read, f"{why}: its CustomResourceDefinition is not installed", True, where)
