@@ -45,8 +45,12 @@ class ApiFailure(Exception):
 
     def __init__(self, path: str, status: int, message: str, attempts: int = 1) -> None:
         self.path, self.status, self.message, self.attempts = path, status, message, attempts
-        tried = f" (after {attempts} attempts)" if attempts > 1 else ""
-        super().__init__(f"GET {path}: {message}{tried}")
+        super().__init__(f"GET {path}: {self.reason}")
+
+    @property
+    def reason(self) -> str:
+        """What went wrong, without the call (for a message that names the call already)."""
+        return self.message + (f" (after {self.attempts} attempts)" if self.attempts > 1 else "")
 
 
 # (path, query) → (status, headers, body); the kubernetes client's, or a test's.
@@ -108,7 +112,9 @@ def describe(status: int, body: bytes) -> str:
             message = data["message"]
     except orjson.JSONDecodeError:
         message = body[:200].decode("utf-8", "replace")
-    text = f"{status} {_REASONS.get(status, 'error')}" + (f": {message}" if message else "")
+    reason = _REASONS.get(status, "error")
+    # A real server's 401 says only "Unauthorized": do not say it twice.
+    text = f"{status} {reason}" + (f": {message}" if message and message != reason else "")
     return " ".join(text.split())[:300]
 
 
