@@ -184,6 +184,13 @@ def test_a_slow_answer_times_out_and_is_retried(standin: StandIn, tmp_path: Path
     assert continues(standin) == ["", "3", "3", "6"] and inventory["api"]["retries"] == 1
 
 
+def test_a_connection_dropped_mid_answer_is_retried(standin: StandIn, tmp_path: Path) -> None:
+    standin.fault(CONFIG_MAPS, 0, times=1, on_continue=True, cut=True)
+    inventory = collect(standin, tmp_path)
+    assert inventory["errors"] == [] and sorted(names(inventory, "ConfigMap")) == ALL_SEVEN
+    assert continues(standin) == ["", "3", "3", "6"] and inventory["api"]["retries"] == 1
+
+
 def test_a_server_that_stays_slow_is_an_error_naming_the_timeout(standin: StandIn, tmp_path: Path) -> None:
     standin.fault(CONFIG_MAPS, 0, times=None, delay=1.0)
     [error] = collect(standin, tmp_path)["errors"]
@@ -227,6 +234,19 @@ def test_an_unreachable_server_is_one_line_error_of_every_check(standin: StandIn
     assert message.startswith("cannot read the cluster: no answer: ") and "Connection refused" in message
     assert message.endswith("(after 3 attempts)") and "\n" not in message
     assert inventory["objects"] == [] and standin.requests == []
+
+
+def test_a_failing_group_list_is_an_error_of_every_check_reading_a_group(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    standin.fault("/apis", 503, times=None, message="the server is currently unable to handle the request")
+    inventory = collect(standin, tmp_path)
+    [error] = inventory["errors"]
+    assert (error["path"], error.get("types")) == ("GET /apis", None)
+    assert error["message"] == (
+        "cannot read the cluster: 503 Service Unavailable: "
+        "the server is currently unable to handle the request (after 3 attempts)"
+    )
 
 
 def test_a_discovery_answer_that_is_no_document_is_an_error_not_a_crash(

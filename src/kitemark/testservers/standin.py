@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
+CUT = "x-standin-cut"  # between the state and the handler: send half the body, then close
 TOKEN = "standin-token"  # the bearer token it accepts (any other is a 401)
 # group/Kind → (version, plural, namespaced) for the kinds Kitemark's checks read; a read not here is
 # served under a guessed plural (``kind.lower() + "s"``), namespaced.
@@ -75,8 +76,8 @@ class Fault:
     """An answer given instead of the real one, to GETs of ``path`` (a prefix, "" for every path).
 
     ``status`` 0 answers normally but only after ``delay`` seconds, or with ``body`` instead (status
-    200); ``times`` is how many requests it hits (``None``: every one); ``on_continue`` hits only
-    requests carrying a ``continue`` token."""
+    200), or (``cut``) drops the connection half-way through the body. ``times`` is how many requests
+    it hits (``None``: every one); ``on_continue`` hits only requests carrying a ``continue`` token."""
 
     path: str
     status: int
@@ -86,6 +87,7 @@ class Fault:
     delay: float = 0.0
     message: str = ""
     body: Any = None
+    cut: bool = False
     hits: int = 0
 
     def applies(self, path: str, query: dict[str, str]) -> bool:
@@ -162,7 +164,8 @@ class StandIn:
                 if fault.body is not None:
                     return 200, {}, fault.body, fault.delay
             status, body = self._normal(path, query)
-        return status, {}, body, fault.delay if fault else 0.0
+        cut = {CUT: "1"} if fault and fault.cut else {}
+        return status, cut, body, fault.delay if fault else 0.0
 
     def _normal(self, path: str, query: dict[str, str]) -> tuple[int, Any]:
         if path == "/version":
@@ -245,15 +248,18 @@ class _Handler(BaseHTTPRequestHandler):
         if delay:
             time.sleep(delay)
         data = json.dumps(body).encode()
+        cut = headers.pop(CUT, None) is not None
         try:
             self.send_response(status)
             for name, value in {"Content-Type": "application/json", **headers}.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            self.wfile.write(data[: len(data) // 2] if cut else data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # a client that timed out and left
+        if cut:
+            self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _any
 

@@ -26,7 +26,7 @@ class RetryPolicy:
     attempts: int = 6
     backoff: float = 0.5  # seconds before the 2nd attempt; doubles each time
     max_backoff: float = 8.0
-    max_retry_after: float = 30.0  # a server asking for longer is not waited for
+    max_retry_after: float = 30.0  # a longer Retry-After is cut to this
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
 
