@@ -249,6 +249,14 @@ def test_a_failing_group_list_is_an_error_of_every_check_reading_a_group(
     )
 
 
+def test_the_servers_own_message_is_redacted(standin: StandIn, tmp_path: Path) -> None:
+    said = "webhook failed: Post https://admin:kmcanaryurl@hook:443/x, retry with --password=kmcanaryflag"
+    standin.fault(CONFIG_MAPS, 500, times=None, message=said)
+    [error] = collect(standin, tmp_path)["errors"]
+    assert error["message"].startswith("cannot list v1/ConfigMap: 500 Internal Server Error: webhook failed:")
+    assert "kmcanary" not in error["message"] and "<redacted hmac:" in error["message"]
+
+
 def test_a_discovery_answer_that_is_no_document_is_an_error_not_a_crash(
     standin: StandIn, tmp_path: Path
 ) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 import urllib3
 
+from kitemark.core.redaction import redact_text
+
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -104,7 +106,8 @@ class ApiReader:
 
 
 def describe(status: int, body: bytes) -> str:
-    """``403 Forbidden: <the server's message>``, one line, at most 300 characters."""
+    """``403 Forbidden: <the server's message>``, one line, at most 300 characters. The message is
+    free text from the server (or a proxy, or a webhook it called): it is redacted like any other."""
     message = ""
     try:
         data = orjson.loads(body)
@@ -115,12 +118,12 @@ def describe(status: int, body: bytes) -> str:
     reason = _REASONS.get(status, "error")
     # A real server's 401 says only "Unauthorized": do not say it twice.
     text = f"{status} {reason}" + (f": {message}" if message and message != reason else "")
-    return " ".join(text.split())[:300]
+    return redact_text(" ".join(text.split()))[:300]
 
 
 def _reason(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None) or exc
-    return " ".join(str(reason).split())[:300] or type(exc).__name__
+    return redact_text(" ".join(str(reason).split()))[:300] or type(exc).__name__
 
 
 _REASONS = {

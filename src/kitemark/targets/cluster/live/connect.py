@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kitemark.core.errors import UsageError
+from kitemark.core.redaction import redact_text
 from kitemark.core.yamlfile import load_config_file
 
 IN_CLUSTER = "in-cluster"  # the context name a service-account connection reports
@@ -159,4 +160,5 @@ class Connection:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300] or type(exc).__name__
+    """The loader's message, redacted: an ``exec`` plugin's output may hold a token."""
+    return redact_text(" ".join(str(exc).split()))[:300] or type(exc).__name__
