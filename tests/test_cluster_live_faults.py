@@ -413,3 +413,5 @@ def test_a_run_with_refused_credentials_says_so(tmp_path: Path) -> None:
         "(the credentials were refused: an expired token or certificate?)"
     )
     assert message in done.stdout
+    [said] = [line for line in done.stderr.splitlines() if "cannot read the cluster" in line]
+    assert said == f"kitemark:   {server.url}: {message}"

@@ -56,7 +56,9 @@ def collect_live(
         listings, failed = _list_concurrently(reader, resources, say)
         unlisted += failed
     except ApiFailure as failure:  # the cluster itself: unreachable, credentials refused, discovery
-        problems.append(_everywhere(f"GET {failure.path}", f"cannot read the cluster: {_hint(failure)}", ()))
+        message = f"cannot read the cluster: {_hint(failure)}"
+        problems.append(_everywhere(f"GET {failure.path}", message, ()))
+        say(f"kitemark:   {conn.server}: GET {failure.path}: {message}")  # once, before every check says it
     finally:
         if own:
             conn.close()
