@@ -306,7 +306,11 @@ def run(
     for control in SELECTION:
         args += ["--control", control]
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(FAST_RUN), *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", textwrap.dedent(FAST_RUN), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=folder,  # no kitemark.yaml of the checkout's
     )
     return done, json.loads((out / "results.json").read_text())
 
@@ -340,11 +344,10 @@ def cluster(standin: StandIn) -> StandIn:
 
 
 @pytest.fixture(scope="module")
-def clean() -> dict[tuple[str, str], str]:
+def clean(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], str]:
     """The statuses of the selection on the stand-in's cluster with no fault."""
-    with standin_apiserver() as server, pytest.MonkeyPatch.context() as patch:
-        folder = Path(__import__("tempfile").mkdtemp(prefix="kitemark-clean-"))
-        patch.chdir(folder)
+    folder = tmp_path_factory.mktemp("clean")
+    with standin_apiserver() as server:
         server.serve(READS, {"v1/Namespace": [namespace("team-a"), namespace("team-b")]})
         server.serve(["v1/ConfigMap"], {"v1/ConfigMap": [config_map("plain"), DASHBOARD]})
         done, document = run(server, folder)
