@@ -10,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,6 +80,16 @@ def continues(server: StandIn, path: str = CONFIG_MAPS) -> list[str]:
 
 
 ALL_SEVEN = [f"cm-{i}" for i in range(7)]
+
+
+def test_the_stand_in_records_what_is_not_a_get(standin: StandIn) -> None:
+    """So that its record can prove a run sent only GETs."""
+    request = urllib.request.Request(f"{standin.url}/api/v1/namespaces", b"{}", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 405
+    assert [(r.method, r.path) for r in standin.requests] == [("POST", "/api/v1/namespaces")]
+    standin.requests.clear()  # the fixture's own check would fail on it, as it should
 
 
 def test_a_clean_read_lists_every_page_once(standin: StandIn, tmp_path: Path) -> None:
@@ -158,6 +170,20 @@ def test_410_on_a_continue_token_restarts_the_list_without_duplicates(
     assert names(inventory, "ConfigMap") == ALL_SEVEN  # each once: the first attempt's page is dropped
     assert continues(standin) == ["", "3", "", "3", "6"]
     assert listed(inventory, "v1/ConfigMap")["restarts"] == 1
+
+
+def test_a_list_restarted_on_410_is_of_one_moment(standin: StandIn, tmp_path: Path) -> None:
+    """Between the expired token and the restart, cm-1 is deleted and cm-9 created: the result is
+    the cluster after the change, never pages of both moments (cm-1 from the first, cm-6 twice)."""
+    [kind] = [k for k in standin.objects if k.kind == "ConfigMap"]
+
+    def change() -> None:
+        standin.objects[kind] = [o for o in standin.objects[kind] if o["metadata"]["name"] != "cm-1"]
+        standin.objects[kind].append(config_map("cm-9"))
+
+    standin.fault(CONFIG_MAPS, 410, times=1, on_continue=True, then=change)
+    inventory = collect(standin, tmp_path)
+    assert names(inventory, "ConfigMap") == ["cm-0", "cm-2", "cm-3", "cm-4", "cm-5", "cm-6", "cm-9"]
 
 
 def test_a_persistent_410_is_an_error_after_the_restart_limit(standin: StandIn, tmp_path: Path) -> None:
@@ -409,6 +435,7 @@ def test_a_run_with_refused_credentials_says_so(tmp_path: Path) -> None:
         args = ["--cluster", "live:standin", "--out", str(tmp_path / "out"), "--control", "K8S-NS-001"]
         done = subprocess.run([*kitemark, *args], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
+    assert [(r.method, r.path) for r in server.requests] == [("GET", "/version")]
     document = json.loads((tmp_path / "out" / "results.json").read_text())
     [message] = {f["message"] for r in document["results"] for f in r["findings"]}
     assert message == (

@@ -11,7 +11,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -88,6 +88,7 @@ class Fault:
     message: str = ""
     body: Any = None
     cut: bool = False
+    then: Callable[[], None] | None = None  # called (under the state's lock) each time it hits
     hits: int = 0
 
     def applies(self, path: str, query: dict[str, str]) -> bool:
@@ -158,6 +159,8 @@ class StandIn:
             fault = next((f for f in self.faults if f.applies(path, query)), None)
             if fault is not None:
                 fault.hits += 1
+                if fault.then is not None:
+                    fault.then()
                 if fault.status:
                     headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                     return fault.status, headers, _status(fault.status, fault.message), 0.0
