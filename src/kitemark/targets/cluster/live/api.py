@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 import urllib3
 
+from kitemark.core.redaction import redact_text
+
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -26,7 +28,7 @@ class RetryPolicy:
     attempts: int = 6
     backoff: float = 0.5  # seconds before the 2nd attempt; doubles each time
     max_backoff: float = 8.0
-    max_retry_after: float = 30.0  # a server asking for longer is not waited for
+    max_retry_after: float = 30.0  # a longer Retry-After is cut to this
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
 
@@ -45,8 +47,12 @@ class ApiFailure(Exception):
 
     def __init__(self, path: str, status: int, message: str, attempts: int = 1) -> None:
         self.path, self.status, self.message, self.attempts = path, status, message, attempts
-        tried = f" (after {attempts} attempts)" if attempts > 1 else ""
-        super().__init__(f"GET {path}: {message}{tried}")
+        super().__init__(f"GET {path}: {self.reason}")
+
+    @property
+    def reason(self) -> str:
+        """What went wrong, without the call (for a message that names the call already)."""
+        return self.message + (f" (after {self.attempts} attempts)" if self.attempts > 1 else "")
 
 
 # (path, query) → (status, headers, body); the kubernetes client's, or a test's.
@@ -100,7 +106,8 @@ class ApiReader:
 
 
 def describe(status: int, body: bytes) -> str:
-    """``403 Forbidden: <the server's message>``, one line, at most 300 characters."""
+    """``403 Forbidden: <the server's message>``, one line, at most 300 characters. The message is
+    free text from the server (or a proxy, or a webhook it called): it is redacted like any other."""
     message = ""
     try:
         data = orjson.loads(body)
@@ -108,13 +115,15 @@ def describe(status: int, body: bytes) -> str:
             message = data["message"]
     except orjson.JSONDecodeError:
         message = body[:200].decode("utf-8", "replace")
-    text = f"{status} {_REASONS.get(status, 'error')}" + (f": {message}" if message else "")
-    return " ".join(text.split())[:300]
+    reason = _REASONS.get(status, "error")
+    # A real server's 401 says only "Unauthorized": do not say it twice.
+    text = f"{status} {reason}" + (f": {message}" if message and message != reason else "")
+    return redact_text(" ".join(text.split()))[:300]
 
 
 def _reason(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None) or exc
-    return " ".join(str(reason).split())[:300] or type(exc).__name__
+    return redact_text(" ".join(str(reason).split()))[:300] or type(exc).__name__
 
 
 _REASONS = {

@@ -56,7 +56,9 @@ def collect_live(
         listings, failed = _list_concurrently(reader, resources, say)
         unlisted += failed
     except ApiFailure as failure:  # the cluster itself: unreachable, credentials refused, discovery
-        problems.append(_everywhere(f"GET {failure.path}", f"cannot read the cluster: {_hint(failure)}", ()))
+        message = f"cannot read the cluster: {_hint(failure)}"
+        problems.append(_everywhere(f"GET {failure.path}", message, ()))
+        say(f"kitemark:   {conn.server}: GET {failure.path}: {message}")  # once, before every check says it
     finally:
         if own:
             conn.close()
@@ -79,7 +81,9 @@ def collect_live(
         "requests": reader.requests,
         "retries": reader.retries,
         "resources": [_listed(listing) for listing in listings],
-        "not_listed": [{"read": u.read, "reason": u.reason, "error": u.gap} for u in unlisted],
+        "not_listed": [
+            {"read": u.read, "call": u.path, "reason": u.reason, "error": u.gap} for u in unlisted
+        ],
     }
     return inventory
 
@@ -113,8 +117,8 @@ def _list_concurrently(
 
 
 def _hint(failure: ApiFailure, resource: Resource | None = None) -> str:
-    """The failure, and what to do about the usual ones."""
-    text = str(failure)
+    """The failure, and what to do about the usual ones (the call is named beside it)."""
+    text = failure.reason
     if failure.status == 403 and resource is not None:
         return f"{text} (the reader needs the RBAC rule {{{resource.rule()}}}: see deploy/rbac.yaml)"
     if failure.status == 401:

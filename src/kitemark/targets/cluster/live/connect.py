@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from kitemark.core.errors import UsageError
+from kitemark.core.redaction import redact_text
+from kitemark.core.yamlfile import load_config_file
 
 IN_CLUSTER = "in-cluster"  # the context name a service-account connection reports
 SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
@@ -76,20 +78,27 @@ def _where(target: Target) -> str:
 
 
 def _contexts(target: Target) -> tuple[list[str], str]:
-    from kubernetes.config import ConfigException, list_kube_config_contexts
-
+    """The context names of the kubeconfig files, and the current context (the first file's that
+    sets one, as kubectl merges them). Read with Kitemark's own YAML loader, not the client's: its
+    errors name the file and line and never quote the text (a kubeconfig holds tokens), a repeated
+    key is refused, and a context named on the command line needs no ``current-context``."""
     paths = kubeconfig_paths(target.kubeconfig)
     existing = [p for p in paths if Path(p).is_file()]
     if not existing:
         raise UsageError(f"{_where(target)}: no such file (give --kubeconfig PATH, or set KUBECONFIG)")
-    try:
-        contexts, active = list_kube_config_contexts(os.pathsep.join(existing))
-    except (ConfigException, OSError, ValueError, TypeError, AttributeError) as exc:
-        raise UsageError(f"{_where(target)}: cannot read it: {_one_line(exc)}") from None
-    except Exception as exc:  # PyYAML's errors, and whatever a malformed file makes the loader raise
-        raise UsageError(f"{_where(target)}: not a kubeconfig: {_one_line(exc)}") from None
-    names = [c["name"] for c in contexts or [] if isinstance(c, dict) and isinstance(c.get("name"), str)]
-    return names, (active or {}).get("name", "") if isinstance(active, dict) else ""
+    names: list[str] = []
+    current = ""
+    for path in existing:
+        config = load_config_file(Path(path), "kubeconfig")
+        if config is None:
+            raise UsageError(f"kubeconfig {path}: the file is empty")
+        contexts = config.get("contexts") if isinstance(config, dict) else None
+        if not isinstance(config, dict) or not isinstance(contexts, list | None):
+            raise UsageError(f"kubeconfig {path}: not a kubeconfig (no list of contexts)")
+        names += [c["name"] for c in contexts or [] if isinstance(c, dict) and isinstance(c.get("name"), str)]
+        chosen = config.get("current-context")
+        current = current or (chosen if isinstance(chosen, str) else "")
+    return names, current
 
 
 class Connection:
@@ -117,7 +126,10 @@ class Connection:
         except UsageError:
             raise
         except Exception as exc:  # the loaders raise ConfigException, OSError, ValueError, exec failures …
-            raise UsageError(f"context {context!r}: cannot set up credentials: {_one_line(exc)}") from None
+            where = f"{_where(target)}: " if context != IN_CLUSTER else ""
+            raise UsageError(
+                f"{where}context {context!r}: cannot set up credentials: {_one_line(exc)}"
+            ) from None
         configuration.retries = False  # every retry is ApiReader's, counted and bounded
         self.server = str(configuration.host)
         self._client = client.ApiClient(configuration)
@@ -148,4 +160,5 @@ class Connection:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300] or type(exc).__name__
+    """The loader's message, redacted: an ``exec`` plugin's output may hold a token."""
+    return redact_text(" ".join(str(exc).split()))[:300] or type(exc).__name__

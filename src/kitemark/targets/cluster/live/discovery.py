@@ -88,10 +88,10 @@ def discover(reader: ApiReader, reads: Iterable[str]) -> tuple[list[Resource], l
         try:
             for version in versions:
                 path = f"/apis/{group}/{version}" if group else f"/api/{version}"
-                served += [(version, r) for r in reader.get(path).get("resources") or [] if _listable(r)]
+                served += [(version, r) for r in _field(reader, path, "resources") if _listable(r)]
         except ApiFailure as failure:
             unlisted += [
-                Unlisted(read, f"discovery failed: {failure}", True, f"GET {failure.path}")
+                Unlisted(read, f"discovery failed: {failure.reason}", True, f"GET {failure.path}")
                 for read in group_reads
             ]
             continue
@@ -106,7 +106,7 @@ def discover(reader: ApiReader, reads: Iterable[str]) -> tuple[list[Resource], l
 def _groups(reader: ApiReader) -> dict[str, list[str]]:
     """Served groups → versions, the preferred one first."""
     found: dict[str, list[str]] = {}
-    for entry in reader.get("/apis").get("groups") or []:
+    for entry in _field(reader, "/apis", "groups"):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             continue
         preferred = (entry.get("preferredVersion") or {}).get("version")
@@ -114,6 +114,18 @@ def _groups(reader: ApiReader) -> dict[str, list[str]]:
         ordered = [preferred] if preferred else []
         ordered += [v for v in versions if isinstance(v, str) and v != preferred]
         found[entry["name"]] = ordered
+    return found
+
+
+def _field(reader: ApiReader, path: str, name: str) -> list[Any]:
+    """The list ``name`` of a discovery document; an ``ApiFailure`` when the answer is no such
+    document (a proxy's page, a broken server): never an ``AttributeError`` that ends the run."""
+    answer = reader.get(path)
+    found = answer.get(name) if isinstance(answer, dict) else False
+    if found is None:  # Go writes an empty list as null
+        return []
+    if not isinstance(found, list):
+        raise ApiFailure(path, 200, f"the answer is not a discovery document (no list {name!r})")
     return found
 
 

@@ -36,8 +36,11 @@ def list_all(reader: ApiReader, resource: Resource, page_size: int = PAGE_SIZE) 
         try:
             page = reader.get(resource.path, query)
         except ApiFailure as failure:
-            if failure.status != 410 or not token or listing.restarts >= MAX_RESTARTS:
+            if failure.status != 410 or not token:
                 raise
+            if listing.restarts >= MAX_RESTARTS:
+                reason = f"{failure.message} (the list was restarted {listing.restarts} times)"
+                raise ApiFailure(failure.path, 410, reason) from None
             listing.restarts += 1
             listing.pages, listing.count, token = [], 0, ""
             continue
@@ -48,6 +51,9 @@ def list_all(reader: ApiReader, resource: Resource, page_size: int = PAGE_SIZE) 
         page["kind"], page["apiVersion"] = f"{resource.kind}List", resource.api_version
         listing.pages.append(page)
         listing.count += len(page["items"])
-        token = str((page.get("metadata") or {}).get("continue") or "")
+        metadata = page.get("metadata")
+        previous, token = token, str(metadata.get("continue") or "") if isinstance(metadata, dict) else ""
         if not token:
             return listing
+        if token == previous:  # a server (or proxy) answering the same page again would never end
+            raise ApiFailure(resource.path, 200, "the server gave the same continue token twice")
