@@ -155,6 +155,15 @@ def workloads(ns: str, pods: int, broken: bool) -> dict[str, list[dict[str, Any]
 def generate(root: Path, namespaces: int, total_pods: int) -> dict[str, int]:
     """Write the snapshot; return the number of objects of each kind."""
     root.mkdir(parents=True, exist_ok=True)
+    lists = build(namespaces, total_pods)
+    for kind, objects in lists.items():
+        document = {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": objects}
+        (root / f"{kind.lower()}s.json").write_text(json.dumps(document, indent=4))
+    return {kind: len(objects) for kind, objects in lists.items()}
+
+
+def build(namespaces: int, total_pods: int) -> dict[str, list[dict[str, Any]]]:
+    """The cluster's objects by kind, Namespaces first (bench/bench_live.py loads them in order)."""
     lists: dict[str, list[dict[str, Any]]] = {}
 
     def add(kind: str, obj: dict[str, Any]) -> None:
@@ -173,10 +182,7 @@ def generate(root: Path, namespaces: int, total_pods: int) -> dict[str, int]:
         for kind, objects in workloads(ns, pods, broken).items():
             for obj in objects:
                 add(kind, obj)
-    for kind, objects in lists.items():
-        document = {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": objects}
-        (root / f"{kind.lower()}s.json").write_text(json.dumps(document, indent=4))
-    return {kind: len(objects) for kind, objects in lists.items()}
+    return lists
 
 
 def main() -> None:

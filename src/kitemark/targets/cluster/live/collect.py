@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from kitemark.core.jsonio import paused_gc
 from kitemark.core.kinds import InputError, Inventory, TargetSpec
 from kitemark.targets.cluster.collect import build_inventory
 from kitemark.targets.cluster.files import Document, FileProblem
@@ -50,27 +51,30 @@ def collect_live(
     listings: list[Listing] = []
     unlisted: list[Unlisted] = []
     version: dict[str, Any] = {}
-    try:
-        version = _version(reader)
-        resources, unlisted = discover(reader, reads)
-        listings, failed = _list_concurrently(reader, resources, say)
-        unlisted += failed
-    except ApiFailure as failure:  # the cluster itself: unreachable, credentials refused, discovery
-        message = f"cannot read the cluster: {_hint(failure)}"
-        problems.append(_everywhere(f"GET {failure.path}", message, ()))
-        say(f"kitemark:   {conn.server}: GET {failure.path}: {message}")  # once, before every check says it
-    finally:
-        if own:
-            conn.close()
-    problems += [
-        _everywhere(u.path, f"cannot list {u.read}: {u.reason}", (u.read,)) for u in unlisted if u.gap
-    ]
-    documents = [
-        Document(f"GET {listing.resource.path}", number, None, page)
-        for listing in listings
-        for number, page in enumerate(listing.pages, start=1)
-    ]
-    inventory = build_inventory(spec, documents, files=[], problems=problems, skipped=[], mode="live")
+    # No garbage collection while pages are parsed and objects built: millions of objects that live
+    # until the run ends, which the collector would otherwise walk again and again (as a snapshot's).
+    with paused_gc():
+        try:
+            version = _version(reader)
+            resources, unlisted = discover(reader, reads)
+            listings, failed = _list_concurrently(reader, resources, say)
+            unlisted += failed
+        except ApiFailure as failure:  # the cluster itself: unreachable, credentials refused, discovery
+            message = f"cannot read the cluster: {_hint(failure)}"
+            problems.append(_everywhere(f"GET {failure.path}", message, ()))
+            say(f"kitemark:   {conn.server}: GET {failure.path}: {message}")  # once, before every check
+        finally:
+            if own:
+                conn.close()
+        problems += [
+            _everywhere(u.path, f"cannot list {u.read}: {u.reason}", (u.read,)) for u in unlisted if u.gap
+        ]
+        documents = [
+            Document(f"GET {listing.resource.path}", number, None, page)
+            for listing in listings
+            for number, page in enumerate(listing.pages, start=1)
+        ]
+        inventory = build_inventory(spec, documents, files=[], problems=problems, skipped=[], mode="live")
     inventory["sources"] = [None] * len(inventory["objects"])  # an API read has no file to point at
     inventory["from_api"] = True
     inventory["api"] = {
