@@ -137,8 +137,8 @@ def test_an_unreadable_team_file_makes_the_cluster_checks_an_error(tmp_path: Pat
     write(tmp_path, "crb.yaml", binding("webops", "cluster-admin", "Group github:webops"))
     for check_id in ("K8S-RBAC-002", "K8S-RBAC-003"):
         found = by_resource(run(check_id, tmp_path))
-        assert found["snapshot"].status is Status.ERROR, check_id
-        assert "team-a/01-rbac.yaml" in found["snapshot"].message
+        assert found["input"].status is Status.ERROR, check_id
+        assert "team-a/01-rbac.yaml" in found["input"].message
         assert found["ClusterRoleBinding/webops"].status is Status.PASSED
 
 

@@ -19,6 +19,7 @@ from kitemark.targets.cluster.view import ROLE, ROLE_BINDING, KObject, is_system
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 BINDING_READS = [f"{RBAC_GROUP}/RoleBinding", f"{RBAC_GROUP}/ClusterRoleBinding"]
+CLUSTER_ADMIN_READS = [f"{RBAC_GROUP}/ClusterRoleBinding", f"{RBAC_GROUP}/ClusterRole"]
 
 ANONYMOUS = {("User", "system:anonymous"), ("Group", "system:unauthenticated")}
 EVERYONE = {("Group", "system:authenticated"), ("Group", "system:serviceaccounts")}

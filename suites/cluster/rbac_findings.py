@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from kitemark.core.checks import error, failed, passed
@@ -59,16 +59,19 @@ def role_binding_finding(binding: KObject, permitted: list[str]) -> Finding:
     )
 
 
-def unread_files(cluster: ClusterView) -> Iterator[Finding]:
+def unread_files(cluster: ClusterView, reads: Iterable[str]) -> Iterator[Finding]:
     """A file that could not be read may hold a binding: the check cannot say there is none. (Errors no
-    namespace holds already make the whole unit an error; these are the ones charged to namespaces.)"""
-    if cluster.errors:
-        first = cluster.errors[0]
+    namespace holds already make the whole unit an error; these are the ones charged to namespaces.)
+    Only errors that concern ``reads`` count: a type a live read could not list (cert-manager's
+    Certificates) hides no binding."""
+    errors = [e for e in cluster.errors if e.concerns(tuple(reads))]
+    if errors:
+        what = "input(s)" if cluster.from_api else "file(s)"
         yield error(
-            "snapshot",
-            f"{len(cluster.errors)} file(s) could not be read (first: {first}), so a binding they hold "
+            "input",
+            f"{len(errors)} {what} could not be read (first: {errors[0]}), so a binding they hold "
             "is not assessed (see K8S-INPUT-001)",
-            evidence={"unread": [e.path for e in cluster.errors]},
+            evidence={"unread": [e.path for e in errors]},
         )
 
 

@@ -18,6 +18,7 @@ from . import rbac_findings as findings
 from .rbac import (
     ANONYMOUS_BINDINGS,
     BINDING_READS,
+    CLUSTER_ADMIN_READS,
     CLUSTER_ADMIN_SUBJECTS,
     PERMITTED_CLUSTER_ROLES,
     RBAC_GROUP,
@@ -102,14 +103,14 @@ def test_role_bindings_use_permitted_roles(ns: NamespaceView, inputs: Mapping[st
         "https://kubernetes.io/docs/reference/access-authn-authz/rbac/#user-facing-roles",
         "https://kubernetes.io/docs/concepts/security/rbac-good-practices/",
     ],
-    reads=[f"{RBAC_GROUP}/ClusterRoleBinding", f"{RBAC_GROUP}/ClusterRole"],
+    reads=CLUSTER_ADMIN_READS,
     inputs=[CLUSTER_ADMIN_SUBJECTS],
 )
 def test_no_cluster_admin_for_tenants(cluster: ClusterView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
     bindings = list(cluster.of_kind(f"{RBAC_GROUP}/ClusterRoleBinding"))
     roles = by_name(cluster.of_kind(f"{RBAC_GROUP}/ClusterRole"))
     allowed = allowed_keys(inputs.get(CLUSTER_ADMIN_SUBJECTS.name, CLUSTER_ADMIN_SUBJECTS.default))
-    yield from findings.unread_files(cluster)
+    yield from findings.unread_files(cluster, CLUSTER_ADMIN_READS)
     if not bindings:
         yield not_applicable("cluster", "the input holds no ClusterRoleBinding")
         return
@@ -146,7 +147,7 @@ def test_no_cluster_admin_for_tenants(cluster: ClusterView, inputs: Mapping[str,
 def test_no_anonymous_bindings(cluster: ClusterView, inputs: Mapping[str, Any]) -> Iterator[Finding]:
     bindings = list(cluster.of_kind(*BINDING_READS))
     allowed = inputs.get(ANONYMOUS_BINDINGS.name, ANONYMOUS_BINDINGS.default)
-    yield from findings.unread_files(cluster)
+    yield from findings.unread_files(cluster, BINDING_READS)
     if not bindings:
         yield not_applicable("cluster", "the input holds no RoleBinding or ClusterRoleBinding")
         return

@@ -102,6 +102,12 @@ def load_document(data: bytes | str) -> Any:
     return value
 
 
+def check_written_depth(value: Any) -> None:
+    """``InvalidJSON`` when ``value`` (parsed elsewhere: an API answer) is nested deeper than an input
+    file may be (and than the saved inventory can be written)."""
+    _written_within_depth(value)
+
+
 def _written_within_depth(value: Any) -> bytes:
     """``value`` written by orjson inside enough lists that one nested deeper than MAX_DEPTH is refused
     (the text serves ``json_keys.unchanged_keys``), or ``InvalidJSON`` when it is too deep."""

@@ -30,6 +30,11 @@ SYSTEM_NAMESPACES = Input(
         "overprovision",
         "concourse",
         "concourse-*",
+        "trivy-system",
+        "kuberhealthy",
+        "amazon-guardduty",
+        "cloud-platform-label-pods",
+        "kitemark",  # Kitemark's own reader (deploy/rbac.yaml), not a team's
     ],
     description=(
         "Namespaces the platform team runs, as exact names or shell globs (`concourse-*`): they are not "

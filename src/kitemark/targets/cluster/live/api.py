@@ -6,6 +6,7 @@ that reads alone: the call, the status and the server's own message."""
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -35,7 +36,9 @@ class RetryPolicy:
     def delay(self, attempt: int, retry_after: str | None = None) -> float:
         if retry_after is not None:
             try:
-                return min(max(float(retry_after), 0.0), self.max_retry_after)
+                seconds = float(retry_after)
+                if math.isfinite(seconds):  # `nan` and `inf` are floats too
+                    return min(max(seconds, 0.0), self.max_retry_after)
             except ValueError:
                 pass  # an HTTP date: rare from an API server; back off as usual
         base = min(self.backoff * 2 ** (attempt - 1), self.max_backoff)

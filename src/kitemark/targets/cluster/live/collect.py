@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from kitemark.core.input_limits import MAX_DEPTH
 from kitemark.core.jsonio import paused_gc
 from kitemark.core.kinds import InputError, Inventory, TargetSpec
+from kitemark.core.redaction import redact_text
 from kitemark.targets.cluster.collect import build_inventory
 from kitemark.targets.cluster.files import Document, FileProblem
 from kitemark.targets.cluster.live.api import ApiFailure, ApiReader, RetryPolicy
@@ -46,6 +49,7 @@ def collect_live(
     own = connection is None
     conn = connection or Connection(target, context)
     reader = ApiReader(conn.transport, policy)
+    server = without_userinfo(conn.server)
     started = time.perf_counter()
     problems: list[FileProblem] = []
     listings: list[Listing] = []
@@ -60,15 +64,25 @@ def collect_live(
             listings, failed = _list_concurrently(reader, resources, say)
             unlisted += failed
         except ApiFailure as failure:  # the cluster itself: unreachable, credentials refused, discovery
-            message = f"cannot read the cluster: {_hint(failure)}"
+            message = f"cannot read the cluster: {_hint(failure)}{_credentials(conn)}"
             problems.append(_everywhere(f"GET {failure.path}", message, ()))
-            say(f"kitemark:   {conn.server}: GET {failure.path}: {message}")  # once, before every check
+            say(f"kitemark:   {server}: GET {failure.path}: {message}")  # once, before every check
+        except Exception as exc:  # an answer no rule above expected: an error of the run, never a crash
+            what = f"{type(exc).__name__}: {redact_text(str(exc))[:200]}"
+            message = f"cannot read the cluster: unexpected {what}"
+            problems.append(_everywhere("discovery", message, ()))
+            say(f"kitemark:   {server}: {message}")
         finally:
             if own:
                 conn.close()
+        if _credentials(conn) and not problems:  # e.g. an exec plugin failed: the read was anonymous
+            message = f"cannot read the cluster as the kubeconfig's user{_credentials(conn)}"
+            problems.append(_everywhere("credentials", message, ()))
+            say(f"kitemark:   {server}: {message}")
         problems += [
             _everywhere(u.path, f"cannot list {u.read}: {u.reason}", (u.read,)) for u in unlisted if u.gap
         ]
+        problems += [_too_deep(listing, obj) for listing in listings for obj in listing.too_deep]
         documents = [
             Document(f"GET {listing.resource.path}", number, None, page)
             for listing in listings
@@ -78,7 +92,7 @@ def collect_live(
     inventory["sources"] = [None] * len(inventory["objects"])  # an API read has no file to point at
     inventory["from_api"] = True
     inventory["api"] = {
-        "server": conn.server,
+        "server": server,
         "context": conn.context,
         "server_version": version.get("gitVersion", ""),
         "read_in_seconds": round(time.perf_counter() - started, 3),
@@ -93,7 +107,14 @@ def collect_live(
 
 
 def _version(reader: ApiReader) -> dict[str, Any]:
-    data = reader.get("/version")
+    """The server's version, for the report; a server that will not say is still read (401 aside:
+    credentials refused here are refused everywhere)."""
+    try:
+        data = reader.get("/version")
+    except ApiFailure as failure:
+        if failure.status in (0, 401):
+            raise
+        return {}
     return data if isinstance(data, dict) else {}
 
 
@@ -106,6 +127,9 @@ def _list_concurrently(
             listing = list_all(reader, resource)
         except ApiFailure as failure:
             return Unlisted(resource.read, _hint(failure, resource), True, f"GET {failure.path}")
+        except Exception as exc:  # never a crash of the run: an error of the checks reading this type
+            why = f"unexpected {type(exc).__name__}: {redact_text(str(exc))[:200]}"
+            return Unlisted(resource.read, why, True, f"GET {resource.path}")
         took = time.perf_counter() - began
         if took > SLOW:
             say(
@@ -149,3 +173,26 @@ def _listed(listing: Listing) -> dict[str, Any]:
         "requests": listing.requests,
         "restarts": listing.restarts,
     }
+
+
+def _too_deep(listing: Listing, obj: dict[str, Any]) -> FileProblem:
+    """An object nested deeper than a snapshot file may be: an error of its namespace (or the cluster),
+    as a too-deep file is an error of the namespaces it holds."""
+    r = listing.resource
+    where = f"{obj['namespace']}/{obj['name']}" if obj.get("namespace") else obj["name"]
+    message = f"{r.kind} {where}: nested more than {MAX_DEPTH} levels deep (the limit); not read"
+    namespaces = {str(obj["namespace"])} if obj.get("namespace") else set()
+    return FileProblem(InputError(f"GET {r.path}", message, file=False), namespaces, placed=True)
+
+
+def without_userinfo(url: str) -> str:
+    """A server URL without ``user:password@`` (a kubeconfig may carry one): it is shown in reports."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def _credentials(conn: Connection) -> str:
+    problem = getattr(conn, "credential_problem", None)  # a test's stand-in connection has none
+    return str(problem()) if callable(problem) else ""

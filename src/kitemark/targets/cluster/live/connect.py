@@ -8,6 +8,7 @@ anything is collected."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,6 +109,8 @@ class Connection:
         from kubernetes import client, config
 
         self.context = context
+        self._client_said = _ClientLog()
+        logging.getLogger().addFilter(self._client_said)
         configuration = client.Configuration()
         try:
             if context == IN_CLUSTER and in_pod(target):
@@ -155,8 +158,35 @@ class Connection:
             return int(exc.status or 0), headers, body
         return int(response.status), {k.lower(): v for k, v in response.headers.items()}, response.data
 
+    def credential_problem(self) -> str:
+        """What the client logged about the credentials (an ``exec`` plugin that failed), redacted, as
+        a clause for an error message; "" when it said nothing."""
+        said = self._client_said.messages
+        return f" (the kubeconfig's credentials failed: {said[-1]})" if said else ""
+
     def close(self) -> None:
         self._client.close()
+        logging.getLogger().removeFilter(self._client_said)
+
+
+class _ClientLog(logging.Filter):
+    """Keeps the ``kubernetes`` client's own log records (it logs an ``exec`` plugin's stderr, which
+    may hold a secret, on the root logger) off every output: each is kept, redacted, for the error
+    message of the read it spoiled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if f"{os.sep}kubernetes{os.sep}" not in record.pathname:
+            return True
+        try:
+            text = record.getMessage()
+        except Exception:  # a malformed record: drop it all the same
+            text = record.msg if isinstance(record.msg, str) else ""
+        self.messages.append(redact_text(" ".join(text.split()))[:300])
+        return False
 
 
 def _one_line(exc: BaseException) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kitemark.core import input_limits, jsonio
 from kitemark.targets.cluster.live.api import ApiFailure, ApiReader
 from kitemark.targets.cluster.live.discovery import Resource
 
@@ -23,6 +24,7 @@ class Listing:
     count: int = 0
     requests: int = 0
     restarts: int = 0
+    too_deep: list[dict[str, Any]] = field(default_factory=list)  # objects refused, as file inputs are
 
 
 def list_all(reader: ApiReader, resource: Resource, page_size: int = PAGE_SIZE) -> Listing:
@@ -44,16 +46,39 @@ def list_all(reader: ApiReader, resource: Resource, page_size: int = PAGE_SIZE) 
             listing.restarts += 1
             listing.pages, listing.count, token = [], 0, ""
             continue
-        if not isinstance(page, dict) or not isinstance(page.get("items", []), list):
-            raise ApiFailure(resource.path, 200, "the answer is not a list")
-        page["items"] = page.get("items") or []
+        if not isinstance(page, dict) or "items" not in page or not isinstance(page["items"], list | None):
+            raise ApiFailure(resource.path, 200, "the answer is not a list (no `items`)")
+        items = _within_depth(page.get("items") or [], listing)
+        page["items"] = items
         # Raw API lists leave kind/apiVersion off their items: stage 2 takes them from the list.
         page["kind"], page["apiVersion"] = f"{resource.kind}List", resource.api_version
         listing.pages.append(page)
-        listing.count += len(page["items"])
+        listing.count += len(items)
         metadata = page.get("metadata")
         previous, token = token, str(metadata.get("continue") or "") if isinstance(metadata, dict) else ""
         if not token:
             return listing
         if token == previous:  # a server (or proxy) answering the same page again would never end
             raise ApiFailure(resource.path, 200, "the server gave the same continue token twice")
+
+
+def _within_depth(items: list[Any], listing: Listing) -> list[Any]:
+    """The items nested no deeper than a snapshot file may be (``input_limits.MAX_DEPTH``); the others
+    are kept aside (their identity only) to be reported as input errors, as a too-deep file is."""
+    try:
+        jsonio.check_written_depth(items)
+        return items
+    except jsonio.InvalidJSON:
+        pass
+    kept = []
+    for item in items:
+        try:
+            input_limits.check_depth(item)
+        except input_limits.LimitExceeded:
+            meta = item.get("metadata") if isinstance(item, dict) else None
+            meta = meta if isinstance(meta, dict) else {}
+            name, namespace = str(meta.get("name", "?"))[:253], meta.get("namespace")
+            listing.too_deep.append({"name": name, "namespace": namespace})
+            continue
+        kept.append(item)
+    return kept

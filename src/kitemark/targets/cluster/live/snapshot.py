@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from kitemark.core.errors import UsageError
+from kitemark.reports.safe_text import for_terminal
 from kitemark.targets.cluster.kind import KIND
 from kitemark.targets.cluster.live.collect import collect_live
 from kitemark.targets.cluster.manifest import MANIFEST, write_snapshot
@@ -28,9 +29,19 @@ def take_snapshot(context: str, kubeconfig: str | None, out: Path, name: str | N
     )
     started = time.perf_counter()
     inventory = collect_live(spec, reads)
+    if any(e.get("everywhere") and not e.get("types") for e in inventory["errors"]):
+        # Nothing (or nothing trustworthy) was read; collect_live has said why. No folder to archive.
+        print(
+            f"kitemark: no snapshot written: the cluster could not be read ({out} is left as it was)",
+            file=sys.stderr,
+        )
+        return EXIT_INCOMPLETE
     manifest = write_snapshot(inventory, out)
     for error in manifest["errors"]:
-        print(f"kitemark: not in the snapshot: {error['path']}: {error['message']}", file=sys.stderr)
+        print(
+            f"kitemark: not in the snapshot: {for_terminal(error['path'])}: {for_terminal(error['message'])}",
+            file=sys.stderr,
+        )
     print(
         f"kitemark: wrote {manifest['objects']:,} objects of {len(manifest['files'])} resource types "
         f"from {manifest['server']} ({manifest['server_version']}) to {out} in "

@@ -1,0 +1,155 @@
+"""Defects the issue-7 review found in live reads and snapshots, each pinned: objects nested too
+deep, an interrupted or hostile snapshot, a manifest that cannot be read, a file added to a snapshot,
+input errors of unrelated types, a server URL carrying a password, a Retry-After of `nan`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kitemark.core import jsonio
+from kitemark.core.kinds import InputError, TargetSpec
+from kitemark.core.model import Status
+from kitemark.targets.cluster.collect import collect
+from kitemark.targets.cluster.live.api import RetryPolicy
+from kitemark.targets.cluster.live.collect import without_userinfo
+from kitemark.targets.cluster.manifest import MANIFEST, write_snapshot
+from kitemark.testing import run_on_inventory
+from kitemark.testservers.standin import StandIn, standin_apiserver
+from tests.test_cluster_live_faults import collect as collect_standin
+from tests.test_cluster_live_faults import namespace
+
+READS = ("v1/Namespace", "v1/ConfigMap")
+
+
+def deep(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    with standin_apiserver() as server:
+        too_deep = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "deep", "namespace": "team-a"},
+        }
+        too_deep["data"] = deep(150)
+        shallow = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ok", "namespace": "team-b"}}
+        server.serve(
+            READS,
+            {"v1/Namespace": [namespace("team-a"), namespace("team-b")], "v1/ConfigMap": [too_deep, shallow]},
+        )
+        yield server
+
+
+def test_an_object_nested_too_deep_is_an_error_of_its_namespace_not_a_crash(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    inventory = collect_standin(standin, tmp_path)
+    errors = inventory["errors"]
+    assert [e["namespaces"] for e in errors] == [["team-a"]]
+    assert "ConfigMap team-a/deep: nested more than 100 levels deep" in errors[0]["message"]
+    assert [o["metadata"]["name"] for o in inventory["objects"] if o["kind"] == "ConfigMap"] == ["ok"]
+    jsonio.dumps(inventory)  # the inventory can be saved (orjson refuses 255 levels)
+    # ... and its snapshot replays the error where it was charged.
+    write_snapshot(inventory, tmp_path / "snap")
+    again = collect(TargetSpec("cluster", "s", str(tmp_path / "snap")))
+    assert [(e["message"], e["namespaces"]) for e in again["errors"]] == [(errors[0]["message"], ["team-a"])]
+
+
+def _inventory(api_version: str = "v1", resource: str = "namespaces") -> dict[str, Any]:
+    obj = {
+        "apiVersion": api_version,
+        "kind": "Namespace",
+        "metadata": {"name": "team-a", "resourceVersion": "1"},
+    }
+    listed = {"read": "v1/Namespace", "kind": "Namespace", "api_version": api_version, "resource": resource}
+    return {"name": "c", "objects": [obj], "errors": [], "api": {"resources": [listed]}}
+
+
+def test_a_hostile_api_version_cannot_make_a_snapshot_write_outside_its_folder(tmp_path: Path) -> None:
+    manifest = write_snapshot(_inventory("../../../escape/v1", ".."), tmp_path / "out" / "snap")
+    assert all(f["file"].startswith("unnamed/") for f in manifest["files"])
+    assert not list(tmp_path.glob("**/escape*")) and (tmp_path / "out" / "snap" / MANIFEST).is_file()
+
+
+def test_an_interrupted_snapshot_leaves_no_folder_to_be_taken_for_a_whole_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*args: Any, **kwargs: Any) -> bytes:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(jsonio, "dumps", fail)
+    with pytest.raises(OSError):
+        write_snapshot(_inventory(), tmp_path / "snap")
+    assert not (tmp_path / "snap").exists()  # the partial folder has its own name: `.snap.partial-PID`
+
+
+def test_an_unreadable_manifest_is_an_error_of_every_check(tmp_path: Path) -> None:
+    write_snapshot(_inventory(), tmp_path / "snap")
+    (tmp_path / "snap" / MANIFEST).write_text('{"format": "kitemark-snapshot/1", "files": "x"}')
+    inventory = collect(TargetSpec("cluster", "s", str(tmp_path / "snap")))
+    assert [(e["path"], e.get("everywhere"), e.get("types")) for e in inventory["errors"]] == [
+        (MANIFEST, True, None)
+    ]
+    results = run_on_inventory("K8S-NS-001", inventory)
+    assert results and all(f.status is Status.ERROR for found in results.values() for f in found)
+
+
+def test_a_file_added_to_a_snapshot_is_an_error_of_its_namespaces(tmp_path: Path) -> None:
+    write_snapshot(_inventory(), tmp_path / "snap")
+    added = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "x", "namespace": "team-a", "resourceVersion": "9"},
+    }
+    (tmp_path / "snap" / "added.json").write_text(json.dumps(added))
+    errors = collect(TargetSpec("cluster", "s", str(tmp_path / "snap")))["errors"]
+    assert [(e["path"], e["namespaces"]) for e in errors] == [("added.json", ["team-a"])]
+    assert "not in kitemark-snapshot.json" in errors[0]["message"]
+
+
+def test_cluster_checks_ignore_input_errors_of_types_they_do_not_read() -> None:
+    """K8S-RBAC-002 reads bindings and roles: a live read that could not list Certificates hides none."""
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "ops", "resourceVersion": "1"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "Group", "name": "github:webops", "apiGroup": "rbac.authorization.k8s.io"}],
+    }
+    error = InputError(
+        "GET /apis",
+        "cannot list cert-manager.io/Certificate",
+        file=False,
+        types=("cert-manager.io/Certificate",),
+        everywhere=True,
+    )
+    inventory = {
+        "kind": "cluster", "target": "cluster:c", "name": "c", "location": "live:c", "mode": "live",
+        "errors": [{**error.to_dict(), "namespaces": []}], "objects": [binding], "sources": [None],
+    }  # fmt: skip
+    for check_id in ("K8S-RBAC-002", "K8S-RBAC-003"):
+        statuses = {f.status for found in run_on_inventory(check_id, inventory).values() for f in found}
+        assert Status.ERROR not in statuses, (check_id, statuses)
+    certificates = {f.status for found in run_on_inventory("K8S-OBS-006", inventory).values() for f in found}
+    assert certificates == {Status.ERROR}
+
+
+def test_a_server_url_with_a_password_is_shown_without_it() -> None:
+    assert without_userinfo("https://admin:hunter2@k8s.example:6443/x") == "https://k8s.example:6443/x"
+    assert without_userinfo("https://k8s.example:6443") == "https://k8s.example:6443"
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "Wed, 21 Oct 2026 07:28:00 GMT", "-5"])
+def test_any_retry_after_gives_a_finite_wait(value: str) -> None:
+    wait = RetryPolicy().delay(1, value)
+    assert 0 <= wait <= 30
