@@ -15,8 +15,11 @@ from kitemark.core import jsonio
 from kitemark.core.kinds import InputError, TargetSpec
 from kitemark.core.model import Status
 from kitemark.targets.cluster.collect import collect
-from kitemark.targets.cluster.live.api import RetryPolicy
-from kitemark.targets.cluster.live.collect import without_userinfo
+from kitemark.targets.cluster.live import connect
+from kitemark.targets.cluster.live.api import ApiFailure, ApiReader, RetryPolicy
+from kitemark.targets.cluster.live.collect import collect_live, without_userinfo
+from kitemark.targets.cluster.live.discovery import Resource
+from kitemark.targets.cluster.live.lister import list_all
 from kitemark.targets.cluster.manifest import MANIFEST, write_snapshot
 from kitemark.testing import run_on_inventory
 from kitemark.testservers.standin import StandIn, standin_apiserver
@@ -153,3 +156,76 @@ def test_a_server_url_with_a_password_is_shown_without_it() -> None:
 def test_any_retry_after_gives_a_finite_wait(value: str) -> None:
     wait = RetryPolicy().delay(1, value)
     assert 0 <= wait <= 30
+
+
+# From the hostile-input attack on issue 7.
+
+
+def test_a_token_with_a_line_break_is_never_quoted(standin: StandIn, tmp_path: Path) -> None:
+    secret = "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXRva2VuLWNhbmFyeQ.sig"
+    (tmp_path / "token").write_text(secret + "\n")  # as `echo $TOKEN > token` leaves it
+    kubeconfig = standin.kubeconfig(tmp_path)
+    kubeconfig.write_text(
+        kubeconfig.read_text().replace("token: standin-token", f"tokenFile: {tmp_path / 'token'}")
+    )
+    options = {"context": "standin", "resolved": "standin", "kubeconfig": str(kubeconfig)}
+    said: list[str] = []
+    inventory = collect_live(TargetSpec("cluster", "s", "live:standin", options), READS, log=said.append)
+    assert inventory["errors"], "the read cannot have succeeded"
+    assert secret not in json.dumps(inventory) + "\n".join(said)
+
+
+def _pages(tokens: list[str]) -> Any:
+    def transport(path: str, query: Any, timeout: Any) -> tuple[int, dict[str, str], bytes]:
+        asked = dict(query).get("continue", "")
+        following = tokens[tokens.index(asked) + 1] if asked in tokens[:-1] else tokens[0]
+        page = {"items": [], "metadata": {"continue": following if path else ""}}
+        return 200, {}, json.dumps(page).encode()
+
+    return transport
+
+
+def test_continue_tokens_going_round_in_circles_end_the_list_with_an_error() -> None:
+    resource = Resource("v1/ConfigMap", "", "v1", "ConfigMap", "configmaps", True)
+    with pytest.raises(ApiFailure, match="same continue token twice"):
+        list_all(ApiReader(_pages(["a", "b", "a"]), RetryPolicy(attempts=1)), resource)
+
+
+class _Answer:
+    def __init__(self, chunk: bytes, count: int) -> None:
+        self.chunk, self.count, self.closed = chunk, count, False
+
+    def stream(self, size: int, decode_content: bool) -> Iterator[bytes]:
+        return iter([self.chunk] * self.count)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_an_answer_larger_than_the_limit_is_refused_not_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(connect, "MAX_ANSWER", 4 << 20)
+    answer = _Answer(b"x" * (1 << 20), 100)  # what a gzip bomb unpacks to, a megabyte at a time
+    with pytest.raises(ApiFailure, match="larger than 4 MB"):
+        connect._bounded_body(answer, "/api/v1/pods", 60)
+    assert answer.closed
+    assert connect._bounded_body(_Answer(b"{}", 1), "/api/v1/pods", 60) == b"{}"
+
+
+def test_a_snapshot_without_a_type_the_checks_read_is_an_error_of_those_checks(tmp_path: Path) -> None:
+    inventory = _inventory()
+    inventory["api"]["reads"] = ["v1/Namespace", "v1/Pod"]
+    write_snapshot(inventory, tmp_path / "snap")
+    errors = collect(
+        TargetSpec("cluster", "s", str(tmp_path / "snap")), ["v1/Namespace", "v1/Pod", "apps/Deployment"]
+    )
+    found = {tuple(e["types"]): e["message"] for e in errors["errors"]}
+    assert set(found) == {("v1/Pod",), ("apps/Deployment",)}
+    assert "has no file for it" in found[("v1/Pod",)]
+    assert "was not read when it was taken" in found[("apps/Deployment",)]
+
+
+def test_a_malformed_item_is_an_error_of_the_checks_reading_its_type_only(tmp_path: Path) -> None:
+    with standin_apiserver() as server:
+        server.serve(READS, {"v1/Namespace": [namespace("team-a")], "v1/ConfigMap": ["not an object"]})
+        inventory = collect_standin(server, tmp_path)
+    assert [(e["types"], e["file"]) for e in inventory["errors"]] == [(["v1/ConfigMap"], False)]

@@ -74,7 +74,9 @@ def build_inventory(
     }
 
 
-def collect(spec: TargetSpec) -> Inventory:
+def collect(spec: TargetSpec, reads: Iterable[str] = ()) -> Inventory:
+    """A snapshot folder's inventory; ``reads``: what the run's checks need (checked against a
+    `kitemark snapshot` manifest, which says what it holds)."""
     location = spec.location
     if location.startswith("live:"):
         raise UsageError(f"{spec.label}: {location} is not a snapshot folder (the kind reads live clusters)")
@@ -85,7 +87,7 @@ def collect(spec: TargetSpec) -> Inventory:
     default_namespace(spec)  # a bad option is a usage error before any file is read
     with paused_gc():  # parsing builds millions of objects that live until the run ends
         snapshot = read_snapshot(root)
-        manifest = check_manifest(root, snapshot.files)
+        manifest = check_manifest(root, snapshot.files, reads)
         inventory = build_inventory(
             spec,
             snapshot.documents,

@@ -104,7 +104,7 @@ class ClusterKind(TargetKind):
             return collect_live(spec, reads or self.all_reads())
         from kitemark.targets.cluster import collect as snapshot
 
-        return snapshot.collect(spec)
+        return snapshot.collect(spec, reads or self.all_reads())
 
     @staticmethod
     def all_reads() -> frozenset[str]:

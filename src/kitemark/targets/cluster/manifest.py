@@ -18,6 +18,7 @@ import hashlib
 import os
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,7 @@ def write_snapshot(inventory: Inventory, out: Path) -> dict[str, Any]:
         "objects": sum(len(objects) for objects in items.values()),
         "files": files,
         "not_listed": api.get("not_listed") or [],
+        "reads": list(api.get("reads") or []),
         # The live read's own errors (types it could not list, objects it refused), replayed on reading.
         "errors": [e for e in inventory.get("errors") or [] if e.get("file") is False],
     }
@@ -117,8 +119,9 @@ class ManifestCheck:
     problems: list[FileProblem] = field(default_factory=list)
 
 
-def check_manifest(root: Path, files: list[str]) -> ManifestCheck:
-    """The manifest of ``root`` (if any) against the ``files`` read (relative POSIX paths)."""
+def check_manifest(root: Path, files: list[str], needed: Iterable[str] = ()) -> ManifestCheck:
+    """The manifest of ``root`` (if any) against the ``files`` read (relative POSIX paths) and the reads
+    the run's checks need (``needed``)."""
     path = root / MANIFEST
     if not root.is_dir() or not path.is_file():
         return ManifestCheck()
@@ -147,7 +150,29 @@ def check_manifest(root: Path, files: list[str]) -> ManifestCheck:
         message = f"not in {MANIFEST}: added after `kitemark snapshot` wrote the folder"
         check.problems.append(FileProblem(InputError(rel, message)))
     check.problems += replayed
+    check.problems += _uncovered(manifest, entries, needed)
     return check
+
+
+def _uncovered(
+    manifest: dict[str, Any], entries: dict[str, tuple[str, str]], needed: Iterable[str]
+) -> list[FileProblem]:
+    """A read the run needs that the snapshot neither holds nor says it could not list: taken by an
+    older Kitemark (before a check read it), or its file and entry were removed. Errors of the checks
+    reading it, in every namespace. Optional and wildcard reads may rightly have no file."""
+    taken = set(manifest.get("reads") or [])
+    covered = {read for _, read in entries.values()}
+    covered |= {str(e.get("read")) for e in manifest.get("not_listed") or [] if isinstance(e, dict)}
+    problems = []
+    for read in sorted(set(needed)):
+        if read.endswith("?") or read.endswith("/*") or read in covered:
+            continue
+        why = "was not read when it was taken" if read not in taken else "has no file for it (removed?)"
+        error = InputError(
+            MANIFEST, f"the snapshot {why}: {read} is not assessed", types=(read,), everywhere=True
+        )
+        problems.append(FileProblem(error, placed=True))
+    return problems
 
 
 def _parse(path: Path) -> tuple[dict[str, Any], dict[str, tuple[str, str]], list[FileProblem]]:
@@ -170,9 +195,11 @@ def _parse(path: Path) -> tuple[dict[str, Any], dict[str, tuple[str, str]], list
     replayed = []
     for data in manifest.get("errors") or []:
         error = InputError.from_dict(data)
-        if not (isinstance(data.get("types", []), list) and all(isinstance(t, str) for t in error.types)):
-            raise ValueError("an error's `types` is not a list of reads")
-        namespaces = {str(ns) for ns in data.get("namespaces") or []}
+        lists = [data.get(key, []) for key in ("types", "namespaces")]
+        strings = [error.path, error.message, *error.types, *(data.get("namespaces") or [])]
+        if not all(isinstance(v, list) for v in lists) or not all(isinstance(v, str) for v in strings):
+            raise ValueError("an error is malformed (its path, message, types or namespaces)")
+        namespaces = set(data.get("namespaces") or [])
         replayed.append(
             FileProblem(
                 InputError(error.path, error.message, None, False, error.types, error.everywhere),

@@ -18,7 +18,6 @@ from typing import Any
 from kitemark.core.input_limits import MAX_DEPTH
 from kitemark.core.jsonio import paused_gc
 from kitemark.core.kinds import InputError, Inventory, TargetSpec
-from kitemark.core.redaction import redact_text
 from kitemark.targets.cluster.collect import build_inventory
 from kitemark.targets.cluster.files import Document, FileProblem
 from kitemark.targets.cluster.live.api import ApiFailure, ApiReader, RetryPolicy
@@ -68,8 +67,7 @@ def collect_live(
             problems.append(_everywhere(f"GET {failure.path}", message, ()))
             say(f"kitemark:   {server}: GET {failure.path}: {message}")  # once, before every check
         except Exception as exc:  # an answer no rule above expected: an error of the run, never a crash
-            what = f"{type(exc).__name__}: {redact_text(str(exc))[:200]}"
-            message = f"cannot read the cluster: unexpected {what}"
+            message = f"cannot read the cluster: {_unexpected(exc)}"
             problems.append(_everywhere("discovery", message, ()))
             say(f"kitemark:   {server}: {message}")
         finally:
@@ -89,6 +87,12 @@ def collect_live(
             for number, page in enumerate(listing.pages, start=1)
         ]
         inventory = build_inventory(spec, documents, files=[], problems=problems, skipped=[], mode="live")
+    # An object stage 2 refused (an item of a list that is not an object) is an error of the checks
+    # reading its type, located at the call, not a file.
+    read_of = {f"GET {listing.resource.path}": listing.resource.read for listing in listings}
+    for error in inventory["errors"]:
+        if error["path"] in read_of and not error.get("types"):
+            error.update(types=[read_of[error["path"]]], file=False, line=None)
     inventory["sources"] = [None] * len(inventory["objects"])  # an API read has no file to point at
     inventory["from_api"] = True
     inventory["api"] = {
@@ -96,6 +100,7 @@ def collect_live(
         "context": conn.context,
         "server_version": version.get("gitVersion", ""),
         "read_in_seconds": round(time.perf_counter() - started, 3),
+        "reads": sorted(reads),
         "requests": reader.requests,
         "retries": reader.retries,
         "resources": [_listed(listing) for listing in listings],
@@ -128,8 +133,7 @@ def _list_concurrently(
         except ApiFailure as failure:
             return Unlisted(resource.read, _hint(failure, resource), True, f"GET {failure.path}")
         except Exception as exc:  # never a crash of the run: an error of the checks reading this type
-            why = f"unexpected {type(exc).__name__}: {redact_text(str(exc))[:200]}"
-            return Unlisted(resource.read, why, True, f"GET {resource.path}")
+            return Unlisted(resource.read, _unexpected(exc), True, f"GET {resource.path}")
         took = time.perf_counter() - began
         if took > SLOW:
             say(
@@ -196,3 +200,11 @@ def without_userinfo(url: str) -> str:
 def _credentials(conn: Connection) -> str:
     problem = getattr(conn, "credential_problem", None)  # a test's stand-in connection has none
     return str(problem()) if callable(problem) else ""
+
+
+def _unexpected(exc: BaseException) -> str:
+    """An exception no rule expected, named by its type only: its text may quote a request's headers
+    (a token with a line break is refused by urllib3 quoting the whole `Bearer` value)."""
+    hint = " (a token with a line break in the kubeconfig's tokenFile?)"
+    hint = hint if isinstance(exc, ValueError) else ""
+    return f"unexpected {type(exc).__name__}; its text is not shown, as it may quote credentials{hint}"

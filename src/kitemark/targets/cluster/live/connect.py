@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,8 @@ from kitemark.core.yamlfile import load_config_file
 IN_CLUSTER = "in-cluster"  # the context name a service-account connection reports
 SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 ACCEPT = "application/json"
+MAX_ANSWER = 256 << 20  # bytes of one answer, decompressed
+CALL_TIMEOUTS = 5  # one answer may take this many read timeouts in all
 
 
 @dataclass(frozen=True)
@@ -156,13 +159,14 @@ class Connection:
             headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
             body = exc.body if isinstance(exc.body, bytes) else str(exc.body or "").encode()
             return int(exc.status or 0), headers, body
-        return int(response.status), {k.lower(): v for k, v in response.headers.items()}, response.data
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        return int(response.status), headers, _bounded_body(response, path, timeout[1] * CALL_TIMEOUTS)
 
     def credential_problem(self) -> str:
         """What the client logged about the credentials (an ``exec`` plugin that failed), redacted, as
         a clause for an error message; "" when it said nothing."""
         said = self._client_said.messages
-        return f" (the kubeconfig's credentials failed: {said[-1]})" if said else ""
+        return f" (the kubeconfig's credentials failed: {said[-1]})" if said else ""  # what, not its text
 
     def close(self) -> None:
         self._client.close()
@@ -181,12 +185,30 @@ class _ClientLog(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if f"{os.sep}kubernetes{os.sep}" not in record.pathname:
             return True
-        try:
-            text = record.getMessage()
-        except Exception:  # a malformed record: drop it all the same
-            text = record.msg if isinstance(record.msg, str) else ""
-        self.messages.append(redact_text(" ".join(text.split()))[:300])
+        # Only what failed, never the text: an exec plugin's stderr may hold a token in any form.
+        where = "exec credential plugin" if "exec" in record.pathname.rsplit(os.sep, 1)[-1] else "client"
+        self.messages.append(f"the {where} reported a {record.levelname} (its text is not shown)")
         return False
+
+
+def _bounded_body(response: Any, path: str, seconds: float) -> bytes:
+    """The answer's body, decompressed, refused past ``MAX_ANSWER`` bytes (a page of 500 objects is a few
+    MB; a gzip bomb is not) or ``seconds`` in all (the read timeout is per socket read: a server sending
+    a byte at a time would hold it for ever)."""
+    from kitemark.targets.cluster.live.api import ApiFailure
+
+    deadline = time.monotonic() + seconds
+    chunks, size = [], 0
+    for chunk in response.stream(1 << 20, decode_content=True):
+        size += len(chunk)
+        if size > MAX_ANSWER:
+            response.close()
+            raise ApiFailure(path, 200, f"the answer is larger than {MAX_ANSWER >> 20} MB (the limit)")
+        if time.monotonic() > deadline:
+            response.close()
+            raise TimeoutError(f"the answer took longer than {seconds:.0f} s")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _one_line(exc: BaseException) -> str:

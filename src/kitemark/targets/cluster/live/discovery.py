@@ -9,6 +9,7 @@ the read is optional (``argoproj.io/Rollout?``: read when served)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,8 @@ from kitemark.targets.cluster.live.api import ApiFailure, ApiReader
 # A read ending in `?` is read when the server serves it: a custom workload kind (Argo Rollout) that
 # a cluster without Argo does not serve has no objects, and its absence is no error.
 OPTIONAL = "?"
+# A version or resource name, as the API makes them.
+NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -109,10 +112,13 @@ def _groups(reader: ApiReader) -> dict[str, list[str]]:
     for entry in _field(reader, "/apis", "groups"):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             continue
-        preferred = (entry.get("preferredVersion") or {}).get("version")
-        versions = [v.get("version") for v in entry.get("versions") or [] if isinstance(v, dict)]
-        ordered = [preferred] if preferred else []
-        ordered += [v for v in versions if isinstance(v, str) and v != preferred]
+        preferred_entry = entry.get("preferredVersion")
+        preferred = preferred_entry.get("version") if isinstance(preferred_entry, dict) else None
+        listed = entry.get("versions")
+        listed = listed if isinstance(listed, list) else []
+        versions = [v.get("version") for v in listed if isinstance(v, dict)]
+        ordered = [preferred] if isinstance(preferred, str) and NAME.fullmatch(preferred) else []
+        ordered += [v for v in versions if isinstance(v, str) and NAME.fullmatch(v) and v not in ordered]
         found[entry["name"]] = ordered
     return found
 
@@ -133,9 +139,12 @@ def _listable(resource: Any) -> bool:
     return (
         isinstance(resource, dict)
         and isinstance(resource.get("name"), str)
-        and "/" not in resource["name"]  # a subresource (`deployments/status`)
+        # a plain resource name: not a subresource (`deployments/status`), nor a name that would turn
+        # the list's URL into another one (`secrets?x=1`, `..`)
+        and bool(NAME.fullmatch(resource["name"]))
         and isinstance(resource.get("kind"), str)
-        and "list" in (resource.get("verbs") or [])
+        and isinstance(resource.get("verbs"), list)
+        and "list" in resource["verbs"]
     )
 
 

@@ -6,6 +6,7 @@ kept as the API returned them (``PodList`` documents); stage 2 of the collector 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,10 @@ from kitemark.targets.cluster.live.discovery import Resource
 
 PAGE_SIZE = 500  # kubectl's own chunk size
 MAX_RESTARTS = 3
+# Bounds on one type's list, so no server can hold a run forever: 10,000 pages is 5 million objects,
+# far beyond any cluster (1,500 namespaces, 20,000 pods list in seconds).
+MAX_PAGES = 10_000
+LIST_DEADLINE = 30 * 60
 
 
 @dataclass
@@ -32,7 +37,13 @@ def list_all(reader: ApiReader, resource: Resource, page_size: int = PAGE_SIZE) 
     after ``MAX_RESTARTS`` restarts on an expired token)."""
     listing = Listing(resource)
     token = ""
+    seen: set[str] = set()
+    deadline = time.monotonic() + LIST_DEADLINE
     while True:
+        if len(listing.pages) >= MAX_PAGES or time.monotonic() > deadline:
+            pages = len(listing.pages) >= MAX_PAGES
+            limit = f"{MAX_PAGES:,} pages" if pages else f"{LIST_DEADLINE // 60} minutes"
+            raise ApiFailure(resource.path, 200, f"the list did not end within {limit} (the limit)")
         query = [("limit", str(page_size))] + ([("continue", token)] if token else [])
         listing.requests += 1
         try:
@@ -45,6 +56,7 @@ def list_all(reader: ApiReader, resource: Resource, page_size: int = PAGE_SIZE) 
                 raise ApiFailure(failure.path, 410, reason) from None
             listing.restarts += 1
             listing.pages, listing.count, token = [], 0, ""
+            seen.clear()
             continue
         if not isinstance(page, dict) or "items" not in page or not isinstance(page["items"], list | None):
             raise ApiFailure(resource.path, 200, "the answer is not a list (no `items`)")
@@ -58,8 +70,9 @@ def list_all(reader: ApiReader, resource: Resource, page_size: int = PAGE_SIZE) 
         previous, token = token, str(metadata.get("continue") or "") if isinstance(metadata, dict) else ""
         if not token:
             return listing
-        if token == previous:  # a server (or proxy) answering the same page again would never end
+        if token == previous or token in seen:  # a server (or proxy) going round in circles never ends
             raise ApiFailure(resource.path, 200, "the server gave the same continue token twice")
+        seen.add(token)
 
 
 def _within_depth(items: list[Any], listing: Listing) -> list[Any]:
