@@ -5,6 +5,7 @@ input errors of unrelated types, a server URL carrying a password, a Retry-After
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,14 @@ from typing import Any
 import pytest
 
 from kitemark.core import jsonio
+from kitemark.core.errors import UsageError
 from kitemark.core.kinds import InputError, TargetSpec
 from kitemark.core.model import Status
 from kitemark.targets.cluster.collect import collect
 from kitemark.targets.cluster.live import connect
-from kitemark.targets.cluster.live.api import ApiFailure, ApiReader, RetryPolicy
+from kitemark.targets.cluster.live.api import ApiFailure, ApiReader, RetryPolicy, describe
 from kitemark.targets.cluster.live.collect import collect_live, without_userinfo
-from kitemark.targets.cluster.live.discovery import Resource
+from kitemark.targets.cluster.live.discovery import Resource, discover
 from kitemark.targets.cluster.live.lister import list_all
 from kitemark.targets.cluster.manifest import MANIFEST, write_snapshot
 from kitemark.testing import run_on_inventory
@@ -195,8 +197,11 @@ class _Answer:
     def __init__(self, chunk: bytes, count: int) -> None:
         self.chunk, self.count, self.closed = chunk, count, False
 
-    def stream(self, size: int, decode_content: bool) -> Iterator[bytes]:
-        return iter([self.chunk] * self.count)
+    def read1(self, size: int, decode_content: bool) -> bytes:
+        if not self.count:
+            return b""
+        self.count -= 1
+        return self.chunk
 
     def close(self) -> None:
         self.closed = True
@@ -229,3 +234,83 @@ def test_a_malformed_item_is_an_error_of_the_checks_reading_its_type_only(tmp_pa
         server.serve(READS, {"v1/Namespace": [namespace("team-a")], "v1/ConfigMap": ["not an object"]})
         inventory = collect_standin(server, tmp_path)
     assert [(e["types"], e["file"]) for e in inventory["errors"]] == [(["v1/ConfigMap"], False)]
+
+
+# From the re-check of the fixes.
+
+
+class _Discovery:
+    """A reader whose discovery documents are given: path → answer."""
+
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.answers = answers
+
+    def get(self, path: str, query: Any = ()) -> Any:
+        return self.answers[path]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"name": "pods", "kind": "Pod", "namespaced": True, "verbs": 5},
+        {"name": "secrets?x=1", "kind": "Pod", "namespaced": True, "verbs": ["get", "list"]},
+    ],
+)
+def test_a_malformed_discovery_entry_is_an_error_never_none_to_list(entry: dict[str, Any]) -> None:
+    reader = _Discovery({"/api/v1": {"resources": [entry]}})
+    resources, unlisted = discover(reader, ["v1/Pod"])  # type: ignore[arg-type]
+    assert resources == [] and [(u.read, u.gap) for u in unlisted] == [("v1/Pod", True)]
+    assert "malformed" in unlisted[0].reason
+
+
+def test_a_group_whose_entry_names_no_usable_version_is_an_error() -> None:
+    groups = {"groups": [{"name": "apps", "preferredVersion": "v1", "versions": "v1"}]}
+    _, unlisted = discover(_Discovery({"/apis": groups}), ["apps/Deployment"])  # type: ignore[arg-type]
+    assert [(u.read, u.gap) for u in unlisted] == [("apps/Deployment", True)]
+
+
+def test_a_plain_text_error_page_is_not_quoted() -> None:
+    said = describe(403, b"forbidden: PLANTED-hunter2-secret")
+    assert "PLANTED" not in said and said.startswith("403 Forbidden: an answer that is not JSON")
+
+
+def test_a_trickling_answer_is_cut_at_its_deadline() -> None:
+    class Trickle(_Answer):
+        def read1(self, size: int, decode_content: bool) -> bytes:
+            time.sleep(0.05)
+            return b"x"
+
+    with pytest.raises(TimeoutError):
+        connect._bounded_body(Trickle(b"", 0), "/api/v1/pods", 0.2)
+
+
+def test_an_exec_plugin_that_fails_is_a_usage_error_before_any_request(tmp_path: Path) -> None:
+    plugin = tmp_path / "get-token"
+    plugin.write_text("#!/bin/sh\necho 'refresh token s3cr3t-value expired' >&2\nexit 1\n")
+    plugin.chmod(0o755)
+    exec_user = {
+        "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "command": str(plugin),
+        "interactiveMode": "Never",
+    }
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "users": [{"name": "u", "user": {"exec": exec_user}}],
+        "contexts": [{"name": "t", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "t",
+    }
+    (tmp_path / "config").write_text(json.dumps(config))
+    with pytest.raises(UsageError) as refused:
+        connect.Connection(connect.Target("t", str(tmp_path / "config")), "t")
+    assert "the credentials failed" in str(refused.value) and "s3cr3t" not in str(refused.value)
+
+
+def test_a_snapshot_that_fails_to_write_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jsonio, "dumps", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError):
+        write_snapshot(_inventory(), tmp_path / "snap")
+    assert list(tmp_path.iterdir()) == []

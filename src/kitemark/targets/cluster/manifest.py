@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import shutil
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -48,51 +49,55 @@ def write_snapshot(inventory: Inventory, out: Path) -> dict[str, Any]:
         partial.mkdir(parents=True)
     except OSError as exc:
         raise UsageError(f"{out}: cannot write there: {exc.strerror or exc}") from None
-    api = inventory.get("api") or {}
-    reads: dict[str, str] = {}
-    items: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for listed in api.get("resources") or []:
-        rel = _file_name(listed["api_version"], listed["resource"])
-        reads[rel] = listed["read"]
-        items[rel]  # a type with no objects still has its (empty) file
-    by_type = {
-        (r["api_version"], r["kind"]): _file_name(r["api_version"], r["resource"])
-        for r in api.get("resources") or []
-    }
-    for obj in inventory.get("objects") or []:
-        key = (str(obj.get("apiVersion")), str(obj.get("kind")))
-        # An object whose kind its list did not name (a hostile server) still goes into the snapshot.
-        items[by_type.get(key) or _file_name(key[0], key[1].lower() + "-unlisted")].append(obj)
-    files = []
-    for rel, objects in sorted(items.items()):
-        data = jsonio.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, sort_keys=True)
-        path = partial / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        files.append(
-            {
-                "file": rel,
-                "read": reads.get(rel, ""),
-                "objects": len(objects),
-                "sha256": hashlib.sha256(data).hexdigest(),
-            }
-        )
-    manifest = {
-        "format": FORMAT,
-        "kitemark_version": __version__,
-        "cluster": inventory.get("name"),
-        "context": api.get("context"),
-        "server": api.get("server"),
-        "server_version": api.get("server_version"),
-        "taken_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "objects": sum(len(objects) for objects in items.values()),
-        "files": files,
-        "not_listed": api.get("not_listed") or [],
-        "reads": list(api.get("reads") or []),
-        # The live read's own errors (types it could not list, objects it refused), replayed on reading.
-        "errors": [e for e in inventory.get("errors") or [] if e.get("file") is False],
-    }
-    (partial / MANIFEST).write_bytes(jsonio.dumps(manifest, sort_keys=True) + b"\n")
+    try:
+        api = inventory.get("api") or {}
+        reads: dict[str, str] = {}
+        items: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for listed in api.get("resources") or []:
+            rel = _file_name(listed["api_version"], listed["resource"])
+            reads[rel] = listed["read"]
+            items[rel]  # a type with no objects still has its (empty) file
+        by_type = {
+            (r["api_version"], r["kind"]): _file_name(r["api_version"], r["resource"])
+            for r in api.get("resources") or []
+        }
+        for obj in inventory.get("objects") or []:
+            key = (str(obj.get("apiVersion")), str(obj.get("kind")))
+            # An object whose kind its list did not name (a hostile server) still goes into the snapshot.
+            items[by_type.get(key) or _file_name(key[0], key[1].lower() + "-unlisted")].append(obj)
+        files = []
+        for rel, objects in sorted(items.items()):
+            data = jsonio.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, sort_keys=True)
+            path = partial / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            files.append(
+                {
+                    "file": rel,
+                    "read": reads.get(rel, ""),
+                    "objects": len(objects),
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                }
+            )
+        manifest = {
+            "format": FORMAT,
+            "kitemark_version": __version__,
+            "cluster": inventory.get("name"),
+            "context": api.get("context"),
+            "server": api.get("server"),
+            "server_version": api.get("server_version"),
+            "taken_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "objects": sum(len(objects) for objects in items.values()),
+            "files": files,
+            "not_listed": api.get("not_listed") or [],
+            "reads": list(api.get("reads") or []),
+            # The live read's own errors (types it could not list, objects it refused), replayed on reading.
+            "errors": [e for e in inventory.get("errors") or [] if e.get("file") is False],
+        }
+        (partial / MANIFEST).write_bytes(jsonio.dumps(manifest, sort_keys=True) + b"\n")
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)  # nothing half-written is left to be read
+        raise
     if out.exists():
         out.rmdir()  # empty, checked above
     partial.rename(out)

@@ -117,7 +117,8 @@ def describe(status: int, body: bytes) -> str:
         if isinstance(data, dict) and isinstance(data.get("message"), str):
             message = data["message"]
     except orjson.JSONDecodeError:
-        message = body[:200].decode("utf-8", "replace")
+        # Not the API's own Status: a proxy's or a webhook's page, whose text may be anything.
+        message = f"an answer that is not JSON ({len(body)} bytes; its text is not shown)" if body else ""
     reason = _REASONS.get(status, "error")
     # A real server's 401 says only "Unauthorized": do not say it twice.
     text = f"{status} {reason}" + (f": {message}" if message and message != reason else "")

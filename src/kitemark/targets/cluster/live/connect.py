@@ -136,6 +136,12 @@ class Connection:
             raise UsageError(
                 f"{where}context {context!r}: cannot set up credentials: {_one_line(exc)}"
             ) from None
+        if self._client_said.messages:  # an exec plugin that failed: no request may go out anonymous
+            logging.getLogger().removeFilter(self._client_said)
+            raise UsageError(
+                f"{_where(target)}: context {context!r}: the credentials failed: "
+                f"{self._client_said.messages[-1]}"
+            )
         configuration.retries = False  # every retry is ApiReader's, counted and bounded
         self.server = str(configuration.host)
         self._client = client.ApiClient(configuration)
@@ -187,7 +193,7 @@ class _ClientLog(logging.Filter):
             return True
         # Only what failed, never the text: an exec plugin's stderr may hold a token in any form.
         where = "exec credential plugin" if "exec" in record.pathname.rsplit(os.sep, 1)[-1] else "client"
-        self.messages.append(f"the {where} reported a {record.levelname} (its text is not shown)")
+        self.messages.append(f"the {where} reported an error (its text is not shown)")
         return False
 
 
@@ -199,7 +205,8 @@ def _bounded_body(response: Any, path: str, seconds: float) -> bytes:
 
     deadline = time.monotonic() + seconds
     chunks, size = [], 0
-    for chunk in response.stream(1 << 20, decode_content=True):
+    # read1: what one socket read gives (a trickling server cannot make a chunk wait for a megabyte).
+    while chunk := response.read1(1 << 20, decode_content=True):
         size += len(chunk)
         if size > MAX_ANSWER:
             response.close()

@@ -78,20 +78,30 @@ def discover(reader: ApiReader, reads: Iterable[str]) -> tuple[list[Resource], l
     for read in sorted(set(reads)):
         group, _ = parse_read(read)
         wanted.setdefault(group, []).append(read)
-    groups = _groups(reader) if any(wanted) else {}
+    named: set[str] = set()  # groups /apis names, usable or not
+    groups = _groups(reader, named) if any(wanted) else {}
     resources: list[Resource] = []
     unlisted: list[Unlisted] = []
     for group, group_reads in sorted(wanted.items()):
         versions = ["v1"] if not group else groups.get(group, [])
+        if not versions and group in named:  # served, but its entry is unusable: never "none to list"
+            why = f"the discovery entry of the API group {group} names no usable version"
+            unlisted += [Unlisted(read, why, True, "GET /apis") for read in group_reads]
+            continue
         if not versions:
             for read in group_reads:
                 unlisted.append(_not_served(read, group, f"the API group {group} is not served", "GET /apis"))
             continue
         served: list[tuple[str, dict[str, Any]]] = []
+        refused: set[str] = set()  # kinds named by an entry that cannot be listed as it is written
         try:
             for version in versions:
                 path = f"/apis/{group}/{version}" if group else f"/api/{version}"
-                served += [(version, r) for r in _field(reader, path, "resources") if _listable(r)]
+                for entry in _field(reader, path, "resources"):
+                    if _listable(entry):
+                        served.append((version, entry))
+                    elif _malformed(entry):
+                        refused.add(str(entry.get("kind")))
         except ApiFailure as failure:
             unlisted += [
                 Unlisted(read, f"discovery failed: {failure.reason}", True, f"GET {failure.path}")
@@ -99,19 +109,20 @@ def discover(reader: ApiReader, reads: Iterable[str]) -> tuple[list[Resource], l
             ]
             continue
         for read in group_reads:
-            found, missing = _match(read, group, served)
+            found, missing = _match(read, group, served, refused)
             resources += found
             if missing:
                 unlisted.append(missing)
     return resources, unlisted
 
 
-def _groups(reader: ApiReader) -> dict[str, list[str]]:
-    """Served groups → versions, the preferred one first."""
+def _groups(reader: ApiReader, named: set[str]) -> dict[str, list[str]]:
+    """Served groups → versions, the preferred one first; ``named`` gets every group /apis names."""
     found: dict[str, list[str]] = {}
     for entry in _field(reader, "/apis", "groups"):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             continue
+        named.add(entry["name"])
         preferred_entry = entry.get("preferredVersion")
         preferred = preferred_entry.get("version") if isinstance(preferred_entry, dict) else None
         listed = entry.get("versions")
@@ -148,8 +159,23 @@ def _listable(resource: Any) -> bool:
     )
 
 
+def _malformed(entry: Any) -> bool:
+    """A discovery entry naming a kind that is not a subresource, yet cannot be listed as written (a
+    name that is not a plain resource name, `verbs` that are not a list): a server's or proxy's fault."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("kind"), str):
+        return False
+    name = entry.get("name")
+    if isinstance(name, str) and "/" in name and not any(c in name for c in "?#.%"):
+        return False  # a subresource (`deployments/status`)
+    verbs = entry.get("verbs")
+    return not (isinstance(verbs, list) and "list" not in verbs)  # unlistable by design is no fault
+
+
 def _match(
-    read: str, group: str, served: list[tuple[str, dict[str, Any]]]
+    read: str,
+    group: str,
+    served: list[tuple[str, dict[str, Any]]],
+    refused: frozenset[str] | set[str] = frozenset(),
 ) -> tuple[list[Resource], Unlisted | None]:
     _, kind = parse_read(read)
     chosen: dict[str, Resource] = {}
@@ -158,9 +184,15 @@ def _match(
             chosen[entry["kind"]] = Resource(
                 read, group, version, entry["kind"], entry["name"], bool(entry.get("namespaced"))
             )
+    where = f"GET /apis/{group}" if group else "GET /api/v1"
+    unusable = (
+        sorted(refused - set(chosen)) if kind == "*" else ([kind] if kind in refused and not chosen else [])
+    )
+    if unusable:  # named by the server, but not listable as written: an error, never "none to list"
+        why = f"the server's discovery entry of {', '.join(unusable)} is malformed (its name or verbs)"
+        return sorted(chosen.values(), key=lambda r: r.kind), Unlisted(read, why, True, where)
     if chosen or kind == "*":
         return sorted(chosen.values(), key=lambda r: r.kind), None
-    where = f"GET /apis/{group}" if group else "GET /api/v1"
     return [], _not_served(read, group, f"{group or 'the core group'} serves no kind {kind}", where)
 
 
