@@ -115,6 +115,19 @@ def outputs(out: Path) -> dict[str, str]:
     }
 
 
+def run_live(context: str, kubeconfig: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """`kitemark run` on the live cluster as a user runs it; it must finish with a verdict (0 or 1)."""
+    args = ["--cluster", f"live:{context}", "--kubeconfig", str(kubeconfig), "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-m", "kitemark", "run", *args, "-n", "0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
 def test_no_canary_reaches_any_output_of_a_live_run(kube_apiserver: LiveCluster, tmp_path: Path) -> None:
     run_id = uuid.uuid4().hex[:10]
     namespace = f"canaries-{run_id}"
@@ -124,14 +137,7 @@ def test_no_canary_reaches_any_output_of_a_live_run(kube_apiserver: LiveCluster,
     plant(kube_apiserver, namespace, {**canaries, "control": f"kmcontrol{run_id}"})
 
     out = tmp_path / "out"
-    args = ["--cluster", f"live:{ADMIN}", "--kubeconfig", str(kube_apiserver.kubeconfig), "--out", str(out)]
-    done = subprocess.run(
-        [sys.executable, "-m", "kitemark", "run", *args, "-n", "0"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
+    done = run_live(ADMIN, kube_apiserver.kubeconfig, out)
 
     written = outputs(out)
     assert {"results.json", "junit.xml", "compliance.html"} <= set(written)
@@ -172,14 +178,7 @@ def test_a_live_run_sends_only_gets(kube_apiserver: LiveCluster, tmp_path: Path)
     )
     assert status == 201, answer
     out = tmp_path / "out"
-    args = ["--cluster", f"live:{viewer.name}", "--kubeconfig", str(viewer.kubeconfig), "--out", str(out)]
-    done = subprocess.run(
-        [sys.executable, "-m", "kitemark", "run", *args, "-n", "0"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
+    run_live(viewer.name, viewer.kubeconfig, out)
     deadline = time.monotonic() + 10  # a request's last audit event may be written just after it
     while True:
         events = [

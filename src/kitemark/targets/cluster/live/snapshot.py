@@ -36,7 +36,10 @@ def take_snapshot(context: str, kubeconfig: str | None, out: Path, name: str | N
             file=sys.stderr,
         )
         return EXIT_INCOMPLETE
-    manifest = write_snapshot(inventory, out)
+    try:
+        manifest = write_snapshot(inventory, out)
+    except OSError as exc:  # a full disk, a folder made read-only meanwhile: one line, not a traceback
+        raise UsageError(f"-o {out}: cannot write the snapshot: {exc.strerror or exc}") from None
     for error in manifest["errors"]:
         print(
             f"kitemark: not in the snapshot: {for_terminal(error['path'])}: {for_terminal(error['message'])}",
